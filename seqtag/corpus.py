@@ -1,0 +1,156 @@
+"""The in-memory corpus: sentences of tokens with one or more label layers, scheme handling per layer, statistics."""
+
+from __future__ import annotations
+
+import statistics as stats
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import NamedTuple
+
+from seqtag import labels as L
+from seqtag.errors import DataError
+
+
+class Origin(NamedTuple):
+    """Where a sentence came from, so later errors can point at the source."""
+
+    path: str
+    line: int  # line (or row) of the first token
+    token_per_line: bool  # column formats: token i is on line + i; line formats: all on one line
+
+    def line_of(self, index: int) -> int:
+        return self.line + index if self.token_per_line else self.line
+
+
+@dataclass(frozen=True)
+class Sentence:
+    tokens: tuple[str, ...]
+    labels: dict[str, tuple[str, ...]]  # layer -> one label per token, e.g. {"pos": ..., "ner": ...}
+    origin: Origin | None = field(default=None, compare=False)
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def with_layer(self, layer: str, values: Sequence[str]) -> Sentence:
+        return replace(self, labels={**self.labels, layer: tuple(values)})
+
+
+@dataclass
+class Corpus:
+    sentences: list[Sentence]
+    layers: tuple[str, ...]  # label layers, in column order
+    schemes: dict[str, L.Scheme] = field(default_factory=dict)  # known schemes, per layer
+    source: str = "<memory>"
+
+    def __len__(self) -> int:
+        return len(self.sentences)
+
+    def num_tokens(self) -> int:
+        return sum(len(s) for s in self.sentences)
+
+    def resolve_layer(self, layer: str | None) -> str:
+        """The target layer: the one named, or the last one (the last column of a CoNLL file)."""
+        if not self.layers:
+            raise DataError("has no label layer to train or score on", self.source)
+        if layer is None:
+            return self.layers[-1]
+        if layer not in self.layers:
+            raise DataError(f"no label layer {layer!r}; layers are: {', '.join(self.layers)}", self.source)
+        return layer
+
+    def column(self, layer: str) -> list[tuple[str, ...]]:
+        return [s.labels[layer] for s in self.sentences]
+
+
+def normalize_layer(
+    corpus: Corpus,
+    layer: str,
+    scheme: L.Scheme | None = None,
+    on_invalid: str = "repair",
+    to_scheme: L.Scheme | None = None,
+) -> tuple[Corpus, int]:
+    """Check a layer against its scheme (detected when None), repair or reject invalid sequences, convert.
+
+    Returns the new corpus and how many sentences were repaired.
+    """
+    if scheme is None:
+        scheme = corpus.schemes.get(layer) or L.detect(corpus.column(layer))
+    target = to_scheme or scheme
+    repaired = 0
+    sentences = []
+    for sentence in corpus.sentences:
+        tags = sentence.labels[layer]
+        try:
+            problem = L.first_problem(tags, scheme)
+        except L.InvalidTag as e:
+            raise _located(corpus, sentence, e.index, str(e)) from None
+        if problem is not None:
+            if on_invalid == "error":
+                raise _located(corpus, sentence, problem[0], problem[1] + " (use --on-invalid repair to accept it)")
+            repaired += 1
+        if problem is not None or target is not scheme:
+            try:
+                tags = L.convert(tags, scheme, target)
+            except ValueError as e:
+                raise DataError(str(e), corpus.source) from None
+            sentence = sentence.with_layer(layer, tags)
+        sentences.append(sentence)
+    return replace(corpus, sentences=sentences, schemes={**corpus.schemes, layer: target}), repaired
+
+
+def _located(corpus: Corpus, sentence: Sentence, index: int, message: str) -> DataError:
+    if sentence.origin is None:
+        return DataError(message, corpus.source)
+    return DataError(message, sentence.origin.path, sentence.origin.line_of(index))
+
+
+def vocabulary(sentences: Iterable[Sentence]) -> set[str]:
+    return {token for s in sentences for token in s.tokens}
+
+
+def statistics(corpus: Corpus, layer: str | None, train_vocab: set[str] | None = None) -> dict:
+    """Sentences, tokens, label counts, sentence-length distribution and, given a training vocabulary, OOV rate."""
+    lengths = sorted(len(s) for s in corpus.sentences)
+    result: dict = {
+        "source": corpus.source,
+        "sentences": len(lengths),
+        "tokens": sum(lengths),
+        "types": len(vocabulary(corpus.sentences)),
+        "length": {
+            "min": lengths[0] if lengths else 0,
+            "median": stats.median(lengths) if lengths else 0,
+            "mean": round(stats.fmean(lengths), 2) if lengths else 0.0,
+            "p95": lengths[int(0.95 * (len(lengths) - 1))] if lengths else 0,
+            "max": lengths[-1] if lengths else 0,
+        },
+        "length_histogram": _histogram(lengths),
+    }
+    if layer is not None:
+        scheme = corpus.schemes.get(layer) or L.detect(corpus.column(layer))
+        result["layer"] = layer
+        result["scheme"] = scheme.value
+        result["labels"] = dict(Counter(t for tags in corpus.column(layer) for t in tags).most_common())
+        if scheme is not L.Scheme.PLAIN:
+            spans = Counter(span.label for tags in corpus.column(layer) for span in L.to_spans(tags, scheme))
+            result["spans"] = dict(spans.most_common())
+    if train_vocab is not None:
+        tokens = [t for s in corpus.sentences for t in s.tokens]
+        oov = sum(t not in train_vocab for t in tokens)
+        result["oov_rate"] = oov / len(tokens) if tokens else 0.0
+    return result
+
+
+_BUCKETS = (1, 5, 10, 20, 40, 80, 160)
+
+
+def _histogram(lengths: Sequence[int]) -> dict[str, int]:
+    """Counts of sentence lengths in buckets 1, 2-5, 6-10, 11-20, ..., >160."""
+    counts: dict[str, int] = {}
+    low = 1
+    for high in _BUCKETS:
+        key = str(high) if low == high else f"{low}-{high}"
+        counts[key] = sum(low <= n <= high for n in lengths)
+        low = high + 1
+    counts[f">{_BUCKETS[-1]}"] = sum(n > _BUCKETS[-1] for n in lengths)
+    return counts

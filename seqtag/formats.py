@@ -1,0 +1,463 @@
+"""Readers and writers for the corpus formats users have, and the canonical TSV every command reads.
+
+Formats: CoNLL columns, CoNLL-U, space-segmented text (as B/M/E/S characters), `word/TAG` text, Hugging Face
+`datasets`, and `canonical` (a TSV with a header naming its columns and schemes). Readers check their input and
+raise DataError naming file and line; CRLF line ends and a UTF-8 BOM are accepted silently.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from seqtag import labels as L
+from seqtag.corpus import Corpus, Origin, Sentence, normalize_layer
+from seqtag.errors import DataError
+
+FORMATS = ("conll", "conllu", "segmented", "slash", "canonical", "hf")
+CANONICAL_MAGIC = "#seqtag canonical 1"
+DOCSTART = "-DOCSTART-"
+SEGMENT_LAYER = "seg"
+SLASH_LAYER = "tag"
+_CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
+
+
+# ---------------------------------------------------------------------------------------------------- text input
+
+
+def decode_lines(data: bytes, path: str) -> list[str]:
+    """Decode UTF-8 into lines without their line ends; a BOM and CRLF are accepted, NUL bytes are not."""
+    if not data.strip():
+        raise DataError("file is empty", path)
+    nul = data.find(b"\0")
+    if nul >= 0:
+        raise DataError("binary data (a NUL byte), not a text corpus", path, data.count(b"\n", 0, nul) + 1)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise DataError(f"invalid UTF-8 (byte 0x{data[e.start]:02x}); the file must be UTF-8", path, line) from None
+    text = text.removeprefix("\ufeff")
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
+def read_text_lines(path: str | Path) -> list[str]:
+    path = str(path)
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise DataError("no such file", path) from None
+    except IsADirectoryError:
+        raise DataError("is a directory, expected a file (use --dataset for a saved Hugging Face dataset)", path) from None
+    except OSError as e:
+        raise DataError(f"cannot read: {e.strerror}", path) from None
+    return decode_lines(data, path)
+
+
+# ---------------------------------------------------------------------------------------------------- readers
+
+
+def read_corpus(
+    path: str | Path,
+    fmt: str | None = None,
+    columns: Sequence[str] | None = None,
+) -> Corpus:
+    """Read a corpus file in any supported format; `fmt` None detects it from the file."""
+    path = str(path)
+    if fmt == "hf":  # `NAME_OR_PATH:split` picks a split; the default is train
+        name, colon, split = path.rpartition(":")
+        return read_hf(name, split)[0][1] if colon and not Path(path).exists() else read_hf(path, "train")[0][1]
+    lines = read_text_lines(path)
+    fmt = fmt or detect_format(path, lines)
+    if fmt == "conll":
+        return read_conll(lines, path, columns)
+    if fmt == "conllu":
+        return read_conllu(lines, path)
+    if fmt == "segmented":
+        return read_segmented(lines, path)
+    if fmt == "slash":
+        return read_slash(lines, path)
+    if fmt == "canonical":
+        return read_canonical(lines, path)
+    raise DataError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+
+
+def load_corpus(
+    path: str | Path,
+    fmt: str | None = None,
+    columns: Sequence[str] | None = None,
+    layer: str | None = None,
+    scheme: L.Scheme | None = None,
+    on_invalid: str = "repair",
+    to_scheme: L.Scheme | None = None,
+) -> tuple[Corpus, str, int]:
+    """Read a corpus and check its target layer: returns (corpus, target layer, sentences repaired)."""
+    corpus = read_corpus(path, fmt, columns)
+    return prepare(corpus, layer, scheme, on_invalid, to_scheme)
+
+
+def prepare(
+    corpus: Corpus,
+    layer: str | None = None,
+    scheme: L.Scheme | None = None,
+    on_invalid: str = "repair",
+    to_scheme: L.Scheme | None = None,
+) -> tuple[Corpus, str, int]:
+    if not corpus.sentences:
+        raise DataError("no sentences", corpus.source)
+    target = corpus.resolve_layer(layer)
+    corpus, repaired = normalize_layer(corpus, target, scheme, on_invalid, to_scheme)
+    return corpus, target, repaired
+
+
+def detect_format(path: str, lines: Sequence[str]) -> str:
+    """Tell the format from the file name and its first lines; ask for --format when it is ambiguous."""
+    if lines and lines[0].startswith(CANONICAL_MAGIC):
+        return "canonical"
+    if path.endswith(".conllu"):
+        return "conllu"
+    sample = [line for line in lines[:200] if line.strip()]
+    data = [line for line in sample if not line.startswith("#")]
+    if data and all("\t" in line and len(line.split("\t")) == 10 for line in data):
+        return "conllu"
+    items = [item for line in sample for item in line.split()]
+    if items and all(_split_slash(item) is not None for item in items):
+        return "slash"
+    widths = {len(line.split()) for line in sample}
+    has_cjk = any(_CJK.search(line) for line in sample)
+    has_blank_lines = len(sample) < len(lines[:200])
+    if len(widths) == 1 and 2 <= min(widths) <= 20 and (has_blank_lines or not has_cjk):
+        return "conll"  # a constant number of columns (and blank lines between sentences)
+    if has_cjk:
+        return "segmented"
+    raise DataError("cannot tell the format of this file; pass --format conll|conllu|segmented|slash|canonical", path)
+
+
+def _sentence_blocks(lines: Sequence[str], skip_comments: bool = False) -> Iterator[tuple[int, list[str]]]:
+    """Blank-line separated blocks as (first line number, lines); CoNLL `-DOCSTART-` lines break blocks too."""
+    block: list[str] = []
+    start = 0
+    for number, line in enumerate(lines, 1):
+        stripped = line.strip()
+        if not stripped or stripped.split()[0] == DOCSTART or (skip_comments and stripped.startswith("#")):
+            if block:
+                yield start, block
+                block = []
+            continue
+        if not block:
+            start = number
+        block.append(line)
+    if block:
+        yield start, block
+
+
+def default_columns(width: int) -> list[str]:
+    return ["word"] + [f"col{i}" for i in range(2, width + 1)]
+
+
+def read_conll(lines: Sequence[str], path: str, columns: Sequence[str] | None = None) -> Corpus:
+    """CoNLL column file: one token per line, columns separated by tabs (if the first line has one) or spaces."""
+    first = next((line for line in lines if line.strip() and line.split()[0] != DOCSTART), None)
+    if first is None:
+        raise DataError("no sentences (only blank or -DOCSTART- lines)", path)
+    by_tab = "\t" in first.strip()
+    width = len(_fields(first, by_tab))
+    names = list(columns) if columns else default_columns(width)
+    if len(set(names)) != len(names):
+        raise DataError(f"--columns names a column twice: {','.join(names)}")
+    token_column = names.index("word") if "word" in names else 0
+    layers = tuple(name for i, name in enumerate(names) if i != token_column)
+    sentences = []
+    for start, block in _sentence_blocks(lines):
+        rows = []
+        for offset, line in enumerate(block):
+            fields = _fields(line, by_tab)
+            if len(fields) != len(names):
+                raise DataError(
+                    f"expected {len(names)} columns ({' '.join(names)}), found {len(fields)}", path, start + offset
+                )
+            rows.append(fields)
+        values = list(zip(*rows))
+        sentences.append(
+            Sentence(
+                tokens=values[token_column],
+                labels={name: values[i] for i, name in enumerate(names) if i != token_column},
+                origin=Origin(path, start, True),
+            )
+        )
+    return Corpus(sentences, layers, source=path)
+
+
+def _fields(line: str, by_tab: bool) -> list[str]:
+    return [f.strip() for f in line.strip().split("\t")] if by_tab else line.split()
+
+
+CONLLU_LAYERS = ("upos", "xpos")
+
+
+def read_conllu(lines: Sequence[str], path: str) -> Corpus:
+    """CoNLL-U: syntactic words only; multiword-token ranges (`3-4`) and empty nodes (`5.1`) are not tokens."""
+    import conllu  # lazy: only this reader needs it
+
+    sentences = []
+    for start, block in _sentence_blocks(lines):
+        for offset, line in enumerate(block):
+            if not line.startswith("#") and len(line.split("\t")) != 10:
+                found = len(line.split("\t"))
+                raise DataError(f"expected 10 tab-separated CoNLL-U fields, found {found}", path, start + offset)
+        try:
+            (tokenlist,) = conllu.parse("\n".join(block) + "\n\n")
+        except (conllu.exceptions.ParseException, ValueError) as e:
+            raise DataError(f"CoNLL-U: {e}", path, start) from None
+        words = [t for t in tokenlist if isinstance(t["id"], int)]
+        if not words:
+            continue
+        sentences.append(
+            Sentence(
+                tokens=tuple(t["form"] for t in words),
+                labels={layer: tuple(t[layer] or "_" for t in words) for layer in CONLLU_LAYERS},
+                origin=Origin(path, start + _comment_lines(block), True),
+            )
+        )
+    if not sentences:
+        raise DataError("no sentences in CoNLL-U file", path)
+    # upos last, so it is the default target layer (the tag set UD defines)
+    return Corpus(sentences, ("xpos", "upos"), {layer: L.Scheme.PLAIN for layer in CONLLU_LAYERS}, path)
+
+
+def _comment_lines(block: Sequence[str]) -> int:
+    return sum(line.startswith("#") for line in block)
+
+
+def read_segmented(lines: Sequence[str], path: str) -> Corpus:
+    """Space-segmented text, one sentence per line, as characters with B/M/E/S labels in layer `seg`."""
+    sentences = []
+    for number, line in enumerate(lines, 1):
+        words = line.split()
+        if not words:
+            continue
+        chars, tags = L.words_to_tags(words)
+        sentences.append(Sentence(tuple(chars), {SEGMENT_LAYER: tuple(tags)}, Origin(path, number, False)))
+    return Corpus(sentences, (SEGMENT_LAYER,), {SEGMENT_LAYER: L.Scheme.BMES}, path)
+
+
+def _split_slash(item: str) -> tuple[str, str] | None:
+    word, slash, tag = item.rpartition("/")
+    return (word, tag) if slash and word and tag else None
+
+
+def read_slash(lines: Sequence[str], path: str) -> Corpus:
+    """`word/TAG word/TAG ...`, one sentence per line; the tag follows the last slash."""
+    sentences = []
+    for number, line in enumerate(lines, 1):
+        pairs = []
+        for item in line.split():
+            pair = _split_slash(item)
+            if pair is None:
+                raise DataError(f"expected word/TAG, found {item!r}", path, number)
+            pairs.append(pair)
+        if pairs:
+            words, tags = zip(*pairs)
+            sentences.append(Sentence(words, {SLASH_LAYER: tags}, Origin(path, number, False)))
+    return Corpus(sentences, (SLASH_LAYER,), source=path)
+
+
+def read_canonical(lines: Sequence[str], path: str) -> Corpus:
+    """The canonical TSV written by `seqtag preprocess`: three header lines (magic, columns, schemes), then rows."""
+    header = list(lines[1:3])
+    if len(header) < 2 or not header[0].startswith("#columns\t") or not header[1].startswith("#schemes"):
+        raise DataError("canonical file without its '#columns' and '#schemes' header lines", path, 2)
+    names = header[0].split("\t")[1:]
+    if "word" not in names:
+        raise DataError("canonical header names no 'word' column", path, 2)
+    schemes = {}
+    for item in header[1].split("\t")[1:]:
+        layer, _, scheme = item.partition("=")
+        try:
+            schemes[layer] = L.Scheme(scheme)
+        except ValueError:
+            raise DataError(f"unknown scheme {scheme!r} in header", path, 3) from None
+    body = ["", "", ""] + list(lines[3:])  # blanks keep the line numbers true
+    if any(line.strip() for line in body):
+        corpus = read_conll(body, path, names)
+    else:
+        corpus = Corpus([], tuple(n for n in names if n != "word"), source=path)
+    corpus.schemes = schemes
+    return corpus
+
+
+def read_hf(name_or_path: str, split: str | None = "train") -> list[tuple[str, Corpus]]:
+    """A Hugging Face dataset: a folder from `save_to_disk`, a local json/jsonl/csv/parquet file, or a hub name.
+
+    Returns (split, corpus) for the split asked for, or for every split when `split` is None. Tokens come from the
+    `tokens` (or `words`) column; every other column with one label per token becomes a layer, named without a
+    `_tags` suffix (`ner_tags` -> `ner`), with ClassLabel ids mapped to their names.
+    """
+    import datasets  # lazy: heavy, and only this reader needs it
+
+    path = Path(name_or_path)
+    builders = {".json": "json", ".jsonl": "json", ".csv": "csv", ".parquet": "parquet"}
+    try:
+        if path.is_dir():
+            data = datasets.load_from_disk(str(path))
+        elif path.suffix in builders and path.is_file():
+            data = datasets.load_dataset(builders[path.suffix], data_files=str(path))
+        elif path.suffix in builders:
+            raise DataError("no such file", name_or_path)
+        else:
+            data = datasets.load_dataset(name_or_path)
+    except DataError:
+        raise
+    except Exception as e:  # datasets raises many types (network, missing config, bad files)
+        raise DataError(f"cannot load dataset: {e}", name_or_path) from None
+    if not isinstance(data, datasets.DatasetDict):
+        data = datasets.DatasetDict({split or "train": data})
+    if split is not None and split not in data:
+        raise DataError(f"no split {split!r}; splits are: {', '.join(data)}", name_or_path)
+    return [(name, _hf_corpus(data[name], f"{name_or_path}[{name}]")) for name in ([split] if split else data)]
+
+
+def _hf_corpus(data, source: str) -> Corpus:
+    token_column = next((c for c in ("tokens", "words") if c in data.column_names), None)
+    if token_column is None:
+        raise DataError(f"no 'tokens' column; columns are: {', '.join(data.column_names)}", source)
+    label_columns = [c for c in data.column_names if c != token_column and _is_sequence(data.features[c])]
+    names = {c: _classlabel_names(data.features[c]) for c in label_columns}
+    layers = tuple(c.removesuffix("_tags") for c in label_columns)
+    sentences = []
+    for row_number, row in enumerate(data, 1):
+        tokens = tuple(str(t) for t in row[token_column])
+        labels = {}
+        for column, layer in zip(label_columns, layers):
+            values = row[column]
+            if len(values) != len(tokens):
+                raise DataError(f"{column} has {len(values)} labels for {len(tokens)} tokens", source, row_number)
+            labels[layer] = tuple(names[column][v] if names[column] else str(v) for v in values)
+        if any(not t or any(c.isspace() for c in t) for t in tokens):
+            raise DataError("a token is empty or contains whitespace", source, row_number)
+        if tokens:
+            sentences.append(Sentence(tokens, labels, Origin(source, row_number, False)))
+    return Corpus(sentences, layers, source=source)
+
+
+def _is_sequence(feature) -> bool:
+    # `Sequence` in datasets < 4, `List`/`LargeList` since; a plain list in some schemas
+    return isinstance(feature, list) or type(feature).__name__ in ("Sequence", "List", "LargeList")
+
+
+def _classlabel_names(feature) -> list[str] | None:
+    import datasets
+
+    inner = feature[0] if isinstance(feature, list) else feature.feature
+    return list(inner.names) if isinstance(inner, datasets.ClassLabel) else None
+
+
+# ---------------------------------------------------------------------------------------------------- writers
+
+
+def write_corpus(corpus: Corpus, path: str | Path, fmt: str = "canonical") -> None:
+    """Write atomically: a temporary file beside the target, then a rename, so a crash leaves no partial file."""
+    writers = {
+        "canonical": write_canonical,
+        "conll": write_conll,
+        "conllu": write_conllu,
+        "segmented": write_segmented,
+        "slash": write_slash,
+    }
+    if fmt not in writers:
+        raise DataError(f"cannot write format {fmt!r}; expected one of {', '.join(writers)}")
+    with atomic_output(path) as out:
+        writers[fmt](corpus, out)
+
+
+class atomic_output:
+    """`with atomic_output(path) as f:` writes to a temporary file and renames it over `path` on success."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    def __enter__(self) -> TextIO:
+        directory = self.path.parent
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            fd, self.tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=directory)
+        except OSError as e:
+            raise DataError(f"cannot write: {e.strerror}", self.path) from None
+        self.file = os.fdopen(fd, "w", encoding="utf-8", newline="\n")
+        return self.file
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            self.file.close()
+            if exc_type is None:
+                os.replace(self.tmp, self.path)
+        except OSError as e:
+            exc_type = exc_type or type(e)
+            if exc is None:
+                raise DataError(f"cannot write: {e.strerror}", self.path) from None
+        finally:
+            if exc_type is not None and os.path.exists(self.tmp):
+                os.unlink(self.tmp)
+
+
+def _check_token(token: str, sentence: Sentence) -> None:
+    if not token or any(c.isspace() for c in token):
+        where = sentence.origin
+        raise DataError(
+            f"token {token!r} is empty or contains whitespace and cannot be written",
+            where.path if where else None,
+            where.line if where else None,
+        )
+
+
+def write_canonical(corpus: Corpus, out: TextIO) -> None:
+    out.write(CANONICAL_MAGIC + "\n")
+    out.write("\t".join(["#columns", "word", *corpus.layers]) + "\n")
+    schemes = [f"{layer}={corpus.schemes[layer].value}" for layer in corpus.layers if layer in corpus.schemes]
+    out.write("\t".join(["#schemes", *schemes]) + "\n")
+    _write_rows(corpus, out, "\t")
+
+
+def write_conll(corpus: Corpus, out: TextIO) -> None:
+    _write_rows(corpus, out, " ")
+
+
+def _write_rows(corpus: Corpus, out: TextIO, separator: str) -> None:
+    for i, sentence in enumerate(corpus.sentences):
+        if i:
+            out.write("\n")
+        columns = [sentence.labels[layer] for layer in corpus.layers]
+        for j, token in enumerate(sentence.tokens):
+            _check_token(token, sentence)
+            out.write(separator.join([token, *(column[j] for column in columns)]) + "\n")
+
+
+def write_conllu(corpus: Corpus, out: TextIO) -> None:
+    for sentence in corpus.sentences:
+        upos = sentence.labels.get("upos", ("_",) * len(sentence))
+        xpos = sentence.labels.get("xpos", ("_",) * len(sentence))
+        for j, token in enumerate(sentence.tokens, 1):
+            _check_token(token, sentence)
+            out.write(f"{j}\t{token}\t_\t{upos[j - 1]}\t{xpos[j - 1]}\t_\t_\t_\t_\t_\n")
+        out.write("\n")
+
+
+def write_segmented(corpus: Corpus, out: TextIO) -> None:
+    layer = SEGMENT_LAYER if SEGMENT_LAYER in corpus.layers else corpus.resolve_layer(None)
+    for sentence in corpus.sentences:
+        out.write(" ".join(L.segment_words(sentence.tokens, sentence.labels[layer])) + "\n")
+
+
+def write_slash(corpus: Corpus, out: TextIO) -> None:
+    layer = corpus.resolve_layer(None)
+    for sentence in corpus.sentences:
+        for token in sentence.tokens:
+            _check_token(token, sentence)
+        out.write(" ".join(f"{w}/{t}" for w, t in zip(sentence.tokens, sentence.labels[layer])) + "\n")

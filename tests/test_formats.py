@@ -1,0 +1,179 @@
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from seqtag import formats
+from seqtag.corpus import Corpus, Sentence, statistics
+from seqtag.errors import DataError
+from seqtag.labels import Scheme
+
+from conftest import DATA
+
+
+def write_read(corpus: Corpus, fmt: str, tmp_path, **read_args) -> Corpus:
+    path = tmp_path / f"corpus.{fmt}"
+    formats.write_corpus(corpus, path, fmt)
+    return formats.read_corpus(path, fmt, **read_args)
+
+
+@pytest.mark.parametrize(
+    "path, fmt, columns",
+    [
+        ("ner/train.txt", "conll", ["word", "pos", "chunk", "ner"]),
+        ("chunk/train.txt", "conll", ["word", "pos", "chunk"]),
+        ("pos/train.conllu", "conllu", None),
+        ("seg/train.txt", "segmented", None),
+        ("ner/train.txt", "canonical", ["word", "pos", "chunk", "ner"]),
+    ],
+)
+def test_read_write_read_gives_the_same_corpus(tmp_path, path, fmt, columns):
+    source_format = "conll" if fmt == "canonical" else fmt
+    corpus = formats.read_corpus(DATA / path, source_format, columns)
+    again = write_read(corpus, fmt, tmp_path, columns=columns if fmt == "conll" else None)
+    assert again.sentences == corpus.sentences
+    assert again.layers == corpus.layers
+
+
+def test_slash_round_trip_and_last_slash_wins(tmp_path):
+    path = tmp_path / "s.txt"
+    path.write_text("The/DT 1/2/CD //: cat/NN\nRuns/VBZ\n")
+    corpus = formats.read_corpus(path)  # detected as slash
+    assert corpus.sentences[0].tokens == ("The", "1/2", "/", "cat")
+    assert corpus.sentences[0].labels["tag"] == ("DT", "CD", ":", "NN")
+    assert write_read(corpus, "slash", tmp_path).sentences == corpus.sentences
+
+
+def test_canonical_keeps_schemes(tmp_path):
+    corpus, layer, _ = formats.load_corpus(DATA / "ner/train.txt", columns=["word", "pos", "chunk", "ner"],
+                                           to_scheme=Scheme.BIOES)
+    again = write_read(corpus, "canonical", tmp_path)
+    assert again.schemes == {"ner": Scheme.BIOES}
+    assert any("S-PER" in s.labels["ner"] for s in again.sentences)
+
+
+def test_conll_counts_docstart_and_formats_are_detected():
+    corpus = formats.read_corpus(DATA / "ner/train.txt")
+    assert len(corpus) == 300 and corpus.layers == ("col2", "col3", "col4")
+    assert all(s.tokens[0] != "-DOCSTART-" for s in corpus.sentences)
+    assert len(formats.read_corpus(DATA / "seg/train.txt")) == 300
+    assert formats.read_corpus(DATA / "pos/train.conllu").layers == ("xpos", "upos")
+
+
+def test_conllu_multiword_tokens_and_empty_nodes_are_not_words(tmp_path):
+    path = tmp_path / "x.conllu"
+    rows = [
+        "# text = I don't go",
+        "1\tI\tI\tPRON\tPRP\t_\t3\tnsubj\t_\t_",
+        "2-3\tdon't\t_\t_\t_\t_\t_\t_\t_\t_",
+        "2\tdo\tdo\tAUX\tVBP\t_\t4\taux\t_\t_",
+        "3\tn't\tnot\tPART\tRB\t_\t4\tadvmod\t_\t_",
+        "3.1\tgo\tgo\tVERB\tVB\t_\t_\t_\t0:root\t_",
+        "4\tgo\tgo\tVERB\tVB\t_\t0\troot\t_\t_",
+    ]
+    path.write_text("\n".join(rows) + "\n\n")
+    (sentence,) = formats.read_corpus(path).sentences
+    assert sentence.tokens == ("I", "do", "n't", "go")
+    assert sentence.labels["upos"] == ("PRON", "AUX", "PART", "VERB")
+    assert sentence.origin.line == 2
+
+
+def test_crlf_and_bom_are_read_silently(tmp_path):
+    original = (DATA / "ner/train.txt").read_bytes()
+    path = tmp_path / "crlf.txt"
+    path.write_bytes(b"\xef\xbb\xbf" + original.replace(b"\n", b"\r\n"))
+    assert formats.read_corpus(path).sentences == formats.read_corpus(DATA / "ner/train.txt").sentences
+
+
+@pytest.mark.parametrize(
+    "content, line, message",
+    [
+        (b"EU NNP I-NP I-ORG\nrejects VBZ I-VP\n", 2, "expected 4 columns (word col2 col3 col4), found 3"),
+        (b"EU NNP O\n\xff\xfe bad O\n", 2, "invalid UTF-8"),
+        (b"EU NNP O\nbin\x00ary x O\n", 2, "binary data"),
+        (b"The/DT cat\n", 1, "expected word/TAG, found 'cat'"),
+    ],
+)
+def test_bad_input_names_file_line_and_problem(tmp_path, content, line, message):
+    path = tmp_path / "bad.txt"
+    path.write_bytes(content)
+    with pytest.raises(DataError) as e:
+        formats.read_corpus(path, "slash" if b"/" in content else "conll")
+    assert e.value.line == line and e.value.path == str(path) and message in e.value.message
+
+
+def test_empty_and_missing_files(tmp_path):
+    (tmp_path / "empty.txt").write_bytes(b"")
+    with pytest.raises(DataError, match="file is empty"):
+        formats.read_corpus(tmp_path / "empty.txt", "conll")
+    with pytest.raises(DataError, match="no such file"):
+        formats.read_corpus(tmp_path / "missing.txt", "conll")
+
+
+def test_invalid_sequences_are_repaired_or_rejected(tmp_path):
+    path = tmp_path / "bio.txt"
+    path.write_text("EU B-ORG\nrejects O\nGerman I-MISC\n\nPeter B-PER\n")
+    corpus, layer, repaired = formats.load_corpus(path, scheme=Scheme.IOB2)
+    assert repaired == 1 and corpus.sentences[0].labels[layer] == ("B-ORG", "O", "B-MISC")
+    with pytest.raises(DataError) as e:
+        formats.load_corpus(path, scheme=Scheme.IOB2, on_invalid="error")
+    assert e.value.line == 3 and "'I-MISC' after 'O'" in e.value.message
+    path.write_text("EU B-ORG\nrejects X-ORG\n")
+    with pytest.raises(DataError) as e:
+        formats.load_corpus(path, scheme=Scheme.IOB2)
+    assert e.value.line == 2 and "'X-ORG' is not a iob2 tag" in e.value.message
+
+
+def test_hugging_face_dataset_from_disk_and_json(tmp_path):
+    datasets = pytest.importorskip("datasets")
+    features = datasets.Features(
+        {
+            "tokens": datasets.Sequence(datasets.Value("string")),
+            "ner_tags": datasets.Sequence(datasets.ClassLabel(names=["O", "B-PER", "I-PER"])),
+        }
+    )
+    data = datasets.Dataset.from_dict(
+        {"tokens": [["John", "Smith", "runs"], ["Hi"]], "ner_tags": [[1, 2, 0], [0]]}, features=features
+    )
+    datasets.DatasetDict({"train": data, "test": data}).save_to_disk(str(tmp_path / "ds"))
+    splits = formats.read_hf(str(tmp_path / "ds"), None)
+    assert [name for name, _ in splits] == ["train", "test"]
+    corpus = splits[0][1]
+    assert corpus.layers == ("ner",)
+    assert corpus.sentences[0].labels["ner"] == ("B-PER", "I-PER", "O")
+    assert formats.read_corpus(f"{tmp_path / 'ds'}:test", "hf").sentences == corpus.sentences
+    jsonl = tmp_path / "d.jsonl"
+    jsonl.write_text('{"tokens": ["a", "b"], "pos": ["DT", "NN"]}\n')
+    assert formats.read_corpus(jsonl, "hf").sentences[0].labels == {"pos": ("DT", "NN")}
+
+
+def test_statistics():
+    corpus, layer, _ = formats.load_corpus(DATA / "ner/dev.txt")
+    stats = statistics(corpus, layer, train_vocab={"the", "."})
+    assert stats["sentences"] == 100 and stats["tokens"] == 1350
+    assert sum(stats["length_histogram"].values()) == 100
+    assert sum(stats["labels"].values()) == 1350
+    assert 0.5 < stats["oov_rate"] < 1.0
+
+
+tokens = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Zs", "Zl", "Zp")), min_size=1, max_size=5)
+tags = st.sampled_from(["O", "B-PER", "I-PER", "NN", "#", "-"])
+
+
+@st.composite
+def corpora(draw):
+    sentences = []
+    for _ in range(draw(st.integers(1, 4))):
+        words = draw(st.lists(tokens.filter(lambda t: not any(c.isspace() for c in t)), min_size=1, max_size=6))
+        if words[0] == formats.DOCSTART:
+            words[0] = "x"
+        labels = draw(st.lists(tags, min_size=len(words), max_size=len(words)))
+        sentences.append(Sentence(tuple(words), {"pos": tuple(labels), "ner": tuple(reversed(labels))}))
+    return Corpus(sentences, ("pos", "ner"))
+
+
+@settings(max_examples=60, deadline=None)
+@given(corpora())
+def test_random_corpora_survive_canonical_and_conll_round_trips(tmp_path_factory, corpus):
+    tmp_path = tmp_path_factory.mktemp("rt")
+    assert write_read(corpus, "canonical", tmp_path).sentences == corpus.sentences
+    assert write_read(corpus, "conll", tmp_path, columns=["word", "pos", "ner"]).sentences == corpus.sentences
