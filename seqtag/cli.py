@@ -214,22 +214,255 @@ def _not_yet(name: str) -> None:
     raise typer.Exit(2)
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def train() -> None:
-    """Train a BiLSTM(-CRF) tagger or a baseline and save it under models/."""
-    _not_yet("train")
+class ModelKind(str, Enum):
+    bilstm = "bilstm"
+    hmm = "hmm"
+    perceptron = "perceptron"
+    majority = "majority"
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def tag() -> None:
-    """Tag text from stdin with a trained model and stream the result to stdout."""
-    _not_yet("tag")
+def _read_options(fmt, columns, layer, scheme, on_invalid):
+    from seqtag.pipeline import ReadOptions
+
+    chosen = _scheme(scheme)
+    return ReadOptions(fmt.value if fmt else None, _columns(columns), layer, chosen.value if chosen else None,
+                       on_invalid.value)
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def evaluate() -> None:
+@app.command()
+@reports_errors
+def train(
+    train_file: Annotated[Optional[Path], typer.Option("--train", help="Training file; omitted: the bundled sample.")] = None,
+    dev_file: Annotated[Optional[Path], typer.Option("--dev", help="Dev file: early stopping and model choice.")] = None,
+    test_file: Annotated[Optional[Path], typer.Option("--test", help="Test file, scored once at the end.")] = None,
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Model directory.")] = None,
+    model: Annotated[ModelKind, typer.Option("--model", help="Tagger kind.")] = ModelKind.bilstm,
+    decoder: Annotated[Optional[str], typer.Option("--decoder", help="crf or softmax output layer.")] = None,
+    cell: Annotated[Optional[str], typer.Option("--cell", help="lstm or gru.")] = None,
+    layers: Annotated[Optional[int], typer.Option("--layers", help="Stacked BiLSTM layers.")] = None,
+    hidden: Annotated[Optional[int], typer.Option("--hidden", help="Hidden units per direction.")] = None,
+    char_encoder: Annotated[Optional[str], typer.Option("--char-encoder", help="cnn, lstm or none.")] = None,
+    features: Annotated[Optional[str], typer.Option("--features", help="Extra input columns, e.g. pos.")] = None,
+    embeddings: Annotated[Optional[Path], typer.Option("--embeddings", help="GloVe/word2vec text vectors.")] = None,
+    max_epochs: Annotated[Optional[int], typer.Option("--max-epochs")] = None,
+    patience: Annotated[Optional[int], typer.Option("--patience", help="Epochs without a better dev score.")] = None,
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Padded tokens per batch.")] = None,
+    lr: Annotated[Optional[float], typer.Option("--lr", help="Learning rate.")] = None,
+    optimizer: Annotated[Optional[str], typer.Option("--optimizer", help="adam or sgd.")] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed")] = None,
+    device: Annotated[Optional[str], typer.Option("--device", help="auto, cpu, cuda or cuda:N.")] = None,
+    config_file: Annotated[Optional[Path], typer.Option("--config", help="TOML file: [model], [training].")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue from the model directory's checkpoint.")] = False,
+    fmt: FormatOpt = None,
+    columns: ColumnsOpt = None,
+    layer: LayerOpt = None,
+    scheme: SchemeOpt = SchemeChoice.auto,
+    on_invalid: OnInvalidOpt = OnInvalid.repair,
+) -> None:
+    """Train a BiLSTM(-CRF) tagger or a baseline and save it as a model directory."""
+    from seqtag import pipeline
+    from seqtag.tagger import read_model_json
+
+    read = _read_options(fmt, columns, layer, scheme, on_invalid)
+    if train_file is None and not resume:
+        train_file, dev_file, test_file = pipeline.SAMPLE["train"], pipeline.SAMPLE["dev"], pipeline.SAMPLE["test"]
+        read.columns, read.layer = read.columns or pipeline.SAMPLE["columns"], read.layer or pipeline.SAMPLE["layer"]
+        err.print(f"no --train given: training on the bundled sample in {pipeline.DATA_DIR}")
+    output = output or Path("models") / (read.layer or model.value)
+    overrides = {
+        "model": {"decoder": decoder, "cell": cell, "layers": layers, "hidden": hidden, "char_encoder": char_encoder,
+                  "embeddings": str(embeddings) if embeddings else None},
+        "training": {"max_epochs": max_epochs, "patience": patience, "batch_tokens": batch_size, "lr": lr,
+                     "optimizer": optimizer, "seed": seed, "device": device},
+        "features": _columns(features),
+    }
+    if model is not ModelKind.bilstm:
+        overrides = {"training": {"seed": seed}}
+    if resume:  # the saved configuration and data, unless given again
+        saved = read_model_json(output)
+        config = pipeline.merge_config(saved["config"], {"training": {"max_epochs": max_epochs, "patience": patience}})
+        data = saved["training"]["data"]
+        train_file = train_file or Path(data["train"]["path"])
+        dev_file = dev_file or (Path(data["dev"]["path"]) if "dev" in data else None)
+        test_file = test_file or (Path(data["test"]["path"]) if "test" in data else None)
+        read = pipeline.ReadOptions(**saved["training"]["read"])
+    else:
+        config = pipeline.merge_config(pipeline.load_config(config_file), overrides)
+    with _TrainingProgress() as progress:
+        document = pipeline.train_model(model.value, train_file, dev_file, test_file, read, config, output, resume,
+                                        progress.update)
+    err.print(f"saved {output}")
+    _print_metrics(document["metrics"])
+
+
+class _TrainingProgress:
+    """A Rich progress bar per epoch on stderr, and one summary line per epoch."""
+
+    def __enter__(self):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("loss {task.fields[loss]:.3f}  {task.fields[speed]:,.0f} tok/s"),
+                                 TimeElapsedColumn(), console=err, transient=True)
+        self.progress.__enter__()
+        self.task = None
+        return self
+
+    def __exit__(self, *exc):
+        self.progress.__exit__(*exc)
+
+    def update(self, event: dict) -> None:
+        import time
+
+        if event["event"] == "epoch_start":
+            if self.task is not None:
+                self.progress.remove_task(self.task)
+            self.started, self.tokens = time.perf_counter(), 0
+            self.task = self.progress.add_task(f"epoch {event['epoch']}", total=event["batches"], loss=0.0, speed=0)
+        elif event["event"] == "batch":
+            self.tokens += event["tokens"]
+            speed = self.tokens / max(time.perf_counter() - self.started, 1e-9)
+            self.progress.update(self.task, advance=1, loss=event["loss"], speed=speed)
+        elif event["event"] == "epoch_end":
+            dev = f"dev {event['dev']['metric']} {100 * event['dev_score']:.2f}" if "dev" in event else ""
+            self.progress.console.print(
+                f"epoch {event['epoch']:>3}  loss {event['loss']:8.3f}  {dev}  best epoch {event['best_epoch']}  "
+                f"{event['tokens_per_s']:,} tok/s  {event['seconds']:.1f}s", highlight=False)
+
+
+def _print_metrics(metrics: dict) -> None:
+    for name, report in metrics.items():
+        out.print(_report_table(report, f"{name}: {report['metric']} {100 * report[report['metric']]:.2f}"))
+
+
+def _report_table(report: dict, title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    if "per_type" in report:
+        table.caption = f"scheme {report['scheme']}, seqeval {report['mode']} mode"
+        for column in ("type", "precision", "recall", "f1", "support"):
+            table.add_column(column, justify="left" if column == "type" else "right")
+        for name, row in report["per_type"].items():
+            table.add_row(name, *(f"{100 * row[k]:.2f}" for k in ("precision", "recall", "f1")), f"{row['support']:,}")
+        table.add_section()
+        table.add_row("micro avg", *(f"{100 * report[k]:.2f}" for k in ("precision", "recall", "f1")), "")
+        table.add_row("macro avg", "", "", f"{100 * report['macro_f1']:.2f}", "")
+    else:
+        table.add_column("metric")
+        table.add_column("value", justify="right")
+        keys = ["precision", "recall", "f1", "oov_recall"] if report["scheme"] == "bmes" else []
+        for key in keys + ["accuracy", "oov_accuracy"]:
+            if report.get(key) is not None:
+                table.add_row(key, f"{100 * report[key]:.2f}")
+    table.add_row("tokens", f"{report['tokens']:,}") if "per_type" not in report else None
+    return table
+
+
+@app.command()
+@reports_errors
+def evaluate(
+    gold: Annotated[Optional[Path], typer.Argument(help="Gold file.")] = None,
+    model: Annotated[Optional[Path], typer.Option("-m", "--model", help="Model directory.")] = None,
+    pred: Annotated[Optional[Path], typer.Option("--pred", help="A system's output file, scored without a model.")] = None,
+    gold_option: Annotated[Optional[Path], typer.Option("--gold", help="Gold file (with --pred).")] = None,
+    json_file: Annotated[Optional[Path], typer.Option("--json", help="Write the scores as JSON.")] = None,
+    fail_under: Annotated[Optional[float], typer.Option("--fail-under", help="Exit 1 when the main metric is below (0-1).")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="seqeval strict mode instead of conlleval's reading.")] = False,
+    fmt: FormatOpt = None,
+    columns: ColumnsOpt = None,
+    layer: LayerOpt = None,
+    scheme: SchemeOpt = SchemeChoice.auto,
+    on_invalid: OnInvalidOpt = OnInvalid.repair,
+) -> None:
     """Score a model (or a prediction file) against a gold file."""
-    _not_yet("evaluate")
+    from seqtag import formats, pipeline
+
+    read = _read_options(fmt, columns, layer, scheme, on_invalid)
+    gold = gold or gold_option
+    if gold is None or (model is None) == (pred is None):
+        raise DataError("give -m MODEL GOLD, or --pred PRED --gold GOLD")
+    if model is not None:
+        report = pipeline.evaluate_model(model, gold, read, strict)
+    else:
+        report = pipeline.evaluate_files(pred, gold, read, strict)
+    value = report[report["metric"]]
+    out.print(_report_table(report, f"{gold}: {report['metric']} {100 * value:.2f}"))
+    if json_file is not None:
+        with formats.atomic_output(json_file) as f:
+            json.dump(report, f, indent=2)
+    if fail_under is not None and value < fail_under:
+        print(f"error: {report['metric']} {value:.4f} is under --fail-under {fail_under}", file=sys.stderr)
+        raise typer.Exit(1)
+
+
+@app.command()
+@reports_errors
+def info(model: Annotated[Path, typer.Argument(help="Model directory.")]) -> None:
+    """Describe a trained model: task, labels, configuration, metrics, training data, library versions."""
+    from seqtag.tagger import read_model_json
+
+    document = read_model_json(model)
+    table = Table(title=str(model), title_justify="left", show_header=False)
+    table.add_column("")
+    table.add_column("")
+    table.add_row("kind", document["kind"])
+    table.add_row("layer", f"{document['layer']} ({document['scheme']})")
+    table.add_row("labels", " ".join(document["labels"]))
+    if document.get("features"):
+        table.add_row("input features", ", ".join(document["features"]))
+    for section, values in document.get("config", {}).items():
+        table.add_row(f"config {section}", json.dumps(values))
+    training = document.get("training", {})
+    for role, record in training.get("data", {}).items():
+        table.add_row(f"{role} data", f"{record['path']} ({record['sentences']:,} sentences, {record['tokens']:,} tokens, "
+                      f"{record['bytes']:,} bytes, sha256 {str(record['sha256'])[:12]})")
+    for key in ("epochs", "best_epoch", "stopped", "date"):
+        if key in training:
+            table.add_row(key.replace("_", " "), str(training[key]))
+    for name, report in document.get("metrics", {}).items():
+        table.add_row(f"{name} {report['metric']}", f"{100 * report[report['metric']]:.2f}")
+    table.add_row("versions", f"seqtag {document['seqtag_version']}, torch {document['torch_version']}, "
+                  f"format {document['format_version']}")
+    out.print(table)
+
+
+class InputFormat(str, Enum):
+    raw = "raw"
+    tokens = "tokens"
+    conll = "conll"
+
+
+class OutputFormat(str, Enum):
+    conll = "conll"
+    inline = "inline"
+    jsonl = "jsonl"
+    segmented = "segmented"
+
+
+@app.command()
+@reports_errors
+def tag(
+    model: Annotated[Path, typer.Option("-m", "--model", help="Model directory.")],
+    input_format: Annotated[InputFormat, typer.Option("--input-format", help="raw text (tokenized here), "
+                            "whitespace tokens, or CoNLL columns.")] = InputFormat.raw,
+    output_format: Annotated[OutputFormat, typer.Option("--output-format")] = OutputFormat.conll,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Sentences read and tagged at a time.")] = 2000,
+    replace_invalid: Annotated[bool, typer.Option("--replace-invalid", help="Replace invalid UTF-8 bytes "
+                               "instead of stopping.")] = False,
+) -> None:
+    """Tag text from stdin with a trained model and stream the result to stdout."""
+    import os
+
+    from seqtag.tagger import load_model
+    from seqtag.tagging import decode_stdin, tag_stream
+
+    tagger = load_model(model)
+    lines = decode_stdin(sys.stdin.buffer, replace=replace_invalid)
+    try:
+        for text in tag_stream(tagger, lines, input_format.value, output_format.value, max(batch_size, 1)):
+            sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `| head` closed the pipe: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -242,12 +475,6 @@ def compare() -> None:
 def bench() -> None:
     """Measure training and tagging throughput and memory."""
     _not_yet("bench")
-
-
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def info() -> None:
-    """Describe a trained model: task, labels, configuration, metrics, training data."""
-    _not_yet("info")
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

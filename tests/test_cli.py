@@ -82,3 +82,70 @@ def test_crlf_bom_file_is_accepted(tmp_path):
     result = run("preprocess", path, "--json", tmp_path / "s.json")
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / "s.json").read_text())[str(path)]["tokens"] == 2
+
+
+@pytest.fixture(scope="module")
+def sample_model(tmp_path_factory):
+    """`seqtag train` on the bundled sample, briefly."""
+    path = tmp_path_factory.mktemp("models") / "ner"
+    result = run("train", "-o", path, "--max-epochs", "2", "--hidden", "32", "--layers", "1")
+    assert result.exit_code == 0, result.output
+    assert "test: f1" in result.stdout and "epoch   2" in result.stderr
+    return path
+
+
+def test_train_writes_a_described_model(sample_model):
+    document = json.loads((sample_model / "model.json").read_text())
+    assert document["kind"] == "bilstm" and document["layer"] == "ner" and document["scheme"] == "iob1"
+    assert document["config"]["model"]["hidden"] == 32 and document["config"]["training"]["max_epochs"] == 2
+    assert document["training"]["data"]["train"]["sentences"] == 300
+    assert len((sample_model / "train_log.jsonl").read_text().splitlines()) == 2
+    result = run("info", sample_model)
+    assert result.exit_code == 0 and "ner (iob1)" in result.stdout and "sha256" in result.stdout
+
+
+def test_tag_streams_every_output_format(sample_model):
+    text = "EU rejects German call to boycott British lamb .\n\nPeter Blackburn\n"
+    conll = run("tag", "-m", sample_model, "--input-format", "tokens", input=text)
+    assert conll.exit_code == 0, conll.output
+    lines = conll.stdout.split("\n")
+    assert [len(line.split("\t")) for line in lines] == [2] * 9 + [1, 1] + [2, 2] + [1, 1]  # empty line kept
+    assert lines[9:11] == ["", ""] and lines[11].startswith("Peter\t")
+    inline = run("tag", "-m", sample_model, "--output-format", "inline", input=text)
+    assert inline.stdout.splitlines()[1] == "" and inline.stdout.splitlines()[2].startswith("Peter/")
+    jsonl = run("tag", "-m", sample_model, "--output-format", "jsonl", input="Peter went to Paris.\n")
+    record = json.loads(jsonl.stdout)
+    assert record["tokens"] == ["Peter", "went", "to", "Paris", "."] and record["offsets"][3] == [14, 19]
+    assert run("tag", "-m", sample_model, input="").stdout == ""
+
+
+def test_tag_errors(sample_model, tmp_path):
+    bad = run("tag", "-m", sample_model, input=b"fine\n\xff\n")
+    assert bad.exit_code == 2 and "<stdin>:2: invalid UTF-8" in bad.stderr
+    missing = run("tag", "-m", tmp_path / "nope", input="x\n")
+    assert missing.exit_code == 3 and "no such model directory" in missing.stderr
+    segmented = run("tag", "-m", sample_model, "--output-format", "segmented", input="x\n")
+    assert segmented.exit_code == 2
+
+
+def test_evaluate_table_json_and_gate(sample_model, tmp_path):
+    result = run("evaluate", "-m", sample_model, DATA / "ner/test.txt", "--columns", "word,pos,chunk,ner",
+                 "--json", tmp_path / "scores.json")
+    assert result.exit_code == 0, result.output
+    scores = json.loads((tmp_path / "scores.json").read_text())
+    assert scores["metric"] == "f1" and scores["mode"] == "conlleval" and scores["scheme"] == "iob1"
+    assert set(scores["per_type"]) == {"LOC", "MISC", "ORG", "PER"}
+    gate = run("evaluate", "-m", sample_model, DATA / "ner/test.txt", "--columns", "word,pos,chunk,ner",
+               "--fail-under", "1.01")
+    assert gate.exit_code == 1 and "under --fail-under" in gate.stderr
+
+
+def test_evaluate_prediction_file_without_model(tmp_path):
+    gold = tmp_path / "gold.txt"
+    gold.write_text("John B-PER\nSmith I-PER\nin O\nParis B-LOC\n")
+    pred = tmp_path / "pred.txt"
+    pred.write_text("John B-PER\nSmith I-PER\nin O\nParis O\n")
+    result = run("evaluate", "--pred", pred, "--gold", gold, "--json", tmp_path / "s.json")
+    assert result.exit_code == 0, result.output
+    scores = json.loads((tmp_path / "s.json").read_text())
+    assert (scores["precision"], scores["recall"]) == (1.0, 0.5) and abs(scores["f1"] - 2 / 3) < 1e-9

@@ -1,0 +1,360 @@
+"""The BiLSTM tagger: word + casing + character (+ feature column, + character bigram) inputs, a stacked
+bidirectional LSTM or GRU, and a softmax or CRF output layer.
+
+Span tasks are trained in BIOES (the output layer then knows where chunks end) and predictions are converted back
+to the scheme of the training data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from seqtag import labels as L
+from seqtag.corpus import Corpus, Sentence
+from seqtag.crf import CRF
+from seqtag.errors import DataError
+from seqtag.tagger import Tagger
+from seqtag.vocab import Vocabulary
+
+
+@dataclass
+class BiLSTMConfig:
+    """Model hyperparameters. Input sizes are derived from these, never configured."""
+
+    word_dim: int = 100
+    case_dim: int = 8
+    char_dim: int = 30
+    char_encoder: str = "cnn"  # cnn | lstm | none
+    char_hidden: int = 50  # CNN filters, or hidden units per direction of the character BiLSTM
+    max_chars: int = 30  # longer words are cut for the character encoder
+    feature_dim: int = 20  # per extra input column (--features)
+    bigram_dim: int = 50  # segmentation: embeddings of the character bigrams left and right
+    hidden: int = 200  # per direction
+    layers: int = 2
+    cell: str = "lstm"  # lstm | gru
+    dropout: float = 0.5
+    decoder: str = "crf"  # crf | softmax
+    rare_word_dropout: float = 0.3  # words seen once in training read as unknown with this probability
+    embeddings: str | None = None  # GloVe/word2vec text file to initialise word vectors
+
+    @classmethod
+    def from_dict(cls, values: dict) -> BiLSTMConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise DataError(f"unknown BiLSTM setting(s): {', '.join(unknown)}")
+        config = cls(**values)
+        for name, choices in (("char_encoder", ("cnn", "lstm", "none")), ("cell", ("lstm", "gru")),
+                              ("decoder", ("crf", "softmax"))):
+            if getattr(config, name) not in choices:
+                raise DataError(f"{name} must be one of {', '.join(choices)}, not {getattr(config, name)!r}")
+        return config
+
+
+def normalize_word(word: str) -> str:
+    """Word-embedding key: lowercase with digits as 0 (casing and shape have their own inputs)."""
+    return "".join("0" if c.isdigit() else c for c in word.lower())
+
+
+def casing(word: str) -> int:
+    if word.isdigit():
+        return 1
+    if any(c.isdigit() for c in word):
+        return 2
+    if word.islower():
+        return 3
+    if word.isupper():
+        return 4
+    if word[:1].isupper():
+        return 5
+    if not any(c.isalpha() for c in word):
+        return 6
+    return 7
+
+
+NUM_CASES = 8
+
+
+class Network(nn.Module):
+    def __init__(self, config: BiLSTMConfig, sizes: dict[str, int], allowed=None):
+        super().__init__()
+        self.config = config
+        self.segmentation = sizes["bigrams"] > 0
+        self.words = nn.Embedding(sizes["words"], config.word_dim, padding_idx=0)
+        width = config.word_dim
+        if not self.segmentation:
+            self.cases = nn.Embedding(NUM_CASES, config.case_dim)
+            width += config.case_dim
+        self.char_encoder = "none" if self.segmentation else config.char_encoder
+        if self.char_encoder != "none":
+            self.chars = nn.Embedding(sizes["chars"], config.char_dim, padding_idx=0)
+            if self.char_encoder == "cnn":
+                self.char_cnn = nn.Conv1d(config.char_dim, config.char_hidden, kernel_size=3, padding=1)
+                width += config.char_hidden
+            else:
+                self.char_rnn = nn.LSTM(config.char_dim, config.char_hidden, batch_first=True, bidirectional=True)
+                width += 2 * config.char_hidden
+        self.features = nn.ModuleList(nn.Embedding(n, config.feature_dim, padding_idx=0) for n in sizes["features"])
+        width += config.feature_dim * len(sizes["features"])
+        if self.segmentation:
+            self.bigrams = nn.Embedding(sizes["bigrams"], config.bigram_dim, padding_idx=0)
+            width += 2 * config.bigram_dim
+        rnn = nn.LSTM if config.cell == "lstm" else nn.GRU
+        self.rnn = rnn(width, config.hidden, num_layers=config.layers, bidirectional=True, batch_first=True,
+                       dropout=config.dropout if config.layers > 1 else 0.0)
+        self.dropout = nn.Dropout(config.dropout)
+        self.output = nn.Linear(2 * config.hidden, sizes["labels"])
+        self.crf = CRF(sizes["labels"], allowed) if config.decoder == "crf" else None
+
+    def _char_vectors(self, chars: torch.Tensor) -> torch.Tensor:
+        """chars: (types, max_chars) -> (types, char_out), one vector per distinct word of the batch."""
+        embedded = self.dropout(self.chars(chars))  # shape: (types, max_chars, char_dim)
+        if self.char_encoder == "cnn":
+            convolved = self.char_cnn(embedded.transpose(1, 2))  # shape: (types, filters, max_chars)
+            convolved = convolved.masked_fill((chars == 0).unsqueeze(1), -1e4)
+            return convolved.max(dim=2).values
+        lengths = (chars != 0).sum(1).clamp(min=1).cpu()
+        packed = pack_padded_sequence(embedded, lengths, batch_first=True, enforce_sorted=False)
+        _, (hidden, _) = self.char_rnn(packed)  # shape: (2, types, char_hidden)
+        return torch.cat([hidden[0], hidden[1]], dim=1)
+
+    def emissions(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Label scores, shape (batch, seq_len, num_labels)."""
+        parts = [self.words(batch["words"])]
+        if not self.segmentation:
+            parts.append(self.cases(batch["cases"]))
+        if self.char_encoder != "none":
+            parts.append(self._char_vectors(batch["chars"])[batch["types"]])
+        for i, embedding in enumerate(self.features):
+            parts.append(embedding(batch["features"][:, :, i]))
+        if self.segmentation:
+            parts += [self.bigrams(batch["left"]), self.bigrams(batch["right"])]
+        x = self.dropout(torch.cat(parts, dim=2))
+        packed = pack_padded_sequence(x, batch["lengths"].cpu(), batch_first=True, enforce_sorted=False)
+        hidden, _ = pad_packed_sequence(self.rnn(packed)[0], batch_first=True, total_length=x.size(1))
+        return self.output(self.dropout(hidden)).float()
+
+    def loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Mean negative log-likelihood per sentence (CRF) or cross-entropy per token (softmax)."""
+        emissions = self.emissions(batch)
+        mask, gold = batch["mask"], batch["labels"]
+        if self.crf is not None:
+            return self.crf.nll(emissions, gold, mask) / mask.size(0)
+        return nn.functional.cross_entropy(emissions[mask], gold[mask])
+
+    def decode(self, batch: dict[str, torch.Tensor]) -> tuple[list[list[int]], torch.Tensor]:
+        """Best label ids per sentence and per-token scores (the softmax probability of each chosen label)."""
+        emissions = self.emissions(batch)
+        mask = batch["mask"]
+        if self.crf is not None:
+            paths, _ = self.crf.viterbi(emissions, mask)
+            return paths, emissions
+        best = emissions.argmax(dim=2).tolist()
+        return [row[:n] for row, n in zip(best, mask.sum(1).tolist())], emissions
+
+
+class BiLSTMTagger(Tagger):
+    kind = "bilstm"
+
+    def __init__(self, layer: str, scheme: L.Scheme, labels: Sequence[str], features: Sequence[str],
+                 config: BiLSTMConfig, vocabularies: dict[str, Vocabulary], device: str = "cpu"):
+        super().__init__(layer, scheme, labels, features)
+        self.config = config
+        self.vocab = vocabularies  # words, chars, bigrams, labels (internal scheme), one per feature
+        self.internal_scheme = L.Scheme.BIOES if scheme in (L.Scheme.IOB1, L.Scheme.IOB2) else scheme
+        self.segmentation = scheme is L.Scheme.BMES
+        internal_labels = self.vocab["labels"].items
+        allowed = L.allowed_transitions(internal_labels, self.internal_scheme)
+        sizes = {
+            "words": len(self.vocab["words"]),
+            "chars": len(self.vocab["chars"]),
+            "bigrams": len(self.vocab["bigrams"]) if self.segmentation else 0,
+            "features": [len(self.vocab[f"feature:{f}"]) for f in self.features],
+            "labels": len(internal_labels),
+        }
+        self.network = Network(config, sizes, allowed).to(device)
+        self.device = device
+
+    # -------------------------------------------------------------------------------------------- encoding
+
+    def encode(self, sentences: Sequence[Sentence], rare_words: set[str] | None = None) -> dict[str, torch.Tensor]:
+        """Padded tensors for one batch; given the training set's rare words, also gold labels and a rare-word mask.
+
+        Characters are encoded once per distinct word of the batch."""
+        words, chars_vocab = self.vocab["words"], self.vocab["chars"]
+        width = max(len(s) for s in sentences)
+
+        def pad(rows: list[list[int]]) -> torch.Tensor:
+            return torch.tensor([row + [0] * (width - len(row)) for row in rows], dtype=torch.long)
+
+        batch = {
+            "words": pad([words.ids(normalize_word(t) for t in s.tokens) for s in sentences]),
+            "lengths": torch.tensor([len(s) for s in sentences], dtype=torch.long),
+        }
+        batch["mask"] = torch.arange(width).unsqueeze(0) < batch["lengths"].unsqueeze(1)
+        if self.segmentation:
+            bigrams = self.vocab["bigrams"]
+            batch["left"] = pad([bigrams.ids(_bigrams(s.tokens, -1)) for s in sentences])
+            batch["right"] = pad([bigrams.ids(_bigrams(s.tokens, +1)) for s in sentences])
+        else:
+            batch["cases"] = pad([[casing(t) for t in s.tokens] for s in sentences])
+            if self.config.char_encoder != "none":
+                types: dict[str, int] = {}
+                batch["types"] = pad([[types.setdefault(t, len(types)) for t in s.tokens] for s in sentences])
+                limit = self.config.max_chars
+                rows = [chars_vocab.ids(t[:limit]) for t in types]
+                longest = max(len(r) for r in rows)
+                batch["chars"] = torch.tensor([r + [0] * (longest - len(r)) for r in rows], dtype=torch.long)
+        if self.features:
+            columns = [pad([self.vocab[f"feature:{f}"].ids(s.labels[f]) for s in sentences]) for f in self.features]
+            batch["features"] = torch.stack(columns, dim=2)
+        if rare_words is not None:
+            label_vocab = self.vocab["labels"]
+            gold = [L.convert(s.labels[self.layer], self.scheme, self.internal_scheme) for s in sentences]
+            batch["labels"] = pad([label_vocab.ids(g) for g in gold])
+            batch["rare"] = pad([[int(normalize_word(t) in rare_words) for t in s.tokens] for s in sentences]).bool()
+        return {k: v.to(self.device) for k, v in batch.items()}
+
+    # -------------------------------------------------------------------------------------------- Tagger
+
+    def predict(self, sentences: Sequence[Sentence], batch_tokens: int = 4000) -> list[list[str]]:
+        self.check_features(sentences)
+        results: list[list[str] | None] = [None] * len(sentences)
+        order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
+        labels = self.vocab["labels"].items
+        self.network.eval()
+        with torch.inference_mode():
+            for chunk in batches_by_tokens(order, [len(s) for s in sentences], batch_tokens):
+                nonempty = [i for i in chunk if len(sentences[i])]
+                for i in chunk:
+                    results[i] = []
+                if not nonempty:
+                    continue
+                paths, _ = self.network.decode(self.encode([sentences[i] for i in nonempty]))
+                for i, path in zip(nonempty, paths):
+                    tags = [labels[j] for j in path]
+                    results[i] = L.convert(tags, self.internal_scheme, self.scheme)
+        return results
+
+    def known(self, token: str) -> bool:
+        return normalize_word(token) in self.vocab["words"]
+
+    def to_state(self) -> tuple[dict, dict[str, torch.Tensor]]:
+        meta = {
+            "config": asdict(self.config),
+            "vocab": {name: vocab.to_list() for name, vocab in self.vocab.items()},
+        }
+        return meta, {k: v.detach().cpu() for k, v in self.network.state_dict().items()}
+
+    @classmethod
+    def from_state(cls, document: dict, tensors: dict[str, torch.Tensor], device: str = "cpu") -> BiLSTMTagger:
+        meta = document["tagger"]
+        vocabularies = {name: Vocabulary(items, specials=name != "labels") for name, items in meta["vocab"].items()}
+        tagger = cls(document["layer"], L.Scheme(document["scheme"]), document["labels"], document["features"],
+                     BiLSTMConfig.from_dict(meta["config"]), vocabularies, device)
+        tagger.network.load_state_dict(tensors)
+        return tagger
+
+    @classmethod
+    def build(cls, train: Corpus, layer: str, config: BiLSTMConfig, features: Sequence[str] = (),
+              device: str = "cpu") -> BiLSTMTagger:
+        """A new, untrained tagger with vocabularies from the training corpus."""
+        scheme = train.schemes[layer]
+        internal = L.Scheme.BIOES if scheme in (L.Scheme.IOB1, L.Scheme.IOB2) else scheme
+        sentences = train.sentences
+        missing = [f for f in features if f not in train.layers or f == layer]
+        if missing:
+            raise DataError(f"--features names no usable input column: {', '.join(missing)}", train.source)
+        vocabularies = {
+            "words": Vocabulary.build(normalize_word(t) for s in sentences for t in s.tokens),
+            "chars": Vocabulary.build(c for s in sentences for t in s.tokens for c in t),
+            "labels": Vocabulary(_label_order(train, layer, scheme, internal), specials=False),
+        }
+        if scheme is L.Scheme.BMES:
+            vocabularies["bigrams"] = Vocabulary.build(
+                b for s in sentences for b in _bigrams(s.tokens, -1) + _bigrams(s.tokens, 1)
+            )
+        for feature in features:
+            vocabularies[f"feature:{feature}"] = Vocabulary.build(v for s in sentences for v in s.labels[feature])
+        labels = sorted({t for s in sentences for t in s.labels[layer]})
+        tagger = cls(layer, scheme, labels, features, config, vocabularies, device)
+        if config.embeddings:
+            load_embeddings(tagger, config.embeddings)
+        return tagger
+
+    @classmethod
+    def fit(cls, train: Corpus, dev: Corpus | None, layer: str, config: dict, **kwargs) -> BiLSTMTagger:
+        from seqtag.training import TrainConfig, train_bilstm
+
+        model_config = BiLSTMConfig.from_dict(config.get("model", {}))
+        train_config = TrainConfig.from_dict(config.get("training", {}))
+        return train_bilstm(train, dev, layer, model_config, train_config, features=config.get("features", ()),
+                            **kwargs)
+
+
+def _label_order(train: Corpus, layer: str, scheme: L.Scheme, internal: L.Scheme) -> list[str]:
+    """Internal labels: every tag the internal scheme can produce for the types seen, so none is unknown later."""
+    seen = {t for s in train.sentences for t in s.labels[layer]}
+    if internal is L.Scheme.PLAIN:
+        return sorted(seen)
+    if internal is L.Scheme.BMES:
+        return ["B", "M", "E", "S"]
+    types = sorted({span.label for s in train.sentences for span in L.to_spans(s.labels[layer], scheme)})
+    return ["O"] + [f"{p}-{t}" for t in types for p in "BIES"]
+
+
+def _bigrams(chars: Sequence[str], direction: int) -> list[str]:
+    """Character bigrams with the previous (-1) or next (+1) character; sentence edges are marked."""
+    padded = ["<s>", *chars, "</s>"]
+    if direction < 0:
+        return [padded[i] + padded[i + 1] for i in range(len(chars))]
+    return [padded[i + 1] + padded[i + 2] for i in range(len(chars))]
+
+
+def batches_by_tokens(order: Sequence[int], lengths: Sequence[int], budget: int) -> list[list[int]]:
+    """Consecutive chunks of `order` whose padded size (count x longest) stays within a token budget.
+
+    `order` should be sorted by length, so padding is small; a sentence longer than the budget gets a batch alone.
+    """
+    batches, current, longest = [], [], 0
+    for i in order:
+        longest_if_added = max(longest, lengths[i])
+        if current and longest_if_added * (len(current) + 1) > budget:
+            batches.append(current)
+            current, longest_if_added = [], lengths[i]
+        current.append(i)
+        longest = longest_if_added
+    if current:
+        batches.append(current)
+    return batches
+
+
+def load_embeddings(tagger: BiLSTMTagger, path: str) -> int:
+    """Initialise word vectors from a GloVe/word2vec text file (exact key, then lowercase). Returns how many."""
+    from seqtag.formats import read_text_lines
+
+    weight = tagger.network.words.weight
+    vocab = tagger.vocab["words"]
+    found = 0
+    with torch.no_grad():
+        for number, line in enumerate(read_text_lines(path), 1):
+            parts = line.rstrip().split(" ")
+            if number == 1 and len(parts) == 2:
+                continue  # word2vec header: count and dimension
+            key = normalize_word(parts[0])
+            if key not in vocab:
+                continue
+            if len(parts) - 1 != weight.size(1):
+                raise DataError(f"vector has {len(parts) - 1} dimensions, the model uses {weight.size(1)} "
+                                "(set word_dim to match)", path, number)
+            try:
+                weight[vocab.id(key)] = torch.tensor([float(v) for v in parts[1:]])
+            except ValueError:
+                raise DataError("not a number in vector", path, number) from None
+            found += 1
+    return found

@@ -1,0 +1,94 @@
+"""A linear-chain CRF with start/end transition vectors and transitions the label scheme forbids masked out.
+
+Forbidden transitions (`O` -> `I-X` in IOB2) get a large negative score in training and decoding alike, so the
+model is a distribution over valid sequences only and Viterbi never returns an invalid one.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+FORBIDDEN = -10000.0
+
+
+class CRF(nn.Module):
+    def __init__(self, num_tags: int, allowed: tuple[list[bool], list[list[bool]], list[bool]] | None = None):
+        super().__init__()
+        self.num_tags = num_tags
+        self.transitions = nn.Parameter(torch.zeros(num_tags, num_tags))  # [from, to]
+        self.start = nn.Parameter(torch.zeros(num_tags))
+        self.end = nn.Parameter(torch.zeros(num_tags))
+        start, transitions, end = allowed or ([True] * num_tags, [[True] * num_tags] * num_tags, [True] * num_tags)
+        # Buffers, not parameters: they are part of the saved state, so a loaded model keeps its constraints.
+        self.register_buffer("start_penalty", _penalty(start))
+        self.register_buffer("transition_penalty", _penalty(transitions))
+        self.register_buffer("end_penalty", _penalty(end))
+
+    def _scores(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return (
+            self.start + self.start_penalty,
+            self.transitions + self.transition_penalty,
+            self.end + self.end_penalty,
+        )
+
+    def _check(self, emissions: torch.Tensor, mask: torch.Tensor) -> None:
+        if emissions.dim() != 3 or emissions.size(2) != self.num_tags:
+            raise ValueError(f"expected emissions of shape (batch, seq_len, {self.num_tags}), got {tuple(emissions.shape)}")
+        if mask.shape != emissions.shape[:2]:
+            raise ValueError(f"expected mask of shape {tuple(emissions.shape[:2])}, got {tuple(mask.shape)}")
+        if not bool(mask[:, 0].all()):
+            raise ValueError("the first timestep of every sequence must be unmasked")
+
+    def log_partition(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Forward algorithm. emissions: (batch, seq_len, num_tags); mask: (batch, seq_len) bool. -> (batch,)"""
+        self._check(emissions, mask)
+        start, transitions, end = self._scores()
+        alpha = start + emissions[:, 0]  # shape: (batch, num_tags)
+        for t in range(1, emissions.size(1)):
+            # shape: (batch, from, to) -> (batch, to)
+            step = torch.logsumexp(alpha.unsqueeze(2) + transitions + emissions[:, t].unsqueeze(1), dim=1)
+            alpha = torch.where(mask[:, t].unsqueeze(1), step, alpha)
+        return torch.logsumexp(alpha + end, dim=1)
+
+    def score(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Unnormalised score of the given tag sequences. tags: (batch, seq_len) -> (batch,)"""
+        start, transitions, end = self._scores()
+        maskf = mask.to(emissions.dtype)
+        emitted = emissions.gather(2, tags.unsqueeze(2)).squeeze(2)  # shape: (batch, seq_len)
+        total = start[tags[:, 0]] + (emitted * maskf).sum(1)
+        total = total + (transitions[tags[:, :-1], tags[:, 1:]] * maskf[:, 1:]).sum(1)
+        last = tags.gather(1, (mask.sum(1) - 1).unsqueeze(1)).squeeze(1)
+        return total + end[last]
+
+    def nll(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Summed negative log-likelihood of the gold sequences."""
+        return (self.log_partition(emissions, mask) - self.score(emissions, tags, mask)).sum()
+
+    def viterbi(self, emissions: torch.Tensor, mask: torch.Tensor) -> tuple[list[list[int]], torch.Tensor]:
+        """Best sequence per item (trimmed to its length) and its score, batched over items and tags."""
+        self._check(emissions, mask)
+        start, transitions, end = self._scores()
+        score = start + emissions[:, 0]  # shape: (batch, num_tags)
+        backpointers = []
+        for t in range(1, emissions.size(1)):
+            best, index = (score.unsqueeze(2) + transitions).max(dim=1)  # shape: (batch, to)
+            step = best + emissions[:, t]
+            keep = mask[:, t].unsqueeze(1)
+            score = torch.where(keep, step, score)
+            # a masked step points each tag at itself, so backtracking passes through padding unchanged
+            identity = torch.arange(self.num_tags, device=index.device).expand_as(index)
+            backpointers.append(torch.where(keep, index, identity))
+        score = score + end
+        best_score, last = score.max(dim=1)
+        path = [last]
+        for pointers in reversed(backpointers):
+            last = pointers.gather(1, last.unsqueeze(1)).squeeze(1)
+            path.append(last)
+        tags = torch.stack(path[::-1], dim=1).tolist()  # shape: (batch, seq_len)
+        lengths = mask.sum(1).tolist()
+        return [row[:n] for row, n in zip(tags, lengths)], best_score
+
+
+def _penalty(allowed) -> torch.Tensor:
+    return (~torch.tensor(allowed, dtype=torch.bool)).float() * FORBIDDEN

@@ -1,0 +1,192 @@
+"""Plain functions behind the commands: read the splits, train any tagger, save it, score it.
+
+They return values and report through callbacks; the CLI renders them. Tests and Python users call them directly.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import tomllib
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from seqtag import formats
+from seqtag import labels as L
+from seqtag.corpus import Corpus
+from seqtag.errors import DataError, ModelFormatError
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+SAMPLE = {  # the bundled NER sample: what `seqtag train` trains with no arguments
+    "train": DATA_DIR / "ner" / "train.txt",
+    "dev": DATA_DIR / "ner" / "dev.txt",
+    "test": DATA_DIR / "ner" / "test.txt",
+    "columns": ["word", "pos", "chunk", "ner"],
+    "layer": "ner",
+}
+
+
+@dataclass
+class ReadOptions:
+    """How to read a corpus file (the options shared by every command that reads one)."""
+
+    fmt: str | None = None
+    columns: list[str] | None = None
+    layer: str | None = None
+    scheme: str | None = None  # None: detect
+    on_invalid: str = "repair"
+
+    def read(self, path: str | Path, to_scheme: L.Scheme | None = None) -> tuple[Corpus, str, int]:
+        scheme = L.Scheme(self.scheme) if self.scheme else None
+        return formats.load_corpus(path, self.fmt, self.columns, self.layer, scheme, self.on_invalid, to_scheme)
+
+
+def file_record(path: str | Path, corpus: Corpus) -> dict:
+    """What a model was trained on: name, size, hash, counts."""
+    path = Path(path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+    return {"path": str(path), "bytes": path.stat().st_size if path.is_file() else None, "sha256": digest,
+            "sentences": len(corpus), "tokens": corpus.num_tokens()}
+
+
+def load_config(path: str | Path | None) -> dict:
+    """A TOML experiment file with [model] and [training] tables (and `features = [...]`)."""
+    if path is None:
+        return {}
+    try:
+        config = tomllib.loads(Path(path).read_text("utf-8"))
+    except FileNotFoundError:
+        raise DataError("no such file", path) from None
+    except tomllib.TOMLDecodeError as e:
+        raise DataError(f"invalid TOML: {e}", path) from None
+    unknown = sorted(set(config) - {"model", "training", "features"})
+    if unknown:
+        raise DataError(f"unknown section(s) {', '.join(unknown)}; expected [model], [training], features", path)
+    return config
+
+
+def merge_config(base: dict, overrides: dict) -> dict:
+    """Defaults < file < flags: flags that were given (not None) win, table by table."""
+    merged = {"model": dict(base.get("model", {})), "training": dict(base.get("training", {}))}
+    if "features" in base:
+        merged["features"] = list(base["features"])
+    for section in ("model", "training"):
+        merged[section].update({k: v for k, v in overrides.get(section, {}).items() if v is not None})
+    if overrides.get("features"):
+        merged["features"] = list(overrides["features"])
+    return merged
+
+
+def train_model(
+    kind: str,
+    train_path: str | Path,
+    dev_path: str | Path | None,
+    test_path: str | Path | None,
+    read: ReadOptions,
+    config: dict,
+    output: str | Path,
+    resume: bool = False,
+    on_progress: Callable[[dict], None] | None = None,
+) -> dict:
+    """Train a tagger of any kind, save it to `output` (atomically, after every epoch for the BiLSTM), score it.
+
+    Returns the model document written to model.json.
+    """
+    from seqtag.evaluation import score_tagger
+    from seqtag.tagger import save_model, tagger_class
+
+    output = Path(output)
+    train, layer, repaired = read.read(train_path)
+    read.layer = layer
+    scheme = train.schemes[layer]
+    dev = read.read(dev_path, scheme)[0] if dev_path else None
+    test = read.read(test_path, scheme)[0] if test_path else None
+    data = {"train": file_record(train_path, train)}
+    if dev is not None:
+        data["dev"] = file_record(dev_path, dev)
+    if test is not None:
+        data["test"] = file_record(test_path, test)
+    info = {
+        "config": config,
+        "training": {"data": data, "read": asdict(read), "repaired_train_sentences": repaired,
+                     "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")},
+        "metrics": {},
+    }
+    cls = tagger_class(kind)
+    if kind == "bilstm":
+        tagger, extra = _train_bilstm(train, dev, layer, config, output, info, resume, on_progress)
+    else:
+        tagger, extra = cls.fit(train, dev, layer, config), {}
+    metrics = {}
+    for name, corpus in (("dev", dev), ("test", test)):
+        if corpus is not None:
+            metrics[name] = score_tagger(tagger, corpus)
+    info["metrics"] = metrics
+    extra["metrics.json"] = json.dumps(metrics, indent=2) + "\n"
+    save_model(tagger, output, info, extra)
+    return json.loads((output / "model.json").read_text("utf-8"))
+
+
+def _train_bilstm(train, dev, layer, config, output: Path, info: dict, resume: bool, on_progress):
+    import torch
+
+    from seqtag.bilstm import BiLSTMConfig, BiLSTMTagger
+    from seqtag.tagger import read_model_json, save_model
+    from seqtag.training import TrainConfig, resolve_device, train_bilstm
+
+    model_config = BiLSTMConfig.from_dict(config.get("model", {}))
+    train_config = TrainConfig.from_dict(config.get("training", {}))
+    # the resolved configuration, defaults included, so the run can be repeated exactly
+    config.update(model=asdict(model_config), training=asdict(train_config), features=list(config.get("features", [])))
+    resume_state = None
+    if resume:
+        document = read_model_json(output)
+        try:
+            checkpoint = torch.load(output / "checkpoint.pt", map_location="cpu", weights_only=True)
+        except FileNotFoundError:
+            raise ModelFormatError("no checkpoint.pt to resume from", output) from None
+        saved = document["training"]["data"]["train"]["sha256"]
+        if saved != info["training"]["data"]["train"]["sha256"]:
+            raise DataError("--resume with other training data than the checkpoint was trained on", output)
+        tagger = BiLSTMTagger.from_state(document, checkpoint["model"], resolve_device(train_config.device))
+        resume_state = (tagger, checkpoint)
+
+    def on_checkpoint(tagger, best_state, checkpoint):
+        log = "".join(json.dumps(record) + "\n" for record in json.loads(checkpoint["history"]))
+        save_model(tagger, output, info, {"checkpoint.pt": checkpoint, "train_log.jsonl": log}, tensors=best_state)
+
+    result = train_bilstm(train, dev, layer, model_config, train_config, config.get("features", ()),
+                          on_progress, on_checkpoint, resume_state)
+    info["training"].update(best_epoch=result.best_epoch, stopped=result.stopped, epochs=len(result.history),
+                            best_dev_score=result.best_score)
+    extra = {"train_log.jsonl": "".join(json.dumps(r) + "\n" for r in result.history)}
+    if (output / "checkpoint.pt").exists():  # keep the last state, so training can go on with --resume
+        extra["checkpoint.pt"] = torch.load(output / "checkpoint.pt", map_location="cpu", weights_only=True)
+    return result.tagger, extra
+
+
+def evaluate_model(model_path: str | Path, gold_path: str | Path, read: ReadOptions, strict: bool = False) -> dict:
+    """Score a saved model on a gold file (read in the model's layer and converted to its scheme)."""
+    from seqtag.evaluation import score_tagger
+    from seqtag.tagger import load_model
+
+    tagger = load_model(model_path)
+    read.layer = read.layer or tagger.layer
+    gold, _, _ = read.read(gold_path, tagger.scheme)
+    return score_tagger(tagger, gold, strict)
+
+
+def evaluate_files(pred_path: str | Path, gold_path: str | Path, read: ReadOptions, strict: bool = False) -> dict:
+    """Score a system's output file against a gold file, without a model."""
+    from seqtag.evaluation import score
+
+    gold, layer, _ = read.read(gold_path)
+    scheme = gold.schemes[layer]
+    pred_read = ReadOptions(read.fmt, read.columns, read.layer, read.scheme, "repair")
+    pred, pred_layer, _ = pred_read.read(pred_path, scheme)
+    if [s.tokens for s in pred.sentences] != [s.tokens for s in gold.sentences]:
+        raise DataError(f"the tokens differ from the gold file {gold_path}", pred_path)
+    return score(gold.column(layer), pred.column(pred_layer), scheme, strict=strict)
+

@@ -1,0 +1,200 @@
+"""The Tagger interface every model implements, and the one model-directory format they all share.
+
+A model directory holds `model.json` (format version, kind, labels, vocabularies, configuration, training data,
+metrics: plain JSON) and `weights.pt` (a dict of tensors, read with `torch.load(weights_only=True)`). Nothing is
+pickled, so loading a model runs no code from it. Directories are written to a temporary sibling and renamed into
+place, so a crash never leaves a half-written model where a good one was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+from seqtag import __version__
+from seqtag.corpus import Corpus, Sentence
+from seqtag.errors import DataError, ModelFormatError
+from seqtag.labels import Scheme
+
+FORMAT = "seqtag-model"
+FORMAT_VERSION = 1
+KINDS = ("bilstm", "hmm", "perceptron", "majority")
+
+Progress = Callable[[dict], None]
+
+
+class Tagger(ABC):
+    """Predicts one label layer. The CLI, evaluation and comparison see only this interface."""
+
+    kind: ClassVar[str]
+
+    def __init__(self, layer: str, scheme: Scheme, labels: Sequence[str], features: Sequence[str] = ()):
+        self.layer = layer
+        self.scheme = scheme  # the scheme predictions are given in (that of the training data)
+        self.labels = list(labels)
+        self.features = tuple(features)  # input layers the model reads besides the tokens, e.g. ("pos",)
+
+    @abstractmethod
+    def predict(self, sentences: Sequence[Sentence]) -> list[list[str]]:
+        """One label per token for each sentence, in input order."""
+
+    @abstractmethod
+    def known(self, token: str) -> bool:
+        """Whether the token was seen in training (for out-of-vocabulary scores)."""
+
+    @abstractmethod
+    def to_state(self) -> tuple[dict, dict[str, Any]]:
+        """(JSON-able metadata, tensors) that `from_state` rebuilds the tagger from."""
+
+    @classmethod
+    @abstractmethod
+    def from_state(cls, meta: dict, tensors: dict[str, Any], device: str = "cpu") -> Tagger: ...
+
+    @classmethod
+    @abstractmethod
+    def fit(cls, train: Corpus, dev: Corpus | None, layer: str, config: dict, **kwargs) -> Tagger: ...
+
+    def check_features(self, sentences: Sequence[Sentence]) -> None:
+        for sentence in sentences:
+            for feature in self.features:
+                if feature not in sentence.labels:
+                    origin = sentence.origin
+                    raise DataError(
+                        f"the model reads input column {feature!r}, which this input lacks",
+                        origin.path if origin else None,
+                        origin.line if origin else None,
+                    )
+
+
+def tagger_class(kind: str) -> type[Tagger]:
+    """The class for a model kind, imported on demand (torch only when needed)."""
+    if kind == "bilstm":
+        from seqtag.bilstm import BiLSTMTagger
+
+        return BiLSTMTagger
+    if kind in ("hmm", "perceptron", "majority"):
+        from seqtag import baselines
+
+        return {"hmm": baselines.HMMTagger, "perceptron": baselines.PerceptronTagger,
+                "majority": baselines.MajorityTagger}[kind]
+    raise DataError(f"unknown model kind {kind!r}; expected one of {', '.join(KINDS)}")
+
+
+# ---------------------------------------------------------------------------------------------------- saving
+
+
+def save_model(tagger: Tagger, path: str | Path, info: dict, extra: dict[str, Any] | None = None,
+               tensors: dict[str, Any] | None = None) -> None:
+    """Write a model directory atomically. `extra` maps file names to str (text) or tensor dicts (torch.save);
+    `tensors` replaces the tagger's current weights (training saves its best weights while it goes on)."""
+    import torch
+
+    path = Path(path)
+    meta, current = tagger.to_state()
+    tensors = current if tensors is None else tensors
+    document = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "seqtag_version": __version__,
+        "torch_version": torch.__version__,
+        "kind": tagger.kind,
+        "layer": tagger.layer,
+        "scheme": tagger.scheme.value,
+        "labels": tagger.labels,
+        "features": list(tagger.features),
+        "tagger": meta,
+        **info,
+    }
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+        umask = os.umask(0)
+        os.umask(umask)
+        staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; a model directory is as shareable as any
+    except OSError as e:
+        raise DataError(f"cannot write the model: {e.strerror}", path) from None
+    try:
+        (staging / "model.json").write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", "utf-8")
+        torch.save(tensors, staging / "weights.pt")
+        for name, content in (extra or {}).items():
+            if isinstance(content, str):
+                (staging / name).write_text(content, "utf-8")
+            else:
+                torch.save(content, staging / name)
+        _swap_in(staging, path)
+    except OSError as e:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise DataError(f"cannot write the model: {e.strerror}", path) from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _swap_in(staging: Path, path: Path) -> None:
+    """Replace `path` by `staging`; the old model is moved aside first and deleted only after the swap."""
+    for handle in staging.iterdir():  # make the files durable before they become the model
+        with open(handle, "rb") as f:
+            os.fsync(f.fileno())
+    if path.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))
+        os.replace(path, old / "model")
+        os.replace(staging, path)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(staging, path)
+
+
+def read_model_json(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_dir():
+        raise ModelFormatError("no such model directory", path)
+    try:
+        document = json.loads((path / "model.json").read_text("utf-8"))
+    except FileNotFoundError:
+        raise ModelFormatError("not a seqtag model: model.json is missing", path) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ModelFormatError(f"model.json is not valid JSON: {e}", path / "model.json") from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise ModelFormatError("not a seqtag model (model.json has no \"format\": \"seqtag-model\")", path)
+    version = document.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise ModelFormatError(
+            f"model format version {version} is newer than this seqtag reads ({FORMAT_VERSION}); "
+            f"it was written by seqtag {document.get('seqtag_version', '?')}: upgrade seqtag",
+            path,
+        )
+    return document
+
+
+def load_model(path: str | Path, device: str = "cpu") -> Tagger:
+    """Load any model kind. Weights are read with weights_only=True: a planted pickle payload is refused unrun."""
+    import pickle
+
+    import torch
+
+    path = Path(path)
+    document = read_model_json(path)
+    try:
+        cls = tagger_class(document["kind"])
+    except (KeyError, DataError):
+        raise ModelFormatError(f"unknown model kind {document.get('kind')!r}", path / "model.json") from None
+    try:
+        tensors = torch.load(path / "weights.pt", map_location=device, weights_only=True)
+    except FileNotFoundError:
+        raise ModelFormatError("weights.pt is missing", path) from None
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as e:
+        first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ModelFormatError(f"weights.pt is corrupt or unsafe, refused: {first_line}", path) from None
+    if not isinstance(tensors, dict):
+        raise ModelFormatError("weights.pt does not hold a dict of tensors", path)
+    try:
+        tagger = cls.from_state(document, tensors, device)
+    except (KeyError, TypeError, ValueError, RuntimeError) as e:
+        raise ModelFormatError(f"model files do not fit together: {type(e).__name__}: {e}", path) from None
+    return tagger

@@ -1,0 +1,144 @@
+"""`seqtag tag`: read lines as a stream, tag them in batches, write results in input order.
+
+Memory stays bounded by the batch window whatever the input size: lines are read lazily, tagged a window at a
+time, and written before the next window is read.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator
+from itertools import islice
+
+from seqtag import labels as L
+from seqtag.corpus import Sentence
+from seqtag.errors import DataError
+
+# PTB-style tokens, as in the CoNLL corpora: contractions split off ("do n't", "John 's"), punctuation alone,
+# numbers, dates and hyphenated words kept whole, abbreviations such as U.S. kept with their periods.
+_TOKEN = re.compile(
+    r"""
+    [A-Za-z]+(?=n't\b)            # "do" of "don't"
+    | n't\b | '(?:s|re|ve|ll|d|m)\b | 'S\b
+    | (?:[A-Za-z]\.){2,}          # U.S.  e.g.
+    | \d+(?:[.,:/-]\d+)*          # 1996-08-22  3,000  2.5
+    | \w+(?:[-'&]\w+)*            # words, hyphenated words, O'Neill
+    | \.\.\. | -- | ``|''
+    | \S                          # any other single character
+    """,
+    re.VERBOSE,
+)
+
+MAX_TOKENS = 1000  # longer lines are tagged in pieces of this many tokens and stitched back
+
+
+def tokenize(text: str) -> tuple[list[str], list[tuple[int, int]]]:
+    """Tokens and their (start, end) character offsets in the line."""
+    matches = list(_TOKEN.finditer(text))
+    return [m.group() for m in matches], [m.span() for m in matches]
+
+
+def _whitespace_tokens(text: str) -> tuple[list[str], list[tuple[int, int]]]:
+    matches = list(re.finditer(r"\S+", text))
+    return [m.group() for m in matches], [m.span() for m in matches]
+
+
+def _characters(text: str) -> tuple[list[str], list[tuple[int, int]]]:
+    spans = [(i, i + 1) for i, c in enumerate(text) if not c.isspace()]
+    return [text[a] for a, _ in spans], spans
+
+
+def decode_stdin(stream: Iterable[bytes], source: str = "<stdin>", replace: bool = False) -> Iterator[str]:
+    for number, raw in enumerate(stream, 1):
+        try:
+            line = raw.decode("utf-8", errors="replace" if replace else "strict")
+        except UnicodeDecodeError:
+            raise DataError("invalid UTF-8 (pass --replace-invalid to replace bad bytes)", source, number) from None
+        if number == 1:
+            line = line.removeprefix("\ufeff")
+        yield line.rstrip("\r\n")
+
+
+def tag_stream(tagger, lines: Iterable[str], input_format: str = "raw", output_format: str = "conll",
+               window: int = 2000) -> Iterator[str]:
+    """Tagged output, one chunk of text per input sentence (empty input lines stay empty lines)."""
+    if output_format == "segmented" and tagger.scheme is not L.Scheme.BMES:
+        raise DataError("--output-format segmented needs a word segmentation model")
+    split = _splitter(tagger, input_format)
+    iterator = iter(lines) if input_format != "conll" else _conll_sentences(lines)
+    while True:
+        chunk = list(islice(iterator, window))
+        if not chunk:
+            return
+        units = [split(item) for item in chunk]
+        pieces, owners = [], []  # long sentences are cut into pieces the model can take
+        for index, (tokens, _, _) in enumerate(units):
+            for start in range(0, len(tokens), MAX_TOKENS):
+                pieces.append(Sentence(tuple(tokens[start : start + MAX_TOKENS]), {}))
+                owners.append(index)
+        predicted = tagger.predict(pieces) if pieces else []
+        tags: list[list[str]] = [[] for _ in units]
+        for owner, labels in zip(owners, predicted):
+            tags[owner].extend(labels)
+        for (tokens, offsets, text), labels in zip(units, tags):
+            yield _render(tokens, offsets, text, labels, tagger, output_format)
+
+
+def _splitter(tagger, input_format: str):
+    segmentation = tagger.scheme is L.Scheme.BMES
+    if input_format == "raw":
+        tokenize_line = _characters if segmentation else tokenize
+    elif input_format == "tokens":
+        tokenize_line = _whitespace_tokens
+    elif input_format == "conll":
+        return lambda tokens: (tokens, None, None)
+    else:
+        raise DataError(f"unknown --input-format {input_format!r}; expected raw, tokens or conll")
+
+    def split(line: str):
+        tokens, offsets = tokenize_line(line)
+        return tokens, offsets, line
+
+    return split
+
+
+def _conll_sentences(lines: Iterable[str]) -> Iterator[list[str]]:
+    """Token lists from CoNLL column input (first column; gold columns are ignored)."""
+    tokens: list[str] = []
+    for line in lines:
+        fields = line.split()
+        if not fields or fields[0] == "-DOCSTART-":
+            if tokens:
+                yield tokens
+                tokens = []
+            continue
+        tokens.append(fields[0])
+    if tokens:
+        yield tokens
+
+
+def _render(tokens, offsets, text, labels, tagger, output_format: str) -> str:
+    if output_format == "conll":
+        body = "".join(f"{t}\t{label}\n" for t, label in zip(tokens, labels))
+        return body + "\n"
+    if output_format == "inline":
+        return " ".join(f"{t}/{label}" for t, label in zip(tokens, labels)) + "\n"
+    if output_format == "segmented":
+        return " ".join(L.segment_words(tokens, labels)) + "\n"
+    if output_format == "jsonl":
+        record = {"tokens": tokens, "labels": labels}
+        if offsets is not None:
+            record["offsets"] = offsets
+        if tagger.scheme is not L.Scheme.PLAIN and tokens:
+            spans = []
+            for span in L.to_spans(labels, tagger.scheme):
+                entry = {"start": span.start, "end": span.end, "label": span.label,
+                         "text": " ".join(tokens[span.start : span.end])}
+                if offsets is not None:
+                    entry.update(char_start=offsets[span.start][0], char_end=offsets[span.end - 1][1],
+                                 text=text[offsets[span.start][0] : offsets[span.end - 1][1]])
+                spans.append(entry)
+            record["spans"] = spans
+        return json.dumps(record, ensure_ascii=False) + "\n"
+    raise DataError(f"unknown --output-format {output_format!r}; expected conll, inline, jsonl or segmented")

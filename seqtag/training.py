@@ -1,0 +1,217 @@
+"""The BiLSTM training loop: length-bucketed batches under a token budget, Adam or SGD, gradient clipping,
+early stopping on the dev score, checkpoints that a resumed run continues from exactly. Reports through callbacks,
+never prints.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, fields
+
+import torch
+
+from seqtag.bilstm import BiLSTMConfig, BiLSTMTagger, batches_by_tokens, normalize_word
+from seqtag.corpus import Corpus
+from seqtag.errors import DataError, SeqtagError
+from seqtag.evaluation import score_tagger
+
+
+@dataclass
+class TrainConfig:
+    max_epochs: int = 30
+    patience: int = 5  # epochs without a better dev score before stopping
+    batch_tokens: int = 800  # padded tokens per batch (sentences x longest); a longer sentence goes alone
+    optimizer: str = "adam"  # adam | sgd
+    lr: float = 0.002
+    lr_decay: float = 0.05  # learning rate at epoch e is lr / (1 + lr_decay * e)
+    clip: float = 5.0  # gradient norm
+    seed: int = 1
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    amp: bool = True  # bfloat16 autocast for the encoder on GPU
+
+    @classmethod
+    def from_dict(cls, values: dict) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise DataError(f"unknown training setting(s): {', '.join(unknown)}")
+        config = cls(**values)
+        if config.optimizer not in ("adam", "sgd"):
+            raise DataError(f"optimizer must be adam or sgd, not {config.optimizer!r}")
+        return config
+
+
+class TrainingDiverged(SeqtagError):
+    exit_code = 1
+
+
+def resolve_device(name: str) -> str:
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise DataError(f"--device {name}: no CUDA device is available here")
+    if name != "cpu" and not name.startswith("cuda"):
+        raise DataError(f"--device must be auto, cpu, cuda or cuda:N, not {name!r}")
+    return name
+
+
+@dataclass
+class TrainResult:
+    tagger: BiLSTMTagger
+    history: list[dict]
+    best_epoch: int
+    best_score: float | None
+    stopped: str  # "patience" | "max_epochs" | "interrupted" | "diverged"
+
+
+Checkpointer = Callable[[BiLSTMTagger, dict, dict], None]  # (tagger, best weights, checkpoint) -> saves
+
+
+def train_bilstm(
+    train: Corpus,
+    dev: Corpus | None,
+    layer: str,
+    model_config: BiLSTMConfig,
+    config: TrainConfig,
+    features: Sequence[str] = (),
+    on_progress: Callable[[dict], None] | None = None,
+    on_checkpoint: Checkpointer | None = None,
+    resume: tuple[BiLSTMTagger, dict] | None = None,
+) -> TrainResult:
+    """Train, calling `on_checkpoint` after every epoch with the best weights so far and the resumable state."""
+    device = resolve_device(config.device)
+    torch.manual_seed(config.seed)
+    if resume is None:
+        tagger = BiLSTMTagger.build(train, layer, model_config, features, device)
+    else:
+        tagger = resume[0]
+    network = tagger.network
+    rare = _rare_words(train)
+    order = sorted(range(len(train)), key=lambda i: len(train.sentences[i]))
+    batches = [tagger.encode([train.sentences[i] for i in chunk], rare)
+               for chunk in batches_by_tokens(order, [len(s) for s in train.sentences], config.batch_tokens)]
+    if config.optimizer == "adam":
+        optimizer = torch.optim.Adam(network.parameters(), lr=config.lr)
+    else:
+        optimizer = torch.optim.SGD(network.parameters(), lr=config.lr, momentum=0.9)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda e: 1.0 / (1.0 + config.lr_decay * e))
+    generator = torch.Generator().manual_seed(config.seed)
+    history: list[dict] = []
+    best_state, best_score, best_epoch, bad_epochs, start_epoch = None, None, 0, 0, 0
+    if resume is not None:
+        state = resume[1]
+        network.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        generator.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+        if device.startswith("cuda") and state.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state(state["cuda_rng"], device)
+        best_state, best_score, best_epoch = state["best"], state["best_score"], state["best_epoch"]
+        bad_epochs, start_epoch = state["bad_epochs"], state["epoch"]
+        history = json.loads(state["history"])
+    autocast = config.amp and device.startswith("cuda")
+    progress = on_progress or (lambda event: None)
+    stopped = "max_epochs"
+    try:
+        for epoch in range(start_epoch, config.max_epochs):
+            if best_score is not None and bad_epochs >= config.patience:
+                stopped = "patience"
+                break
+            record = _train_epoch(network, batches, optimizer, model_config, config, generator, autocast, progress,
+                                  epoch)
+            scheduler.step()
+            if dev is not None:
+                started = time.perf_counter()
+                report = score_tagger(tagger, dev)
+                record["dev"] = report
+                record["dev_score"] = report[report["metric"]]
+                record["dev_seconds"] = round(time.perf_counter() - started, 2)
+            else:
+                record["dev_score"] = -record["loss"]  # without dev data, the lowest training loss is best
+            improved = best_score is None or record["dev_score"] > best_score
+            if improved:
+                best_state = {k: v.detach().cpu().clone() for k, v in network.state_dict().items()}
+                best_score, best_epoch, bad_epochs = record["dev_score"], epoch + 1, 0
+            else:
+                bad_epochs += 1
+            record["best_epoch"] = best_epoch
+            history.append(record)
+            progress({"event": "epoch_end", **record})
+            if on_checkpoint is not None:
+                checkpoint = {
+                    "epoch": epoch + 1,
+                    "model": {k: v.detach().cpu().clone() for k, v in network.state_dict().items()},
+                    "optimizer": copy.deepcopy(optimizer.state_dict()),
+                    "scheduler": scheduler.state_dict(),
+                    "generator": generator.get_state(),
+                    "torch_rng": torch.get_rng_state(),
+                    "cuda_rng": torch.cuda.get_rng_state(device) if device.startswith("cuda") else None,
+                    "best": best_state,
+                    "best_score": best_score,
+                    "best_epoch": best_epoch,
+                    "bad_epochs": bad_epochs,
+                    "history": json.dumps(history),
+                    "train_config": json.dumps(asdict(config)),
+                }
+                on_checkpoint(tagger, best_state, checkpoint)
+        else:
+            stopped = "patience" if best_score is not None and bad_epochs >= config.patience else "max_epochs"
+    except KeyboardInterrupt:
+        stopped = "interrupted"
+    except TrainingDiverged:
+        if best_state is None:
+            raise
+        stopped = "diverged"
+    if best_state is not None:
+        network.load_state_dict(best_state)
+    return TrainResult(tagger, history, best_epoch, best_score, stopped)
+
+
+def _train_epoch(network, batches, optimizer, model_config: BiLSTMConfig, config: TrainConfig,
+                 generator: torch.Generator, autocast: bool, progress, epoch: int) -> dict:
+    network.train()
+    started = time.perf_counter()
+    total_loss, total_tokens = 0.0, 0
+    order = torch.randperm(len(batches), generator=generator).tolist()
+    progress({"event": "epoch_start", "epoch": epoch + 1, "batches": len(batches)})
+    for step, index in enumerate(order):
+        batch = batches[index]
+        drop = torch.rand(batch["words"].shape, generator=generator) < model_config.rare_word_dropout
+        batch = {**batch, "words": batch["words"].masked_fill(batch["rare"] & drop.to(batch["words"].device), 1)}
+        optimizer.zero_grad(set_to_none=True)
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=autocast):
+            loss = network.loss(batch)
+        if not torch.isfinite(loss):
+            raise TrainingDiverged(f"the training loss became {loss.item()} in epoch {epoch + 1}; "
+                                   "lower the learning rate (--lr) or the gradient clip")
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(network.parameters(), config.clip)
+        optimizer.step()
+        tokens = int(batch["lengths"].sum())
+        total_loss += loss.item() * batch["lengths"].numel()
+        total_tokens += tokens
+        progress({"event": "batch", "step": step + 1, "loss": loss.item(), "tokens": tokens})
+    seconds = time.perf_counter() - started
+    sentences = sum(b["lengths"].numel() for b in batches)
+    return {
+        "epoch": epoch + 1,
+        "loss": total_loss / max(sentences, 1),
+        "seconds": round(seconds, 2),
+        "tokens_per_s": round(total_tokens / seconds) if seconds > 0 else math.inf,
+        "sentences_per_s": round(sentences / seconds) if seconds > 0 else math.inf,
+        "lr": optimizer.param_groups[0]["lr"],
+    }
+
+
+def _rare_words(train: Corpus) -> set[str]:
+    counts: dict[str, int] = {}
+    for sentence in train.sentences:
+        for token in sentence.tokens:
+            key = normalize_word(token)
+            counts[key] = counts.get(key, 0) + 1
+    return {w for w, n in counts.items() if n == 1}

@@ -1,0 +1,37 @@
+"""String <-> id maps for words, characters, features and labels. Index 0 is padding, 1 is unknown."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+
+PAD, UNK = "<pad>", "<unk>"
+
+
+class Vocabulary:
+    def __init__(self, items: Iterable[str], specials: bool = True):
+        self.items: list[str] = ([PAD, UNK] if specials else []) + [i for i in items if not specials or i not in (PAD, UNK)]
+        self.index = {item: i for i, item in enumerate(self.items)}
+        self.specials = specials
+
+    @classmethod
+    def build(cls, values: Iterable[str], min_freq: int = 1) -> Vocabulary:
+        counts = Counter(values)
+        return cls(sorted((v for v, n in counts.items() if n >= min_freq), key=lambda v: (-counts[v], v)))
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __contains__(self, item: str) -> bool:
+        return item in self.index
+
+    def id(self, item: str) -> int:
+        return self.index.get(item, 1)
+
+    def ids(self, items: Iterable[str]) -> list[int]:
+        get = self.index.get
+        return [get(item, 1) for item in items]
+
+    def to_list(self) -> list[str]:
+        """The items without the specials, for model.json; `Vocabulary(list)` rebuilds the same ids."""
+        return self.items[2:] if self.specials else list(self.items)

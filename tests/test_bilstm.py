@@ -1,0 +1,131 @@
+"""The BiLSTM tagger: learns a tiny task, saves and loads exactly, is repeatable, resumes, never half-writes."""
+
+import json
+import os
+import random
+
+import pytest
+import torch
+
+from seqtag import formats, pipeline
+from seqtag.corpus import Corpus, Sentence
+from seqtag.errors import ModelFormatError
+from seqtag.tagger import load_model, save_model
+
+TINY_MODEL = {"word_dim": 16, "case_dim": 4, "char_dim": 8, "char_hidden": 8, "hidden": 24, "layers": 1,
+              "dropout": 0.1, "rare_word_dropout": 0.0}
+
+
+def synthetic(n: int, seed: int) -> Corpus:
+    """Names after 'mr' are PER (two tokens), 'paris' is LOC: needs context and the CRF's transitions."""
+    rng = random.Random(seed)
+    sentences = []
+    for _ in range(n):
+        tokens, tags = [], []
+        for _ in range(rng.randint(2, 6)):
+            choice = rng.random()
+            if choice < 0.25:
+                tokens += ["mr", rng.choice(["john", "paul"]), rng.choice(["smith", "jones"])]
+                tags += ["O", "B-PER", "I-PER"]
+            elif choice < 0.4:
+                tokens.append("paris")
+                tags.append("B-LOC")
+            else:
+                tokens.append(rng.choice(["the", "cat", "sat", "on", "a", "mat"]))
+                tags.append("O")
+        sentences.append(Sentence(tuple(tokens), {"ner": tuple(tags)}))
+    return Corpus(sentences, ("ner",), source="synthetic")
+
+
+def write(corpus: Corpus, path) -> str:
+    formats.write_corpus(corpus, path, "conll")
+    return str(path)
+
+
+def train(tmp_path, name="model", epochs=12, decoder="crf", seed=1, resume=False, train_path=None, dev_path=None):
+    train_path = train_path or write(synthetic(150, 0), tmp_path / "train.txt")
+    dev_path = dev_path or write(synthetic(40, 1), tmp_path / "dev.txt")
+    config = {"model": {**TINY_MODEL, "decoder": decoder},
+              "training": {"max_epochs": epochs, "seed": seed, "lr": 0.01, "batch_tokens": 200, "patience": 50}}
+    read = pipeline.ReadOptions(fmt="conll", columns=["word", "ner"])
+    return pipeline.train_model("bilstm", train_path, dev_path, None, read, config, tmp_path / name, resume)
+
+
+@pytest.mark.parametrize("decoder", ["crf", "softmax"])
+def test_learns_a_tiny_task_to_100_percent(tmp_path, decoder):
+    document = train(tmp_path, decoder=decoder)
+    assert document["metrics"]["dev"]["f1"] == 1.0
+    tagger = load_model(tmp_path / "model")
+    test = synthetic(30, 7)
+    assert tagger.predict(test.sentences) == [list(s.labels["ner"]) for s in test.sentences]
+
+
+def test_save_load_and_batching_give_identical_predictions(tmp_path):
+    train(tmp_path, epochs=3)
+    tagger = load_model(tmp_path / "model")
+    sentences = synthetic(25, 3).sentences + [Sentence(("unseen", "Words", "x" * 80), {})]
+    batched = tagger.predict(sentences)
+    assert batched == [tagger.predict([s])[0] for s in sentences]
+    save_model(tagger, tmp_path / "copy", {"config": {}})
+    assert load_model(tmp_path / "copy").predict(sentences) == batched
+
+
+def test_same_seed_same_weights_and_resume_matches_an_uninterrupted_run(tmp_path):
+    train(tmp_path, "a", epochs=4)
+    train(tmp_path, "b", epochs=4)
+    train(tmp_path, "c", epochs=2)
+    log_c = (tmp_path / "c" / "train_log.jsonl").read_text().splitlines()
+    assert len(log_c) == 2
+    train(tmp_path, "c", epochs=4, resume=True)
+    weights = {name: torch.load(tmp_path / name / "checkpoint.pt", weights_only=True)["model"] for name in "abc"}
+    for key in weights["a"]:
+        assert torch.equal(weights["a"][key], weights["b"][key])
+        assert torch.equal(weights["a"][key], weights["c"][key]), key
+    log = [json.loads(line) for line in (tmp_path / "c" / "train_log.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in log] == [1, 2, 3, 4]
+
+
+def test_an_interrupted_save_leaves_the_previous_model(tmp_path, monkeypatch):
+    train(tmp_path, epochs=1)
+    before = (tmp_path / "model" / "weights.pt").read_bytes()
+    tagger = load_model(tmp_path / "model")
+    real_save = torch.save
+
+    def crash(obj, path, *args, **kwargs):
+        if str(path).endswith("weights.pt"):
+            real_save(obj, path)
+            raise KeyboardInterrupt  # killed half-way through writing the new model
+        real_save(obj, path, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "save", crash)
+    with pytest.raises(KeyboardInterrupt):
+        save_model(tagger, tmp_path / "model", {"config": {}})
+    assert (tmp_path / "model" / "weights.pt").read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == ["dev.txt", "model", "train.txt"]  # no staging folder left
+    load_model(tmp_path / "model")
+
+
+def test_loading_refuses_pickles_newer_formats_and_broken_files(tmp_path):
+    train(tmp_path, epochs=1)
+    model = tmp_path / "model"
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    weights = (model / "weights.pt").read_bytes()
+    torch.save({"x": Payload()}, model / "weights.pt")
+    with pytest.raises(ModelFormatError, match="corrupt or unsafe"):
+        load_model(model)
+    assert not marker.exists()
+    (model / "weights.pt").write_bytes(weights[: len(weights) // 2])
+    with pytest.raises(ModelFormatError, match="corrupt or unsafe"):
+        load_model(model)
+    (model / "weights.pt").write_bytes(weights)
+    document = json.loads((model / "model.json").read_text())
+    (model / "model.json").write_text(json.dumps({**document, "format_version": 99}))
+    with pytest.raises(ModelFormatError, match="newer than this seqtag reads"):
+        load_model(model)
+    with pytest.raises(ModelFormatError, match="no such model directory"):
+        load_model(tmp_path / "missing")

@@ -1,0 +1,53 @@
+"""The CRF against brute-force enumeration of every label sequence."""
+
+import itertools
+
+import pytest
+import torch
+
+from seqtag.crf import CRF
+from seqtag.labels import Scheme, allowed_transitions
+
+
+def brute_force(crf, emissions, length):
+    start, transitions, end = crf._scores()
+    scores = {}
+    for seq in itertools.product(range(crf.num_tags), repeat=length):
+        s = start[seq[0]] + end[seq[-1]] + sum(emissions[t, seq[t]] for t in range(length))
+        s = s + sum(transitions[a, b] for a, b in zip(seq, seq[1:]))
+        scores[seq] = s
+    return scores
+
+
+@pytest.mark.parametrize("constrained", [False, True])
+def test_forward_and_viterbi_match_enumeration(constrained):
+    torch.manual_seed(0)
+    labels = ["O", "B-X", "I-X", "E-X", "S-X"]
+    allowed = allowed_transitions(labels, Scheme.BIOES) if constrained else None
+    crf = CRF(len(labels), allowed)
+    with torch.no_grad():
+        for p in (crf.transitions, crf.start, crf.end):
+            p.normal_()
+    emissions = torch.randn(3, 4, len(labels))
+    lengths = [4, 2, 1]
+    mask = torch.tensor([[t < n for t in range(4)] for n in lengths])
+    log_z = crf.log_partition(emissions, mask)
+    paths, best = crf.viterbi(emissions, mask)
+    for i, n in enumerate(lengths):
+        scores = brute_force(crf, emissions[i], n)
+        expected = torch.logsumexp(torch.stack(list(scores.values())), 0)
+        if constrained:  # forbidden sequences carry the penalty, so they vanish from the partition
+            valid = [s for seq, s in scores.items() if s > -1000]
+            expected = torch.logsumexp(torch.stack(valid), 0)
+        assert torch.allclose(log_z[i], expected, atol=1e-4)
+        argmax = max(scores, key=lambda k: scores[k])
+        assert tuple(paths[i]) == argmax
+        assert torch.allclose(best[i], scores[argmax], atol=1e-4)
+        tags = torch.tensor(paths[i] + [0] * (4 - n)).unsqueeze(0)
+        assert torch.allclose(crf.score(emissions[i : i + 1], tags, mask[i : i + 1])[0], scores[argmax], atol=1e-4)
+
+
+def test_bad_shapes_are_rejected():
+    crf = CRF(3)
+    with pytest.raises(ValueError, match="expected emissions of shape"):
+        crf.viterbi(torch.zeros(2, 4, 5), torch.ones(2, 4, dtype=torch.bool))

@@ -1,0 +1,34 @@
+from seqtag.evaluation import score
+from seqtag.labels import Scheme
+
+
+def test_entity_scores_by_hand():
+    gold = [["B-PER", "I-PER", "O", "B-LOC"], ["B-ORG", "O"]]
+    pred = [["B-PER", "I-PER", "O", "B-ORG"], ["B-ORG", "O"]]
+    report = score(gold, pred, Scheme.IOB2)
+    assert report["precision"] == 2 / 3 and report["recall"] == 2 / 3
+    assert report["per_type"]["LOC"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}
+    assert report["accuracy"] == 5 / 6
+
+
+def test_conlleval_reading_versus_strict_mode():
+    gold = [["O", "B-PER", "I-PER"]]
+    pred = [["O", "I-PER", "I-PER"]]  # ill-formed start: conlleval counts the chunk, strict mode does not
+    assert score(gold, pred, Scheme.IOB2)["f1"] == 1.0
+    assert score(gold, pred, Scheme.IOB2, strict=True)["f1"] == 0.0
+
+
+def test_tag_accuracy_with_oov():
+    report = score([["DT", "NN"]], [["DT", "VB"]], Scheme.PLAIN, [["the", "zyx"]], known=lambda t: t == "the")
+    assert report["metric"] == "accuracy" and report["accuracy"] == 0.5
+    assert report["oov_tokens"] == 1 and report["oov_accuracy"] == 0.0
+
+
+def test_segmentation_words_as_sighan_counts():
+    # gold: 共同 创造 美好 ; predicted: 共同 创 造 美好
+    gold = [["B", "E", "B", "E", "B", "E"]]
+    pred = [["B", "E", "S", "S", "B", "E"]]
+    chars = [list("共同创造美好")]
+    report = score(gold, pred, Scheme.BMES, chars, known=lambda w: w != "创造")
+    assert report["precision"] == 2 / 4 and report["recall"] == 2 / 3
+    assert report["oov_words"] == 1 and report["oov_recall"] == 0.0
