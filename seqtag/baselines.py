@@ -1,0 +1,261 @@
+"""Classic baselines behind the same Tagger interface as the BiLSTM: most-frequent tag, and a TnT-style HMM.
+
+The HMM (Brants 2000): trigram transitions smoothed by deleted interpolation, emissions by relative frequency,
+and for unknown words a suffix model (successive abstraction over suffixes of rare words, one model for
+capitalised and one for other words). Decoding is second-order Viterbi in log space over each word's candidate
+tags (those seen with it in training; the most likely ones by suffix for unknown words), with transitions the
+label scheme forbids masked out.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+
+import numpy as np
+
+from seqtag import labels as L
+from seqtag.corpus import Corpus, Sentence
+from seqtag.errors import DataError
+from seqtag.tagger import Tagger
+
+MAX_SUFFIX = 6  # longest suffix the unknown-word models look at
+RARE = 10  # words seen at most this often train the suffix model (TnT)
+UNKNOWN_CANDIDATES = 10  # tags an unknown word may take, by suffix probability
+
+
+def _suffix_table(words_tags: Sequence[tuple[str, str]], tags: Sequence[str]) -> tuple[list[str], np.ndarray]:
+    """P(tag | suffix) for every suffix (and the empty one) of the given words, rows aligned with the suffix list."""
+    index = {t: i for i, t in enumerate(tags)}
+    counts: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(len(tags)))
+    for word, tag in words_tags:
+        for k in range(0, min(MAX_SUFFIX, len(word)) + 1):
+            counts[word[len(word) - k :]][index[tag]] += 1
+    suffixes = sorted(counts)
+    table = np.stack([counts[s] for s in suffixes]) if suffixes else np.zeros((0, len(tags)))
+    return suffixes, table
+
+
+class MajorityTagger(Tagger):
+    """Each known word's most frequent training tag; unknown words by their longest known suffix."""
+
+    kind = "majority"
+
+    def __init__(self, layer, scheme, labels, word_tags: dict[str, str], suffix_tags: dict[str, str]):
+        super().__init__(layer, scheme, labels)
+        self.word_tags = word_tags
+        self.suffix_tags = suffix_tags  # includes "" -> the most frequent tag overall
+
+    @classmethod
+    def fit(cls, train: Corpus, dev: Corpus | None, layer: str, config: dict, **kwargs) -> MajorityTagger:
+        pairs = [(w, t) for s in train.sentences for w, t in zip(s.tokens, s.labels[layer])]
+        by_word: dict[str, Counter] = defaultdict(Counter)
+        for w, t in pairs:
+            by_word[w][t] += 1
+        by_suffix: dict[str, Counter] = defaultdict(Counter)
+        for w, counts in by_word.items():
+            if sum(counts.values()) <= RARE:
+                for k in range(0, min(MAX_SUFFIX, len(w)) + 1):
+                    by_suffix[w[len(w) - k :]].update(counts)
+        by_suffix[""] = Counter(t for _, t in pairs)
+        word_tags = {w: _most_common(c) for w, c in by_word.items()}
+        suffix_tags = {s: _most_common(c) for s, c in by_suffix.items()}
+        return cls(layer, train.schemes[layer], sorted({t for _, t in pairs}), word_tags, suffix_tags)
+
+    def _tag(self, word: str) -> str:
+        if word in self.word_tags:
+            return self.word_tags[word]
+        for k in range(min(MAX_SUFFIX, len(word)), -1, -1):
+            tag = self.suffix_tags.get(word[len(word) - k :])
+            if tag is not None:
+                return tag
+        return self.suffix_tags[""]
+
+    def predict(self, sentences: Sequence[Sentence]) -> list[list[str]]:
+        return [[self._tag(w) for w in s.tokens] for s in sentences]
+
+    def known(self, token: str) -> bool:
+        return token in self.word_tags
+
+    def to_state(self):
+        return {"word_tags": self.word_tags, "suffix_tags": self.suffix_tags}, {}
+
+    @classmethod
+    def from_state(cls, document, tensors, device="cpu") -> MajorityTagger:
+        meta = document["tagger"]
+        return cls(document["layer"], L.Scheme(document["scheme"]), document["labels"], meta["word_tags"],
+                   meta["suffix_tags"])
+
+
+def _most_common(counts: Counter) -> str:
+    return min(counts, key=lambda t: (-counts[t], t))  # ties broken by name, so training is deterministic
+
+
+class HMMTagger(Tagger):
+    kind = "hmm"
+
+    def __init__(self, layer, scheme, labels, words: list[str], arrays: dict[str, np.ndarray],
+                 suffixes: dict[str, list[str]]):
+        super().__init__(layer, scheme, labels)
+        self.words = words
+        self.arrays = arrays
+        self.word_index = {w: i for i, w in enumerate(words)}
+        self.suffixes = suffixes  # "lower"/"upper" -> suffix strings, rows of arrays["suffix_<kind>"]
+        self.suffix_index = {kind: {s: i for i, s in enumerate(items)} for kind, items in suffixes.items()}
+        # known words: candidate tags and log P(word | tag), as per-word slices of flat arrays
+        offsets = arrays["emit_offsets"]
+        self._emit = [(arrays["emit_tags"][a:b], arrays["emit_logp"][a:b]) for a, b in zip(offsets[:-1], offsets[1:])]
+        start, transitions, _ = L.allowed_transitions(self.labels, scheme)
+        n = len(self.labels)
+        allowed = np.zeros((n + 1, n), dtype=bool)  # row n: sentence start
+        allowed[:n] = np.array(transitions)
+        allowed[n] = np.array(start)
+        self.log_trans = np.where(allowed[None, :, :], arrays["log_trans"], -np.inf)  # [t1, t2, t3]
+
+    @classmethod
+    def fit(cls, train: Corpus, dev: Corpus | None, layer: str, config: dict, **kwargs) -> HMMTagger:
+        tags = sorted({t for s in train.sentences for t in s.labels[layer]})
+        n = len(tags)
+        index = {t: i for i, t in enumerate(tags)}
+        uni = np.zeros(n)
+        bi = np.zeros((n + 1, n))
+        tri = np.zeros((n + 1, n + 1, n))
+        emissions: dict[str, Counter] = defaultdict(Counter)
+        for sentence in train.sentences:
+            previous2, previous1 = n, n  # start symbol
+            for word, tag in zip(sentence.tokens, sentence.labels[layer]):
+                t = index[tag]
+                uni[t] += 1
+                bi[previous1, t] += 1
+                tri[previous2, previous1, t] += 1
+                emissions[word][t] += 1
+                previous2, previous1 = previous1, t
+        lambdas = _deleted_interpolation(uni, bi, tri)
+        # an unseen history backs off to the lower order, so every mixture is a distribution
+        p_uni = uni / uni.sum()
+        bi_totals = bi.sum(1, keepdims=True)
+        p_bi = np.where(bi_totals > 0, bi / np.maximum(bi_totals, 1), p_uni[None, :])
+        tri_totals = tri.sum(2, keepdims=True)
+        p_tri = np.where(tri_totals > 0, tri / np.maximum(tri_totals, 1), p_bi[None, :, :])
+        mixed = lambdas[0] * p_uni[None, None, :] + lambdas[1] * p_bi[None, :, :] + lambdas[2] * p_tri
+        with np.errstate(divide="ignore"):
+            log_trans = np.log(mixed)
+        words = sorted(emissions)
+        emit_tags, emit_logp, offsets = [], [], [0]
+        for w in words:
+            for t, c in sorted(emissions[w].items()):
+                emit_tags.append(t)
+                emit_logp.append(math.log(c / uni[t]))
+            offsets.append(len(emit_tags))
+        arrays = {
+            "log_trans": log_trans,
+            "log_uni": np.log(p_uni),
+            "emit_tags": np.array(emit_tags, dtype=np.int64),
+            "emit_logp": np.array(emit_logp),
+            "emit_offsets": np.array(offsets, dtype=np.int64),
+            "lambdas": np.array(lambdas),
+        }
+        suffixes = {}
+        rare = [(w, tags[t]) for w in words for t, c in emissions[w].items() if sum(emissions[w].values()) <= RARE
+                for _ in range(c)]
+        theta = float(np.std(p_uni)) if n > 1 else 1.0
+        for kind in ("lower", "upper"):
+            group = [(w, t) for w, t in rare if (w[:1].isupper()) == (kind == "upper")] or rare
+            items, counts = _suffix_table(group, tags)
+            arrays[f"suffix_{kind}"] = _successive_abstraction(items, counts, theta)
+            suffixes[kind] = items
+        return cls(layer, train.schemes[layer], tags, words, arrays, suffixes)
+
+    def _candidates(self, word: str) -> tuple[np.ndarray, np.ndarray]:
+        """Candidate tags of a word and log P(word | tag) up to a constant."""
+        i = self.word_index.get(word)
+        if i is not None:
+            return self._emit[i]
+        kind = "upper" if word[:1].isupper() else "lower"
+        table, index = self.arrays[f"suffix_{kind}"], self.suffix_index[kind]
+        for k in range(min(MAX_SUFFIX, len(word)), -1, -1):
+            row = index.get(word[len(word) - k :])
+            if row is not None:
+                break
+        with np.errstate(divide="ignore"):
+            logp = np.log(table[row]) - self.arrays["log_uni"]  # Bayes: P(t|suffix) / P(t)
+        best = np.argsort(-logp, kind="stable")[:UNKNOWN_CANDIDATES]
+        best = best[np.isfinite(logp[best])]
+        return best, logp[best]
+
+    def _viterbi(self, tokens: Sequence[str]) -> list[str]:
+        n = len(self.labels)
+        log_trans = self.log_trans
+        previous_tags = np.array([n])  # tags at i-1 (start symbol)
+        candidates, emitted = self._candidates(tokens[0])
+        # score[a, b]: best log score with tag a at i-1 and tag b at i
+        score = log_trans[n, n][candidates][None, :] + emitted[None, :]
+        history = [(previous_tags, candidates, None)]
+        for word in tokens[1:]:
+            tags, emitted = self._candidates(word)
+            # shape: (a at i-1, b at i, c at i+1) -> maximise over a
+            step = score[:, :, None] + log_trans[np.ix_(previous_tags, candidates, tags)]
+            back = step.argmax(axis=0)  # shape: (b, c)
+            score = np.take_along_axis(step, back[None], axis=0)[0] + emitted[None, :]
+            history.append((candidates, tags, back))
+            previous_tags, candidates = candidates, tags
+        b, c = np.unravel_index(int(np.argmax(score)), score.shape)
+        path = [candidates[c]]
+        for i in range(len(history) - 1, 0, -1):
+            _, _, back = history[i]
+            a = back[b, c]
+            path.append(history[i][0][b])
+            b, c = a, b
+        path.reverse()
+        return [self.labels[t] for t in path]
+
+    def predict(self, sentences: Sequence[Sentence]) -> list[list[str]]:
+        return [self._viterbi(s.tokens) if len(s) else [] for s in sentences]
+
+    def known(self, token: str) -> bool:
+        return token in self.word_index
+
+    def to_state(self):
+        import torch
+
+        meta = {"words": self.words, "suffixes": self.suffixes}
+        return meta, {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in self.arrays.items()}
+
+    @classmethod
+    def from_state(cls, document, tensors, device="cpu") -> HMMTagger:
+        meta = document["tagger"]
+        arrays = {k: v.numpy() for k, v in tensors.items()}
+        return cls(document["layer"], L.Scheme(document["scheme"]), document["labels"], meta["words"], arrays,
+                   meta["suffixes"])
+
+
+def _deleted_interpolation(uni: np.ndarray, bi: np.ndarray, tri: np.ndarray) -> tuple[float, float, float]:
+    """TnT's λ1, λ2, λ3: each trigram votes for the estimate that best predicts it with itself held out."""
+    votes = np.zeros(3)
+    total = uni.sum()
+    for t1, t2, t3 in zip(*np.nonzero(tri)):
+        count = tri[t1, t2, t3]
+        estimates = [
+            (uni[t3] - 1) / (total - 1) if total > 1 else 0.0,
+            (bi[t2, t3] - 1) / (bi[t2].sum() - 1) if bi[t2].sum() > 1 else 0.0,
+            (count - 1) / (tri[t1, t2].sum() - 1) if tri[t1, t2].sum() > 1 else 0.0,
+        ]
+        votes[int(np.argmax(estimates))] += count
+    if votes.sum() == 0:
+        return (1.0, 0.0, 0.0)
+    return tuple(float(v) for v in votes / votes.sum())
+
+
+def _successive_abstraction(suffixes: list[str], counts: np.ndarray, theta: float) -> np.ndarray:
+    """P(t | suffix) smoothed from shorter suffixes: P(t|l_n..) = (P^(t|l_n..) + θ P(t|l_n+1..)) / (1 + θ)."""
+    probabilities = np.zeros_like(counts)
+    row = {s: i for i, s in enumerate(suffixes)}
+    for i, suffix in sorted(enumerate(suffixes), key=lambda item: len(item[1])):
+        estimate = counts[i] / max(counts[i].sum(), 1)
+        if suffix == "":
+            probabilities[i] = estimate
+        else:
+            probabilities[i] = (estimate + theta * probabilities[row[suffix[1:]]]) / (1 + theta)
+    return probabilities
+
