@@ -259,3 +259,135 @@ def _successive_abstraction(suffixes: list[str], counts: np.ndarray, theta: floa
             probabilities[i] = (estimate + theta * probabilities[row[suffix[1:]]]) / (1 + theta)
     return probabilities
 
+
+
+def _shape(word: str) -> str:
+    """Xxxx -> Xx, 1996-08-22 -> d-d-d: runs of the same character class collapsed."""
+    classes = ("X" if c.isupper() else "x" if c.islower() else "d" if c.isdigit() else c for c in word)
+    shape = []
+    for c in classes:
+        if not shape or shape[-1] != c:
+            shape.append(c)
+    return "".join(shape)
+
+
+def perceptron_features(tokens: Sequence[str], i: int) -> list[str]:
+    """The standard word, affix, shape and neighbour features (Collins 2002; Ratnaparkhi 1996)."""
+    word = tokens[i]
+    lower = word.lower()
+    previous = tokens[i - 1].lower() if i > 0 else "<s>"
+    following = tokens[i + 1].lower() if i + 1 < len(tokens) else "</s>"
+    features = [
+        "b", f"w={lower}", f"W={word}", f"shape={_shape(word)}",
+        f"w-1={previous}", f"w+1={following}",
+        f"w-2={tokens[i - 2].lower() if i > 1 else '<s>'}", f"w+2={tokens[i + 2].lower() if i + 2 < len(tokens) else '</s>'}",
+        f"w-1,w={previous},{lower}", f"w,w+1={lower},{following}",
+        f"s-1={previous[-3:]}", f"s+1={following[-3:]}",
+    ]
+    features += [f"s{k}={lower[-k:]}" for k in range(1, 5) if len(lower) >= k]
+    features += [f"p{k}={lower[:k]}" for k in range(1, 4) if len(lower) >= k]
+    if "-" in word:
+        features.append("hyphen")
+    if i == 0:
+        features.append("first")
+    return features
+
+
+class PerceptronTagger(Tagger):
+    """Averaged structured perceptron (Collins 2002): first-order Viterbi over feature scores and tag bigrams."""
+
+    kind = "perceptron"
+    EPOCHS = 6
+
+    def __init__(self, layer, scheme, labels, features: list[str], weights: np.ndarray, transitions: np.ndarray,
+                 words: list[str]):
+        super().__init__(layer, scheme, labels)
+        self.feature_index = {f: i for i, f in enumerate(features)}
+        self.feature_names = features
+        self.weights = weights  # shape: (features, tags)
+        self.transitions = transitions  # shape: (tags + 1, tags); the last row is the sentence start
+        self.words = set(words)
+        start, allowed, _ = L.allowed_transitions(self.labels, scheme)
+        self.penalty = np.where(np.vstack([np.array(allowed), np.array(start)[None, :]]), 0.0, -np.inf)
+
+    def _feature_ids(self, tokens: Sequence[str]) -> list[np.ndarray]:
+        index = self.feature_index
+        return [np.fromiter((index[f] for f in perceptron_features(tokens, i) if f in index), dtype=np.int64)
+                for i in range(len(tokens))]
+
+    def _decode(self, ids: list[np.ndarray], weights: np.ndarray, transitions: np.ndarray) -> list[int]:
+        emissions = np.stack([weights[row].sum(0) for row in ids])  # shape: (tokens, tags)
+        transitions = transitions + self.penalty
+        score = transitions[-1] + emissions[0]
+        back = []
+        for t in range(1, len(ids)):
+            step = score[:, None] + transitions[:-1]  # shape: (from, to)
+            back.append(step.argmax(0))
+            score = step.max(0) + emissions[t]
+        path = [int(score.argmax())]
+        for pointers in reversed(back):
+            path.append(int(pointers[path[-1]]))
+        return path[::-1]
+
+    @classmethod
+    def fit(cls, train: Corpus, dev: Corpus | None, layer: str, config: dict, **kwargs) -> PerceptronTagger:
+        import random
+
+        labels = sorted({t for s in train.sentences for t in s.labels[layer]})
+        names = sorted({f for s in train.sentences for i in range(len(s)) for f in perceptron_features(s.tokens, i)})
+        n = len(labels)
+        words = sorted({w for s in train.sentences for w in s.tokens})
+        tagger = cls(layer, train.schemes[layer], labels, names, np.zeros((len(names), n)), np.zeros((n + 1, n)),
+                     words)
+        tag_index = {t: i for i, t in enumerate(labels)}
+        data = [(tagger._feature_ids(s.tokens), [tag_index[t] for t in s.labels[layer]]) for s in train.sentences if len(s)]
+        weights, transitions = tagger.weights, tagger.transitions
+        # averaging by the timestamp trick: average = w - (sum of step * update) / steps
+        weights_sum, transitions_sum = np.zeros_like(weights), np.zeros_like(transitions)
+        rng = random.Random(config.get("training", {}).get("seed") or 1)
+        step = 1
+        for _ in range(cls.EPOCHS):
+            rng.shuffle(data)
+            for ids, gold in data:
+                predicted = tagger._decode(ids, weights, transitions)
+                if predicted != gold:
+                    for t, (g, p) in enumerate(zip(gold, predicted)):
+                        previous_g = gold[t - 1] if t else n
+                        previous_p = predicted[t - 1] if t else n
+                        if g != p:
+                            weights[ids[t], g] += 1
+                            weights[ids[t], p] -= 1
+                            weights_sum[ids[t], g] += step
+                            weights_sum[ids[t], p] -= step
+                        if (previous_g, g) != (previous_p, p):
+                            transitions[previous_g, g] += 1
+                            transitions[previous_p, p] -= 1
+                            transitions_sum[previous_g, g] += step
+                            transitions_sum[previous_p, p] -= step
+                step += 1
+        tagger.weights = weights - weights_sum / step
+        tagger.transitions = transitions - transitions_sum / step
+        return tagger
+
+    def predict(self, sentences: Sequence[Sentence]) -> list[list[str]]:
+        return [[self.labels[t] for t in self._decode(self._feature_ids(s.tokens), self.weights, self.transitions)]
+                if len(s) else [] for s in sentences]
+
+    def known(self, token: str) -> bool:
+        return token in self.words
+
+    def to_state(self):
+        import torch
+
+        used = np.flatnonzero(np.abs(self.weights).sum(1) > 0)  # features that never took part carry no weight
+        meta = {"features": [self.feature_names[i] for i in used], "words": sorted(self.words)}
+        tensors = {"weights": torch.from_numpy(self.weights[used].astype(np.float32)),
+                   "transitions": torch.from_numpy(self.transitions.astype(np.float32))}
+        return meta, tensors
+
+    @classmethod
+    def from_state(cls, document, tensors, device="cpu") -> PerceptronTagger:
+        meta = document["tagger"]
+        return cls(document["layer"], L.Scheme(document["scheme"]), document["labels"], meta["features"],
+                   tensors["weights"].numpy().astype(np.float64), tensors["transitions"].numpy().astype(np.float64),
+                   meta["words"])

@@ -353,7 +353,7 @@ def _report_table(report: dict, title: str) -> Table:
         for key in keys + ["accuracy", "oov_accuracy"]:
             if report.get(key) is not None:
                 table.add_row(key, f"{100 * report[key]:.2f}")
-    table.add_row("tokens", f"{report['tokens']:,}") if "per_type" not in report else None
+        table.add_row("tokens", f"{report['tokens']:,}")
     return table
 
 
@@ -465,10 +465,51 @@ def tag(
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def compare() -> None:
+@app.command()
+@reports_errors
+def compare(
+    train_file: Annotated[Path, typer.Option("--train", help="Training file.")],
+    test_file: Annotated[Path, typer.Option("--test", help="Test file every model is scored on.")],
+    dev_file: Annotated[Optional[Path], typer.Option("--dev", help="Dev file (early stopping of the BiLSTMs).")] = None,
+    models: Annotated[str, typer.Option("--models", help="Comma-separated: majority,hmm,perceptron,bilstm,"
+                                        "bilstm-crf.")] = "majority,hmm,perceptron,bilstm,bilstm-crf",
+    output_dir: Annotated[Optional[Path], typer.Option("-o", "--output-dir", help="Keep the trained models here "
+                                                       "(default: a temporary folder).")] = None,
+    json_file: Annotated[Optional[Path], typer.Option("--json", help="Write the rows as JSON.")] = None,
+    markdown: Annotated[Optional[Path], typer.Option("--markdown", help="Write a Markdown table.")] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed")] = None,
+    max_epochs: Annotated[Optional[int], typer.Option("--max-epochs", help="For the BiLSTMs.")] = None,
+    features: Annotated[Optional[str], typer.Option("--features", help="Extra input columns for the BiLSTMs.")] = None,
+    fmt: FormatOpt = None,
+    columns: ColumnsOpt = None,
+    layer: LayerOpt = None,
+    scheme: SchemeOpt = SchemeChoice.auto,
+    on_invalid: OnInvalidOpt = OnInvalid.repair,
+) -> None:
     """Train several taggers on one split and compare them side by side."""
-    _not_yet("compare")
+    import tempfile
+
+    from seqtag import formats, pipeline
+
+    read = _read_options(fmt, columns, layer, scheme, on_invalid)
+    config = pipeline.merge_config({}, {"training": {"seed": seed, "max_epochs": max_epochs},
+                                        "features": _columns(features)})
+    with tempfile.TemporaryDirectory(prefix="seqtag-compare-") as scratch, _TrainingProgress() as progress:
+        rows = pipeline.compare_models(_columns(models) or [], train_file, dev_file, test_file, read, config,
+                                       output_dir or scratch, progress.update)
+    header, cells = pipeline.comparison_cells(rows)
+    table = Table(title=f"{test_file}: models trained on {train_file}", title_justify="left")
+    for column in header:
+        table.add_column(column, justify="left" if column == "model" else "right")
+    for row in cells:
+        table.add_row(*row)
+    out.print(table)
+    if json_file is not None:
+        with formats.atomic_output(json_file) as f:
+            json.dump(rows, f, indent=2)
+    if markdown is not None:
+        with formats.atomic_output(markdown) as f:
+            f.write(pipeline.comparison_markdown(rows))
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

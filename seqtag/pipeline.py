@@ -190,3 +190,86 @@ def evaluate_files(pred_path: str | Path, gold_path: str | Path, read: ReadOptio
         raise DataError(f"the tokens differ from the gold file {gold_path}", pred_path)
     return score(gold.column(layer), pred.column(pred_layer), scheme, strict=strict)
 
+
+
+COMPARABLE = {  # name in --models -> (kind, model settings)
+    "majority": ("majority", {}),
+    "hmm": ("hmm", {}),
+    "perceptron": ("perceptron", {}),
+    "bilstm": ("bilstm", {"decoder": "softmax"}),
+    "bilstm-crf": ("bilstm", {"decoder": "crf"}),
+}
+
+
+def compare_models(
+    names: list[str],
+    train_path: str | Path,
+    dev_path: str | Path | None,
+    test_path: str | Path,
+    read: ReadOptions,
+    config: dict,
+    workdir: str | Path,
+    on_progress: Callable[[dict], None] | None = None,
+) -> list[dict]:
+    """Train each model on the same split and score it on the test file: one row per model."""
+    import time
+
+    import torch  # noqa: F401  imported before the clocks start, so no model pays for it
+
+    from seqtag.evaluation import score_tagger
+    from seqtag.tagger import load_model
+
+    unknown = [n for n in names if n not in COMPARABLE]
+    if unknown:
+        raise DataError(f"unknown model(s) {', '.join(unknown)}; expected some of {', '.join(COMPARABLE)}")
+    test, _, _ = ReadOptions(**asdict(read)).read(test_path)
+    rows = []
+    for name in names:
+        kind, model_settings = COMPARABLE[name]
+        run_config = merge_config(config, {"model": model_settings}) if kind == "bilstm" else {
+            "training": {"seed": config.get("training", {}).get("seed")}}
+        started = time.perf_counter()
+        document = train_model(kind, train_path, dev_path, None, ReadOptions(**asdict(read)), run_config,
+                               Path(workdir) / name, on_progress=on_progress)
+        train_seconds = time.perf_counter() - started
+        tagger = load_model(Path(workdir) / name)
+        test_in_scheme = ReadOptions(**{**asdict(read), "layer": tagger.layer}).read(test_path, tagger.scheme)[0]
+        started = time.perf_counter()
+        report = score_tagger(tagger, test_in_scheme)
+        tag_seconds = time.perf_counter() - started
+        size = sum(f.stat().st_size for f in (Path(workdir) / name).iterdir() if f.name != "checkpoint.pt")
+        rows.append({
+            "model": name,
+            "metric": report["metric"],
+            "score": report[report["metric"]],
+            "per_type_f1": {k: v["f1"] for k, v in report.get("per_type", {}).items()},
+            "oov_accuracy": report.get("oov_accuracy"),
+            "oov_recall": report.get("oov_recall"),
+            "train_seconds": round(train_seconds, 1),
+            "tokens_per_s": round(test.num_tokens() / tag_seconds) if tag_seconds > 0 else None,
+            "model_bytes": size,
+            "best_epoch": document["training"].get("best_epoch"),
+            "report": report,
+        })
+    return rows
+
+
+def comparison_cells(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
+    """Header and formatted cells of a comparison, shared by the terminal table and the Markdown file."""
+    types = sorted({t for r in rows for t in r["per_type_f1"]})
+    header = ["model", rows[0]["metric"] if rows else "score", *[f"F1 {t}" for t in types], "OOV",
+              "train s", "tag tokens/s", "size MB"]
+    cells = []
+    for r in rows:
+        oov = r["oov_accuracy"] if r["oov_accuracy"] is not None else r["oov_recall"]
+        cells.append([r["model"], f"{100 * r['score']:.2f}", *[f"{100 * r['per_type_f1'].get(t, 0):.2f}" for t in types],
+                      f"{100 * oov:.2f}" if oov is not None else "-", f"{r['train_seconds']:.1f}",
+                      f"{r['tokens_per_s']:,}", f"{r['model_bytes'] / 1e6:.1f}"])
+    return header, cells
+
+
+def comparison_markdown(rows: list[dict]) -> str:
+    header, cells = comparison_cells(rows)
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in cells]
+    return "\n".join(lines) + "\n"

@@ -78,12 +78,11 @@ def tagger_class(kind: str) -> type[Tagger]:
         from seqtag.bilstm import BiLSTMTagger
 
         return BiLSTMTagger
-    if kind in ("hmm", "majority"):
+    if kind in ("hmm", "perceptron", "majority"):
         from seqtag import baselines
 
-        return {"hmm": baselines.HMMTagger, "majority": baselines.MajorityTagger}[kind]
-    if kind == "perceptron":
-        raise DataError("--model perceptron is not yet available in this version")
+        return {"hmm": baselines.HMMTagger, "perceptron": baselines.PerceptronTagger,
+                "majority": baselines.MajorityTagger}[kind]
     raise DataError(f"unknown model kind {kind!r}; expected one of {', '.join(KINDS)}")
 
 

@@ -76,3 +76,34 @@ def test_save_load_round_trip_gives_identical_output(tmp_path, kind):
     fitted = {"majority": MajorityTagger, "hmm": HMMTagger}[kind].fit(read.read(DATA / "ner/train.txt")[0], None,
                                                                      "ner", {})
     assert loaded.predict(corpus.sentences) == fitted.predict(corpus.sentences)
+
+
+def test_perceptron_learns_the_sample_and_round_trips(pos_split, tmp_path):
+    from seqtag.baselines import PerceptronTagger
+    from seqtag.tagger import save_model
+
+    train, test = pos_split
+    tagger = PerceptronTagger.fit(train, None, "pos", {})
+    assert score_tagger(tagger, test)["accuracy"] >= 0.90
+    save_model(tagger, tmp_path / "p", {})
+    assert load_model(tmp_path / "p").predict(test.sentences) == tagger.predict(test.sentences)
+
+
+def test_compare_trains_every_model_on_one_split(tmp_path):
+    from typer.testing import CliRunner
+
+    from seqtag.cli import app
+
+    result = CliRunner().invoke(app, [
+        "compare", "--train", str(DATA / "ner/train.txt"), "--dev", str(DATA / "ner/dev.txt"),
+        "--test", str(DATA / "ner/test.txt"), "--columns", "word,pos,chunk,ner", "--models",
+        "majority,hmm,perceptron", "--json", str(tmp_path / "rows.json"), "--markdown", str(tmp_path / "t.md"),
+    ])
+    assert result.exit_code == 0, result.output
+    import json
+
+    rows = json.loads((tmp_path / "rows.json").read_text())
+    assert [r["model"] for r in rows] == ["majority", "hmm", "perceptron"]
+    assert all(r["metric"] == "f1" and set(r["per_type_f1"]) == {"LOC", "MISC", "ORG", "PER"} for r in rows)
+    assert rows[0]["score"] < rows[2]["score"]  # the perceptron clears the most-frequent-tag floor
+    assert (tmp_path / "t.md").read_text().startswith("| model | f1 | F1 LOC |")
