@@ -28,7 +28,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_show_locals=False,
 )
-out = Console(soft_wrap=True)  # results
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)  # results; wide tables when piped
 err = Console(stderr=True, soft_wrap=True)  # progress, warnings, errors
 _state = {"debug": False}
 

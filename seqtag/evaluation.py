@@ -110,4 +110,8 @@ def score_tagger(tagger, corpus, strict: bool = False) -> dict:
     predicted = tagger.predict(corpus.sentences)
     gold = corpus.column(tagger.layer)
     tokens = [s.tokens for s in corpus.sentences]
-    return score(gold, predicted, tagger.scheme, tokens, tagger.known, strict)
+    if tagger.scheme is L.Scheme.BMES:  # out-of-vocabulary means words, not characters
+        known = tagger.train_words.__contains__ if tagger.train_words else None
+    else:
+        known = tagger.known
+    return score(gold, predicted, tagger.scheme, tokens, known, strict)

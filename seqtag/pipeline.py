@@ -119,6 +119,9 @@ def train_model(
         tagger, extra = _train_bilstm(train, dev, layer, config, output, info, resume, on_progress)
     else:
         tagger, extra = cls.fit(train, dev, layer, config), {}
+    if scheme is L.Scheme.BMES:
+        tagger.train_words = {"".join(s.tokens[a:b]) for s in train.sentences
+                              for a, b, _ in L.to_spans(s.labels[layer], scheme)}
     metrics = {}
     for name, corpus in (("dev", dev), ("test", test)):
         if corpus is not None:

@@ -39,6 +39,7 @@ class Tagger(ABC):
         self.scheme = scheme  # the scheme predictions are given in (that of the training data)
         self.labels = list(labels)
         self.features = tuple(features)  # input layers the model reads besides the tokens, e.g. ("pos",)
+        self.train_words: set[str] = set()  # segmentation: the training set's words, for OOV recall
 
     @abstractmethod
     def predict(self, sentences: Sequence[Sentence]) -> list[list[str]]:
@@ -108,6 +109,7 @@ def save_model(tagger: Tagger, path: str | Path, info: dict, extra: dict[str, An
         "scheme": tagger.scheme.value,
         "labels": tagger.labels,
         "features": list(tagger.features),
+        "train_words": sorted(tagger.train_words),
         "tagger": meta,
         **info,
     }
@@ -197,4 +199,5 @@ def load_model(path: str | Path, device: str = "cpu") -> Tagger:
         tagger = cls.from_state(document, tensors, device)
     except (KeyError, TypeError, ValueError, RuntimeError) as e:
         raise ModelFormatError(f"model files do not fit together: {type(e).__name__}: {e}", path) from None
+    tagger.train_words = set(document.get("train_words", []))
     return tagger
