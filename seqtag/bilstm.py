@@ -147,6 +147,10 @@ class Network(nn.Module):
             return self.crf.nll(emissions, gold, mask) / mask.size(0)
         return nn.functional.cross_entropy(emissions[mask], gold[mask])
 
+    def marginals(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """P(label at t | sentence), shape (batch, seq_len, num_labels)."""
+        return emissions.softmax(dim=2) if self.crf is None else self.crf.marginals(emissions, mask)
+
     def decode(self, batch: dict[str, torch.Tensor]) -> tuple[list[list[int]], torch.Tensor]:
         """Best label ids per sentence and per-token scores (the softmax probability of each chosen label)."""
         emissions = self.emissions(batch)
@@ -222,23 +226,31 @@ class BiLSTMTagger(Tagger):
 
     # -------------------------------------------------------------------------------------------- Tagger
 
-    def predict(self, sentences: Sequence[Sentence], batch_tokens: int = 4000) -> list[list[str]]:
+    def predict(self, sentences: Sequence[Sentence]) -> list[list[str]]:
+        return [labels for labels, _ in self._predict(sentences, confidence=False)]
+
+    def predict_confidence(self, sentences: Sequence[Sentence]) -> list[tuple[list[str], list[float]]]:
+        """Labels with the probability of each: CRF marginals (forward-backward) or softmax probabilities."""
+        return self._predict(sentences, confidence=True)
+
+    def _predict(self, sentences: Sequence[Sentence], confidence: bool, batch_tokens: int = 4000):
         self.check_features(sentences)
-        results: list[list[str] | None] = [None] * len(sentences)
+        results: list = [([], [])] * len(sentences)
         order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
         labels = self.vocab["labels"].items
         self.network.eval()
-        with torch.inference_mode():
+        with torch.no_grad():
             for chunk in batches_by_tokens(order, [len(s) for s in sentences], batch_tokens):
                 nonempty = [i for i in chunk if len(sentences[i])]
-                for i in chunk:
-                    results[i] = []
                 if not nonempty:
                     continue
-                paths, _ = self.network.decode(self.encode([sentences[i] for i in nonempty]))
-                for i, path in zip(nonempty, paths):
-                    tags = [labels[j] for j in path]
-                    results[i] = L.convert(tags, self.internal_scheme, self.scheme)
+                batch = self.encode([sentences[i] for i in nonempty])
+                paths, emissions = self.network.decode(batch)
+                probabilities = self.network.marginals(emissions, batch["mask"]) if confidence else None
+                for row, (i, path) in enumerate(zip(nonempty, paths)):
+                    tags = L.convert([labels[j] for j in path], self.internal_scheme, self.scheme)
+                    chosen = probabilities[row, torch.arange(len(path)), path].tolist() if confidence else []
+                    results[i] = (tags, chosen)
         return results
 
     def known(self, token: str) -> bool:

@@ -448,6 +448,8 @@ def tag(
     batch_size: Annotated[int, typer.Option("--batch-size", help="Sentences read and tagged at a time.")] = 2000,
     replace_invalid: Annotated[bool, typer.Option("--replace-invalid", help="Replace invalid UTF-8 bytes "
                                "instead of stopping.")] = False,
+    probs: Annotated[bool, typer.Option("--probs", help="Add each label's probability (CRF marginals or "
+                     "softmax).")] = False,
 ) -> None:
     """Tag text from stdin with a trained model and stream the result to stdout."""
     import os
@@ -458,7 +460,7 @@ def tag(
     tagger = load_model(model)
     lines = decode_stdin(sys.stdin.buffer, replace=replace_invalid)
     try:
-        for text in tag_stream(tagger, lines, input_format.value, output_format.value, max(batch_size, 1)):
+        for text in tag_stream(tagger, lines, input_format.value, output_format.value, max(batch_size, 1), probs):
             sys.stdout.write(text)
         sys.stdout.flush()
     except BrokenPipeError:  # `| head` closed the pipe: stop quietly

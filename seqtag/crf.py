@@ -65,6 +65,14 @@ class CRF(nn.Module):
         """Summed negative log-likelihood of the gold sequences."""
         return (self.log_partition(emissions, mask) - self.score(emissions, tags, mask)).sum()
 
+    def marginals(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """P(tag at t | sentence), shape (batch, seq_len, num_tags): forward-backward, computed as the gradient
+        of the log-partition with respect to the emissions (zero at masked steps)."""
+        with torch.enable_grad():
+            emissions = emissions.detach().requires_grad_()
+            (gradient,) = torch.autograd.grad(self.log_partition(emissions, mask).sum(), emissions)
+        return gradient
+
     def viterbi(self, emissions: torch.Tensor, mask: torch.Tensor) -> tuple[list[list[int]], torch.Tensor]:
         """Best sequence per item (trimmed to its length) and its score, batched over items and tags."""
         self._check(emissions, mask)

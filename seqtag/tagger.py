@@ -45,6 +45,10 @@ class Tagger(ABC):
     def predict(self, sentences: Sequence[Sentence]) -> list[list[str]]:
         """One label per token for each sentence, in input order."""
 
+    def predict_confidence(self, sentences: Sequence[Sentence]) -> list[tuple[list[str], list[float]]]:
+        """Labels with a per-token probability; only models with a probabilistic output layer have it."""
+        raise DataError(f"--probs needs a BiLSTM model; this is a {self.kind} model")
+
     @abstractmethod
     def known(self, token: str) -> bool:
         """Whether the token was seen in training (for out-of-vocabulary scores)."""

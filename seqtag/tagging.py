@@ -61,7 +61,7 @@ def decode_stdin(stream: Iterable[bytes], source: str = "<stdin>", replace: bool
 
 
 def tag_stream(tagger, lines: Iterable[str], input_format: str = "raw", output_format: str = "conll",
-               window: int = 2000) -> Iterator[str]:
+               window: int = 2000, probs: bool = False) -> Iterator[str]:
     """Tagged output, one chunk of text per input sentence (empty input lines stay empty lines)."""
     if output_format == "segmented" and tagger.scheme is not L.Scheme.BMES:
         raise DataError("--output-format segmented needs a word segmentation model")
@@ -77,12 +77,18 @@ def tag_stream(tagger, lines: Iterable[str], input_format: str = "raw", output_f
             for start in range(0, len(tokens), MAX_TOKENS):
                 pieces.append(Sentence(tuple(tokens[start : start + MAX_TOKENS]), {}))
                 owners.append(index)
-        predicted = tagger.predict(pieces) if pieces else []
+        if probs:
+            predicted = tagger.predict_confidence(pieces) if pieces else []
+        else:
+            predicted = [(labels, None) for labels in tagger.predict(pieces)] if pieces else []
         tags: list[list[str]] = [[] for _ in units]
-        for owner, labels in zip(owners, predicted):
+        confidence: list[list[float] | None] = [[] if probs else None for _ in units]
+        for owner, (labels, scores) in zip(owners, predicted):
             tags[owner].extend(labels)
-        for (tokens, offsets, text), labels in zip(units, tags):
-            yield _render(tokens, offsets, text, labels, tagger, output_format)
+            if probs:
+                confidence[owner].extend(scores)
+        for (tokens, offsets, text), labels, scores in zip(units, tags, confidence):
+            yield _render(tokens, offsets, text, labels, scores, tagger, output_format)
 
 
 def _splitter(tagger, input_format: str):
@@ -118,16 +124,20 @@ def _conll_sentences(lines: Iterable[str]) -> Iterator[list[str]]:
         yield tokens
 
 
-def _render(tokens, offsets, text, labels, tagger, output_format: str) -> str:
+def _render(tokens, offsets, text, labels, scores, tagger, output_format: str) -> str:
+    """One sentence in the output format; `scores` (per-token probabilities) become an extra field when given."""
     if output_format == "conll":
-        body = "".join(f"{t}\t{label}\n" for t, label in zip(tokens, labels))
-        return body + "\n"
+        extra = [f"\t{p:.4f}" for p in scores] if scores is not None else [""] * len(tokens)
+        return "".join(f"{t}\t{label}{x}\n" for t, label, x in zip(tokens, labels, extra)) + "\n"
     if output_format == "inline":
-        return " ".join(f"{t}/{label}" for t, label in zip(tokens, labels)) + "\n"
+        extra = [f"/{p:.4f}" for p in scores] if scores is not None else [""] * len(tokens)
+        return " ".join(f"{t}/{label}{x}" for t, label, x in zip(tokens, labels, extra)) + "\n"
     if output_format == "segmented":
         return " ".join(L.segment_words(tokens, labels)) + "\n"
     if output_format == "jsonl":
         record = {"tokens": tokens, "labels": labels}
+        if scores is not None:
+            record["probs"] = [round(p, 6) for p in scores]
         if offsets is not None:
             record["offsets"] = offsets
         if tagger.scheme is not L.Scheme.PLAIN and tokens:

@@ -117,6 +117,8 @@ def test_tag_streams_every_output_format(sample_model):
     record = json.loads(jsonl.stdout)
     assert record["tokens"] == ["Peter", "went", "to", "Paris", "."] and record["offsets"][3] == [14, 19]
     assert run("tag", "-m", sample_model, input="").stdout == ""
+    probs = run("tag", "-m", sample_model, "--probs", "--output-format", "jsonl", input="Peter went home\n")
+    assert all(0.0 <= p <= 1.0 for p in json.loads(probs.stdout)["probs"])
 
 
 def test_tag_errors(sample_model, tmp_path):

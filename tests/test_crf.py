@@ -51,3 +51,21 @@ def test_bad_shapes_are_rejected():
     crf = CRF(3)
     with pytest.raises(ValueError, match="expected emissions of shape"):
         crf.viterbi(torch.zeros(2, 4, 5), torch.ones(2, 4, dtype=torch.bool))
+
+
+def test_marginals_match_enumeration():
+    torch.manual_seed(1)
+    crf = CRF(3)
+    with torch.no_grad():
+        crf.transitions.normal_()
+    emissions = torch.randn(2, 3, 3)
+    mask = torch.tensor([[True, True, True], [True, True, False]])
+    marginals = crf.marginals(emissions, mask)
+    for i, n in enumerate((3, 2)):
+        scores = brute_force(crf, emissions[i], n)
+        log_z = torch.logsumexp(torch.stack(list(scores.values())), 0)
+        for t in range(n):
+            for tag in range(3):
+                expected = sum(torch.exp(s - log_z) for seq, s in scores.items() if seq[t] == tag)
+                assert torch.allclose(marginals[i, t, tag], expected, atol=1e-5)
+        assert torch.allclose(marginals[i, :n].sum(1), torch.ones(n), atol=1e-5)

@@ -32,3 +32,25 @@ def test_segmentation_words_as_sighan_counts():
     report = score(gold, pred, Scheme.BMES, chars, known=lambda w: w != "创造")
     assert report["precision"] == 2 / 4 and report["recall"] == 2 / 3
     assert report["oov_words"] == 1 and report["oov_recall"] == 0.0
+
+
+def test_conlleval_compatible_on_a_real_conll2003_slice():
+    """IOB1 gold and (often ill-formed) predictions from the bundled CoNLL-2003 slice: our conversion to IOB2
+    then seqeval must equal seqeval's own conlleval emulation on the raw IOB1 tags."""
+    from seqeval.metrics import f1_score, precision_score, recall_score
+
+    from seqtag import formats
+    from seqtag.baselines import MajorityTagger
+
+    from conftest import DATA
+
+    columns = ["word", "pos", "chunk", "ner"]
+    train, layer, _ = formats.load_corpus(DATA / "ner/train.txt", columns=columns)
+    test, _, _ = formats.load_corpus(DATA / "ner/test.txt", columns=columns)
+    predicted = MajorityTagger.fit(train, None, layer, {}).predict(test.sentences)
+    gold = [list(tags) for tags in test.column(layer)]
+    assert any(p[i].startswith("I-") and (i == 0 or p[i - 1] == "O") for p in predicted for i in range(len(p)))
+    report = score(gold, predicted, Scheme.IOB1)
+    assert report["f1"] == f1_score(gold, predicted)
+    assert report["precision"] == precision_score(gold, predicted)
+    assert report["recall"] == recall_score(gold, predicted)
