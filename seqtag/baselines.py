@@ -195,9 +195,10 @@ class HMMTagger(Tagger):
         for word in tokens[1:]:
             tags, emitted = self._candidates(word)
             # shape: (a at i-1, b at i, c at i+1) -> maximise over a
-            step = score[:, :, None] + log_trans[np.ix_(previous_tags, candidates, tags)]
+            # plain broadcast indexing: np.ix_ and take_along_axis cost more than the arithmetic here
+            step = score[:, :, None] + log_trans[previous_tags[:, None, None], candidates[None, :, None], tags]
             back = step.argmax(axis=0)  # shape: (b, c)
-            score = np.take_along_axis(step, back[None], axis=0)[0] + emitted[None, :]
+            score = step.max(axis=0) + emitted
             history.append((candidates, tags, back))
             previous_tags, candidates = candidates, tags
         b, c = np.unravel_index(int(np.argmax(score)), score.shape)
@@ -217,15 +218,11 @@ class HMMTagger(Tagger):
         return token in self.word_index
 
     def to_state(self):
-        import torch
-
-        meta = {"words": self.words, "suffixes": self.suffixes}
-        return meta, {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in self.arrays.items()}
+        return {"words": self.words, "suffixes": self.suffixes}, dict(self.arrays)
 
     @classmethod
-    def from_state(cls, document, tensors, device="cpu") -> HMMTagger:
+    def from_state(cls, document, arrays, device="cpu") -> HMMTagger:
         meta = document["tagger"]
-        arrays = {k: v.numpy() for k, v in tensors.items()}
         return cls(document["layer"], L.Scheme(document["scheme"]), document["labels"], meta["words"], arrays,
                    meta["suffixes"])
 
@@ -377,17 +374,13 @@ class PerceptronTagger(Tagger):
         return token in self.words
 
     def to_state(self):
-        import torch
-
         used = np.flatnonzero(np.abs(self.weights).sum(1) > 0)  # features that never took part carry no weight
         meta = {"features": [self.feature_names[i] for i in used], "words": sorted(self.words)}
-        tensors = {"weights": torch.from_numpy(self.weights[used].astype(np.float32)),
-                   "transitions": torch.from_numpy(self.transitions.astype(np.float32))}
-        return meta, tensors
+        return meta, {"weights": self.weights[used].astype(np.float32),
+                      "transitions": self.transitions.astype(np.float32)}
 
     @classmethod
-    def from_state(cls, document, tensors, device="cpu") -> PerceptronTagger:
+    def from_state(cls, document, arrays, device="cpu") -> PerceptronTagger:
         meta = document["tagger"]
         return cls(document["layer"], L.Scheme(document["scheme"]), document["labels"], meta["features"],
-                   tensors["weights"].numpy().astype(np.float64), tensors["transitions"].numpy().astype(np.float64),
-                   meta["words"])
+                   arrays["weights"].astype(np.float64), arrays["transitions"].astype(np.float64), meta["words"])

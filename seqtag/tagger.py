@@ -1,8 +1,9 @@
 """The Tagger interface every model implements, and the one model-directory format they all share.
 
 A model directory holds `model.json` (format version, kind, labels, vocabularies, configuration, training data,
-metrics: plain JSON) and `weights.pt` (a dict of tensors, read with `torch.load(weights_only=True)`). Nothing is
-pickled, so loading a model runs no code from it. Directories are written to a temporary sibling and renamed into
+metrics: plain JSON) and its weights: `weights.pt` for the BiLSTM (a dict of tensors, read with
+`torch.load(weights_only=True)`) or `weights.npz` for the baselines (numpy arrays, read with `allow_pickle=False`,
+so tagging with a baseline never imports torch). Nothing is pickled, so loading a model runs no code from it. Directories are written to a temporary sibling and renamed into
 place, so a crash never leaves a half-written model where a good one was.
 """
 
@@ -17,12 +18,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
+import numpy as np
+
 from seqtag import __version__
 from seqtag.corpus import Corpus, Sentence
 from seqtag.errors import DataError, ModelFormatError
 from seqtag.labels import Scheme
 
 FORMAT = "seqtag-model"
+WEIGHTS_PT, WEIGHTS_NPZ = "weights.pt", "weights.npz"
 FORMAT_VERSION = 1
 KINDS = ("bilstm", "hmm", "perceptron", "majority")
 
@@ -98,16 +102,17 @@ def save_model(tagger: Tagger, path: str | Path, info: dict, extra: dict[str, An
                tensors: dict[str, Any] | None = None) -> None:
     """Write a model directory atomically. `extra` maps file names to str (text) or tensor dicts (torch.save);
     `tensors` replaces the tagger's current weights (training saves its best weights while it goes on)."""
-    import torch
-
     path = Path(path)
     meta, current = tagger.to_state()
     tensors = current if tensors is None else tensors
+    numpy_weights = all(isinstance(v, np.ndarray) for v in tensors.values())
     document = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "seqtag_version": __version__,
-        "torch_version": torch.__version__,
+        "torch_version": _version_of("torch"),
+        "numpy_version": np.__version__,
+        "weights": WEIGHTS_NPZ if numpy_weights else WEIGHTS_PT,
         "kind": tagger.kind,
         "layer": tagger.layer,
         "scheme": tagger.scheme.value,
@@ -127,11 +132,19 @@ def save_model(tagger: Tagger, path: str | Path, info: dict, extra: dict[str, An
         raise DataError(f"cannot write the model: {e.strerror}", path) from None
     try:
         (staging / "model.json").write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", "utf-8")
-        torch.save(tensors, staging / "weights.pt")
+        if numpy_weights:
+            with open(staging / WEIGHTS_NPZ, "wb") as f:
+                np.savez(f, **tensors)
+        else:
+            import torch
+
+            torch.save(tensors, staging / WEIGHTS_PT)
         for name, content in (extra or {}).items():
             if isinstance(content, str):
                 (staging / name).write_text(content, "utf-8")
             else:
+                import torch
+
                 torch.save(content, staging / name)
         _swap_in(staging, path)
     except OSError as e:
@@ -181,8 +194,7 @@ def read_model_json(path: str | Path) -> dict:
 def load_model(path: str | Path, device: str = "cpu") -> Tagger:
     """Load any model kind. Weights are read with weights_only=True: a planted pickle payload is refused unrun."""
     import pickle
-
-    import torch
+    import zipfile
 
     path = Path(path)
     document = read_model_json(path)
@@ -190,18 +202,37 @@ def load_model(path: str | Path, device: str = "cpu") -> Tagger:
         cls = tagger_class(document["kind"])
     except (KeyError, DataError):
         raise ModelFormatError(f"unknown model kind {document.get('kind')!r}", path / "model.json") from None
+    name = document.get("weights", WEIGHTS_PT)
+    if name not in (WEIGHTS_PT, WEIGHTS_NPZ):
+        raise ModelFormatError(f"unknown weights file {name!r} in model.json", path)
     try:
-        tensors = torch.load(path / "weights.pt", map_location=device, weights_only=True)
+        if name == WEIGHTS_NPZ:
+            with np.load(path / name, allow_pickle=False) as archive:
+                tensors = {key: archive[key] for key in archive.files}
+        else:
+            import torch
+
+            tensors = torch.load(path / name, map_location=device, weights_only=True)
     except FileNotFoundError:
-        raise ModelFormatError("weights.pt is missing", path) from None
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as e:
+        raise ModelFormatError(f"{name} is missing", path) from None
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError, zipfile.BadZipFile) as e:
         first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ModelFormatError(f"weights.pt is corrupt or unsafe, refused: {first_line}", path) from None
+        raise ModelFormatError(f"{name} is corrupt or unsafe, refused: {first_line}", path) from None
     if not isinstance(tensors, dict):
-        raise ModelFormatError("weights.pt does not hold a dict of tensors", path)
+        raise ModelFormatError(f"{name} does not hold a dict of tensors", path)
     try:
         tagger = cls.from_state(document, tensors, device)
     except (KeyError, TypeError, ValueError, RuntimeError) as e:
         raise ModelFormatError(f"model files do not fit together: {type(e).__name__}: {e}", path) from None
     tagger.train_words = set(document.get("train_words", []))
     return tagger
+
+
+def _version_of(package: str) -> str | None:
+    """A library's version without importing it (importing torch costs a second)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return None

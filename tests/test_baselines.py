@@ -107,3 +107,19 @@ def test_compare_trains_every_model_on_one_split(tmp_path):
     assert all(r["metric"] == "f1" and set(r["per_type_f1"]) == {"LOC", "MISC", "ORG", "PER"} for r in rows)
     assert rows[0]["score"] < rows[2]["score"]  # the perceptron clears the most-frequent-tag floor
     assert (tmp_path / "t.md").read_text().startswith("| model | f1 | F1 LOC |")
+
+
+def test_baseline_models_load_without_torch_and_refuse_pickled_arrays(tmp_path):
+    import subprocess
+    import sys
+
+    read = pipeline.ReadOptions(columns=["word", "pos", "chunk", "ner"], layer="ner")
+    pipeline.train_model("hmm", DATA / "ner/train.txt", None, None, read, {}, tmp_path / "hmm")
+    code = (f"import sys; from seqtag.tagger import load_model; load_model({str(tmp_path / 'hmm')!r}); "
+            "print('torch' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
+    np.savez(tmp_path / "hmm" / "weights.npz", log_trans=np.array([object()], dtype=object))
+    from seqtag.errors import ModelFormatError
+
+    with pytest.raises(ModelFormatError, match="corrupt or unsafe"):
+        load_model(tmp_path / "hmm")
