@@ -124,6 +124,8 @@ def save_model(tagger: Tagger, path: str | Path, info: dict, extra: dict[str, An
     }
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        for stale in path.parent.glob(f".{path.name}.tmp-*"):  # left by a killed save
+            shutil.rmtree(stale, ignore_errors=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
         umask = os.umask(0)
         os.umask(umask)

@@ -1,0 +1,98 @@
+"""Faults: a killed training run, a diverging loss, an unwritable output, a closed pipe, huge lines."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from seqtag import pipeline
+from seqtag.bilstm import Network
+from seqtag.tagger import load_model
+
+from conftest import DATA
+
+SMALL = ["--hidden", "16", "--layers", "1"]
+
+
+def seqtag(*args, **kwargs):
+    return subprocess.run([sys.executable, "-m", "seqtag", *map(str, args)], capture_output=True, **kwargs)
+
+
+def test_sigkill_during_training_keeps_the_last_good_model_and_resume_continues(tmp_path):
+    model = tmp_path / "ner"
+    process = subprocess.Popen([sys.executable, "-m", "seqtag", "train", "-o", str(model), "--max-epochs", "40",
+                                *SMALL], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = model / "train_log.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (log.exists() and len(log.read_text().splitlines()) >= 2):
+        time.sleep(0.2)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    done = len(log.read_text().splitlines())
+    assert 2 <= done < 40
+    load_model(model)  # the directory holds a whole model, whenever the kill came
+    resumed = seqtag("train", "-o", model, "--resume", "--max-epochs", str(done + 2))
+    assert resumed.returncode == 0, resumed.stderr
+    epochs = [json.loads(line)["epoch"] for line in log.read_text().splitlines()]
+    assert epochs == list(range(1, done + 3))
+    assert [p.name for p in tmp_path.iterdir()] == ["ner"]  # staging folders of the killed run are cleaned up
+
+
+def test_a_diverging_loss_stops_training_and_keeps_the_best_model(tmp_path, monkeypatch):
+    calls = {"n": 0}
+    real_loss = Network.loss
+
+    def loss(self, batch):
+        calls["n"] += 1
+        value = real_loss(self, batch)
+        return value * float("nan") if calls["n"] > 30 else value
+
+    monkeypatch.setattr(Network, "loss", loss)
+    read = pipeline.ReadOptions(columns=["word", "pos", "chunk", "ner"], layer="ner")
+    config = {"model": {"hidden": 16, "layers": 1}, "training": {"max_epochs": 10, "batch_tokens": 400}}
+    document = pipeline.train_model("bilstm", DATA / "ner/train.txt", DATA / "ner/dev.txt", None, read, config,
+                                    tmp_path / "m")
+    assert document["training"]["stopped"] == "diverged"
+    assert 1 <= document["training"]["epochs"] < 10
+    load_model(tmp_path / "m")
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root writes into read-only folders")
+def test_read_only_output_gives_a_clear_error_and_no_partial_model(tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        result = seqtag("train", "--model", "majority", "-o", folder / "m")
+        assert result.returncode == 2 and b"cannot write the model" in result.stderr
+        assert list(folder.iterdir()) == []
+    finally:
+        folder.chmod(0o755)
+
+
+def test_tag_into_a_closed_pipe_ends_quietly_and_long_lines_are_stitched(tmp_path):
+    read = pipeline.ReadOptions(columns=["word", "pos", "chunk", "ner"], layer="ner")
+    pipeline.train_model("hmm", DATA / "ner/train.txt", None, None, read, {}, tmp_path / "hmm")
+    many = "\n".join(["EU rejects German call"] * 50000) + "\n"
+    command = f"{sys.executable} -m seqtag tag -m {tmp_path / 'hmm'} --output-format inline | head -1"
+    result = subprocess.run(command, shell=True, input=many.encode(), capture_output=True)
+    assert result.stdout.startswith(b"EU/") and b"Traceback" not in result.stderr and result.stderr == b""
+    long_line = " ".join(["word"] * 100_000) + "\n"
+    tagged = seqtag("tag", "-m", tmp_path / "hmm", "--input-format", "tokens", "--output-format", "inline",
+                    input=long_line.encode())
+    assert tagged.returncode == 0
+    assert len(tagged.stdout.decode().split()) == 100_000 and tagged.stdout.count(b"\n") == 1
+
+
+def test_a_gpu_free_model_loads_its_weights_on_cpu(tmp_path):
+    # weights are saved from CPU copies, so a model trained on CUDA loads where there is none
+    read = pipeline.ReadOptions(columns=["word", "pos", "chunk", "ner"], layer="ner")
+    pipeline.train_model("bilstm", DATA / "ner/train.txt", None, None, read,
+                         {"model": {"hidden": 8, "layers": 1}, "training": {"max_epochs": 1}}, tmp_path / "m")
+    state = torch.load(tmp_path / "m" / "weights.pt", weights_only=True)
+    assert all(t.device.type == "cpu" for t in state.values())
