@@ -514,10 +514,59 @@ def compare(
             f.write(pipeline.comparison_markdown(rows))
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def bench() -> None:
-    """Measure training and tagging throughput and memory."""
-    _not_yet("bench")
+@app.command()
+@reports_errors
+def bench(
+    models: Annotated[Optional[list[Path]], typer.Option("-m", "--model", help="Model directory (repeatable); "
+                      "none: train each kind briefly on the bundled sample.")] = None,
+    data: Annotated[Optional[Path], typer.Option("--data", help="Corpus to tag and train on (default: the "
+                    "bundled NER sample).")] = None,
+    train_bench: Annotated[bool, typer.Option("--train/--no-train", help="Also time BiLSTM training epochs.")] = True,
+    json_file: Annotated[Optional[Path], typer.Option("--json", help="Write the figures as JSON.")] = None,
+    fmt: FormatOpt = None,
+    columns: ColumnsOpt = None,
+    layer: LayerOpt = None,
+    scheme: SchemeOpt = SchemeChoice.auto,
+    on_invalid: OnInvalidOpt = OnInvalid.repair,
+) -> None:
+    """Measure training and tagging throughput, start-up time and peak memory, for every model kind."""
+    import tempfile
+
+    from seqtag import bench as benchmark
+    from seqtag import formats, pipeline
+
+    read = _read_options(fmt, columns, layer, scheme, on_invalid)
+    if data is None:
+        data = pipeline.SAMPLE["train"]
+        read.columns, read.layer = read.columns or pipeline.SAMPLE["columns"], read.layer or pipeline.SAMPLE["layer"]
+    corpus, target, _ = read.read(data)
+    with tempfile.TemporaryDirectory(prefix="seqtag-bench-models-") as scratch:
+        if not models:
+            models = []
+            for kind in ("majority", "hmm", "perceptron", "bilstm"):
+                err.print(f"training a {kind} model on {data}")
+                config = {"training": {"max_epochs": 2}} if kind == "bilstm" else {}
+                pipeline.train_model(kind, data, None, None, read, config, Path(scratch) / kind)
+                models.append(Path(scratch) / kind)
+        results = benchmark.run(models, corpus, target, corpus if train_bench else None, err.print)
+    table = Table(title=f"tagging {results['data']['tokens']:,} tokens of {data}", title_justify="left")
+    columns_shown = ["kind", "startup_s", "tag_end_to_end_tokens_per_s", "tag_model_tokens_per_s", "peak_rss_mb",
+                     "model_mb"]
+    ratio = next((k for k in results["tagging"][0] if k.startswith("tag_speed_vs_")), None)
+    for name in columns_shown + ([ratio] if ratio else []):
+        table.add_column(name.replace("_", " "), justify="left" if name == "kind" else "right")
+    for row in results["tagging"]:
+        table.add_row(*(f"{row[c]:,}" if isinstance(row[c], (int, float)) else str(row[c])
+                        for c in columns_shown + ([ratio] if ratio else [])))
+    out.print(table)
+    for row in results["training"]:
+        out.print(f"BiLSTM training on {row['device']}: {row['train_tokens_per_s']:,} tokens/s, "
+                  f"{row['train_sentences_per_s']:,} sentences/s, {row['epoch_s']} s per epoch (after a warm-up epoch)")
+    hw = results["hardware"]
+    out.print(f"{hw['cpus']} CPUs, torch {hw['torch']} ({hw['torch_threads']} threads), GPU: {hw['cuda'] or 'none'}")
+    if json_file is not None:
+        with formats.atomic_output(json_file) as f:
+            json.dump(results, f, indent=2)
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

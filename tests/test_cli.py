@@ -151,3 +151,18 @@ def test_evaluate_prediction_file_without_model(tmp_path):
     assert result.exit_code == 0, result.output
     scores = json.loads((tmp_path / "s.json").read_text())
     assert (scores["precision"], scores["recall"]) == (1.0, 0.5) and abs(scores["f1"] - 2 / 3) < 1e-9
+
+
+def test_bench_measures_saved_models(tmp_path):
+    from seqtag import pipeline
+
+    read = pipeline.ReadOptions(columns=["word", "pos", "chunk", "ner"], layer="ner")
+    for kind in ("hmm", "majority"):
+        pipeline.train_model(kind, DATA / "ner/train.txt", None, None, read, {}, tmp_path / kind)
+    result = run("bench", "-m", tmp_path / "hmm", "-m", tmp_path / "majority", "--no-train",
+                 "--json", tmp_path / "bench.json")
+    assert result.exit_code == 0, result.output
+    figures = json.loads((tmp_path / "bench.json").read_text())
+    rows = {row["kind"]: row for row in figures["tagging"]}
+    assert rows["hmm"]["tag_speed_vs_hmm"] == 1.0 and rows["majority"]["tag_model_tokens_per_s"] > 0
+    assert 0 < rows["hmm"]["peak_rss_mb"] < 2000 and figures["hardware"]["cpus"] >= 1
