@@ -139,6 +139,9 @@ class Network(nn.Module):
         hidden, _ = pad_packed_sequence(self.rnn(packed)[0], batch_first=True, total_length=x.size(1))
         return self.output(self.dropout(hidden)).float()
 
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self.loss(batch)
+
     def loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """Mean negative log-likelihood per sentence (CRF) or cross-entropy per token (softmax)."""
         emissions = self.emissions(batch)

@@ -291,6 +291,8 @@ def train(
     with _TrainingProgress() as progress:
         document = pipeline.train_model(model.value, train_file, dev_file, test_file, read, config, output, resume,
                                         progress.update)
+    if not document:  # a torchrun rank other than 0
+        return
     err.print(f"saved {output}")
     _print_metrics(document["metrics"])
 

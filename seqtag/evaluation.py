@@ -105,9 +105,10 @@ def _segmentation(gold: Tags, predicted: Tags, chars: Tags | None, known: Callab
     return result
 
 
-def score_tagger(tagger, corpus, strict: bool = False) -> dict:
-    """Predict a corpus with any Tagger and score it against the corpus's own labels (in the tagger's scheme)."""
-    predicted = tagger.predict(corpus.sentences)
+def score_tagger(tagger, corpus, strict: bool = False, predicted: Tags | None = None) -> dict:
+    """Predict a corpus with any Tagger (unless given its predictions) and score it against the corpus's own
+    labels, in the tagger's scheme."""
+    predicted = tagger.predict(corpus.sentences) if predicted is None else predicted
     gold = corpus.column(tagger.layer)
     tokens = [s.tokens for s in corpus.sentences]
     if tagger.scheme is L.Scheme.BMES:  # out-of-vocabulary means words, not characters

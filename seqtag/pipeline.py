@@ -117,6 +117,8 @@ def train_model(
     cls = tagger_class(kind)
     if kind == "bilstm":
         tagger, extra = _train_bilstm(train, dev, layer, config, output, info, resume, on_progress)
+        if _finish_distributed():
+            return {}  # under torchrun, rank 0 alone scores and writes the model
     else:
         tagger, extra = cls.fit(train, dev, layer, config), {}
     if scheme is L.Scheme.BMES:
@@ -168,6 +170,18 @@ def _train_bilstm(train, dev, layer, config, output: Path, info: dict, resume: b
     if (output / "checkpoint.pt").exists():  # keep the last state, so training can go on with --resume
         extra["checkpoint.pt"] = torch.load(output / "checkpoint.pt", map_location="cpu", weights_only=True)
     return result.tagger, extra
+
+
+def _finish_distributed() -> bool:
+    """Leave torchrun's process group; True on the ranks other than 0, which have nothing more to do."""
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
+        return False
+    rank = dist.get_rank()
+    dist.barrier()
+    dist.destroy_process_group()
+    return rank != 0
 
 
 def evaluate_model(model_path: str | Path, gold_path: str | Path, read: ReadOptions, strict: bool = False) -> dict:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields
@@ -49,6 +50,25 @@ class TrainingDiverged(SeqtagError):
     exit_code = 1
 
 
+def distributed_rank() -> tuple[int, int]:
+    """(rank, world size): from torchrun's environment, (0, 1) for a plain run."""
+    return int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def _start_distributed(device: str) -> tuple[int, int, str]:
+    """Join torchrun's process group (NCCL on GPUs, gloo on CPU); each rank gets its own GPU."""
+    import torch.distributed as dist
+
+    rank, world = distributed_rank()
+    if world > 1 and not dist.is_initialized():
+        if device.startswith("cuda"):
+            local = int(os.environ.get("LOCAL_RANK", "0"))
+            torch.cuda.set_device(local)
+            device = f"cuda:{local}"
+        dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
+    return rank, world, device
+
+
 def resolve_device(name: str) -> str:
     if name == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
@@ -83,7 +103,7 @@ def train_bilstm(
     resume: tuple[BiLSTMTagger, dict] | None = None,
 ) -> TrainResult:
     """Train, calling `on_checkpoint` after every epoch with the best weights so far and the resumable state."""
-    device = resolve_device(config.device)
+    rank, world, device = _start_distributed(resolve_device(config.device))
     torch.manual_seed(config.seed)
     if resume is None:
         tagger = BiLSTMTagger.build(train, layer, model_config, features, device)
@@ -99,7 +119,14 @@ def train_bilstm(
     else:
         optimizer = torch.optim.SGD(network.parameters(), lr=config.lr, momentum=0.9)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda e: 1.0 / (1.0 + config.lr_decay * e))
+    # one generator orders the batches (the same on every rank, which then takes its shard), one drops words
     generator = torch.Generator().manual_seed(config.seed)
+    dropout_generator = torch.Generator().manual_seed(config.seed + 1000 * rank)
+    trainable = network
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        trainable = DistributedDataParallel(network, device_ids=[device] if device.startswith("cuda") else None)
     history: list[dict] = []
     best_state, best_score, best_epoch, bad_epochs, start_epoch = None, None, 0, 0, 0
     if resume is not None:
@@ -108,6 +135,7 @@ def train_bilstm(
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         generator.set_state(state["generator"])
+        dropout_generator.set_state(state["dropout_generator"])
         torch.set_rng_state(state["torch_rng"])
         if device.startswith("cuda") and state.get("cuda_rng") is not None:
             torch.cuda.set_rng_state(state["cuda_rng"], device)
@@ -115,19 +143,19 @@ def train_bilstm(
         bad_epochs, start_epoch = state["bad_epochs"], state["epoch"]
         history = json.loads(state["history"])
     autocast = config.amp and device.startswith("cuda")
-    progress = on_progress or (lambda event: None)
+    progress = on_progress if on_progress is not None and rank == 0 else (lambda event: None)
     stopped = "max_epochs"
     try:
         for epoch in range(start_epoch, config.max_epochs):
             if best_score is not None and bad_epochs >= config.patience:
                 stopped = "patience"
                 break
-            record = _train_epoch(network, batches, optimizer, model_config, config, generator, autocast, progress,
-                                  epoch)
+            record = _train_epoch(trainable, batches, optimizer, model_config, config, (generator, dropout_generator),
+                                  autocast, progress, epoch, rank, world)
             scheduler.step()
             if dev is not None:
                 started = time.perf_counter()
-                report = score_tagger(tagger, dev)
+                report = _score_sharded(tagger, dev, rank, world)
                 record["dev"] = report
                 record["dev_score"] = report[report["metric"]]
                 record["dev_seconds"] = round(time.perf_counter() - started, 2)
@@ -142,13 +170,14 @@ def train_bilstm(
             record["best_epoch"] = best_epoch
             history.append(record)
             progress({"event": "epoch_end", **record})
-            if on_checkpoint is not None:
+            if on_checkpoint is not None and rank == 0:  # only rank 0 writes
                 checkpoint = {
                     "epoch": epoch + 1,
                     "model": {k: v.detach().cpu().clone() for k, v in network.state_dict().items()},
                     "optimizer": copy.deepcopy(optimizer.state_dict()),
                     "scheduler": scheduler.state_dict(),
                     "generator": generator.get_state(),
+                    "dropout_generator": dropout_generator.get_state(),
                     "torch_rng": torch.get_rng_state(),
                     "cuda_rng": torch.cuda.get_rng_state(device) if device.startswith("cuda") else None,
                     "best": best_state,
@@ -173,19 +202,22 @@ def train_bilstm(
 
 
 def _train_epoch(network, batches, optimizer, model_config: BiLSTMConfig, config: TrainConfig,
-                 generator: torch.Generator, autocast: bool, progress, epoch: int) -> dict:
+                 generators: tuple[torch.Generator, torch.Generator], autocast: bool, progress, epoch: int,
+                 rank: int = 0, world: int = 1) -> dict:
     network.train()
     started = time.perf_counter()
     total_loss, total_tokens = 0.0, 0
-    order = torch.randperm(len(batches), generator=generator).tolist()
-    progress({"event": "epoch_start", "epoch": epoch + 1, "batches": len(batches)})
+    order_generator, dropout_generator = generators
+    order = torch.randperm(len(batches), generator=order_generator).tolist()
+    order = order[rank::world][: len(order) // world]  # equal shards, or DDP's ranks would wait on each other
+    progress({"event": "epoch_start", "epoch": epoch + 1, "batches": len(order)})
     for step, index in enumerate(order):
         batch = batches[index]
-        drop = torch.rand(batch["words"].shape, generator=generator) < model_config.rare_word_dropout
+        drop = torch.rand(batch["words"].shape, generator=dropout_generator) < model_config.rare_word_dropout
         batch = {**batch, "words": batch["words"].masked_fill(batch["rare"] & drop.to(batch["words"].device), 1)}
         optimizer.zero_grad(set_to_none=True)
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=autocast):
-            loss = network.loss(batch)
+            loss = network(batch)  # Network.forward is its loss, so DistributedDataParallel can wrap it
         if not torch.isfinite(loss):
             raise TrainingDiverged(f"the training loss became {loss.item()} in epoch {epoch + 1}; "
                                    "lower the learning rate (--lr) or the gradient clip")
@@ -197,7 +229,7 @@ def _train_epoch(network, batches, optimizer, model_config: BiLSTMConfig, config
         total_tokens += tokens
         progress({"event": "batch", "step": step + 1, "loss": loss.item(), "tokens": tokens})
     seconds = time.perf_counter() - started
-    sentences = sum(b["lengths"].numel() for b in batches)
+    sentences = sum(batches[i]["lengths"].numel() for i in order)
     return {
         "epoch": epoch + 1,
         "loss": total_loss / max(sentences, 1),
@@ -205,6 +237,7 @@ def _train_epoch(network, batches, optimizer, model_config: BiLSTMConfig, config
         "tokens_per_s": round(total_tokens / seconds) if seconds > 0 else math.inf,
         "sentences_per_s": round(sentences / seconds) if seconds > 0 else math.inf,
         "lr": optimizer.param_groups[0]["lr"],
+        "ranks": world,  # under torchrun, tokens/s and sentences/s are those of one rank
     }
 
 
@@ -215,3 +248,17 @@ def _rare_words(train: Corpus) -> set[str]:
             key = normalize_word(token)
             counts[key] = counts.get(key, 0) + 1
     return {w for w, n in counts.items() if n == 1}
+
+
+def _score_sharded(tagger, dev: Corpus, rank: int, world: int) -> dict:
+    """Dev scores; under torchrun each rank tags its share of the sentences and the predictions are gathered."""
+    if world == 1:
+        return score_tagger(tagger, dev)
+    import torch.distributed as dist
+
+    gathered: list = [None] * world
+    dist.all_gather_object(gathered, tagger.predict(dev.sentences[rank::world]))
+    predicted: list = [None] * len(dev)
+    for r, part in enumerate(gathered):
+        predicted[r::world] = part
+    return score_tagger(tagger, dev, predicted=predicted)

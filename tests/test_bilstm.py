@@ -44,7 +44,7 @@ def write(corpus: Corpus, path) -> str:
 
 def train(tmp_path, name="model", epochs=12, decoder="crf", seed=1, resume=False, train_path=None, dev_path=None):
     train_path = train_path or write(synthetic(150, 0), tmp_path / "train.txt")
-    dev_path = dev_path or write(synthetic(40, 1), tmp_path / "dev.txt")
+    dev_path = dev_path or write(synthetic(150, 1), tmp_path / "dev.txt")
     config = {"model": {**TINY_MODEL, "decoder": decoder},
               "training": {"max_epochs": epochs, "seed": seed, "lr": 0.01, "batch_tokens": 200, "patience": 50}}
     read = pipeline.ReadOptions(fmt="conll", columns=["word", "ner"])
