@@ -236,6 +236,29 @@ class BiLSTMTagger(Tagger):
         """Labels with the probability of each: CRF marginals (forward-backward) or softmax probabilities."""
         return self._predict(sentences, confidence=True)
 
+    def predict_nbest(self, sentences: Sequence[Sentence], n: int) -> list[list[tuple[list[str], float]]]:
+        crf = self.network.crf
+        if crf is None:
+            return super().predict_nbest(sentences, n)
+        self.check_features(sentences)
+        labels = self.vocab["labels"].items
+        results = []
+        self.network.eval()
+        with torch.no_grad():
+            for sentence in sentences:  # n-best is for inspection, not throughput: one sentence at a time
+                if not len(sentence):
+                    results.append([([], 1.0)])
+                    continue
+                batch = self.encode([sentence])
+                emissions = self.network.emissions(batch)
+                log_z = float(crf.log_partition(emissions, batch["mask"])[0])
+                results.append([
+                    (L.convert([labels[j] for j in path], self.internal_scheme, self.scheme),
+                     float(torch.tensor(score - log_z).exp()))
+                    for path, score in crf.nbest(emissions[0], n)
+                ])
+        return results
+
     def _predict(self, sentences: Sequence[Sentence], confidence: bool, batch_tokens: int = 4000):
         self.check_features(sentences)
         results: list = [([], [])] * len(sentences)

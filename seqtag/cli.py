@@ -452,6 +452,8 @@ def tag(
                                "instead of stopping.")] = False,
     probs: Annotated[bool, typer.Option("--probs", help="Add each label's probability (CRF marginals or "
                      "softmax).")] = False,
+    nbest: Annotated[int, typer.Option("--nbest", help="Add the N most probable label sequences (CRF models, "
+                     "jsonl output).")] = 0,
 ) -> None:
     """Tag text from stdin with a trained model and stream the result to stdout."""
     import os
@@ -462,7 +464,8 @@ def tag(
     tagger = load_model(model)
     lines = decode_stdin(sys.stdin.buffer, replace=replace_invalid)
     try:
-        for text in tag_stream(tagger, lines, input_format.value, output_format.value, max(batch_size, 1), probs):
+        for text in tag_stream(tagger, lines, input_format.value, output_format.value, max(batch_size, 1), probs,
+                               max(nbest, 0)):
             sys.stdout.write(text)
         sys.stdout.flush()
     except BrokenPipeError:  # `| head` closed the pipe: stop quietly

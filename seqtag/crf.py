@@ -73,6 +73,32 @@ class CRF(nn.Module):
             (gradient,) = torch.autograd.grad(self.log_partition(emissions, mask).sum(), emissions)
         return gradient
 
+    def nbest(self, emissions: torch.Tensor, k: int) -> list[tuple[list[int], float]]:
+        """The k best tag sequences of one sentence (emissions: (seq_len, num_tags)) with their scores."""
+        start, transitions, end = self._scores()
+        num_tags = self.num_tags
+        scores = (start + emissions[0]).unsqueeze(0)  # shape: (paths kept, num_tags)
+        history = []
+        for t in range(1, emissions.size(0)):
+            # every kept path into every tag: shape (paths * from, to)
+            candidates = (scores.unsqueeze(2) + transitions.unsqueeze(0)).reshape(-1, num_tags)
+            keep = min(k, candidates.size(0))
+            scores, index = candidates.topk(keep, dim=0)  # shape: (keep, to)
+            scores = scores + emissions[t]
+            history.append(index)
+        final = (scores + end).reshape(-1)
+        best, flat = final.topk(min(k, final.numel()))
+        results = []
+        for score, position in zip(best.tolist(), flat.tolist()):
+            rank, tag = divmod(position, num_tags)
+            path = [tag]
+            for index in reversed(history):
+                rank, previous = divmod(int(index[rank, tag]), num_tags)
+                path.append(previous)
+                tag = previous
+            results.append((path[::-1], score))
+        return results
+
     def viterbi(self, emissions: torch.Tensor, mask: torch.Tensor) -> tuple[list[list[int]], torch.Tensor]:
         """Best sequence per item (trimmed to its length) and its score, batched over items and tags."""
         self._check(emissions, mask)

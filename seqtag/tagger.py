@@ -53,6 +53,10 @@ class Tagger(ABC):
         """Labels with a per-token probability; only models with a probabilistic output layer have it."""
         raise DataError(f"--probs needs a BiLSTM model; this is a {self.kind} model")
 
+    def predict_nbest(self, sentences: Sequence[Sentence], n: int) -> list[list[tuple[list[str], float]]]:
+        """The n most probable label sequences per sentence, with their probabilities; CRF models only."""
+        raise DataError(f"--nbest needs a BiLSTM-CRF model; this is a {self.kind} model")
+
     @abstractmethod
     def known(self, token: str) -> bool:
         """Whether the token was seen in training (for out-of-vocabulary scores)."""

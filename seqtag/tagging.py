@@ -61,10 +61,12 @@ def decode_stdin(stream: Iterable[bytes], source: str = "<stdin>", replace: bool
 
 
 def tag_stream(tagger, lines: Iterable[str], input_format: str = "raw", output_format: str = "conll",
-               window: int = 2000, probs: bool = False) -> Iterator[str]:
+               window: int = 2000, probs: bool = False, nbest: int = 0) -> Iterator[str]:
     """Tagged output, one chunk of text per input sentence (empty input lines stay empty lines)."""
     if output_format == "segmented" and tagger.scheme is not L.Scheme.BMES:
         raise DataError("--output-format segmented needs a word segmentation model")
+    if nbest and output_format != "jsonl":
+        raise DataError("--nbest writes jsonl: add --output-format jsonl")
     split = _splitter(tagger, input_format)
     iterator = iter(lines) if input_format != "conll" else _conll_sentences(lines)
     while True:
@@ -87,8 +89,19 @@ def tag_stream(tagger, lines: Iterable[str], input_format: str = "raw", output_f
             tags[owner].extend(labels)
             if probs:
                 confidence[owner].extend(scores)
-        for (tokens, offsets, text), labels, scores in zip(units, tags, confidence):
-            yield _render(tokens, offsets, text, labels, scores, tagger, output_format)
+        alternatives = _nbest_by_unit(tagger, units, nbest) if nbest else [None] * len(units)
+        for (tokens, offsets, text), labels, scores, best in zip(units, tags, confidence, alternatives):
+            line = _render(tokens, offsets, text, labels, scores, tagger, output_format)
+            if best is not None:
+                record = json.loads(line)
+                record["nbest"] = [{"labels": sequence, "prob": round(p, 6)} for sequence, p in best]
+                line = json.dumps(record, ensure_ascii=False) + "\n"
+            yield line
+
+
+def _nbest_by_unit(tagger, units, n: int) -> list[list[tuple[list[str], float]]]:
+    """n-best sequences for whole sentences (long lines are not cut here: n-best is for inspection)."""
+    return tagger.predict_nbest([Sentence(tuple(tokens), {}) for tokens, _, _ in units], n)
 
 
 def _splitter(tagger, input_format: str):

@@ -119,6 +119,11 @@ def test_tag_streams_every_output_format(sample_model):
     assert run("tag", "-m", sample_model, input="").stdout == ""
     probs = run("tag", "-m", sample_model, "--probs", "--output-format", "jsonl", input="Peter went home\n")
     assert all(0.0 <= p <= 1.0 for p in json.loads(probs.stdout)["probs"])
+    nbest = run("tag", "-m", sample_model, "--nbest", "3", "--output-format", "jsonl", input="Peter went home\n")
+    record = json.loads(nbest.stdout)
+    assert [a["labels"] for a in record["nbest"]][0] == record["labels"] and len(record["nbest"]) == 3
+    assert record["nbest"][0]["prob"] >= record["nbest"][1]["prob"] >= record["nbest"][2]["prob"]
+    assert run("tag", "-m", sample_model, "--nbest", "3", input="x\n").exit_code == 2
 
 
 def test_tag_errors(sample_model, tmp_path):

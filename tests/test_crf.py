@@ -69,3 +69,18 @@ def test_marginals_match_enumeration():
                 expected = sum(torch.exp(s - log_z) for seq, s in scores.items() if seq[t] == tag)
                 assert torch.allclose(marginals[i, t, tag], expected, atol=1e-5)
         assert torch.allclose(marginals[i, :n].sum(1), torch.ones(n), atol=1e-5)
+
+
+def test_nbest_matches_the_top_of_the_enumeration():
+    torch.manual_seed(2)
+    crf = CRF(3)
+    with torch.no_grad():
+        crf.transitions.normal_()
+        crf.start.normal_()
+    emissions = torch.randn(4, 3)
+    scores = brute_force(crf, emissions, 4)
+    expected = sorted(scores.items(), key=lambda item: -float(item[1]))[:5]
+    got = crf.nbest(emissions, 5)
+    assert [tuple(path) for path, _ in got] == [seq for seq, _ in expected]
+    assert all(abs(score - float(s)) < 1e-4 for (_, score), (_, s) in zip(got, expected))
+    assert crf.nbest(emissions[:1], 10)[0][0] == [int((crf.start + crf.end + emissions[0]).argmax())]
