@@ -187,10 +187,13 @@ def _finish_distributed() -> bool:
 def evaluate_model(model_path: str | Path, gold_path: str | Path, read: ReadOptions, strict: bool = False) -> dict:
     """Score a saved model on a gold file (read in the model's layer and converted to its scheme)."""
     from seqtag.evaluation import score_tagger
-    from seqtag.tagger import load_model
+    from seqtag.tagger import load_model, read_model_json
 
     tagger = load_model(model_path)
+    saved = read_model_json(model_path).get("training", {}).get("read", {})
     read.layer = read.layer or tagger.layer
+    read.columns = read.columns or saved.get("columns")  # a gold file laid out like the training data
+    read.fmt = read.fmt or saved.get("fmt")
     gold, _, _ = read.read(gold_path, tagger.scheme)
     return score_tagger(tagger, gold, strict)
 
