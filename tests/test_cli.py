@@ -170,3 +170,37 @@ def test_bench_measures_saved_models(tmp_path):
     rows = {row["kind"]: row for row in figures["tagging"]}
     assert rows["hmm"]["tag_speed_vs_hmm"] == 1.0 and rows["majority"]["tag_model_tokens_per_s"] > 0
     assert 0 < rows["hmm"]["peak_rss_mb"] < 2000 and figures["hardware"]["cpus"] >= 1
+
+
+BAD_INPUTS = {
+    "truncated": (b"EU NNP I-NP I-ORG\nrejects VBZ I-V", "expected 4 columns", 2),
+    "tabs mixed with spaces": (b"EU\tNNP\tI-NP\tI-ORG\nrejects VBZ I-VP O\n", "expected 4 columns", 2),
+    "binary": (b"\x00\x01\x02garbage", "binary data", 1),
+    "invalid utf-8": (b"EU NNP I-NP O\n\xc3\x28 NN I-NP O\n", "invalid UTF-8", 2),
+    "zero bytes": (b"", "file is empty", None),
+}
+
+
+@pytest.mark.parametrize("command", ["preprocess", "train", "evaluate"])
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_every_command_reports_bad_input_as_one_line(tmp_path, sample_model, command, case):
+    content, message, line = BAD_INPUTS[case]
+    path = tmp_path / "bad.txt"
+    path.write_bytes(content)
+    args = {
+        "preprocess": ["preprocess", path, "--format", "conll"],
+        "train": ["train", "--model", "majority", "--train", path, "--format", "conll", "-o", tmp_path / "m"],
+        "evaluate": ["evaluate", "-m", sample_model, path, "--format", "conll"],
+    }[command]
+    result = run(*args)
+    where = f"bad.txt:{line}: " if line else "bad.txt: "
+    assert result.exit_code == 2 and where + message in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "m").exists()
+
+
+def test_gold_labels_the_model_never_saw_are_scored_as_misses(sample_model, tmp_path):
+    gold = tmp_path / "gold.txt"
+    gold.write_text("Acme NNP I-NP I-FOO\nsells VBZ I-VP O\n")
+    result = run("evaluate", "-m", sample_model, gold, "--json", tmp_path / "s.json")
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "s.json").read_text())["per_type"]["FOO"]["recall"] == 0.0
