@@ -44,16 +44,27 @@ class BiLSTMConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> BiLSTMConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise DataError(f"unknown BiLSTM setting(s): {', '.join(unknown)}")
-        config = cls(**values)
-        for name, choices in (("char_encoder", ("cnn", "lstm", "none")), ("cell", ("lstm", "gru")),
-                              ("decoder", ("crf", "softmax"))):
-            if getattr(config, name) not in choices:
-                raise DataError(f"{name} must be one of {', '.join(choices)}, not {getattr(config, name)!r}")
-        return config
+        return make_config(cls, values, "[model]", {"char_encoder": ("cnn", "lstm", "none"), "cell": ("lstm", "gru"),
+                                                    "decoder": ("crf", "softmax")})
+
+
+def make_config(cls, values: dict, section: str, choices: dict[str, tuple[str, ...]]):
+    """A settings dataclass from a dict (a TOML table, flags): unknown keys, wrong types and bad choices are
+    errors that name the setting."""
+    defaults = {f.name: f.default for f in fields(cls)}
+    unknown = sorted(set(values) - set(defaults))
+    if unknown:
+        raise DataError(f"unknown {section} setting(s): {', '.join(unknown)}; known: {', '.join(defaults)}")
+    for name, value in values.items():
+        expected = type(defaults[name])
+        if defaults[name] is not None and value is not None and not isinstance(value, expected) and not (
+            expected is float and isinstance(value, int)
+        ):
+            raise DataError(f"{section} {name} must be of type {expected.__name__}, not {value!r}")
+    for name, allowed in choices.items():
+        if name in values and values[name] not in allowed:
+            raise DataError(f"{section} {name} must be one of {', '.join(allowed)}, not {values[name]!r}")
+    return cls(**values)
 
 
 def normalize_word(word: str) -> str:

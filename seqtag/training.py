@@ -11,11 +11,11 @@ import math
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 import torch
 
-from seqtag.bilstm import BiLSTMConfig, BiLSTMTagger, batches_by_tokens, normalize_word
+from seqtag.bilstm import BiLSTMConfig, BiLSTMTagger, batches_by_tokens, make_config, normalize_word
 from seqtag.corpus import Corpus
 from seqtag.errors import DataError, SeqtagError
 from seqtag.evaluation import score_tagger
@@ -36,14 +36,7 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> TrainConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise DataError(f"unknown training setting(s): {', '.join(unknown)}")
-        config = cls(**values)
-        if config.optimizer not in ("adam", "sgd"):
-            raise DataError(f"optimizer must be adam or sgd, not {config.optimizer!r}")
-        return config
+        return make_config(cls, values, "[training]", {"optimizer": ("adam", "sgd")})
 
 
 class TrainingDiverged(SeqtagError):

@@ -204,3 +204,15 @@ def test_gold_labels_the_model_never_saw_are_scored_as_misses(sample_model, tmp_
     result = run("evaluate", "-m", sample_model, gold, "--json", tmp_path / "s.json")
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / "s.json").read_text())["per_type"]["FOO"]["recall"] == 0.0
+
+
+def test_train_config_file_errors_name_the_setting(tmp_path):
+    config = tmp_path / "run.toml"
+    config.write_text("[model]\nhiden = 10\n")
+    result = run("train", "--config", config, "-o", tmp_path / "m")
+    assert result.exit_code == 2 and "unknown [model] setting(s): hiden" in result.stderr
+    config.write_text("[training]\nmax_epochs = 'ten'\n")
+    result = run("train", "--config", config, "-o", tmp_path / "m")
+    assert result.exit_code == 2 and "[training] max_epochs must be of type int, not 'ten'" in result.stderr
+    config.write_text("[model]\ndecoder = 'hmm'\n")
+    assert "decoder must be one of crf, softmax" in run("train", "--config", config, "-o", tmp_path / "m").stderr
