@@ -17,6 +17,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from seqtag import labels as L
 from seqtag.corpus import Corpus, Sentence
 from seqtag.crf import CRF
+from seqtag.encoding import NUM_CASES, Encoder, batches_by_tokens, char_bigrams, normalize_word
 from seqtag.errors import DataError
 from seqtag.tagger import Tagger
 from seqtag.vocab import Vocabulary
@@ -65,30 +66,6 @@ def make_config(cls, values: dict, section: str, choices: dict[str, tuple[str, .
         if name in values and values[name] not in allowed:
             raise DataError(f"{section} {name} must be one of {', '.join(allowed)}, not {values[name]!r}")
     return cls(**values)
-
-
-def normalize_word(word: str) -> str:
-    """Word-embedding key: lowercase with digits as 0 (casing and shape have their own inputs)."""
-    return "".join("0" if c.isdigit() else c for c in word.lower())
-
-
-def casing(word: str) -> int:
-    if word.isdigit():
-        return 1
-    if any(c.isdigit() for c in word):
-        return 2
-    if word.islower():
-        return 3
-    if word.isupper():
-        return 4
-    if word[:1].isupper():
-        return 5
-    if not any(c.isalpha() for c in word):
-        return 6
-    return 7
-
-
-NUM_CASES = 8
 
 
 class Network(nn.Module):
@@ -197,46 +174,13 @@ class BiLSTMTagger(Tagger):
         }
         self.network = Network(config, sizes, allowed).to(device)
         self.device = device
-
-    # -------------------------------------------------------------------------------------------- encoding
+        self.encoder = Encoder(self.vocab, self.features, config.char_encoder, config.max_chars, layer, scheme,
+                               self.internal_scheme)
 
     def encode(self, sentences: Sequence[Sentence], rare_words: set[str] | None = None) -> dict[str, torch.Tensor]:
-        """Padded tensors for one batch; given the training set's rare words, also gold labels and a rare-word mask.
-
-        Characters are encoded once per distinct word of the batch."""
-        words, chars_vocab = self.vocab["words"], self.vocab["chars"]
-        width = max(len(s) for s in sentences)
-
-        def pad(rows: list[list[int]]) -> torch.Tensor:
-            return torch.tensor([row + [0] * (width - len(row)) for row in rows], dtype=torch.long)
-
-        batch = {
-            "words": pad([words.ids(normalize_word(t) for t in s.tokens) for s in sentences]),
-            "lengths": torch.tensor([len(s) for s in sentences], dtype=torch.long),
-        }
-        batch["mask"] = torch.arange(width).unsqueeze(0) < batch["lengths"].unsqueeze(1)
-        if self.segmentation:
-            bigrams = self.vocab["bigrams"]
-            batch["left"] = pad([bigrams.ids(_bigrams(s.tokens, -1)) for s in sentences])
-            batch["right"] = pad([bigrams.ids(_bigrams(s.tokens, +1)) for s in sentences])
-        else:
-            batch["cases"] = pad([[casing(t) for t in s.tokens] for s in sentences])
-            if self.config.char_encoder != "none":
-                types: dict[str, int] = {}
-                batch["types"] = pad([[types.setdefault(t, len(types)) for t in s.tokens] for s in sentences])
-                limit = self.config.max_chars
-                rows = [chars_vocab.ids(t[:limit]) for t in types]
-                longest = max(len(r) for r in rows)
-                batch["chars"] = torch.tensor([r + [0] * (longest - len(r)) for r in rows], dtype=torch.long)
-        if self.features:
-            columns = [pad([self.vocab[f"feature:{f}"].ids(s.labels[f]) for s in sentences]) for f in self.features]
-            batch["features"] = torch.stack(columns, dim=2)
-        if rare_words is not None:
-            label_vocab = self.vocab["labels"]
-            gold = [L.convert(s.labels[self.layer], self.scheme, self.internal_scheme) for s in sentences]
-            batch["labels"] = pad([label_vocab.ids(g) for g in gold])
-            batch["rare"] = pad([[int(normalize_word(t) in rare_words) for t in s.tokens] for s in sentences]).bool()
-        return {k: v.to(self.device) for k, v in batch.items()}
+        """Padded tensors for one batch (see Encoder.encode)."""
+        arrays = self.encoder.encode(sentences, rare_words)
+        return {k: torch.from_numpy(v).to(self.device) for k, v in arrays.items()}
 
     # -------------------------------------------------------------------------------------------- Tagger
 
@@ -326,7 +270,7 @@ class BiLSTMTagger(Tagger):
         }
         if scheme is L.Scheme.BMES:
             vocabularies["bigrams"] = Vocabulary.build(
-                b for s in sentences for b in _bigrams(s.tokens, -1) + _bigrams(s.tokens, 1)
+                b for s in sentences for b in char_bigrams(s.tokens, -1) + char_bigrams(s.tokens, 1)
             )
         for feature in features:
             vocabularies[f"feature:{feature}"] = Vocabulary.build(v for s in sentences for v in s.labels[feature])
@@ -355,32 +299,6 @@ def _label_order(train: Corpus, layer: str, scheme: L.Scheme, internal: L.Scheme
         return ["B", "M", "E", "S"]
     types = sorted({span.label for s in train.sentences for span in L.to_spans(s.labels[layer], scheme)})
     return ["O"] + [f"{p}-{t}" for t in types for p in "BIES"]
-
-
-def _bigrams(chars: Sequence[str], direction: int) -> list[str]:
-    """Character bigrams with the previous (-1) or next (+1) character; sentence edges are marked."""
-    padded = ["<s>", *chars, "</s>"]
-    if direction < 0:
-        return [padded[i] + padded[i + 1] for i in range(len(chars))]
-    return [padded[i + 1] + padded[i + 2] for i in range(len(chars))]
-
-
-def batches_by_tokens(order: Sequence[int], lengths: Sequence[int], budget: int) -> list[list[int]]:
-    """Consecutive chunks of `order` whose padded size (count x longest) stays within a token budget.
-
-    `order` should be sorted by length, so padding is small; a sentence longer than the budget gets a batch alone.
-    """
-    batches, current, longest = [], [], 0
-    for i in order:
-        longest_if_added = max(longest, lengths[i])
-        if current and longest_if_added * (len(current) + 1) > budget:
-            batches.append(current)
-            current, longest_if_added = [], lengths[i]
-        current.append(i)
-        longest = longest_if_added
-    if current:
-        batches.append(current)
-    return batches
 
 
 def load_embeddings(tagger: BiLSTMTagger, path: str) -> int:

@@ -15,7 +15,8 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from seqtag.bilstm import BiLSTMConfig, BiLSTMTagger, batches_by_tokens, make_config, normalize_word
+from seqtag.bilstm import BiLSTMConfig, BiLSTMTagger, make_config
+from seqtag.encoding import batches_by_tokens, normalize_word
 from seqtag.corpus import Corpus
 from seqtag.errors import DataError, SeqtagError
 from seqtag.evaluation import score_tagger

@@ -1,0 +1,111 @@
+"""Sentences to padded integer arrays for the BiLSTM, with numpy only: the PyTorch model and the ONNX runtime
+share it, so a model exported for serving reads its input exactly as it did in training."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from seqtag import labels as L
+from seqtag.corpus import Sentence
+from seqtag.vocab import Vocabulary
+
+NUM_CASES = 8
+
+
+def normalize_word(word: str) -> str:
+    """Word-embedding key: lowercase with digits as 0 (casing and shape have their own inputs)."""
+    return "".join("0" if c.isdigit() else c for c in word.lower())
+
+
+def casing(word: str) -> int:
+    if word.isdigit():
+        return 1
+    if any(c.isdigit() for c in word):
+        return 2
+    if word.islower():
+        return 3
+    if word.isupper():
+        return 4
+    if word[:1].isupper():
+        return 5
+    if not any(c.isalpha() for c in word):
+        return 6
+    return 7
+
+
+def char_bigrams(chars: Sequence[str], direction: int) -> list[str]:
+    """Character bigrams with the previous (-1) or next (+1) character; sentence edges are marked."""
+    padded = ["<s>", *chars, "</s>"]
+    if direction < 0:
+        return [padded[i] + padded[i + 1] for i in range(len(chars))]
+    return [padded[i + 1] + padded[i + 2] for i in range(len(chars))]
+
+
+def batches_by_tokens(order: Sequence[int], lengths: Sequence[int], budget: int) -> list[list[int]]:
+    """Consecutive chunks of `order` whose padded size (count x longest) stays within a token budget.
+
+    `order` should be sorted by length, so padding is small; a sentence longer than the budget gets a batch alone.
+    """
+    batches, current, longest = [], [], 0
+    for i in order:
+        longest_if_added = max(longest, lengths[i])
+        if current and longest_if_added * (len(current) + 1) > budget:
+            batches.append(current)
+            current, longest_if_added = [], lengths[i]
+        current.append(i)
+        longest = longest_if_added
+    if current:
+        batches.append(current)
+    return batches
+
+
+class Encoder:
+    """What the network reads: word, casing and character ids (or character bigrams for segmentation), extra
+    input columns, and in training the gold labels (in the internal scheme) and a rare-word mask."""
+
+    def __init__(self, vocab: dict[str, Vocabulary], features: Sequence[str], char_encoder: str, max_chars: int,
+                 layer: str, scheme: L.Scheme, internal_scheme: L.Scheme):
+        self.vocab = vocab
+        self.features = tuple(features)
+        self.segmentation = scheme is L.Scheme.BMES
+        self.use_chars = char_encoder != "none" and not self.segmentation
+        self.max_chars = max_chars
+        self.layer, self.scheme, self.internal_scheme = layer, scheme, internal_scheme
+
+    def encode(self, sentences: Sequence[Sentence], rare_words: set[str] | None = None) -> dict[str, np.ndarray]:
+        """Padded arrays for one batch. Characters are encoded once per distinct word of the batch."""
+        words = self.vocab["words"]
+        width = max(len(s) for s in sentences)
+
+        def pad(rows: list[list[int]]) -> np.ndarray:
+            return np.array([row + [0] * (width - len(row)) for row in rows], dtype=np.int64)
+
+        lengths = np.array([len(s) for s in sentences], dtype=np.int64)
+        batch = {
+            "words": pad([words.ids(normalize_word(t) for t in s.tokens) for s in sentences]),
+            "lengths": lengths,
+            "mask": np.arange(width)[None, :] < lengths[:, None],
+        }
+        if self.segmentation:
+            bigrams = self.vocab["bigrams"]
+            batch["left"] = pad([bigrams.ids(char_bigrams(s.tokens, -1)) for s in sentences])
+            batch["right"] = pad([bigrams.ids(char_bigrams(s.tokens, +1)) for s in sentences])
+        else:
+            batch["cases"] = pad([[casing(t) for t in s.tokens] for s in sentences])
+            if self.use_chars:
+                types: dict[str, int] = {}
+                batch["types"] = pad([[types.setdefault(t, len(types)) for t in s.tokens] for s in sentences])
+                rows = [self.vocab["chars"].ids(t[: self.max_chars]) for t in types]
+                longest = max(len(r) for r in rows)
+                batch["chars"] = np.array([r + [0] * (longest - len(r)) for r in rows], dtype=np.int64)
+        if self.features:
+            columns = [pad([self.vocab[f"feature:{f}"].ids(s.labels[f]) for s in sentences]) for f in self.features]
+            batch["features"] = np.stack(columns, axis=2)
+        if rare_words is not None:
+            label_vocab = self.vocab["labels"]
+            gold = [L.convert(s.labels[self.layer], self.scheme, self.internal_scheme) for s in sentences]
+            batch["labels"] = pad([label_vocab.ids(g) for g in gold])
+            batch["rare"] = pad([[int(normalize_word(t) in rare_words) for t in s.tokens] for s in sentences]) > 0
+        return batch
