@@ -314,17 +314,9 @@ class PerceptronTagger(Tagger):
 
     def _decode(self, ids: list[np.ndarray], weights: np.ndarray, transitions: np.ndarray) -> list[int]:
         emissions = np.stack([weights[row].sum(0) for row in ids])  # shape: (tokens, tags)
-        transitions = transitions + self.penalty
-        score = transitions[-1] + emissions[0]
-        back = []
-        for t in range(1, len(ids)):
-            step = score[:, None] + transitions[:-1]  # shape: (from, to)
-            back.append(step.argmax(0))
-            score = step.max(0) + emissions[t]
-        path = [int(score.argmax())]
-        for pointers in reversed(back):
-            path.append(int(pointers[path[-1]]))
-        return path[::-1]
+        transitions = transitions + self.penalty  # the last row scores the sentence start
+        end = np.zeros(len(self.labels))
+        return viterbi(emissions[None], transitions[-1], transitions[:-1], end)[0].tolist()
 
     @classmethod
     def fit(cls, train: Corpus, dev: Corpus | None, layer: str, config: dict, **kwargs) -> PerceptronTagger:
@@ -384,3 +376,21 @@ class PerceptronTagger(Tagger):
         meta = document["tagger"]
         return cls(document["layer"], L.Scheme(document["scheme"]), document["labels"], meta["features"],
                    arrays["weights"].astype(np.float64), arrays["transitions"].astype(np.float64), meta["words"])
+
+
+def viterbi(emissions: np.ndarray, start: np.ndarray, transitions: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """First-order Viterbi over a batch of equal-length sequences. emissions: (batch, seq_len, tags);
+    transitions: (from, to). Returns the best tag ids, shape (batch, seq_len)."""
+    batch, length, _ = emissions.shape
+    score = start + emissions[:, 0]  # shape: (batch, tags)
+    back = np.zeros((batch, max(length - 1, 0), emissions.shape[2]), dtype=np.int64)
+    for t in range(1, length):
+        step = score[:, :, None] + transitions  # shape: (batch, from, to)
+        back[:, t - 1] = step.argmax(axis=1)
+        score = step.max(axis=1) + emissions[:, t]
+    path = np.zeros((batch, length), dtype=np.int64)
+    path[:, -1] = (score + end).argmax(axis=1)
+    rows = np.arange(batch)
+    for t in range(length - 2, -1, -1):
+        path[:, t] = back[rows, t, path[:, t + 1]]
+    return path

@@ -123,8 +123,11 @@ class Network(nn.Module):
         if self.segmentation:
             parts += [self.bigrams(batch["left"]), self.bigrams(batch["right"])]
         x = self.dropout(torch.cat(parts, dim=2))
-        packed = pack_padded_sequence(x, batch["lengths"].cpu(), batch_first=True, enforce_sorted=False)
-        hidden, _ = pad_packed_sequence(self.rnn(packed)[0], batch_first=True, total_length=x.size(1))
+        if batch.get("lengths") is None:  # sentences of one length (the exported graph): no padding to skip
+            hidden = self.rnn(x)[0]
+        else:
+            packed = pack_padded_sequence(x, batch["lengths"].cpu(), batch_first=True, enforce_sorted=False)
+            hidden, _ = pad_packed_sequence(self.rnn(packed)[0], batch_first=True, total_length=x.size(1))
         return self.output(self.dropout(hidden)).float()
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:

@@ -206,12 +206,7 @@ def _print_statistics(names: list[str], reports: list[dict]) -> None:
     out.print(table)
 
 
-# ---------------------------------------------------------------------------------------------------- later commands
-
-
-def _not_yet(name: str) -> None:
-    print(f"error: `seqtag {name}` is not yet available in this version", file=sys.stderr)
-    raise typer.Exit(2)
+# ---------------------------------------------------------------------------------------------------- training, tagging, scoring
 
 
 class ModelKind(str, Enum):
@@ -454,6 +449,8 @@ def tag(
                      "softmax).")] = False,
     nbest: Annotated[int, typer.Option("--nbest", help="Add the N most probable label sequences (CRF models, "
                      "jsonl output).")] = 0,
+    runtime: Annotated[str, typer.Option("--runtime", help="torch, or onnx for a model exported with "
+                       "`seqtag export --format onnx`.")] = "torch",
 ) -> None:
     """Tag text from stdin with a trained model and stream the result to stdout."""
     import os
@@ -461,7 +458,14 @@ def tag(
     from seqtag.tagger import load_model
     from seqtag.tagging import decode_stdin, tag_stream
 
-    tagger = load_model(model)
+    if runtime == "onnx":
+        from seqtag.export import OnnxTagger
+
+        tagger = OnnxTagger(model)
+    elif runtime == "torch":
+        tagger = load_model(model)
+    else:
+        raise DataError(f"--runtime must be torch or onnx, not {runtime!r}")
     lines = decode_stdin(sys.stdin.buffer, replace=replace_invalid)
     try:
         for text in tag_stream(tagger, lines, input_format.value, output_format.value, max(batch_size, 1), probs,
@@ -574,10 +578,24 @@ def bench(
             json.dump(results, f, indent=2)
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def export() -> None:
-    """Export a BiLSTM model to ONNX or TorchScript."""
-    _not_yet("export")
+class ExportFormat(str, Enum):
+    onnx = "onnx"
+    torchscript = "torchscript"
+
+
+@app.command()
+@reports_errors
+def export(
+    model: Annotated[Path, typer.Option("-m", "--model", help="BiLSTM model directory.")],
+    fmt: Annotated[ExportFormat, typer.Option("--format", help="onnx (served by onnxruntime) or torchscript.")],
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Folder to write into (default: the "
+                      "model directory, so `seqtag tag --runtime onnx -m MODEL` finds it).")] = None,
+) -> None:
+    """Export a BiLSTM model's network to ONNX or TorchScript for serving."""
+    from seqtag.export import export as export_model
+
+    target = export_model(model, fmt.value, output)
+    err.print(f"wrote {target}")
 
 
 def main() -> None:

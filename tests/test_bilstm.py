@@ -129,3 +129,30 @@ def test_loading_refuses_pickles_newer_formats_and_broken_files(tmp_path):
         load_model(model)
     with pytest.raises(ModelFormatError, match="no such model directory"):
         load_model(tmp_path / "missing")
+
+
+@pytest.mark.parametrize("decoder", ["crf", "softmax"])
+def test_onnx_export_gives_the_same_labels(tmp_path, decoder):
+    pytest.importorskip("onnxruntime")
+    from seqtag.export import OnnxTagger, export
+
+    train(tmp_path, epochs=3, decoder=decoder)
+    export(tmp_path / "model", "onnx")
+    onnx_tagger = OnnxTagger(tmp_path / "model")
+    torch_tagger = load_model(tmp_path / "model")
+    sentences = synthetic(40, 5).sentences + [Sentence(("Unseen", "mr", "Words", "x" * 80), {})]
+    assert onnx_tagger.predict(sentences) == torch_tagger.predict(sentences)
+
+
+def test_torchscript_export_computes_the_same_emissions(tmp_path):
+    from seqtag.export import TORCHSCRIPT_FILE, export, input_names
+
+    train(tmp_path, epochs=1)
+    export(tmp_path / "model", "torchscript", tmp_path / "ts")
+    tagger = load_model(tmp_path / "model")
+    scripted = torch.jit.load(str(tmp_path / "ts" / TORCHSCRIPT_FILE))
+    batch = tagger.encoder.encode(synthetic(5, 9).sentences[:1])
+    inputs = [torch.from_numpy(batch[name]) for name in input_names(tagger)]
+    with torch.no_grad():
+        expected = tagger.network.eval().emissions({k: torch.from_numpy(v) for k, v in batch.items()})
+        assert torch.allclose(scripted(*inputs), expected, atol=1e-5)

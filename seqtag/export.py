@@ -1,0 +1,156 @@
+"""`seqtag export`: a BiLSTM model for serving, as ONNX (run by onnxruntime, no torch at tagging time) or
+TorchScript (the emission network; decoding stays in seqtag).
+
+The exported graph computes emissions for a batch of sentences of one length, so no padding and no packing are
+needed; the runtime groups sentences by length and decodes with the same scheme constraints as the CRF.
+"""
+
+from __future__ import annotations
+
+import shutil
+import warnings
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from seqtag import labels as L
+from seqtag.corpus import Sentence
+from seqtag.errors import DataError, ModelFormatError
+from seqtag.tagger import Tagger, read_model_json
+
+ONNX_FILE = "model.onnx"
+TORCHSCRIPT_FILE = "model.torchscript.pt"
+DECODER_FILE = "decoder.npz"  # CRF start/transition/end scores with the scheme's constraints applied
+BATCH_SENTENCES = 256
+
+
+def input_names(tagger) -> list[str]:
+    encoder = tagger.encoder
+    names = ["words"]
+    names += ["left", "right"] if encoder.segmentation else ["cases"] + (["types", "chars"] if encoder.use_chars else [])
+    return names + (["features"] if encoder.features else [])
+
+
+def export(model_dir: str | Path, fmt: str, output: str | Path | None = None) -> Path:
+    """Write the exported network (and decoder scores) into `output` (default: the model directory)."""
+    import torch
+
+    from seqtag.tagger import load_model
+
+    model_dir = Path(model_dir)
+    tagger = load_model(model_dir)
+    if tagger.kind != "bilstm":
+        raise DataError(f"only BiLSTM models can be exported; this is a {tagger.kind} model", model_dir)
+    output = Path(output) if output else model_dir
+    output.mkdir(parents=True, exist_ok=True)
+    names = input_names(tagger)
+    network = tagger.network.eval()
+
+    class Emissions(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.network = network
+
+        def forward(self, *inputs):
+            return self.network.emissions(dict(zip(names, inputs)))
+
+    example = [Sentence(("Peter", "Blackburn", "went"), {f: ("NNP", "NNP", "VBD") for f in tagger.features}),
+               Sentence(("to", "Paris", "."), {f: ("TO", "NNP", ".") for f in tagger.features})]
+    arrays = tagger.encoder.encode(example)
+    args = tuple(torch.from_numpy(arrays[name]) for name in names)
+    axes = {name: {0: "batch", 1: "time"} for name in names}
+    if "chars" in axes:
+        axes["chars"] = {0: "word_types", 1: "chars"}
+    warnings.filterwarnings("ignore", module="torch")  # the exporters' advice is for other models than this
+    if fmt == "onnx":
+        target = output / ONNX_FILE
+        tmp = output / f".{ONNX_FILE}.tmp"
+        torch.onnx.export(Emissions(), args, str(tmp), input_names=names, output_names=["emissions"],
+                          dynamic_axes={**axes, "emissions": {0: "batch", 1: "time"}}, dynamo=False)
+        tmp.replace(target)
+    elif fmt == "torchscript":
+        target = output / TORCHSCRIPT_FILE
+        traced = torch.jit.trace(Emissions(), args, check_trace=False)
+        tmp = output / f".{TORCHSCRIPT_FILE}.tmp"
+        traced.save(str(tmp))
+        tmp.replace(target)
+    else:
+        raise DataError(f"unknown export format {fmt!r}; expected onnx or torchscript")
+    crf = tagger.network.crf
+    if crf is not None:
+        start, transitions, end = (t.detach().cpu().numpy().astype(np.float32) for t in crf._scores())
+        np.savez(output / DECODER_FILE, start=start, transitions=transitions, end=end)
+    if output.resolve() != model_dir.resolve():
+        shutil.copy2(model_dir / "model.json", output / "model.json")
+    return target
+
+
+class OnnxTagger(Tagger):
+    """A BiLSTM model run by onnxruntime: numpy encoding, the exported network, numpy Viterbi."""
+
+    kind = "bilstm"
+
+    def __init__(self, path: Path):
+        import onnxruntime
+
+        from seqtag.encoding import Encoder
+        from seqtag.vocab import Vocabulary
+
+        document = read_model_json(path)
+        if document["kind"] != "bilstm" or not (path / ONNX_FILE).exists():
+            raise ModelFormatError(f"no {ONNX_FILE} here: run `seqtag export -m {path} --format onnx` first", path)
+        super().__init__(document["layer"], L.Scheme(document["scheme"]), document["labels"], document["features"])
+        meta = document["tagger"]
+        self.vocab = {name: Vocabulary(items, specials=name != "labels") for name, items in meta["vocab"].items()}
+        config = meta["config"]
+        internal = L.Scheme.BIOES if self.scheme in (L.Scheme.IOB1, L.Scheme.IOB2) else self.scheme
+        self.encoder = Encoder(self.vocab, self.features, config["char_encoder"], config["max_chars"], self.layer,
+                               self.scheme, internal)
+        self.internal_scheme = internal
+        self.train_words = set(document.get("train_words", []))
+        options = onnxruntime.SessionOptions()
+        self.session = onnxruntime.InferenceSession(str(path / ONNX_FILE), options,
+                                                    providers=["CPUExecutionProvider"])
+        self.names = [i.name for i in self.session.get_inputs()]
+        self.decoder = None
+        if config["decoder"] == "crf":
+            with np.load(path / DECODER_FILE, allow_pickle=False) as archive:
+                self.decoder = (archive["start"], archive["transitions"], archive["end"])
+
+    def predict(self, sentences: Sequence[Sentence]) -> list[list[str]]:
+        from seqtag.baselines import viterbi
+
+        self.check_features(sentences)
+        results: list[list[str]] = [[] for _ in sentences]
+        by_length: dict[int, list[int]] = defaultdict(list)
+        for i, sentence in enumerate(sentences):
+            if len(sentence):
+                by_length[len(sentence)].append(i)
+        labels = self.vocab["labels"].items
+        for indices in by_length.values():
+            for start in range(0, len(indices), BATCH_SENTENCES):
+                chunk = indices[start : start + BATCH_SENTENCES]
+                arrays = self.encoder.encode([sentences[i] for i in chunk])
+                (emissions,) = self.session.run(None, {name: arrays[name] for name in self.names})
+                paths = viterbi(emissions, *self.decoder) if self.decoder else emissions.argmax(axis=2)
+                for i, path in zip(chunk, paths):
+                    results[i] = L.convert([labels[j] for j in path], self.internal_scheme, self.scheme)
+        return results
+
+    def known(self, token: str) -> bool:
+        from seqtag.encoding import normalize_word
+
+        return normalize_word(token) in self.vocab["words"]
+
+    def to_state(self):
+        raise DataError("an ONNX runtime model cannot be saved again; export from the original model")
+
+    @classmethod
+    def from_state(cls, document, tensors, device="cpu"):
+        raise DataError("load an exported model with OnnxTagger(path)")
+
+    @classmethod
+    def fit(cls, *args, **kwargs):
+        raise DataError("an ONNX runtime model cannot be trained")
