@@ -96,3 +96,48 @@ def test_a_gpu_free_model_loads_its_weights_on_cpu(tmp_path):
                          {"model": {"hidden": 8, "layers": 1}, "training": {"max_epochs": 1}}, tmp_path / "m")
     state = torch.load(tmp_path / "m" / "weights.pt", weights_only=True)
     assert all(t.device.type == "cpu" for t in state.values())
+
+
+def test_a_model_missing_its_vocabulary_is_refused(tmp_path):
+    read = pipeline.ReadOptions(columns=["word", "pos", "chunk", "ner"], layer="ner")
+    pipeline.train_model("bilstm", DATA / "ner/train.txt", None, None, read,
+                         {"model": {"hidden": 8, "layers": 1}, "training": {"max_epochs": 1}}, tmp_path / "m")
+    document = json.loads((tmp_path / "m" / "model.json").read_text())
+    del document["tagger"]["vocab"]
+    (tmp_path / "m" / "model.json").write_text(json.dumps(document))
+    result = seqtag("tag", "-m", tmp_path / "m", input=b"x\n")
+    assert result.returncode == 3 and b"model files do not fit together" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_several_tag_processes_share_one_model_directory(tmp_path):
+    read = pipeline.ReadOptions(columns=["word", "pos", "chunk", "ner"], layer="ner")
+    pipeline.train_model("hmm", DATA / "ner/train.txt", None, None, read, {}, tmp_path / "hmm")
+    text = (DATA / "ner/test.txt").read_bytes()
+    command = [sys.executable, "-m", "seqtag", "tag", "-m", str(tmp_path / "hmm"), "--input-format", "conll"]
+    processes = [subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE) for _ in range(4)]
+    outputs = [p.communicate(text)[0] for p in processes]
+    assert all(p.returncode == 0 for p in processes) and len(set(outputs)) == 1 and outputs[0]
+
+
+def test_a_full_disk_gives_a_clear_error_and_keeps_the_old_model(tmp_path, monkeypatch):
+    import errno
+
+    import numpy as np
+
+    from seqtag.errors import DataError
+    from seqtag.tagger import save_model
+
+    read = pipeline.ReadOptions(columns=["word", "pos", "chunk", "ner"], layer="ner")
+    pipeline.train_model("hmm", DATA / "ner/train.txt", None, None, read, {}, tmp_path / "hmm")
+    before = (tmp_path / "hmm" / "weights.npz").read_bytes()
+    tagger = load_model(tmp_path / "hmm")
+
+    def no_space(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(np, "savez", no_space)
+    with pytest.raises(DataError, match="cannot write the model: No space left on device"):
+        save_model(tagger, tmp_path / "hmm", {})
+    assert (tmp_path / "hmm" / "weights.npz").read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["hmm"]
