@@ -94,6 +94,7 @@ def _most_common(counts: Counter) -> str:
 
 class HMMTagger(Tagger):
     kind = "hmm"
+    nbest_score = "log_joint"  # log P(words, tags), not normalised over sequences
 
     def __init__(self, layer, scheme, labels, words: list[str], arrays: dict[str, np.ndarray],
                  suffixes: dict[str, list[str]]):
@@ -211,8 +212,42 @@ class HMMTagger(Tagger):
         path.reverse()
         return [self.labels[t] for t in path]
 
+    def _nbest(self, tokens: Sequence[str], k: int) -> list[tuple[list[str], float]]:
+        """The k best tag sequences by joint log probability: second-order Viterbi keeping k paths per state."""
+        n = len(self.labels)
+        lists = [self._candidates(word) for word in tokens]
+        previous = np.array([n])  # the start symbol
+        candidates, emitted = lists[0]
+        # scores[r, a, b]: the r-th best log score with tag a at i-1 and tag b at i
+        scores = (self.log_trans[n, n][candidates] + emitted)[None, None, :]
+        backs = []
+        for tags, emitted in lists[1:]:
+            transitions = self.log_trans[previous[:, None, None], candidates[None, :, None], tags]
+            step = (scores[:, :, :, None] + transitions[None]).reshape(-1, len(candidates), len(tags))
+            back = np.argsort(-step, axis=0, kind="stable")[:k]  # flat (rank, a) for each state (b, c)
+            scores = np.take_along_axis(step, back, axis=0) + emitted
+            backs.append((len(previous), back))
+            previous, candidates = candidates, tags
+        flat = scores.reshape(-1)
+        results = []
+        for position in np.argsort(-flat, kind="stable")[:k]:
+            if not np.isfinite(flat[position]):
+                break
+            rank, b, c = (int(x) for x in np.unravel_index(position, scores.shape))
+            path = [c] if len(tokens) == 1 else [c, b]
+            for width, back in reversed(backs[1:]):
+                rank, a = divmod(int(back[rank, b, c]), width)
+                path.append(a)
+                b, c = a, b
+            path.reverse()  # candidate positions, token by token
+            results.append(([self.labels[lists[i][0][p]] for i, p in enumerate(path)], float(flat[position])))
+        return results
+
     def predict(self, sentences: Sequence[Sentence]) -> list[list[str]]:
         return [self._viterbi(s.tokens) if len(s) else [] for s in sentences]
+
+    def predict_nbest(self, sentences: Sequence[Sentence], n: int) -> list[list[tuple[list[str], float]]]:
+        return [self._nbest(s.tokens, n) if len(s) else [([], 0.0)] for s in sentences]
 
     def known(self, token: str) -> bool:
         return token in self.word_index

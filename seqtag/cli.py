@@ -447,8 +447,8 @@ def tag(
                                "instead of stopping.")] = False,
     probs: Annotated[bool, typer.Option("--probs", help="Add each label's probability (CRF marginals or "
                      "softmax).")] = False,
-    nbest: Annotated[int, typer.Option("--nbest", help="Add the N most probable label sequences (CRF models, "
-                     "jsonl output).")] = 0,
+    nbest: Annotated[int, typer.Option("--nbest", help="Add the N best label sequences with their scores (CRF "
+                     "and HMM models, jsonl output).")] = 0,
     runtime: Annotated[str, typer.Option("--runtime", help="torch, or onnx for a model exported with "
                        "`seqtag export --format onnx`.")] = "torch",
 ) -> None:

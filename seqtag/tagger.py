@@ -37,6 +37,7 @@ class Tagger(ABC):
     """Predicts one label layer. The CLI, evaluation and comparison see only this interface."""
 
     kind: ClassVar[str]
+    nbest_score: ClassVar[str] = "prob"  # what the number beside each n-best sequence is
 
     def __init__(self, layer: str, scheme: Scheme, labels: Sequence[str], features: Sequence[str] = ()):
         self.layer = layer
@@ -54,8 +55,8 @@ class Tagger(ABC):
         raise DataError(f"--probs needs a BiLSTM model; this is a {self.kind} model")
 
     def predict_nbest(self, sentences: Sequence[Sentence], n: int) -> list[list[tuple[list[str], float]]]:
-        """The n most probable label sequences per sentence, with their probabilities; CRF models only."""
-        raise DataError(f"--nbest needs a BiLSTM-CRF model; this is a {self.kind} model")
+        """The n best label sequences per sentence, each with its score (see `nbest_score`); CRF and HMM models."""
+        raise DataError(f"--nbest needs a BiLSTM-CRF or HMM model; this is a {self.kind} model")
 
     @abstractmethod
     def known(self, token: str) -> bool:

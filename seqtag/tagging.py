@@ -94,7 +94,7 @@ def tag_stream(tagger, lines: Iterable[str], input_format: str = "raw", output_f
             line = _render(tokens, offsets, text, labels, scores, tagger, output_format)
             if best is not None:
                 record = json.loads(line)
-                record["nbest"] = [{"labels": sequence, "prob": round(p, 6)} for sequence, p in best]
+                record["nbest"] = [{"labels": sequence, tagger.nbest_score: round(p, 6)} for sequence, p in best]
                 line = json.dumps(record, ensure_ascii=False) + "\n"
             yield line
 

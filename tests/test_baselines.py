@@ -7,6 +7,7 @@ import pytest
 
 from seqtag import formats, pipeline
 from seqtag.baselines import HMMTagger, MajorityTagger
+from seqtag.corpus import Sentence
 from seqtag.evaluation import score_tagger
 from seqtag.tagger import load_model
 
@@ -123,3 +124,16 @@ def test_baseline_models_load_without_torch_and_refuse_pickled_arrays(tmp_path):
 
     with pytest.raises(ModelFormatError, match="corrupt or unsafe"):
         load_model(tmp_path / "hmm")
+
+
+def test_hmm_nbest_matches_brute_force(pos_split):
+    train, _ = pos_split
+    hmm = HMMTagger.fit(train, None, "pos", {})
+    for tokens in (["The", "stock", "rose"], ["Prices", "fell", "sharply", "."], ["Zorbly"]):
+        options = [list(hmm._candidates(w)[0]) for w in tokens]
+        ranked = sorted(itertools.product(*options), key=lambda tags: -path_score(hmm, tokens, tags))
+        ranked = [tags for tags in ranked if np.isfinite(path_score(hmm, tokens, tags))][:4]
+        best = hmm.predict_nbest([Sentence(tuple(tokens), {})], 4)[0]
+        assert best[0][0] == hmm._viterbi(tokens)
+        assert [score for _, score in best] == pytest.approx([path_score(hmm, tokens, t) for t in ranked])
+        assert [labels for labels, _ in best] == [[hmm.labels[t] for t in tags] for tags in ranked]
