@@ -451,25 +451,22 @@ def tag(
                      "and HMM models, jsonl output).")] = 0,
     runtime: Annotated[str, typer.Option("--runtime", help="torch, or onnx for a model exported with "
                        "`seqtag export --format onnx`.")] = "torch",
+    workers: Annotated[int, typer.Option("--workers", help="Tagging processes (output stays in input "
+                       "order).")] = 1,
 ) -> None:
     """Tag text from stdin with a trained model and stream the result to stdout."""
     import os
 
-    from seqtag.tagger import load_model
-    from seqtag.tagging import decode_stdin, tag_stream
+    from seqtag.tagging import decode_stdin, load_tagger, tag_stream, tag_stream_parallel
 
-    if runtime == "onnx":
-        from seqtag.export import OnnxTagger
-
-        tagger = OnnxTagger(model)
-    elif runtime == "torch":
-        tagger = load_model(model)
-    else:
-        raise DataError(f"--runtime must be torch or onnx, not {runtime!r}")
     lines = decode_stdin(sys.stdin.buffer, replace=replace_invalid)
+    options = (input_format.value, output_format.value, max(batch_size, 1), probs, max(nbest, 0))
+    if workers > 1:
+        results = tag_stream_parallel(model, runtime, lines, *options, workers=workers)
+    else:
+        results = tag_stream(load_tagger(model, runtime), lines, *options)
     try:
-        for text in tag_stream(tagger, lines, input_format.value, output_format.value, max(batch_size, 1), probs,
-                               max(nbest, 0)):
+        for text in results:
             sys.stdout.write(text)
         sys.stdout.flush()
     except BrokenPipeError:  # `| head` closed the pipe: stop quietly

@@ -129,6 +129,7 @@ def save_model(tagger: Tagger, path: str | Path, info: dict, extra: dict[str, An
     }
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        recover_interrupted_swap(path)
         for stale in path.parent.glob(f".{path.name}.tmp-*"):  # left by a killed save
             shutil.rmtree(stale, ignore_errors=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
@@ -163,21 +164,51 @@ def save_model(tagger: Tagger, path: str | Path, info: dict, extra: dict[str, An
 
 
 def _swap_in(staging: Path, path: Path) -> None:
-    """Replace `path` by `staging`; the old model is moved aside first and deleted only after the swap."""
+    """Replace `path` by `staging` so that a reader or a crash sees the old model or the new one, never neither.
+
+    On Linux the two folders are exchanged in one atomic step (renameat2 with RENAME_EXCHANGE). Elsewhere the old
+    model is first moved aside to `.NAME.old-*`, which `recover_interrupted_swap` puts back if a crash comes
+    between the two renames."""
     for handle in staging.iterdir():  # make the files durable before they become the model
         with open(handle, "rb") as f:
             os.fsync(f.fileno())
-    if path.exists():
+    if not path.exists():
+        os.replace(staging, path)
+    elif _exchange(staging, path):
+        shutil.rmtree(staging, ignore_errors=True)  # now holds the old model
+    else:
         old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))
         os.replace(path, old / "model")
         os.replace(staging, path)
         shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(staging, path)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths with Linux's renameat2(RENAME_EXCHANGE); False where that is not available."""
+    import ctypes
+
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+
+
+def recover_interrupted_swap(path: Path) -> None:
+    """Put back a model that a crash left moved aside between the two renames of a non-atomic swap."""
+    if path.exists():
+        return
+    for old in sorted(path.parent.glob(f".{path.name}.old-*")):
+        if (old / "model" / "model.json").is_file():
+            os.replace(old / "model", path)
+            shutil.rmtree(old, ignore_errors=True)
+            return
 
 
 def read_model_json(path: str | Path) -> dict:
     path = Path(path)
+    recover_interrupted_swap(path)
     if not path.is_dir():
         raise ModelFormatError("no such model directory", path)
     try:

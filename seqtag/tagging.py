@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Iterable, Iterator
 from itertools import islice
+from pathlib import Path
 
 from seqtag import labels as L
 from seqtag.corpus import Sentence
@@ -60,43 +62,98 @@ def decode_stdin(stream: Iterable[bytes], source: str = "<stdin>", replace: bool
         yield line.rstrip("\r\n")
 
 
+def load_tagger(model: str | Path, runtime: str = "torch"):
+    """A saved model, run by PyTorch (or numpy for the baselines), or by onnxruntime after `seqtag export`."""
+    if runtime == "onnx":
+        from seqtag.export import OnnxTagger
+
+        return OnnxTagger(Path(model))
+    if runtime != "torch":
+        raise DataError(f"--runtime must be torch or onnx, not {runtime!r}")
+    from seqtag.tagger import load_model
+
+    return load_model(model)
+
+
 def tag_stream(tagger, lines: Iterable[str], input_format: str = "raw", output_format: str = "conll",
                window: int = 2000, probs: bool = False, nbest: int = 0) -> Iterator[str]:
     """Tagged output, one chunk of text per input sentence (empty input lines stay empty lines)."""
-    if output_format == "segmented" and tagger.scheme is not L.Scheme.BMES:
+    _check_options(tagger.scheme, output_format, nbest)
+    items = iter(lines) if input_format != "conll" else _conll_sentences(lines)
+    while chunk := list(islice(items, window)):
+        yield from _tag_window(tagger, chunk, input_format, output_format, probs, nbest)
+
+
+def tag_stream_parallel(model: str | Path, runtime: str, lines: Iterable[str], input_format: str = "raw",
+                        output_format: str = "conll", window: int = 2000, probs: bool = False, nbest: int = 0,
+                        workers: int = 2) -> Iterator[str]:
+    """As tag_stream, with `workers` processes that each load the model once and tag whole windows. Output stays
+    in input order, and at most `workers` windows are in flight, so memory stays bounded."""
+    import multiprocessing
+
+    from seqtag.tagger import read_model_json
+
+    _check_options(L.Scheme(read_model_json(model)["scheme"]), output_format, nbest)
+    items = iter(lines) if input_format != "conll" else _conll_sentences(lines)
+    options = (input_format, output_format, probs, nbest)
+    with multiprocessing.get_context("fork").Pool(workers, _start_worker, (str(model), runtime, options)) as pool:
+        while windows := [w for w in (list(islice(items, window)) for _ in range(workers)) if w]:
+            for texts in pool.map(_worker_window, windows):
+                yield from texts
+
+
+_worker: dict = {}
+
+
+def _start_worker(model: str, runtime: str, options: tuple) -> None:
+    import os
+
+    os.environ["OMP_NUM_THREADS"] = "1"  # the processes are the parallelism; one thread each
+    _worker["tagger"] = load_tagger(model, runtime)
+    _worker["options"] = options
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
+
+
+def _worker_window(items: list) -> list[str]:
+    return list(_tag_window(_worker["tagger"], items, *_worker["options"]))
+
+
+def _check_options(scheme: L.Scheme, output_format: str, nbest: int) -> None:
+    if output_format == "segmented" and scheme is not L.Scheme.BMES:
         raise DataError("--output-format segmented needs a word segmentation model")
     if nbest and output_format != "jsonl":
         raise DataError("--nbest writes jsonl: add --output-format jsonl")
+
+
+def _tag_window(tagger, chunk: list, input_format: str, output_format: str, probs: bool,
+                nbest: int) -> Iterator[str]:
+    """Tag one window of input lines (or CoNLL token lists), long sentences in pieces, and render each."""
     split = _splitter(tagger, input_format)
-    iterator = iter(lines) if input_format != "conll" else _conll_sentences(lines)
-    while True:
-        chunk = list(islice(iterator, window))
-        if not chunk:
-            return
-        units = [split(item) for item in chunk]
-        pieces, owners = [], []  # long sentences are cut into pieces the model can take
-        for index, (tokens, _, _) in enumerate(units):
-            for start in range(0, len(tokens), MAX_TOKENS):
-                pieces.append(Sentence(tuple(tokens[start : start + MAX_TOKENS]), {}))
-                owners.append(index)
+    units = [split(item) for item in chunk]
+    pieces, owners = [], []  # long sentences are cut into pieces the model can take
+    for index, (tokens, _, _) in enumerate(units):
+        for start in range(0, len(tokens), MAX_TOKENS):
+            pieces.append(Sentence(tuple(tokens[start : start + MAX_TOKENS]), {}))
+            owners.append(index)
+    if probs:
+        predicted = tagger.predict_confidence(pieces) if pieces else []
+    else:
+        predicted = [(labels, None) for labels in tagger.predict(pieces)] if pieces else []
+    tags: list[list[str]] = [[] for _ in units]
+    confidence: list[list[float] | None] = [[] if probs else None for _ in units]
+    for owner, (labels, scores) in zip(owners, predicted):
+        tags[owner].extend(labels)
         if probs:
-            predicted = tagger.predict_confidence(pieces) if pieces else []
-        else:
-            predicted = [(labels, None) for labels in tagger.predict(pieces)] if pieces else []
-        tags: list[list[str]] = [[] for _ in units]
-        confidence: list[list[float] | None] = [[] if probs else None for _ in units]
-        for owner, (labels, scores) in zip(owners, predicted):
-            tags[owner].extend(labels)
-            if probs:
-                confidence[owner].extend(scores)
-        alternatives = _nbest_by_unit(tagger, units, nbest) if nbest else [None] * len(units)
-        for (tokens, offsets, text), labels, scores, best in zip(units, tags, confidence, alternatives):
-            line = _render(tokens, offsets, text, labels, scores, tagger, output_format)
-            if best is not None:
-                record = json.loads(line)
-                record["nbest"] = [{"labels": sequence, tagger.nbest_score: round(p, 6)} for sequence, p in best]
-                line = json.dumps(record, ensure_ascii=False) + "\n"
-            yield line
+            confidence[owner].extend(scores)
+    alternatives = _nbest_by_unit(tagger, units, nbest) if nbest else [None] * len(units)
+    for (tokens, offsets, text), labels, scores, best in zip(units, tags, confidence, alternatives):
+        line = _render(tokens, offsets, text, labels, scores, tagger, output_format)
+        if best is not None:
+            record = json.loads(line)
+            record["nbest"] = [{"labels": sequence, tagger.nbest_score: round(p, 6)} for sequence, p in best]
+            line = json.dumps(record, ensure_ascii=False) + "\n"
+        yield line
 
 
 def _nbest_by_unit(tagger, units, n: int) -> list[list[tuple[list[str], float]]]:

@@ -23,13 +23,20 @@ def seqtag(*args, **kwargs):
     return subprocess.run([sys.executable, "-m", "seqtag", *map(str, args)], capture_output=True, **kwargs)
 
 
+def epochs_logged(log) -> int:
+    try:
+        return len(log.read_text().splitlines())
+    except FileNotFoundError:
+        return 0
+
+
 def test_sigkill_during_training_keeps_the_last_good_model_and_resume_continues(tmp_path):
     model = tmp_path / "ner"
     process = subprocess.Popen([sys.executable, "-m", "seqtag", "train", "-o", str(model), "--max-epochs", "40",
                                 *SMALL], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     log = model / "train_log.jsonl"
     deadline = time.time() + 120
-    while time.time() < deadline and not (log.exists() and len(log.read_text().splitlines()) >= 2):
+    while time.time() < deadline and epochs_logged(log) < 2:
         time.sleep(0.2)
     process.send_signal(signal.SIGKILL)
     process.wait()
@@ -141,3 +148,31 @@ def test_a_full_disk_gives_a_clear_error_and_keeps_the_old_model(tmp_path, monke
         save_model(tagger, tmp_path / "hmm", {})
     assert (tmp_path / "hmm" / "weights.npz").read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["hmm"]
+
+
+def test_tag_with_worker_processes_keeps_input_order(tmp_path):
+    read = pipeline.ReadOptions(columns=["word", "pos", "chunk", "ner"], layer="ner")
+    pipeline.train_model("hmm", DATA / "ner/train.txt", None, None, read, {}, tmp_path / "hmm")
+    text = "".join(f"Line {i} : EU rejects German call\n\n" for i in range(3000)).encode()
+    args = ["tag", "-m", tmp_path / "hmm", "--batch-size", "100", "--output-format", "inline"]
+    one, two = seqtag(*args, input=text), seqtag(*args, "--workers", "2", input=text)
+    assert one.returncode == two.returncode == 0
+    assert one.stdout == two.stdout and one.stdout.count(b"\n") == 6000
+    assert two.stdout.splitlines()[2998].startswith(b"Line/") and b"1499/" in two.stdout.splitlines()[2998]
+
+
+def test_a_swap_interrupted_between_renames_is_recovered(tmp_path):
+    from seqtag.tagger import _swap_in, read_model_json
+
+    read = pipeline.ReadOptions(columns=["word", "pos", "chunk", "ner"], layer="ner")
+    pipeline.train_model("majority", DATA / "ner/train.txt", None, None, read, {}, tmp_path / "m")
+    aside = tmp_path / ".m.old-x"
+    aside.mkdir()
+    os.replace(tmp_path / "m", aside / "model")  # a crash after the first rename of the fallback swap
+    assert read_model_json(tmp_path / "m")["kind"] == "majority"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]
+    staging = tmp_path / "new"
+    staging.mkdir()
+    (staging / "model.json").write_text("{}")
+    _swap_in(staging, tmp_path / "m")  # the atomic exchange where the system has it
+    assert (tmp_path / "m" / "model.json").read_text() == "{}" and not staging.exists()
