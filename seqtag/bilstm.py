@@ -7,6 +7,8 @@ to the scheme of the training data.
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 
@@ -17,7 +19,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from seqtag import labels as L
 from seqtag.corpus import Corpus, Sentence
 from seqtag.crf import CRF
-from seqtag.encoding import NUM_CASES, Encoder, batches_by_tokens, char_bigrams, normalize_word
+from seqtag.encoding import NUM_CASES, Encoder, batches_by_tokens, char_bigrams, normalize_word, training_scheme
 from seqtag.errors import DataError
 from seqtag.tagger import Tagger
 from seqtag.vocab import Vocabulary
@@ -164,7 +166,7 @@ class BiLSTMTagger(Tagger):
         super().__init__(layer, scheme, labels, features)
         self.config = config
         self.vocab = vocabularies  # words, chars, bigrams, labels (internal scheme), one per feature
-        self.internal_scheme = L.Scheme.BIOES if scheme in (L.Scheme.IOB1, L.Scheme.IOB2) else scheme
+        self.internal_scheme = training_scheme(scheme)
         self.segmentation = scheme is L.Scheme.BMES
         internal_labels = self.vocab["labels"].items
         allowed = L.allowed_transitions(internal_labels, self.internal_scheme)
@@ -212,7 +214,7 @@ class BiLSTMTagger(Tagger):
                 log_z = float(crf.log_partition(emissions, batch["mask"])[0])
                 results.append([
                     (L.convert([labels[j] for j in path], self.internal_scheme, self.scheme),
-                     float(torch.tensor(score - log_z).exp()))
+                     math.exp(score - log_z))
                     for path, score in crf.nbest(emissions[0], n)
                 ])
         return results
@@ -261,7 +263,7 @@ class BiLSTMTagger(Tagger):
               device: str = "cpu") -> BiLSTMTagger:
         """A new, untrained tagger with vocabularies from the training corpus."""
         scheme = train.schemes[layer]
-        internal = L.Scheme.BIOES if scheme in (L.Scheme.IOB1, L.Scheme.IOB2) else scheme
+        internal = training_scheme(scheme)
         sentences = train.sentences
         missing = [f for f in features if f not in train.layers or f == layer]
         if missing:

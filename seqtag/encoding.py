@@ -35,6 +35,12 @@ def casing(word: str) -> int:
     return 7
 
 
+def training_scheme(scheme: L.Scheme) -> L.Scheme:
+    """The scheme the network predicts in: BIOES for IOB1/IOB2 input (the output layer then knows where chunks
+    end); predictions are converted back to the data's scheme."""
+    return L.Scheme.BIOES if scheme in (L.Scheme.IOB1, L.Scheme.IOB2) else scheme
+
+
 def char_bigrams(chars: Sequence[str], direction: int) -> list[str]:
     """Character bigrams with the previous (-1) or next (+1) character; sentence edges are marked."""
     padded = ["<s>", *chars, "</s>"]

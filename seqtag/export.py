@@ -95,7 +95,7 @@ class OnnxTagger(Tagger):
     def __init__(self, path: Path):
         import onnxruntime
 
-        from seqtag.encoding import Encoder
+        from seqtag.encoding import Encoder, training_scheme
         from seqtag.vocab import Vocabulary
 
         document = read_model_json(path)
@@ -105,7 +105,7 @@ class OnnxTagger(Tagger):
         meta = document["tagger"]
         self.vocab = {name: Vocabulary(items, specials=name != "labels") for name, items in meta["vocab"].items()}
         config = meta["config"]
-        internal = L.Scheme.BIOES if self.scheme in (L.Scheme.IOB1, L.Scheme.IOB2) else self.scheme
+        internal = training_scheme(self.scheme)
         self.encoder = Encoder(self.vocab, self.features, config["char_encoder"], config["max_chars"], self.layer,
                                self.scheme, internal)
         self.internal_scheme = internal
