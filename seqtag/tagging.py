@@ -87,16 +87,16 @@ def tag_stream(tagger, lines: Iterable[str], input_format: str = "raw", output_f
 def tag_stream_parallel(model: str | Path, runtime: str, lines: Iterable[str], input_format: str = "raw",
                         output_format: str = "conll", window: int = 2000, probs: bool = False, nbest: int = 0,
                         workers: int = 2) -> Iterator[str]:
-    """As tag_stream, with `workers` processes that each load the model once and tag whole windows. Output stays
-    in input order, and at most `workers` windows are in flight, so memory stays bounded."""
+    """As tag_stream, with `workers` forked processes tagging whole windows. Output stays in input order, and at
+    most `workers` windows are in flight, so memory stays bounded."""
     import multiprocessing
 
-    from seqtag.tagger import read_model_json
-
-    _check_options(L.Scheme(read_model_json(model)["scheme"]), output_format, nbest)
+    # Loaded here, before the fork: a bad model fails once with its error, and the workers inherit it loaded.
+    tagger = load_tagger(model, runtime)
+    _check_options(tagger.scheme, output_format, nbest)
+    _worker.update(tagger=tagger, options=(input_format, output_format, probs, nbest))
     items = iter(lines) if input_format != "conll" else _conll_sentences(lines)
-    options = (input_format, output_format, probs, nbest)
-    with multiprocessing.get_context("fork").Pool(workers, _start_worker, (str(model), runtime, options)) as pool:
+    with multiprocessing.get_context("fork").Pool(workers, _one_thread_each) as pool:
         while windows := [w for w in (list(islice(items, window)) for _ in range(workers)) if w]:
             for texts in pool.map(_worker_window, windows):
                 yield from texts
@@ -105,12 +105,8 @@ def tag_stream_parallel(model: str | Path, runtime: str, lines: Iterable[str], i
 _worker: dict = {}
 
 
-def _start_worker(model: str, runtime: str, options: tuple) -> None:
-    import os
-
-    os.environ["OMP_NUM_THREADS"] = "1"  # the processes are the parallelism; one thread each
-    _worker["tagger"] = load_tagger(model, runtime)
-    _worker["options"] = options
+def _one_thread_each() -> None:
+    """The processes are the parallelism: one thread per worker."""
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(1)
 
