@@ -17,7 +17,6 @@ import numpy as np
 
 from seqtag import labels as L
 from seqtag.corpus import Corpus, Sentence
-from seqtag.errors import DataError
 from seqtag.tagger import Tagger
 
 MAX_SUFFIX = 6  # longest suffix the unknown-word models look at

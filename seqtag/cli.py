@@ -157,7 +157,7 @@ def preprocess(
             err.print(f"warning: {corpus.source}: repaired {repaired} invalid sentence(s) as conlleval reads them")
         prepared.append((name, corpus, target))
     if output is not None:
-        for destination, (name, corpus, _) in zip(_output_paths(output, [n for n, _, _ in prepared]), prepared):
+        for destination, (_, corpus, _) in zip(_output_paths(output, [n for n, _, _ in prepared]), prepared):
             formats.write_corpus(corpus, destination)
             err.print(f"wrote {destination}")
     train_vocab = vocabulary(prepared[0][1].sentences) if len(prepared) > 1 else None
