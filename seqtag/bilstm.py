@@ -252,7 +252,7 @@ class BiLSTMTagger(Tagger):
     @classmethod
     def from_state(cls, document: dict, tensors: dict[str, torch.Tensor], device: str = "cpu") -> BiLSTMTagger:
         meta = document["tagger"]
-        vocabularies = {name: Vocabulary(items, specials=name != "labels") for name, items in meta["vocab"].items()}
+        vocabularies = Vocabulary.from_lists(meta["vocab"])
         tagger = cls(document["layer"], L.Scheme(document["scheme"]), document["labels"], document["features"],
                      BiLSTMConfig.from_dict(meta["config"]), vocabularies, device)
         tagger.network.load_state_dict(tensors)

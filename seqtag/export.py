@@ -103,7 +103,7 @@ class OnnxTagger(Tagger):
             raise ModelFormatError(f"no {ONNX_FILE} here: run `seqtag export -m {path} --format onnx` first", path)
         super().__init__(document["layer"], L.Scheme(document["scheme"]), document["labels"], document["features"])
         meta = document["tagger"]
-        self.vocab = {name: Vocabulary(items, specials=name != "labels") for name, items in meta["vocab"].items()}
+        self.vocab = Vocabulary.from_lists(meta["vocab"])
         config = meta["config"]
         internal = training_scheme(self.scheme)
         self.encoder = Encoder(self.vocab, self.features, config["char_encoder"], config["max_chars"], self.layer,

@@ -158,7 +158,11 @@ def _train_bilstm(train, dev, layer, config, output: Path, info: dict, resume: b
         tagger = BiLSTMTagger.from_state(document, checkpoint["model"], resolve_device(train_config.device))
         resume_state = (tagger, checkpoint)
 
+    last_checkpoint = resume_state[1] if resume_state else None
+
     def on_checkpoint(tagger, best_state, checkpoint):
+        nonlocal last_checkpoint
+        last_checkpoint = checkpoint
         log = "".join(json.dumps(record) + "\n" for record in json.loads(checkpoint["history"]))
         save_model(tagger, output, info, {"checkpoint.pt": checkpoint, "train_log.jsonl": log}, tensors=best_state)
 
@@ -167,8 +171,8 @@ def _train_bilstm(train, dev, layer, config, output: Path, info: dict, resume: b
     info["training"].update(best_epoch=result.best_epoch, stopped=result.stopped, epochs=len(result.history),
                             best_dev_score=result.best_score)
     extra = {"train_log.jsonl": "".join(json.dumps(r) + "\n" for r in result.history)}
-    if (output / "checkpoint.pt").exists():  # keep the last state, so training can go on with --resume
-        extra["checkpoint.pt"] = torch.load(output / "checkpoint.pt", map_location="cpu", weights_only=True)
+    if last_checkpoint is not None:  # keep the last state, so training can go on with --resume
+        extra["checkpoint.pt"] = last_checkpoint
     return result.tagger, extra
 
 
@@ -242,7 +246,6 @@ def compare_models(
     unknown = [n for n in names if n not in COMPARABLE]
     if unknown:
         raise DataError(f"unknown model(s) {', '.join(unknown)}; expected some of {', '.join(COMPARABLE)}")
-    test, _, _ = ReadOptions(**asdict(read)).read(test_path)
     rows = []
     for name in names:
         kind, model_settings = COMPARABLE[name]
@@ -266,7 +269,7 @@ def compare_models(
             "oov_accuracy": report.get("oov_accuracy"),
             "oov_recall": report.get("oov_recall"),
             "train_seconds": round(train_seconds, 1),
-            "tokens_per_s": round(test.num_tokens() / tag_seconds) if tag_seconds > 0 else None,
+            "tokens_per_s": round(test_in_scheme.num_tokens() / tag_seconds) if tag_seconds > 0 else None,
             "model_bytes": size,
             "best_epoch": document["training"].get("best_epoch"),
             "report": report,

@@ -144,12 +144,7 @@ def _tag_window(tagger, chunk: list, input_format: str, output_format: str, prob
             confidence[owner].extend(scores)
     alternatives = _nbest_by_unit(tagger, units, nbest) if nbest else [None] * len(units)
     for (tokens, offsets, text), labels, scores, best in zip(units, tags, confidence, alternatives):
-        line = _render(tokens, offsets, text, labels, scores, tagger, output_format)
-        if best is not None:
-            record = json.loads(line)
-            record["nbest"] = [{"labels": sequence, tagger.nbest_score: round(p, 6)} for sequence, p in best]
-            line = json.dumps(record, ensure_ascii=False) + "\n"
-        yield line
+        yield _render(tokens, offsets, text, labels, scores, best, tagger, output_format)
 
 
 def _nbest_by_unit(tagger, units, n: int) -> list[list[tuple[list[str], float]]]:
@@ -190,8 +185,9 @@ def _conll_sentences(lines: Iterable[str]) -> Iterator[list[str]]:
         yield tokens
 
 
-def _render(tokens, offsets, text, labels, scores, tagger, output_format: str) -> str:
-    """One sentence in the output format; `scores` (per-token probabilities) become an extra field when given."""
+def _render(tokens, offsets, text, labels, scores, best, tagger, output_format: str) -> str:
+    """One sentence in the output format; `scores` (per-token probabilities) and `best` (n-best sequences) become
+    extra fields when given."""
     if output_format == "conll":
         extra = [f"\t{p:.4f}" for p in scores] if scores is not None else [""] * len(tokens)
         return "".join(f"{t}\t{label}{x}\n" for t, label, x in zip(tokens, labels, extra)) + "\n"
@@ -216,5 +212,7 @@ def _render(tokens, offsets, text, labels, scores, tagger, output_format: str) -
                                  text=text[offsets[span.start][0] : offsets[span.end - 1][1]])
                 spans.append(entry)
             record["spans"] = spans
+        if best is not None:
+            record["nbest"] = [{"labels": sequence, tagger.nbest_score: round(p, 6)} for sequence, p in best]
         return json.dumps(record, ensure_ascii=False) + "\n"
     raise DataError(f"unknown --output-format {output_format!r}; expected conll, inline, jsonl or segmented")

@@ -32,6 +32,11 @@ class Vocabulary:
         get = self.index.get
         return [get(item, 1) for item in items]
 
+    @staticmethod
+    def from_lists(lists: dict[str, list[str]]) -> dict[str, Vocabulary]:
+        """Rebuild the vocabularies saved in model.json (labels have no padding/unknown entries)."""
+        return {name: Vocabulary(items, specials=name != "labels") for name, items in lists.items()}
+
     def to_list(self) -> list[str]:
         """The items without the specials, for model.json; `Vocabulary(list)` rebuilds the same ids."""
         return self.items[2:] if self.specials else list(self.items)
