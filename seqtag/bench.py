@@ -106,6 +106,27 @@ def bench_training(train: Corpus, layer: str, model_config: dict, device: str, e
             "train_sentences_per_s": last["sentences_per_s"]}
 
 
+def bench_stream_memory(data: Path, read, scratch: Path) -> dict:
+    """Peak memory of one BiLSTM training epoch with the training file held in memory against streamed from disk
+    (`seqtag train --stream`). The model is kept small (one layer of 32 units) so that the data dominates."""
+    command = ["train", "--train", str(data), "--max-epochs", "1", "--hidden", "32", "--layers", "1",
+               "--device", "cpu", "--on-invalid", read.on_invalid]
+    for flag, value in (("--format", read.fmt), ("--columns", ",".join(read.columns or [])),
+                        ("--layer", read.layer), ("--scheme", read.scheme)):
+        if value:
+            command += [flag, value]
+    result: dict = {"data": str(data), "bytes": data.stat().st_size}
+    for mode in ("memory", "stream"):
+        seconds, code, peak = _run_child(command + ["-o", str(scratch / mode)] + (["--stream"] if mode == "stream"
+                                                                                   else []), None)
+        if code != 0:
+            raise RuntimeError(f"seqtag train{' --stream' if mode == 'stream' else ''} failed with exit code {code}")
+        result[mode] = {"seconds": round(seconds, 1), "peak_rss_mb": round(peak / 1024, 1)}
+    if result["memory"]["peak_rss_mb"]:
+        result["stream_vs_memory_peak_rss"] = round(result["stream"]["peak_rss_mb"] / result["memory"]["peak_rss_mb"], 3)
+    return result
+
+
 def run(models: list[Path], corpus: Corpus, layer: str, train_corpus: Corpus | None,
         on_progress: Callable[[str], None] = lambda message: None) -> dict:
     """Benchmark saved models (and, given a training corpus, BiLSTM training on each device)."""

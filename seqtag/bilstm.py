@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, fields
 
 import torch
@@ -259,28 +260,35 @@ class BiLSTMTagger(Tagger):
         return tagger
 
     @classmethod
-    def build(cls, train: Corpus, layer: str, config: BiLSTMConfig, features: Sequence[str] = (),
+    def build(cls, train: Iterable[Sentence], layer: str, config: BiLSTMConfig, features: Sequence[str] = (),
               device: str = "cpu") -> BiLSTMTagger:
-        """A new, untrained tagger with vocabularies from the training corpus."""
+        """A new, untrained tagger with vocabularies from one pass over the training corpus (which may be streamed)."""
         scheme = train.schemes[layer]
-        internal = training_scheme(scheme)
-        sentences = train.sentences
         missing = [f for f in features if f not in train.layers or f == layer]
         if missing:
             raise DataError(f"--features names no usable input column: {', '.join(missing)}", train.source)
+        segmentation = scheme is L.Scheme.BMES
+        words, chars, bigrams, labels = Counter(), Counter(), Counter(), set()
+        feature_values = {feature: Counter() for feature in features}
+        for sentence in train:
+            words.update(normalize_word(t) for t in sentence.tokens)
+            for token in sentence.tokens:
+                chars.update(token)
+            labels.update(sentence.labels[layer])
+            for feature, counts in feature_values.items():
+                counts.update(sentence.labels[feature])
+            if segmentation:
+                bigrams.update(char_bigrams(sentence.tokens, -1) + char_bigrams(sentence.tokens, 1))
         vocabularies = {
-            "words": Vocabulary.build(normalize_word(t) for s in sentences for t in s.tokens),
-            "chars": Vocabulary.build(c for s in sentences for t in s.tokens for c in t),
-            "labels": Vocabulary(_label_order(train, layer, scheme, internal), specials=False),
+            "words": Vocabulary.from_counts(words),
+            "chars": Vocabulary.from_counts(chars),
+            "labels": Vocabulary(_label_order(labels, training_scheme(scheme)), specials=False),
         }
-        if scheme is L.Scheme.BMES:
-            vocabularies["bigrams"] = Vocabulary.build(
-                b for s in sentences for b in char_bigrams(s.tokens, -1) + char_bigrams(s.tokens, 1)
-            )
-        for feature in features:
-            vocabularies[f"feature:{feature}"] = Vocabulary.build(v for s in sentences for v in s.labels[feature])
-        labels = sorted({t for s in sentences for t in s.labels[layer]})
-        tagger = cls(layer, scheme, labels, features, config, vocabularies, device)
+        if segmentation:
+            vocabularies["bigrams"] = Vocabulary.from_counts(bigrams)
+        for feature, counts in feature_values.items():
+            vocabularies[f"feature:{feature}"] = Vocabulary.from_counts(counts)
+        tagger = cls(layer, scheme, sorted(labels), features, config, vocabularies, device)
         if config.embeddings:
             load_embeddings(tagger, config.embeddings)
         return tagger
@@ -295,14 +303,13 @@ class BiLSTMTagger(Tagger):
                             **kwargs)
 
 
-def _label_order(train: Corpus, layer: str, scheme: L.Scheme, internal: L.Scheme) -> list[str]:
+def _label_order(seen: set[str], internal: L.Scheme) -> list[str]:
     """Internal labels: every tag the internal scheme can produce for the types seen, so none is unknown later."""
-    seen = {t for s in train.sentences for t in s.labels[layer]}
     if internal is L.Scheme.PLAIN:
         return sorted(seen)
     if internal is L.Scheme.BMES:
         return ["B", "M", "E", "S"]
-    types = sorted({span.label for s in train.sentences for span in L.to_spans(s.labels[layer], scheme)})
+    types = sorted({tag[2:] for tag in seen if tag != "O"})  # every non-O tag of a checked layer is in a span
     return ["O"] + [f"{p}-{t}" for t in types for p in "BIES"]
 
 

@@ -248,6 +248,8 @@ def train(
     device: Annotated[Optional[str], typer.Option("--device", help="auto, cpu, cuda or cuda:N.")] = None,
     config_file: Annotated[Optional[Path], typer.Option("--config", help="TOML file: [model], [training].")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from the model directory's checkpoint.")] = False,
+    stream: Annotated[bool, typer.Option("--stream", help="Read the training file from disk every epoch instead of "
+                                         "holding it in memory (for corpora larger than memory).")] = False,
     fmt: FormatOpt = None,
     columns: ColumnsOpt = None,
     layer: LayerOpt = None,
@@ -259,6 +261,7 @@ def train(
     from seqtag.tagger import read_model_json
 
     read = _read_options(fmt, columns, layer, scheme, on_invalid)
+    read.stream = stream
     if train_file is None and not resume:
         train_file, dev_file, test_file = pipeline.SAMPLE["train"], pipeline.SAMPLE["dev"], pipeline.SAMPLE["test"]
         read.columns, read.layer = read.columns or pipeline.SAMPLE["columns"], read.layer or pipeline.SAMPLE["layer"]
@@ -528,6 +531,8 @@ def bench(
     data: Annotated[Optional[Path], typer.Option("--data", help="Corpus to tag and train on (default: the "
                     "bundled NER sample).")] = None,
     train_bench: Annotated[bool, typer.Option("--train/--no-train", help="Also time BiLSTM training epochs.")] = True,
+    stream_memory: Annotated[bool, typer.Option("--stream-memory", help="Only compare the peak memory of a "
+                             "training epoch on --data held in memory against streamed (train --stream).")] = False,
     json_file: Annotated[Optional[Path], typer.Option("--json", help="Write the figures as JSON.")] = None,
     fmt: FormatOpt = None,
     columns: ColumnsOpt = None,
@@ -545,6 +550,18 @@ def bench(
     if data is None:
         data = pipeline.SAMPLE["train"]
         read.columns, read.layer = read.columns or pipeline.SAMPLE["columns"], read.layer or pipeline.SAMPLE["layer"]
+    if stream_memory:
+        with tempfile.TemporaryDirectory(prefix="seqtag-bench-stream-") as scratch:
+            err.print(f"training one epoch on {data}, in memory and then streamed")
+            result = benchmark.bench_stream_memory(data, read, Path(scratch))
+        out.print(f"peak memory of a training epoch on {data} ({result['bytes'] / 1e6:,.1f} MB): "
+                  f"in memory {result['memory']['peak_rss_mb']:,} MB, streamed {result['stream']['peak_rss_mb']:,} MB"
+                  f" (ratio {result.get('stream_vs_memory_peak_rss', 'n/a')}); "
+                  f"{result['memory']['seconds']} s against {result['stream']['seconds']} s")
+        if json_file is not None:
+            with formats.atomic_output(json_file) as f:
+                json.dump({"hardware": benchmark.hardware(), "stream_memory": result}, f, indent=2)
+        return
     corpus, target, _ = read.read(data)
     with tempfile.TemporaryDirectory(prefix="seqtag-bench-models-") as scratch:
         if not models:

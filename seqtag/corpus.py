@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics as stats
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
@@ -46,6 +46,9 @@ class Corpus:
     def __len__(self) -> int:
         return len(self.sentences)
 
+    def __iter__(self) -> Iterator[Sentence]:
+        return iter(self.sentences)
+
     def num_tokens(self) -> int:
         return sum(len(s) for s in self.sentences)
 
@@ -63,39 +66,89 @@ class Corpus:
         return [s.labels[layer] for s in self.sentences]
 
 
+class StreamedCorpus:
+    """A corpus too large for memory: it stays on disk and every pass (`for s in corpus`) reads it again.
+
+    It reads like a Corpus in what does not need random access (layers, schemes, source, iteration); the label
+    layer's scheme is fixed with `normalize_layer`, which then checks and converts each sentence as it passes.
+    """
+
+    def __init__(self, read: Callable[[], Iterator[Sentence]], layers: tuple[str, ...],
+                 schemes: dict[str, L.Scheme] | None = None, source: str = "<stream>"):
+        self._read = read
+        self.layers = layers
+        self.schemes = dict(schemes or {})
+        self.source = source
+        self._normalize: Callable[[Sentence], tuple[Sentence, bool]] | None = None
+        self._counts: tuple[int, int] | None = None
+
+    def __iter__(self) -> Iterator[Sentence]:
+        sentences = tokens = 0
+        for sentence in self._read():
+            if self._normalize is not None:
+                sentence = self._normalize(sentence)[0]
+            sentences += 1
+            tokens += len(sentence)
+            yield sentence
+        self._counts = sentences, tokens  # a full pass counted them: len() needs no pass of its own after one
+
+    def __len__(self) -> int:
+        if self._counts is None:
+            sum(1 for _ in self)
+        return self._counts[0]
+
+    def num_tokens(self) -> int:
+        len(self)
+        return self._counts[1]
+
+    resolve_layer = Corpus.resolve_layer
+
+    def column(self, layer: str) -> Iterator[tuple[str, ...]]:
+        return (s.labels[layer] for s in self._read())
+
+
 def normalize_layer(
-    corpus: Corpus,
+    corpus: Corpus | StreamedCorpus,
     layer: str,
     scheme: L.Scheme | None = None,
     on_invalid: str = "repair",
     to_scheme: L.Scheme | None = None,
-) -> tuple[Corpus, int]:
+) -> tuple[Corpus | StreamedCorpus, int]:
     """Check a layer against its scheme (detected when None), repair or reject invalid sequences, convert.
 
-    Returns the new corpus and how many sentences were repaired.
+    Returns the new corpus and how many sentences were repaired. A streamed corpus is checked in one pass here and
+    converted sentence by sentence on each later pass.
     """
     if scheme is None:
         scheme = corpus.schemes.get(layer) or L.detect(corpus.column(layer))
     target = to_scheme or scheme
-    repaired = 0
-    sentences = []
-    for sentence in corpus.sentences:
+
+    def normalize(sentence: Sentence) -> tuple[Sentence, bool]:
         tags = sentence.labels[layer]
         try:
             problem = L.first_problem(tags, scheme)
         except L.InvalidTag as e:
             raise _located(corpus, sentence, e.index, str(e)) from None
-        if problem is not None:
-            if on_invalid == "error":
-                raise _located(corpus, sentence, problem[0], problem[1] + " (use --on-invalid repair to accept it)")
-            repaired += 1
+        if problem is not None and on_invalid == "error":
+            raise _located(corpus, sentence, problem[0], problem[1] + " (use --on-invalid repair to accept it)")
         if problem is not None or target is not scheme:
             try:
-                tags = L.convert(tags, scheme, target)
+                sentence = sentence.with_layer(layer, L.convert(tags, scheme, target))
             except ValueError as e:
                 raise DataError(str(e), corpus.source) from None
-            sentence = sentence.with_layer(layer, tags)
-        sentences.append(sentence)
+        return sentence, problem is not None
+
+    if isinstance(corpus, StreamedCorpus):
+        repaired = sentences = tokens = 0
+        for sentence in corpus._read():
+            repaired += normalize(sentence)[1]
+            sentences, tokens = sentences + 1, tokens + len(sentence)
+        corpus._normalize, corpus._counts = normalize, (sentences, tokens)
+        corpus.schemes[layer] = target
+        return corpus, repaired
+    results = [normalize(s) for s in corpus.sentences]
+    repaired = sum(was_repaired for _, was_repaired in results)
+    sentences = [s for s, _ in results]
     return replace(corpus, sentences=sentences, schemes={**corpus.schemes, layer: target}), repaired
 
 

@@ -7,15 +7,16 @@ raise DataError naming file and line; CRLF line ends and a UTF-8 BOM are accepte
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 from seqtag import labels as L
-from seqtag.corpus import Corpus, Origin, Sentence, normalize_layer
+from seqtag.corpus import Corpus, Origin, Sentence, StreamedCorpus, normalize_layer
 from seqtag.errors import DataError
 
 FORMATS = ("conll", "conllu", "segmented", "slash", "canonical", "hf")
@@ -48,20 +49,55 @@ def decode_lines(data: bytes, path: str) -> list[str]:
     return [line[:-1] if line.endswith("\r") else line for line in lines]
 
 
-def read_text_lines(path: str | Path) -> list[str]:
-    path = str(path)
+def _open_binary(path: str) -> BinaryIO:
     try:
-        data = Path(path).read_bytes()
+        return open(path, "rb")
     except FileNotFoundError:
         raise DataError("no such file", path) from None
     except IsADirectoryError:
         raise DataError("is a directory, expected a file (use --dataset for a saved Hugging Face dataset)", path) from None
     except OSError as e:
         raise DataError(f"cannot read: {e.strerror}", path) from None
+
+
+def read_text_lines(path: str | Path) -> list[str]:
+    path = str(path)
+    with _open_binary(path) as file:
+        try:
+            data = file.read()
+        except OSError as e:
+            raise DataError(f"cannot read: {e.strerror}", path) from None
     return decode_lines(data, path)
 
 
+def iter_text_lines(path: str | Path) -> Iterator[str]:
+    """The lines of a UTF-8 file, read one at a time with the checks of `decode_lines`: memory stays flat."""
+    path = str(path)
+    with _open_binary(path) as file:
+        blank = True
+        for number, raw in enumerate(file, 1):
+            if number == 1:
+                raw = raw.removeprefix(b"\xef\xbb\xbf")
+            if b"\0" in raw:
+                raise DataError("binary data (a NUL byte), not a text corpus", path, number)
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise DataError(f"invalid UTF-8 (byte 0x{raw[e.start]:02x}); the file must be UTF-8", path,
+                                number) from None
+            blank = blank and not line.strip()
+            yield line.removesuffix("\n").removesuffix("\r")
+        if blank:
+            raise DataError("file is empty", path)
+
+
 # ---------------------------------------------------------------------------------------------------- readers
+
+# A reader turns lines into sentences. Each one is split into what it knows before the sentences (the layers and
+# their schemes, from the file's first lines) and a generator over the sentences, so the same code reads a file
+# held in memory (`read_corpus`) and one streamed from disk pass after pass (`stream_corpus`).
+Lines = Callable[[], Iterator[str]]  # opens the lines afresh on each call
+Layout = tuple[tuple[str, ...], dict[str, L.Scheme], Callable[[], Iterator[Sentence]]]
 
 
 def read_corpus(
@@ -72,20 +108,51 @@ def read_corpus(
     """Read a corpus file in any supported format; `fmt` None detects it from the file."""
     path = str(path)
     if fmt == "hf":  # `NAME_OR_PATH:split` picks a split; the default is train
-        name, colon, split = path.rpartition(":")
-        return read_hf(name, split)[0][1] if colon and not Path(path).exists() else read_hf(path, "train")[0][1]
+        name, split = _hf_name_split(path)
+        return read_hf(name, split)[0][1]
     lines = read_text_lines(path)
-    fmt = fmt or detect_format(path, lines)
+    layers, schemes, sentences = _layout(path, fmt, columns, lambda: iter(lines))
+    corpus = Corpus(list(sentences()), layers, schemes, path)
+    if not corpus.sentences and fmt == "conllu":
+        raise DataError("no sentences in CoNLL-U file", path)
+    return corpus
+
+
+def stream_corpus(
+    path: str | Path,
+    fmt: str | None = None,
+    columns: Sequence[str] | None = None,
+) -> StreamedCorpus:
+    """Like `read_corpus`, but the sentences stay on disk and are read again on every pass over the result.
+
+    Hugging Face data streams from its memory-mapped Arrow files (or with `streaming=True` from the hub).
+    """
+    path = str(path)
+    if fmt == "hf":
+        name, split = _hf_name_split(path)
+        return stream_hf(name, split)
+    layers, schemes, sentences = _layout(path, fmt, columns, lambda: iter_text_lines(path))
+    return StreamedCorpus(sentences, layers, schemes, path)
+
+
+def _hf_name_split(path: str) -> tuple[str, str]:
+    name, colon, split = path.rpartition(":")
+    return (name, split) if colon and not Path(path).exists() else (path, "train")
+
+
+def _layout(path: str, fmt: str | None, columns: Sequence[str] | None, lines: Lines) -> Layout:
+    fmt = fmt or detect_format(path, list(itertools.islice(lines(), 200)))
     if fmt == "conll":
-        return read_conll(lines, path, columns)
+        return _conll_layout(lines, path, columns)
     if fmt == "conllu":
-        return read_conllu(lines, path)
+        # upos last, so it is the default target layer (the tag set UD defines)
+        return ("xpos", "upos"), {layer: L.Scheme.PLAIN for layer in CONLLU_LAYERS}, lambda: _conllu(lines(), path)
     if fmt == "segmented":
-        return read_segmented(lines, path)
+        return (SEGMENT_LAYER,), {SEGMENT_LAYER: L.Scheme.BMES}, lambda: _segmented(lines(), path)
     if fmt == "slash":
-        return read_slash(lines, path)
+        return (SLASH_LAYER,), {}, lambda: _slash(lines(), path)
     if fmt == "canonical":
-        return read_canonical(lines, path)
+        return _canonical_layout(lines, path)
     raise DataError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
 
 
@@ -97,23 +164,27 @@ def load_corpus(
     scheme: L.Scheme | None = None,
     on_invalid: str = "repair",
     to_scheme: L.Scheme | None = None,
-) -> tuple[Corpus, str, int]:
-    """Read a corpus and check its target layer: returns (corpus, target layer, sentences repaired)."""
-    corpus = read_corpus(path, fmt, columns)
+    stream: bool = False,
+) -> tuple[Corpus | StreamedCorpus, str, int]:
+    """Read a corpus (or open it as a stream) and check its target layer: returns (corpus, target layer, sentences
+    repaired)."""
+    corpus = stream_corpus(path, fmt, columns) if stream else read_corpus(path, fmt, columns)
     return prepare(corpus, layer, scheme, on_invalid, to_scheme)
 
 
 def prepare(
-    corpus: Corpus,
+    corpus: Corpus | StreamedCorpus,
     layer: str | None = None,
     scheme: L.Scheme | None = None,
     on_invalid: str = "repair",
     to_scheme: L.Scheme | None = None,
-) -> tuple[Corpus, str, int]:
-    if not corpus.sentences:
+) -> tuple[Corpus | StreamedCorpus, str, int]:
+    if isinstance(corpus, Corpus) and not corpus.sentences:
         raise DataError("no sentences", corpus.source)
     target = corpus.resolve_layer(layer)
     corpus, repaired = normalize_layer(corpus, target, scheme, on_invalid, to_scheme)
+    if not len(corpus):  # a stream is counted by the check above
+        raise DataError("no sentences", corpus.source)
     return corpus, target, repaired
 
 
@@ -140,7 +211,7 @@ def detect_format(path: str, lines: Sequence[str]) -> str:
     raise DataError("cannot tell the format of this file; pass --format conll|conllu|segmented|slash|canonical", path)
 
 
-def _sentence_blocks(lines: Sequence[str], skip_comments: bool = False) -> Iterator[tuple[int, list[str]]]:
+def _sentence_blocks(lines: Iterable[str], skip_comments: bool = False) -> Iterator[tuple[int, list[str]]]:
     """Blank-line separated blocks as (first line number, lines); CoNLL `-DOCSTART-` lines break blocks too."""
     block: list[str] = []
     start = 0
@@ -162,9 +233,9 @@ def default_columns(width: int) -> list[str]:
     return ["word"] + [f"col{i}" for i in range(2, width + 1)]
 
 
-def read_conll(lines: Sequence[str], path: str, columns: Sequence[str] | None = None) -> Corpus:
+def _conll_layout(lines: Lines, path: str, columns: Sequence[str] | None = None) -> Layout:
     """CoNLL column file: one token per line, columns separated by tabs (if the first line has one) or spaces."""
-    first = next((line for line in lines if line.strip() and line.split()[0] != DOCSTART), None)
+    first = next((line for line in lines() if line.strip() and line.split()[0] != DOCSTART), None)
     if first is None:
         raise DataError("no sentences (only blank or -DOCSTART- lines)", path)
     by_tab = "\t" in first.strip()
@@ -174,7 +245,10 @@ def read_conll(lines: Sequence[str], path: str, columns: Sequence[str] | None = 
         raise DataError(f"--columns names a column twice: {','.join(names)}")
     token_column = names.index("word") if "word" in names else 0
     layers = tuple(name for i, name in enumerate(names) if i != token_column)
-    sentences = []
+    return layers, {}, lambda: _conll(lines(), path, names, by_tab, token_column)
+
+
+def _conll(lines: Iterable[str], path: str, names: list[str], by_tab: bool, token_column: int) -> Iterator[Sentence]:
     for start, block in _sentence_blocks(lines):
         rows = []
         for offset, line in enumerate(block):
@@ -185,14 +259,11 @@ def read_conll(lines: Sequence[str], path: str, columns: Sequence[str] | None = 
                 )
             rows.append(fields)
         values = list(zip(*rows))
-        sentences.append(
-            Sentence(
-                tokens=values[token_column],
-                labels={name: values[i] for i, name in enumerate(names) if i != token_column},
-                origin=Origin(path, start, True),
-            )
+        yield Sentence(
+            tokens=values[token_column],
+            labels={name: values[i] for i, name in enumerate(names) if i != token_column},
+            origin=Origin(path, start, True),
         )
-    return Corpus(sentences, layers, source=path)
 
 
 def _fields(line: str, by_tab: bool) -> list[str]:
@@ -202,11 +273,10 @@ def _fields(line: str, by_tab: bool) -> list[str]:
 CONLLU_LAYERS = ("upos", "xpos")
 
 
-def read_conllu(lines: Sequence[str], path: str) -> Corpus:
+def _conllu(lines: Iterable[str], path: str) -> Iterator[Sentence]:
     """CoNLL-U: syntactic words only; multiword-token ranges (`3-4`) and empty nodes (`5.1`) are not tokens."""
     import conllu  # lazy: only this reader needs it
 
-    sentences = []
     for start, block in _sentence_blocks(lines):
         for offset, line in enumerate(block):
             if not line.startswith("#") and len(line.split("\t")) != 10:
@@ -217,35 +287,25 @@ def read_conllu(lines: Sequence[str], path: str) -> Corpus:
         except (conllu.exceptions.ParseException, ValueError) as e:
             raise DataError(f"CoNLL-U: {e}", path, start) from None
         words = [t for t in tokenlist if isinstance(t["id"], int)]
-        if not words:
-            continue
-        sentences.append(
-            Sentence(
+        if words:
+            yield Sentence(
                 tokens=tuple(t["form"] for t in words),
                 labels={layer: tuple(t[layer] or "_" for t in words) for layer in CONLLU_LAYERS},
                 origin=Origin(path, start + _comment_lines(block), True),
             )
-        )
-    if not sentences:
-        raise DataError("no sentences in CoNLL-U file", path)
-    # upos last, so it is the default target layer (the tag set UD defines)
-    return Corpus(sentences, ("xpos", "upos"), {layer: L.Scheme.PLAIN for layer in CONLLU_LAYERS}, path)
 
 
 def _comment_lines(block: Sequence[str]) -> int:
     return sum(line.startswith("#") for line in block)
 
 
-def read_segmented(lines: Sequence[str], path: str) -> Corpus:
+def _segmented(lines: Iterable[str], path: str) -> Iterator[Sentence]:
     """Space-segmented text, one sentence per line, as characters with B/M/E/S labels in layer `seg`."""
-    sentences = []
     for number, line in enumerate(lines, 1):
         words = line.split()
-        if not words:
-            continue
-        chars, tags = L.words_to_tags(words)
-        sentences.append(Sentence(tuple(chars), {SEGMENT_LAYER: tuple(tags)}, Origin(path, number, False)))
-    return Corpus(sentences, (SEGMENT_LAYER,), {SEGMENT_LAYER: L.Scheme.BMES}, path)
+        if words:
+            chars, tags = L.words_to_tags(words)
+            yield Sentence(tuple(chars), {SEGMENT_LAYER: tuple(tags)}, Origin(path, number, False))
 
 
 def _split_slash(item: str) -> tuple[str, str] | None:
@@ -253,9 +313,8 @@ def _split_slash(item: str) -> tuple[str, str] | None:
     return (word, tag) if slash and word and tag else None
 
 
-def read_slash(lines: Sequence[str], path: str) -> Corpus:
+def _slash(lines: Iterable[str], path: str) -> Iterator[Sentence]:
     """`word/TAG word/TAG ...`, one sentence per line; the tag follows the last slash."""
-    sentences = []
     for number, line in enumerate(lines, 1):
         pairs = []
         for item in line.split():
@@ -265,13 +324,12 @@ def read_slash(lines: Sequence[str], path: str) -> Corpus:
             pairs.append(pair)
         if pairs:
             words, tags = zip(*pairs)
-            sentences.append(Sentence(words, {SLASH_LAYER: tags}, Origin(path, number, False)))
-    return Corpus(sentences, (SLASH_LAYER,), source=path)
+            yield Sentence(words, {SLASH_LAYER: tags}, Origin(path, number, False))
 
 
-def read_canonical(lines: Sequence[str], path: str) -> Corpus:
+def _canonical_layout(lines: Lines, path: str) -> Layout:
     """The canonical TSV written by `seqtag preprocess`: three header lines (magic, columns, schemes), then rows."""
-    header = list(lines[1:3])
+    header = list(itertools.islice(lines(), 1, 3))
     if len(header) < 2 or not header[0].startswith("#columns\t") or not header[1].startswith("#schemes"):
         raise DataError("canonical file without its '#columns' and '#schemes' header lines", path, 2)
     names = header[0].split("\t")[1:]
@@ -284,13 +342,15 @@ def read_canonical(lines: Sequence[str], path: str) -> Corpus:
             schemes[layer] = L.Scheme(scheme)
         except ValueError:
             raise DataError(f"unknown scheme {scheme!r} in header", path, 3) from None
-    body = ["", "", ""] + list(lines[3:])  # blanks keep the line numbers true
-    if any(line.strip() for line in body):
-        corpus = read_conll(body, path, names)
-    else:
-        corpus = Corpus([], tuple(n for n in names if n != "word"), source=path)
-    corpus.schemes = schemes
-    return corpus
+    if len(set(names)) != len(names):
+        raise DataError(f"canonical header names a column twice: {','.join(names)}", path, 2)
+    token_column = names.index("word")
+    layers = tuple(name for name in names if name != "word")
+
+    def body() -> Iterator[str]:  # blanks for the header keep the line numbers true
+        return itertools.chain(["", "", ""], itertools.islice(lines(), 3, None))
+
+    return layers, schemes, lambda: _conll(body(), path, names, True, token_column)
 
 
 def read_hf(name_or_path: str, split: str | None = "train") -> list[tuple[str, Corpus]]:
@@ -300,51 +360,80 @@ def read_hf(name_or_path: str, split: str | None = "train") -> list[tuple[str, C
     `tokens` (or `words`) column; every other column with one label per token becomes a layer, named without a
     `_tags` suffix (`ner_tags` -> `ner`), with ClassLabel ids mapped to their names.
     """
+    splits = _load_hf(name_or_path, split, streaming=False)
+    result = []
+    for name in [split] if split else splits:
+        source = f"{name_or_path}[{name}]"
+        layers, sentences = _hf_layout(splits[name], source)
+        result.append((name, Corpus(list(sentences()), layers, source=source)))
+    return result
+
+
+def stream_hf(name_or_path: str, split: str = "train") -> StreamedCorpus:
+    """One split of a Hugging Face dataset, streamed: a `save_to_disk` folder is read from its memory-mapped Arrow
+    files, local json/csv/parquet files and hub datasets with `streaming=True`."""
+    data = _load_hf(name_or_path, split, streaming=True)[split]
+    source = f"{name_or_path}[{split}]"
+    layers, sentences = _hf_layout(data, source)
+    return StreamedCorpus(sentences, layers, {}, source)
+
+
+def _load_hf(name_or_path: str, split: str | None, streaming: bool) -> dict:
     import datasets  # lazy: heavy, and only this reader needs it
 
     path = Path(name_or_path)
     builders = {".json": "json", ".jsonl": "json", ".csv": "csv", ".parquet": "parquet"}
     try:
         if path.is_dir():
-            data = datasets.load_from_disk(str(path))
+            data = datasets.load_from_disk(str(path))  # memory-mapped: iterating it does not load it
         elif path.suffix in builders and path.is_file():
-            data = datasets.load_dataset(builders[path.suffix], data_files=str(path))
+            data = datasets.load_dataset(builders[path.suffix], data_files=str(path), streaming=streaming)
         elif path.suffix in builders:
             raise DataError("no such file", name_or_path)
         else:
-            data = datasets.load_dataset(name_or_path)
+            data = datasets.load_dataset(name_or_path, streaming=streaming)
     except DataError:
         raise
     except Exception as e:  # datasets raises many types (network, missing config, bad files)
         raise DataError(f"cannot load dataset: {e}", name_or_path) from None
-    if not isinstance(data, datasets.DatasetDict):
-        data = datasets.DatasetDict({split or "train": data})
+    if not isinstance(data, (datasets.DatasetDict, datasets.IterableDatasetDict)):
+        data = {split or "train": data}
     if split is not None and split not in data:
         raise DataError(f"no split {split!r}; splits are: {', '.join(data)}", name_or_path)
-    return [(name, _hf_corpus(data[name], f"{name_or_path}[{name}]")) for name in ([split] if split else data)]
+    return data
 
 
-def _hf_corpus(data, source: str) -> Corpus:
-    token_column = next((c for c in ("tokens", "words") if c in data.column_names), None)
+def _hf_layout(data, source: str) -> tuple[tuple[str, ...], Callable[[], Iterator[Sentence]]]:
+    features = data.features  # None for a streamed dataset whose schema shows only in its rows
+    first = None
+    if features is None:
+        first = next(iter(data), None)
+        if first is None:
+            raise DataError("no rows", source)
+    columns = list(features) if features is not None else list(first)
+    token_column = next((c for c in ("tokens", "words") if c in columns), None)
     if token_column is None:
-        raise DataError(f"no 'tokens' column; columns are: {', '.join(data.column_names)}", source)
-    label_columns = [c for c in data.column_names if c != token_column and _is_sequence(data.features[c])]
-    names = {c: _classlabel_names(data.features[c]) for c in label_columns}
+        raise DataError(f"no 'tokens' column; columns are: {', '.join(columns)}", source)
+    label_columns = [c for c in columns if c != token_column
+                     and (_is_sequence(features[c]) if features is not None else isinstance(first[c], list))]
+    names = {c: _classlabel_names(features[c]) if features is not None else None for c in label_columns}
     layers = tuple(c.removesuffix("_tags") for c in label_columns)
-    sentences = []
-    for row_number, row in enumerate(data, 1):
-        tokens = tuple(str(t) for t in row[token_column])
-        labels = {}
-        for column, layer in zip(label_columns, layers):
-            values = row[column]
-            if len(values) != len(tokens):
-                raise DataError(f"{column} has {len(values)} labels for {len(tokens)} tokens", source, row_number)
-            labels[layer] = tuple(names[column][v] if names[column] else str(v) for v in values)
-        if any(not t or any(c.isspace() for c in t) for t in tokens):
-            raise DataError("a token is empty or contains whitespace", source, row_number)
-        if tokens:
-            sentences.append(Sentence(tokens, labels, Origin(source, row_number, False)))
-    return Corpus(sentences, layers, source=source)
+
+    def sentences() -> Iterator[Sentence]:
+        for row_number, row in enumerate(data, 1):
+            tokens = tuple(str(t) for t in row[token_column])
+            labels = {}
+            for column, layer in zip(label_columns, layers):
+                values = row[column]
+                if len(values) != len(tokens):
+                    raise DataError(f"{column} has {len(values)} labels for {len(tokens)} tokens", source, row_number)
+                labels[layer] = tuple(names[column][v] if names[column] else str(v) for v in values)
+            if any(not t or any(c.isspace() for c in t) for t in tokens):
+                raise DataError("a token is empty or contains whitespace", source, row_number)
+            if tokens:
+                yield Sentence(tokens, labels, Origin(source, row_number, False))
+
+    return layers, sentences
 
 
 def _is_sequence(feature) -> bool:

@@ -137,9 +137,19 @@ def first_problem(tags: Sequence[str], scheme: Scheme) -> tuple[int, str] | None
 
 
 def detect(sequences: Iterable[Sequence[str]]) -> Scheme:
-    """Guess the scheme of a label layer from its sequences."""
-    sequences = list(sequences)
-    tagset = {tag for seq in sequences for tag in seq}
+    """Guess the scheme of a label layer from its sequences (in one pass, so they may be streamed)."""
+    tagset: set[str] = set()
+    opens_with_i = opens_with_b = 0  # chunk-initial I- is IOB1's mark; B- after O/other type is IOB2's
+    for seq in sequences:
+        tagset.update(seq)
+        previous = "O"
+        for tag in seq:
+            if tag.startswith(("I-", "B-")) and not (previous != "O" and previous[2:] == tag[2:]):
+                if tag[0] == "I":
+                    opens_with_i += 1
+                else:
+                    opens_with_b += 1
+            previous = tag
     if tagset and tagset <= set(_BMES_PREFIX):
         return Scheme.BMES
     if not tagset or not all(tag == "O" or _SPAN_TAG.match(tag) for tag in tagset):
@@ -149,16 +159,6 @@ def detect(sequences: Iterable[Sequence[str]]) -> Scheme:
         return Scheme.PLAIN
     if prefixes & set("ES"):
         return Scheme.BIOES
-    opens_with_i = opens_with_b = 0  # chunk-initial I- is IOB1's mark; B- after O/other type is IOB2's
-    for seq in sequences:
-        previous = "O"
-        for tag in seq:
-            same_type = previous != "O" and previous[2:] == tag[2:]
-            if tag.startswith("I-") and not same_type:
-                opens_with_i += 1
-            elif tag.startswith("B-") and not same_type:
-                opens_with_b += 1
-            previous = tag
     return Scheme.IOB1 if opens_with_i > opens_with_b else Scheme.IOB2
 
 

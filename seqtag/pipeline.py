@@ -15,7 +15,7 @@ from pathlib import Path
 
 from seqtag import formats
 from seqtag import labels as L
-from seqtag.corpus import Corpus
+from seqtag.corpus import Corpus, StreamedCorpus
 from seqtag.errors import DataError, ModelFormatError
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -37,16 +37,22 @@ class ReadOptions:
     layer: str | None = None
     scheme: str | None = None  # None: detect
     on_invalid: str = "repair"
+    stream: bool = False  # training data only: read from disk on every pass, never held in memory
 
-    def read(self, path: str | Path, to_scheme: L.Scheme | None = None) -> tuple[Corpus, str, int]:
+    def read(self, path: str | Path, to_scheme: L.Scheme | None = None,
+             stream: bool = False) -> tuple[Corpus | StreamedCorpus, str, int]:
         scheme = L.Scheme(self.scheme) if self.scheme else None
-        return formats.load_corpus(path, self.fmt, self.columns, self.layer, scheme, self.on_invalid, to_scheme)
+        return formats.load_corpus(path, self.fmt, self.columns, self.layer, scheme, self.on_invalid, to_scheme,
+                                   stream)
 
 
-def file_record(path: str | Path, corpus: Corpus) -> dict:
+def file_record(path: str | Path, corpus: Corpus | StreamedCorpus) -> dict:
     """What a model was trained on: name, size, hash, counts."""
     path = Path(path)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+    digest = None
+    if path.is_file():
+        with open(path, "rb") as file:  # in blocks: a training file may be larger than memory
+            digest = hashlib.file_digest(file, "sha256").hexdigest()
     return {"path": str(path), "bytes": path.stat().st_size if path.is_file() else None, "sha256": digest,
             "sentences": len(corpus), "tokens": corpus.num_tokens()}
 
@@ -98,7 +104,9 @@ def train_model(
     from seqtag.tagger import save_model, tagger_class
 
     output = Path(output)
-    train, layer, repaired = read.read(train_path)
+    if read.stream and kind != "bilstm":
+        raise DataError(f"--stream trains the BiLSTM only; the {kind} baseline reads its training data into memory")
+    train, layer, repaired = read.read(train_path, stream=read.stream)
     read.layer = layer
     scheme = train.schemes[layer]
     dev = read.read(dev_path, scheme)[0] if dev_path else None
@@ -122,7 +130,7 @@ def train_model(
     else:
         tagger, extra = cls.fit(train, dev, layer, config), {}
     if scheme is L.Scheme.BMES:
-        tagger.train_words = {"".join(s.tokens[a:b]) for s in train.sentences
+        tagger.train_words = {"".join(s.tokens[a:b]) for s in train
                               for a, b, _ in L.to_spans(s.labels[layer], scheme)}
     metrics = {}
     for name, corpus in (("dev", dev), ("test", test)):
@@ -139,7 +147,7 @@ def _train_bilstm(train, dev, layer, config, output: Path, info: dict, resume: b
 
     from seqtag.bilstm import BiLSTMConfig, BiLSTMTagger
     from seqtag.tagger import read_model_json, save_model
-    from seqtag.training import TrainConfig, resolve_device, train_bilstm
+    from seqtag.training import CHECKPOINT_KEYS, TrainConfig, resolve_device, train_bilstm
 
     model_config = BiLSTMConfig.from_dict(config.get("model", {}))
     train_config = TrainConfig.from_dict(config.get("training", {}))
@@ -152,6 +160,10 @@ def _train_bilstm(train, dev, layer, config, output: Path, info: dict, resume: b
             checkpoint = torch.load(output / "checkpoint.pt", map_location="cpu", weights_only=True)
         except FileNotFoundError:
             raise ModelFormatError("no checkpoint.pt to resume from", output) from None
+        missing = sorted(CHECKPOINT_KEYS - set(checkpoint))
+        if missing:
+            raise ModelFormatError(f"lacks {', '.join(missing)} (written by an older seqtag); train again without "
+                                   "--resume", output / "checkpoint.pt")
         saved = document["training"]["data"]["train"]["sha256"]
         if saved != info["training"]["data"]["train"]["sha256"]:
             raise DataError("--resume with other training data than the checkpoint was trained on", output)

@@ -6,18 +6,20 @@ never prints.
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import math
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 
 import torch
 
 from seqtag.bilstm import BiLSTMConfig, BiLSTMTagger, make_config
 from seqtag.encoding import batches_by_tokens, normalize_word
-from seqtag.corpus import Corpus
+from seqtag.corpus import Corpus, Sentence, StreamedCorpus
 from seqtag.errors import DataError, SeqtagError
 from seqtag.evaluation import score_tagger
 
@@ -34,10 +36,16 @@ class TrainConfig:
     seed: int = 1
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     amp: bool = True  # bfloat16 autocast for the encoder on GPU
+    stream_buffer: int = 20000  # --stream: sentences read, shuffled and batched together
 
     @classmethod
     def from_dict(cls, values: dict) -> TrainConfig:
         return make_config(cls, values, "[training]", {"optimizer": ("adam", "sgd")})
+
+
+# what a checkpoint must hold for --resume to continue exactly
+CHECKPOINT_KEYS = {"epoch", "model", "optimizer", "scheduler", "generator", "dropout_generator", "torch_rng", "best",
+                   "best_score", "best_epoch", "bad_epochs", "history"}
 
 
 class TrainingDiverged(SeqtagError):
@@ -86,7 +94,7 @@ Checkpointer = Callable[[BiLSTMTagger, dict, dict], None]  # (tagger, best weigh
 
 
 def train_bilstm(
-    train: Corpus,
+    train: Corpus | StreamedCorpus,
     dev: Corpus | None,
     layer: str,
     model_config: BiLSTMConfig,
@@ -105,9 +113,10 @@ def train_bilstm(
         tagger = resume[0]
     network = tagger.network
     rare = _rare_words(train)
-    order = sorted(range(len(train)), key=lambda i: len(train.sentences[i]))
-    batches = [tagger.encode([train.sentences[i] for i in chunk], rare)
-               for chunk in batches_by_tokens(order, [len(s) for s in train.sentences], config.batch_tokens)]
+    if isinstance(train, StreamedCorpus):
+        batches = StreamedBatches(tagger, train, rare, config.batch_tokens, config.stream_buffer)
+    else:
+        batches = EncodedBatches(tagger, train.sentences, rare, config.batch_tokens)
     if config.optimizer == "adam":
         optimizer = torch.optim.Adam(network.parameters(), lr=config.lr)
     else:
@@ -195,18 +204,50 @@ def train_bilstm(
     return TrainResult(tagger, history, best_epoch, best_score, stopped)
 
 
-def _train_epoch(network, batches, optimizer, model_config: BiLSTMConfig, config: TrainConfig,
-                 generators: tuple[torch.Generator, torch.Generator], autocast: bool, progress, epoch: int,
-                 rank: int = 0, world: int = 1) -> dict:
+class EncodedBatches:
+    """A training corpus in memory, bucketed by length under the token budget and encoded once; every epoch visits
+    the batches in a new order, each rank an equal share (DDP's ranks would otherwise wait on each other)."""
+
+    def __init__(self, tagger: BiLSTMTagger, sentences: Sequence[Sentence], rare: set[str], budget: int):
+        order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
+        self.batches = [tagger.encode([sentences[i] for i in chunk], rare)
+                        for chunk in batches_by_tokens(order, [len(s) for s in sentences], budget)]
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def epoch(self, generator: torch.Generator, rank: int = 0, world: int = 1) -> Iterator[dict]:
+        order = torch.randperm(len(self.batches), generator=generator).tolist()
+        return (self.batches[i] for i in order[rank::world][: len(order) // world])
+
+
+class StreamedBatches:
+    """A training corpus read from disk again every epoch, `buffer` sentences at a time: each buffer is bucketed,
+    encoded and visited in a random order, so memory holds one buffer's batches, never the corpus. Shuffling is
+    within a buffer: a file sorted by topic or length should be shuffled once on disk."""
+
+    def __init__(self, tagger: BiLSTMTagger, corpus: StreamedCorpus, rare: set[str], budget: int, buffer: int):
+        self.tagger, self.corpus, self.rare, self.budget, self.buffer = tagger, corpus, rare, budget, buffer
+
+    def __len__(self) -> int:
+        raise TypeError("a stream has no length before it is read")
+
+    def epoch(self, generator: torch.Generator, rank: int = 0, world: int = 1) -> Iterator[dict]:
+        sentences = iter(self.corpus)
+        while chunk := list(itertools.islice(sentences, self.buffer)):
+            yield from EncodedBatches(self.tagger, chunk, self.rare, self.budget).epoch(generator, rank, world)
+
+
+def _train_epoch(network, batches: EncodedBatches | StreamedBatches, optimizer, model_config: BiLSTMConfig,
+                 config: TrainConfig, generators: tuple[torch.Generator, torch.Generator], autocast: bool, progress,
+                 epoch: int, rank: int = 0, world: int = 1) -> dict:
     network.train()
     started = time.perf_counter()
-    total_loss, total_tokens = 0.0, 0
+    total_loss, total_tokens, sentences = 0.0, 0, 0
     order_generator, dropout_generator = generators
-    order = torch.randperm(len(batches), generator=order_generator).tolist()
-    order = order[rank::world][: len(order) // world]  # equal shards, or DDP's ranks would wait on each other
-    progress({"event": "epoch_start", "epoch": epoch + 1, "batches": len(order)})
-    for step, index in enumerate(order):
-        batch = batches[index]
+    total = len(batches) // world if isinstance(batches, EncodedBatches) else None  # a stream's is unknown
+    progress({"event": "epoch_start", "epoch": epoch + 1, "batches": total})
+    for step, batch in enumerate(batches.epoch(order_generator, rank, world)):
         drop = torch.rand(batch["words"].shape, generator=dropout_generator) < model_config.rare_word_dropout
         batch = {**batch, "words": batch["words"].masked_fill(batch["rare"] & drop.to(batch["words"].device), 1)}
         optimizer.zero_grad(set_to_none=True)
@@ -221,9 +262,9 @@ def _train_epoch(network, batches, optimizer, model_config: BiLSTMConfig, config
         tokens = int(batch["lengths"].sum())
         total_loss += loss.item() * batch["lengths"].numel()
         total_tokens += tokens
+        sentences += batch["lengths"].numel()
         progress({"event": "batch", "step": step + 1, "loss": loss.item(), "tokens": tokens})
     seconds = time.perf_counter() - started
-    sentences = sum(batches[i]["lengths"].numel() for i in order)
     return {
         "epoch": epoch + 1,
         "loss": total_loss / max(sentences, 1),
@@ -235,12 +276,11 @@ def _train_epoch(network, batches, optimizer, model_config: BiLSTMConfig, config
     }
 
 
-def _rare_words(train: Corpus) -> set[str]:
-    counts: dict[str, int] = {}
-    for sentence in train.sentences:
-        for token in sentence.tokens:
-            key = normalize_word(token)
-            counts[key] = counts.get(key, 0) + 1
+def _rare_words(train: Corpus | StreamedCorpus) -> set[str]:
+    """Words seen once in training: rare-word dropout reads them as unknown now and then."""
+    counts: Counter = Counter()
+    for sentence in train:
+        counts.update(normalize_word(t) for t in sentence.tokens)
     return {w for w, n in counts.items() if n == 1}
 
 

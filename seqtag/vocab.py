@@ -15,8 +15,8 @@ class Vocabulary:
         self.specials = specials
 
     @classmethod
-    def build(cls, values: Iterable[str], min_freq: int = 1) -> Vocabulary:
-        counts = Counter(values)
+    def from_counts(cls, counts: Counter, min_freq: int = 1) -> Vocabulary:
+        """Most frequent first (ties alphabetical), so ids do not depend on the order the data was read in."""
         return cls(sorted((v for v, n in counts.items() if n >= min_freq), key=lambda v: (-counts[v], v)))
 
     def __len__(self) -> int:

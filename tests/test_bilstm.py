@@ -42,12 +42,15 @@ def write(corpus: Corpus, path) -> str:
     return str(path)
 
 
-def train(tmp_path, name="model", epochs=12, decoder="crf", seed=1, resume=False, train_path=None, dev_path=None):
+def train(tmp_path, name="model", epochs=12, decoder="crf", seed=1, resume=False, train_path=None, dev_path=None,
+          stream_buffer=None):
     train_path = train_path or write(synthetic(150, 0), tmp_path / "train.txt")
     dev_path = dev_path or write(synthetic(150, 1), tmp_path / "dev.txt")
     config = {"model": {**TINY_MODEL, "decoder": decoder},
               "training": {"max_epochs": epochs, "seed": seed, "lr": 0.01, "batch_tokens": 200, "patience": 50}}
-    read = pipeline.ReadOptions(fmt="conll", columns=["word", "ner"])
+    read = pipeline.ReadOptions(fmt="conll", columns=["word", "ner"], stream=stream_buffer is not None)
+    if stream_buffer is not None:
+        config["training"]["stream_buffer"] = stream_buffer
     return pipeline.train_model("bilstm", train_path, dev_path, None, read, config, tmp_path / name, resume)
 
 
@@ -83,6 +86,30 @@ def test_same_seed_same_weights_and_resume_matches_an_uninterrupted_run(tmp_path
         assert torch.equal(weights["a"][key], weights["c"][key]), key
     log = [json.loads(line) for line in (tmp_path / "c" / "train_log.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in log] == [1, 2, 3, 4]
+
+
+def test_a_streamed_corpus_trains_like_one_in_memory(tmp_path):
+    """With a buffer as large as the corpus, streaming makes the very same batches in the same order; with a small
+    buffer the order differs (shuffled within buffers) but the task is still learned."""
+    train(tmp_path, "memory", epochs=3)
+    train(tmp_path, "stream", epochs=3, stream_buffer=1000)
+    weights = {name: torch.load(tmp_path / name / "weights.pt", weights_only=True) for name in ("memory", "stream")}
+    assert all(torch.equal(weights["memory"][k], weights["stream"][k]) for k in weights["memory"])
+    document = train(tmp_path, "small-buffer", stream_buffer=40)
+    assert document["config"]["training"]["stream_buffer"] == 40 and document["training"]["read"]["stream"]
+    assert document["training"]["data"]["train"]["sentences"] == 150
+    assert document["metrics"]["dev"]["f1"] >= 0.98
+    log = [json.loads(line) for line in (tmp_path / "small-buffer" / "train_log.jsonl").read_text().splitlines()]
+    assert log[-1]["sentences_per_s"] > 0 and len(log) == 12
+
+
+def test_resuming_from_a_checkpoint_of_an_older_version_is_refused_clearly(tmp_path):
+    train(tmp_path, epochs=1)
+    checkpoint = torch.load(tmp_path / "model" / "checkpoint.pt", weights_only=True)
+    del checkpoint["dropout_generator"]
+    torch.save(checkpoint, tmp_path / "model" / "checkpoint.pt")
+    with pytest.raises(ModelFormatError, match="lacks dropout_generator"):
+        train(tmp_path, epochs=2, resume=True)
 
 
 def test_an_interrupted_save_leaves_the_previous_model(tmp_path, monkeypatch):

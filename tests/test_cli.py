@@ -216,3 +216,9 @@ def test_train_config_file_errors_name_the_setting(tmp_path):
     assert result.exit_code == 2 and "[training] max_epochs must be of type int, not 'ten'" in result.stderr
     config.write_text("[model]\ndecoder = 'hmm'\n")
     assert "decoder must be one of crf, softmax" in run("train", "--config", config, "-o", tmp_path / "m").stderr
+
+
+def test_stream_is_refused_for_baselines(tmp_path):
+    result = run("train", "--model", "hmm", "--stream", "-o", tmp_path / "m")
+    assert result.exit_code == 2 and "--stream trains the BiLSTM only" in result.stderr
+    assert not (tmp_path / "m").exists()

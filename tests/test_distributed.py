@@ -6,6 +6,8 @@ import socket
 import subprocess
 import sys
 
+import pytest
+
 from seqtag.corpus import Sentence
 from seqtag.tagger import load_model
 
@@ -16,10 +18,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_torchrun_two_cpu_ranks_write_one_model(tmp_path):
+@pytest.mark.parametrize("stream", [False, True], ids=["in-memory", "streamed"])
+def test_torchrun_two_cpu_ranks_write_one_model(tmp_path, stream):
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={free_port()}",
                "-m", "seqtag", "train", "-o", str(tmp_path / "m"), "--max-epochs", "2", "--hidden", "16",
-               "--layers", "1", "--device", "cpu"]
+               "--layers", "1", "--device", "cpu"] + (["--stream"] if stream else [])
     result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"},
                             timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -3,7 +3,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from seqtag import formats
-from seqtag.corpus import Corpus, Sentence, statistics
+from seqtag.corpus import Corpus, Sentence, StreamedCorpus, statistics
 from seqtag.errors import DataError
 from seqtag.labels import Scheme
 
@@ -144,6 +144,49 @@ def test_hugging_face_dataset_from_disk_and_json(tmp_path):
     jsonl = tmp_path / "d.jsonl"
     jsonl.write_text('{"tokens": ["a", "b"], "pos": ["DT", "NN"]}\n')
     assert formats.read_corpus(jsonl, "hf").sentences[0].labels == {"pos": ("DT", "NN")}
+    # streamed: the Arrow folder memory-mapped, the json file through an IterableDataset (streaming=True)
+    streamed = formats.stream_corpus(f"{tmp_path / 'ds'}:test", "hf")
+    assert streamed.layers == ("ner",) and list(streamed) == corpus.sentences
+    streamed = formats.stream_corpus(jsonl, "hf")
+    assert streamed.layers == ("pos",) and [s.labels for s in streamed] == [{"pos": ("DT", "NN")}]
+
+
+@pytest.mark.parametrize(
+    "path, fmt, columns",
+    [
+        ("ner/train.txt", None, ["word", "pos", "chunk", "ner"]),
+        ("pos/train.conllu", None, None),
+        ("seg/train.txt", "segmented", None),
+    ],
+)
+def test_a_streamed_corpus_reads_the_same_sentences_on_every_pass(tmp_path, path, fmt, columns):
+    in_memory, layer, _ = formats.load_corpus(DATA / path, fmt, columns)
+    streamed, streamed_layer, _ = formats.load_corpus(DATA / path, fmt, columns, stream=True)
+    assert isinstance(streamed, StreamedCorpus) and streamed_layer == layer
+    assert (streamed.layers, streamed.schemes) == (in_memory.layers, in_memory.schemes)
+    assert list(streamed) == in_memory.sentences == list(streamed)
+    assert (len(streamed), streamed.num_tokens()) == (len(in_memory), in_memory.num_tokens())
+    for fmt_out in ("canonical", "slash"):  # the other line formats, through their writers
+        formats.write_corpus(in_memory, tmp_path / fmt_out, fmt_out)
+        assert list(formats.stream_corpus(tmp_path / fmt_out, fmt_out)) == formats.read_corpus(
+            tmp_path / fmt_out, fmt_out).sentences
+
+
+def test_a_streamed_corpus_converts_schemes_and_names_bad_lines(tmp_path):
+    streamed, _, _ = formats.load_corpus(DATA / "ner/train.txt", None, ["word", "pos", "chunk", "ner"],
+                                         to_scheme=Scheme.BIOES, stream=True)
+    in_memory, _, _ = formats.load_corpus(DATA / "ner/train.txt", None, ["word", "pos", "chunk", "ner"],
+                                          to_scheme=Scheme.BIOES)
+    assert streamed.schemes["ner"] is Scheme.BIOES and list(streamed) == in_memory.sentences
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"John B-PER\nruns O\n\nMary \xff-PER\n")
+    with pytest.raises(DataError, match="invalid UTF-8") as error:
+        formats.load_corpus(bad, "conll", stream=True)
+    assert (error.value.path, error.value.line) == (str(bad), 4)
+    bad.write_text("John B-PER\nruns O\n\nMary B-PER extra\n")
+    with pytest.raises(DataError, match="expected 2 columns") as error:
+        formats.load_corpus(bad, "conll", stream=True)
+    assert error.value.line == 4
 
 
 def test_statistics():
