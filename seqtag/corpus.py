@@ -82,6 +82,17 @@ class StreamedCorpus:
         self._normalize: Callable[[Sentence], tuple[Sentence, bool]] | None = None
         self._counts: tuple[int, int] | None = None
 
+    def check(self, layer: str, target: L.Scheme, normalize: Callable[[Sentence], tuple[Sentence, bool]]) -> int:
+        """One pass that checks every sentence with `normalize` (which raises on a bad one), applied to each sentence
+        of every later pass; returns how many sentences it repaired."""
+        repaired = sentences = tokens = 0
+        for sentence in self._read():
+            repaired += normalize(sentence)[1]
+            sentences, tokens = sentences + 1, tokens + len(sentence)
+        self._normalize, self._counts = normalize, (sentences, tokens)
+        self.schemes[layer] = target
+        return repaired
+
     def __iter__(self) -> Iterator[Sentence]:
         sentences = tokens = 0
         for sentence in self._read():
@@ -139,13 +150,7 @@ def normalize_layer(
         return sentence, problem is not None
 
     if isinstance(corpus, StreamedCorpus):
-        repaired = sentences = tokens = 0
-        for sentence in corpus._read():
-            repaired += normalize(sentence)[1]
-            sentences, tokens = sentences + 1, tokens + len(sentence)
-        corpus._normalize, corpus._counts = normalize, (sentences, tokens)
-        corpus.schemes[layer] = target
-        return corpus, repaired
+        return corpus, corpus.check(layer, target, normalize)
     results = [normalize(s) for s in corpus.sentences]
     repaired = sum(was_repaired for _, was_repaired in results)
     sentences = [s for s, _ in results]

@@ -229,9 +229,6 @@ class StreamedBatches:
     def __init__(self, tagger: BiLSTMTagger, corpus: StreamedCorpus, rare: set[str], budget: int, buffer: int):
         self.tagger, self.corpus, self.rare, self.budget, self.buffer = tagger, corpus, rare, budget, buffer
 
-    def __len__(self) -> int:
-        raise TypeError("a stream has no length before it is read")
-
     def epoch(self, generator: torch.Generator, rank: int = 0, world: int = 1) -> Iterator[dict]:
         sentences = iter(self.corpus)
         while chunk := list(itertools.islice(sentences, self.buffer)):
