@@ -111,6 +111,7 @@ def read_corpus(
         name, split = _hf_name_split(path)
         return read_hf(name, split)[0][1]
     lines = read_text_lines(path)
+    fmt = fmt or detect_format(path, lines)
     layers, schemes, sentences = _layout(path, fmt, columns, lambda: iter(lines))
     corpus = Corpus(list(sentences()), layers, schemes, path)
     if not corpus.sentences and fmt == "conllu":
