@@ -57,17 +57,27 @@ def distributed_rank() -> tuple[int, int]:
     return int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
 
 
+def placement(device: str, local_rank: int, local_world: int, gpus: int) -> tuple[str, str]:
+    """(device, backend) for one torchrun rank: NCCL with a GPU per rank; gloo on CPU, and when the ranks of a node
+    outnumber its GPUs (NCCL refuses two ranks on one GPU: "Duplicate GPU detected"), so they share GPUs in turn."""
+    if not device.startswith("cuda"):
+        return device, "gloo"
+    return f"cuda:{local_rank % gpus}", "nccl" if local_world <= gpus else "gloo"
+
+
 def _start_distributed(device: str) -> tuple[int, int, str]:
-    """Join torchrun's process group (NCCL on GPUs, gloo on CPU); each rank gets its own GPU."""
+    """Join torchrun's process group; each rank gets its own GPU where there are enough."""
     import torch.distributed as dist
 
     rank, world = distributed_rank()
     if world > 1 and not dist.is_initialized():
+        local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+        local_world = int(os.environ.get("LOCAL_WORLD_SIZE", str(world)))
+        gpus = torch.cuda.device_count() if device.startswith("cuda") else 0
+        device, backend = placement(device, local_rank, local_world, gpus)
         if device.startswith("cuda"):
-            local = int(os.environ.get("LOCAL_RANK", "0"))
-            torch.cuda.set_device(local)
-            device = f"cuda:{local}"
-        dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
+            torch.cuda.set_device(device)
+        dist.init_process_group(backend)
     return rank, world, device
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from seqtag.corpus import Sentence
 from seqtag.tagger import load_model
+from seqtag.training import placement
 
 
 def free_port() -> int:
@@ -32,3 +33,10 @@ def test_torchrun_two_cpu_ranks_write_one_model(tmp_path, stream):
     assert [r["epoch"] for r in log] == [1, 2] and all(r["ranks"] == 2 for r in log)
     tagger = load_model(tmp_path / "m")
     assert len(tagger.predict([Sentence(("Peter", "went", "to", "Paris"), {})])[0]) == 4
+
+
+def test_ranks_get_their_own_gpu_with_nccl_or_share_gpus_with_gloo():
+    assert placement("cpu", 1, 2, 0) == ("cpu", "gloo")
+    assert [placement("cuda", r, 4, 4) for r in range(4)] == [(f"cuda:{r}", "nccl") for r in range(4)]
+    # two ranks on one GPU (the 1-against-2-ranks benchmark): NCCL would refuse the duplicate device
+    assert [placement("cuda", r, 2, 1) for r in range(2)] == [("cuda:0", "gloo"), ("cuda:0", "gloo")]
