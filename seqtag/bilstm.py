@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 
 import torch
@@ -18,7 +18,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from seqtag import labels as L
-from seqtag.corpus import Corpus, Sentence
+from seqtag.corpus import Corpus, Sentence, StreamedCorpus
 from seqtag.crf import CRF
 from seqtag.encoding import NUM_CASES, Encoder, batches_by_tokens, char_bigrams, normalize_word, training_scheme
 from seqtag.errors import DataError
@@ -260,7 +260,7 @@ class BiLSTMTagger(Tagger):
         return tagger
 
     @classmethod
-    def build(cls, train: Iterable[Sentence], layer: str, config: BiLSTMConfig, features: Sequence[str] = (),
+    def build(cls, train: Corpus | StreamedCorpus, layer: str, config: BiLSTMConfig, features: Sequence[str] = (),
               device: str = "cpu") -> BiLSTMTagger:
         """A new, untrained tagger with vocabularies from one pass over the training corpus (which may be streamed)."""
         scheme = train.schemes[layer]
