@@ -260,35 +260,19 @@ class BiLSTMTagger(Tagger):
         return tagger
 
     @classmethod
-    def build(cls, train: Corpus | StreamedCorpus, layer: str, config: BiLSTMConfig, features: Sequence[str] = (),
-              device: str = "cpu") -> BiLSTMTagger:
-        """A new, untrained tagger with vocabularies from one pass over the training corpus (which may be streamed)."""
-        scheme = train.schemes[layer]
-        missing = [f for f in features if f not in train.layers or f == layer]
-        if missing:
-            raise DataError(f"--features names no usable input column: {', '.join(missing)}", train.source)
-        segmentation = scheme is L.Scheme.BMES
-        words, chars, bigrams, labels = Counter(), Counter(), Counter(), set()
-        feature_values = {feature: Counter() for feature in features}
-        for sentence in train:
-            words.update(normalize_word(t) for t in sentence.tokens)
-            for token in sentence.tokens:
-                chars.update(token)
-            labels.update(sentence.labels[layer])
-            for feature, counts in feature_values.items():
-                counts.update(sentence.labels[feature])
-            if segmentation:
-                bigrams.update(char_bigrams(sentence.tokens, -1) + char_bigrams(sentence.tokens, 1))
+    def build(cls, counts: TrainingCounts, layer: str, scheme: L.Scheme, config: BiLSTMConfig,
+              features: Sequence[str] = (), device: str = "cpu") -> BiLSTMTagger:
+        """A new, untrained tagger with vocabularies from the counts of the training corpus."""
         vocabularies = {
-            "words": Vocabulary.from_counts(words),
-            "chars": Vocabulary.from_counts(chars),
-            "labels": Vocabulary(_label_order(labels, training_scheme(scheme)), specials=False),
+            "words": Vocabulary.from_counts(counts.words),
+            "chars": Vocabulary.from_counts(counts.chars),
+            "labels": Vocabulary(_label_order(counts.labels, training_scheme(scheme)), specials=False),
         }
-        if segmentation:
-            vocabularies["bigrams"] = Vocabulary.from_counts(bigrams)
-        for feature, counts in feature_values.items():
-            vocabularies[f"feature:{feature}"] = Vocabulary.from_counts(counts)
-        tagger = cls(layer, scheme, sorted(labels), features, config, vocabularies, device)
+        if scheme is L.Scheme.BMES:
+            vocabularies["bigrams"] = Vocabulary.from_counts(counts.bigrams)
+        for feature in features:
+            vocabularies[f"feature:{feature}"] = Vocabulary.from_counts(counts.features[feature])
+        tagger = cls(layer, scheme, sorted(counts.labels), features, config, vocabularies, device)
         if config.embeddings:
             load_embeddings(tagger, config.embeddings)
         return tagger
@@ -303,6 +287,39 @@ class BiLSTMTagger(Tagger):
                             **kwargs)
 
 
+@dataclass
+class TrainingCounts:
+    """One pass over a training corpus (which may be streamed): what the vocabularies and rare-word dropout need."""
+
+    words: Counter  # normalized words
+    chars: Counter
+    bigrams: Counter  # segmentation only
+    labels: set[str]
+    features: dict[str, Counter]
+
+    @classmethod
+    def of(cls, train: Corpus | StreamedCorpus, layer: str, features: Sequence[str] = ()) -> TrainingCounts:
+        missing = [f for f in features if f not in train.layers or f == layer]
+        if missing:
+            raise DataError(f"--features names no usable input column: {', '.join(missing)}", train.source)
+        segmentation = train.schemes[layer] is L.Scheme.BMES
+        counts = cls(Counter(), Counter(), Counter(), set(), {feature: Counter() for feature in features})
+        for sentence in train:
+            counts.words.update(normalize_word(t) for t in sentence.tokens)
+            for token in sentence.tokens:
+                counts.chars.update(token)
+            counts.labels.update(sentence.labels[layer])
+            for feature, values in counts.features.items():
+                values.update(sentence.labels[feature])
+            if segmentation:
+                counts.bigrams.update(char_bigrams(sentence.tokens, -1) + char_bigrams(sentence.tokens, 1))
+        return counts
+
+    def rare_words(self) -> set[str]:
+        """Words seen once: rare-word dropout reads them as unknown now and then."""
+        return {w for w, n in self.words.items() if n == 1}
+
+
 def _label_order(seen: set[str], internal: L.Scheme) -> list[str]:
     """Internal labels: every tag the internal scheme can produce for the types seen, so none is unknown later."""
     if internal is L.Scheme.PLAIN:
@@ -315,13 +332,13 @@ def _label_order(seen: set[str], internal: L.Scheme) -> list[str]:
 
 def load_embeddings(tagger: BiLSTMTagger, path: str) -> int:
     """Initialise word vectors from a GloVe/word2vec text file (exact key, then lowercase). Returns how many."""
-    from seqtag.formats import read_text_lines
+    from seqtag.formats import iter_text_lines
 
     weight = tagger.network.words.weight
     vocab = tagger.vocab["words"]
     found = 0
     with torch.no_grad():
-        for number, line in enumerate(read_text_lines(path), 1):
+        for number, line in enumerate(iter_text_lines(path), 1):
             parts = line.rstrip().split(" ")
             if number == 1 and len(parts) == 2:
                 continue  # word2vec header: count and dimension

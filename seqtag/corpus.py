@@ -94,23 +94,24 @@ class StreamedCorpus:
         return repaired
 
     def __iter__(self) -> Iterator[Sentence]:
-        sentences = tokens = 0
-        for sentence in self._read():
-            if self._normalize is not None:
-                sentence = self._normalize(sentence)[0]
-            sentences += 1
-            tokens += len(sentence)
-            yield sentence
-        self._counts = sentences, tokens  # a full pass counted them: len() needs no pass of its own after one
+        if self._normalize is None:
+            return self._read()
+        return (self._normalize(sentence)[0] for sentence in self._read())
 
     def __len__(self) -> int:
-        if self._counts is None:
-            sum(1 for _ in self)
-        return self._counts[0]
+        return self._count()[0]
 
     def num_tokens(self) -> int:
-        len(self)
-        return self._counts[1]
+        return self._count()[1]
+
+    def _count(self) -> tuple[int, int]:
+        """(sentences, tokens): counted by the check pass, or by a pass of their own before it."""
+        if self._counts is None:
+            sentences = tokens = 0
+            for sentence in self._read():
+                sentences, tokens = sentences + 1, tokens + len(sentence)
+            self._counts = sentences, tokens
+        return self._counts
 
     resolve_layer = Corpus.resolve_layer
 

@@ -132,6 +132,7 @@ def stream_corpus(
     if fmt == "hf":
         name, split = _hf_name_split(path)
         return stream_hf(name, split)
+    fmt = fmt or detect_format(path, list(itertools.islice(iter_text_lines(path), 200)))
     layers, schemes, sentences = _layout(path, fmt, columns, lambda: iter_text_lines(path))
     return StreamedCorpus(sentences, layers, schemes, path)
 
@@ -141,8 +142,7 @@ def _hf_name_split(path: str) -> tuple[str, str]:
     return (name, split) if colon and not Path(path).exists() else (path, "train")
 
 
-def _layout(path: str, fmt: str | None, columns: Sequence[str] | None, lines: Lines) -> Layout:
-    fmt = fmt or detect_format(path, list(itertools.islice(lines(), 200)))
+def _layout(path: str, fmt: str, columns: Sequence[str] | None, lines: Lines) -> Layout:
     if fmt == "conll":
         return _conll_layout(lines, path, columns)
     if fmt == "conllu":

@@ -11,14 +11,13 @@ import json
 import math
 import os
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 
 import torch
 
-from seqtag.bilstm import BiLSTMConfig, BiLSTMTagger, make_config
-from seqtag.encoding import batches_by_tokens, normalize_word
+from seqtag.bilstm import BiLSTMConfig, BiLSTMTagger, TrainingCounts, make_config
+from seqtag.encoding import batches_by_tokens
 from seqtag.corpus import Corpus, Sentence, StreamedCorpus
 from seqtag.errors import DataError, SeqtagError
 from seqtag.evaluation import score_tagger
@@ -117,12 +116,13 @@ def train_bilstm(
     """Train, calling `on_checkpoint` after every epoch with the best weights so far and the resumable state."""
     rank, world, device = _start_distributed(resolve_device(config.device))
     torch.manual_seed(config.seed)
+    counts = TrainingCounts.of(train, layer, resume[0].features if resume else features)
     if resume is None:
-        tagger = BiLSTMTagger.build(train, layer, model_config, features, device)
+        tagger = BiLSTMTagger.build(counts, layer, train.schemes[layer], model_config, features, device)
     else:
         tagger = resume[0]
     network = tagger.network
-    rare = _rare_words(train)
+    rare = counts.rare_words()
     if isinstance(train, StreamedCorpus):
         batches = StreamedBatches(tagger, train, rare, config.batch_tokens, config.stream_buffer)
     else:
@@ -281,14 +281,6 @@ def _train_epoch(network, batches: EncodedBatches | StreamedBatches, optimizer, 
         "lr": optimizer.param_groups[0]["lr"],
         "ranks": world,  # under torchrun, tokens/s and sentences/s are those of one rank
     }
-
-
-def _rare_words(train: Corpus | StreamedCorpus) -> set[str]:
-    """Words seen once in training: rare-word dropout reads them as unknown now and then."""
-    counts: Counter = Counter()
-    for sentence in train:
-        counts.update(normalize_word(t) for t in sentence.tokens)
-    return {w for w, n in counts.items() if n == 1}
 
 
 def _score_sharded(tagger, dev: Corpus, rank: int, world: int) -> dict:
