@@ -10,13 +10,14 @@ from __future__ import annotations
 import math
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, fields
 
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from seqtag import context
 from seqtag import labels as L
 from seqtag.corpus import Corpus, Sentence, StreamedCorpus
 from seqtag.crf import CRF
@@ -45,6 +46,7 @@ class BiLSTMConfig:
     decoder: str = "crf"  # crf | softmax
     rare_word_dropout: float = 0.3  # words seen once in training read as unknown with this probability
     embeddings: str | None = None  # GloVe/word2vec text file to initialise word vectors
+    context: bool = True  # span tasks: the document/corpus context layer (seqtag.context), fitted on the dev set
 
     @classmethod
     def from_dict(cls, values: dict) -> BiLSTMConfig:
@@ -101,6 +103,10 @@ class Network(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
         self.output = nn.Linear(2 * config.hidden, sizes["labels"])
         self.crf = CRF(sizes["labels"], allowed) if config.decoder == "crf" else None
+        # label scores from context features (seqtag.context): zero, and frozen, until fitted after training
+        self.context = None
+        if sizes["context"]:
+            self.context = nn.Parameter(torch.zeros(sizes["labels"], sizes["context"]), requires_grad=False)
 
     def _char_vectors(self, chars: torch.Tensor) -> torch.Tensor:
         """chars: (types, max_chars) -> (types, char_out), one vector per distinct word of the batch."""
@@ -148,15 +154,12 @@ class Network(nn.Module):
         """P(label at t | sentence), shape (batch, seq_len, num_labels)."""
         return emissions.softmax(dim=2) if self.crf is None else self.crf.marginals(emissions, mask)
 
-    def decode(self, batch: dict[str, torch.Tensor]) -> tuple[list[list[int]], torch.Tensor]:
-        """Best label ids per sentence and per-token scores (the softmax probability of each chosen label)."""
-        emissions = self.emissions(batch)
-        mask = batch["mask"]
+    def decode_emissions(self, emissions: torch.Tensor, mask: torch.Tensor) -> list[list[int]]:
+        """Best label ids per sentence: Viterbi with the CRF, else the best label of each token."""
         if self.crf is not None:
-            paths, _ = self.crf.viterbi(emissions, mask)
-            return paths, emissions
+            return self.crf.viterbi(emissions, mask)[0]
         best = emissions.argmax(dim=2).tolist()
-        return [row[:n] for row, n in zip(best, mask.sum(1).tolist())], emissions
+        return [row[:n] for row, n in zip(best, mask.sum(1).tolist())]
 
 
 class BiLSTMTagger(Tagger):
@@ -177,7 +180,11 @@ class BiLSTMTagger(Tagger):
             "bigrams": len(self.vocab["bigrams"]) if self.segmentation else 0,
             "features": [len(self.vocab[f"feature:{f}"]) for f in self.features],
             "labels": len(internal_labels),
+            "context": 0,
         }
+        if config.context and self.internal_scheme is L.Scheme.BIOES:
+            self.context_types = context.type_map(internal_labels)[1]
+            sizes["context"] = context.num_features(int(self.context_types.max()) + 1)
         self.network = Network(config, sizes, allowed).to(device)
         self.device = device
         self.encoder = Encoder(self.vocab, self.features, config.char_encoder, config.max_chars, layer, scheme,
@@ -201,44 +208,70 @@ class BiLSTMTagger(Tagger):
         crf = self.network.crf
         if crf is None:
             return super().predict_nbest(sentences, n)
-        self.check_features(sentences)
+        results: list = [[([], 1.0)] for _ in sentences]
         labels = self.vocab["labels"].items
-        results = []
-        self.network.eval()
-        with torch.no_grad():
-            for sentence in sentences:  # n-best is for inspection, not throughput: one sentence at a time
-                if not len(sentence):
-                    results.append([([], 1.0)])
-                    continue
-                batch = self.encode([sentence])
-                emissions = self.network.emissions(batch)
-                log_z = float(crf.log_partition(emissions, batch["mask"])[0])
-                results.append([
-                    (L.convert([labels[j] for j in path], self.internal_scheme, self.scheme),
-                     math.exp(score - log_z))
-                    for path, score in crf.nbest(emissions[0], n)
-                ])
+        for indices, batch, emissions in self.emission_batches(sentences):
+            log_z = crf.log_partition(emissions, batch["mask"]).tolist()
+            for row, i in enumerate(indices):
+                results[i] = [(L.convert([labels[j] for j in path], self.internal_scheme, self.scheme),
+                               math.exp(score - log_z[row]))
+                              for path, score in crf.nbest(emissions[row, : len(sentences[i])], n)]
         return results
 
-    def _predict(self, sentences: Sequence[Sentence], confidence: bool, batch_tokens: int = 4000):
-        self.check_features(sentences)
+    def _predict(self, sentences: Sequence[Sentence], confidence: bool):
         results: list = [([], [])] * len(sentences)
-        order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
         labels = self.vocab["labels"].items
+        for indices, batch, emissions in self.emission_batches(sentences):
+            paths = self.network.decode_emissions(emissions, batch["mask"])
+            probabilities = self.network.marginals(emissions, batch["mask"]) if confidence else None
+            for row, (i, path) in enumerate(zip(indices, paths)):
+                tags = L.convert([labels[j] for j in path], self.internal_scheme, self.scheme)
+                chosen = probabilities[row, torch.arange(len(path)), path].tolist() if confidence else []
+                results[i] = (tags, chosen)
+        return results
+
+    def emission_batches(self, sentences: Sequence[Sentence], batch_tokens: int = 4000, use_context: bool = True
+                         ) -> Iterator[tuple[list[int], dict[str, torch.Tensor], torch.Tensor]]:
+        """(sentence indices, encoded batch, label scores) for the non-empty sentences, in length-sorted batches.
+
+        Batches come one at a time, except with a fitted context layer: the context of a sentence is the
+        network's view of all the others, so every batch is scored before the first is returned.
+        """
+        self.check_features(sentences)
+        order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
+        weight = self.network.context if use_context else None
+        batches = self._plain_emissions(sentences, order, batch_tokens)
+        if weight is None or not bool(weight.any()):
+            yield from batches
+            return
+        batches = list(batches)
+        with torch.no_grad():
+            for (indices, batch, e), inputs in zip(batches, self.context_inputs(sentences, batches)):
+                yield indices, batch, e + inputs @ weight.t()
+
+    def context_inputs(self, sentences: Sequence[Sentence], batches: list) -> list[torch.Tensor]:
+        """The context layer's input for each of `emission_batches`' batches, (batch, seq_len, features)."""
+        scored = [sentences[i] for indices, _, _ in batches for i in indices]
+        emissions = [e[row, : len(sentences[i])].cpu().numpy() for indices, _, e in batches
+                     for row, i in enumerate(indices)]
+        rows = iter(context.features(scored, emissions, self.context_types))
+        inputs = []
+        for indices, _, e in batches:
+            padded = torch.zeros(e.shape[:2] + (self.network.context.size(1),), device=e.device)
+            for row in range(len(indices)):
+                values = torch.from_numpy(next(rows))
+                padded[row, : len(values)] = values
+            inputs.append(padded)
+        return inputs
+
+    def _plain_emissions(self, sentences: Sequence[Sentence], order: list[int], batch_tokens: int):
         self.network.eval()
         with torch.no_grad():
             for chunk in batches_by_tokens(order, [len(s) for s in sentences], batch_tokens):
-                nonempty = [i for i in chunk if len(sentences[i])]
-                if not nonempty:
-                    continue
-                batch = self.encode([sentences[i] for i in nonempty])
-                paths, emissions = self.network.decode(batch)
-                probabilities = self.network.marginals(emissions, batch["mask"]) if confidence else None
-                for row, (i, path) in enumerate(zip(nonempty, paths)):
-                    tags = L.convert([labels[j] for j in path], self.internal_scheme, self.scheme)
-                    chosen = probabilities[row, torch.arange(len(path)), path].tolist() if confidence else []
-                    results[i] = (tags, chosen)
-        return results
+                indices = [i for i in chunk if len(sentences[i])]
+                if indices:
+                    batch = self.encode([sentences[i] for i in indices])
+                    yield indices, batch, self.network.emissions(batch)
 
     def known(self, token: str) -> bool:
         return normalize_word(token) in self.vocab["words"]
@@ -253,6 +286,7 @@ class BiLSTMTagger(Tagger):
     @classmethod
     def from_state(cls, document: dict, tensors: dict[str, torch.Tensor], device: str = "cpu") -> BiLSTMTagger:
         meta = document["tagger"]
+        meta["config"].setdefault("context", False)  # models saved before the context layer have none
         vocabularies = Vocabulary.from_lists(meta["vocab"])
         tagger = cls(document["layer"], L.Scheme(document["scheme"]), document["labels"], document["features"],
                      BiLSTMConfig.from_dict(meta["config"]), vocabularies, device)

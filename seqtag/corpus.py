@@ -28,6 +28,7 @@ class Sentence:
     tokens: tuple[str, ...]
     labels: dict[str, tuple[str, ...]]  # layer -> one label per token, e.g. {"pos": ..., "ner": ...}
     origin: Origin | None = field(default=None, compare=False)
+    document: int | None = None  # which document of its file (CoNLL `-DOCSTART-` blocks), where the file marks them
 
     def __len__(self) -> int:
         return len(self.tokens)

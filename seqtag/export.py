@@ -23,6 +23,7 @@ from seqtag.tagger import Tagger, read_model_json
 ONNX_FILE = "model.onnx"
 TORCHSCRIPT_FILE = "model.torchscript.pt"
 DECODER_FILE = "decoder.npz"  # CRF start/transition/end scores with the scheme's constraints applied
+CONTEXT_FILE = "context.npz"  # the fitted context layer (seqtag.context): its weight and the label -> type map
 BATCH_SENTENCES = 256
 
 
@@ -82,6 +83,10 @@ def export(model_dir: str | Path, fmt: str, output: str | Path | None = None) ->
     if crf is not None:
         start, transitions, end = (t.detach().cpu().numpy().astype(np.float32) for t in crf._scores())
         np.savez(output / DECODER_FILE, start=start, transitions=transitions, end=end)
+    weight = tagger.network.context
+    (output / CONTEXT_FILE).unlink(missing_ok=True)
+    if weight is not None and bool(weight.any()):
+        np.savez(output / CONTEXT_FILE, weight=weight.detach().cpu().numpy(), types=tagger.context_types)
     if output.resolve() != model_dir.resolve():
         shutil.copy2(model_dir / "model.json", output / "model.json")
     return target
@@ -118,26 +123,40 @@ class OnnxTagger(Tagger):
         if config["decoder"] == "crf":
             with np.load(path / DECODER_FILE, allow_pickle=False) as archive:
                 self.decoder = (archive["start"], archive["transitions"], archive["end"])
+        self.context = None
+        if (path / CONTEXT_FILE).exists():
+            with np.load(path / CONTEXT_FILE, allow_pickle=False) as archive:
+                self.context = (archive["weight"], archive["types"])
 
     def predict(self, sentences: Sequence[Sentence]) -> list[list[str]]:
         from seqtag.baselines import viterbi
+        from seqtag.context import features
 
         self.check_features(sentences)
+        scored = [i for i, sentence in enumerate(sentences) if len(sentence)]
+        emissions = self._emissions([sentences[i] for i in scored])
+        if self.context is not None:  # as BiLSTMTagger.emission_batches does
+            weight, types = self.context
+            inputs = features([sentences[i] for i in scored], emissions, types)
+            emissions = [e + x @ weight.T for e, x in zip(emissions, inputs)]
         results: list[list[str]] = [[] for _ in sentences]
-        by_length: dict[int, list[int]] = defaultdict(list)
-        for i, sentence in enumerate(sentences):
-            if len(sentence):
-                by_length[len(sentence)].append(i)
         labels = self.vocab["labels"].items
-        for indices in by_length.values():
-            for start in range(0, len(indices), BATCH_SENTENCES):
-                chunk = indices[start : start + BATCH_SENTENCES]
-                arrays = self.encoder.encode([sentences[i] for i in chunk])
-                (emissions,) = self.session.run(None, {name: arrays[name] for name in self.names})
-                paths = viterbi(emissions, *self.decoder) if self.decoder else emissions.argmax(axis=2)
-                for i, path in zip(chunk, paths):
-                    results[i] = L.convert([labels[j] for j in path], self.internal_scheme, self.scheme)
+        for group in _by_length([len(e) for e in emissions]):
+            stacked = np.stack([emissions[k] for k in group])
+            paths = viterbi(stacked, *self.decoder) if self.decoder else stacked.argmax(axis=2)
+            for k, path in zip(group, paths):
+                results[scored[k]] = L.convert([labels[j] for j in path], self.internal_scheme, self.scheme)
         return results
+
+    def _emissions(self, sentences: Sequence[Sentence]) -> list[np.ndarray]:
+        """Label scores per sentence, (length, labels): the network runs on sentences of one length at a time."""
+        emissions: list = [None] * len(sentences)
+        for group in _by_length([len(s) for s in sentences]):
+            arrays = self.encoder.encode([sentences[k] for k in group])
+            (batch,) = self.session.run(None, {name: arrays[name] for name in self.names})
+            for k, row in zip(group, batch):
+                emissions[k] = row
+        return emissions
 
     def known(self, token: str) -> bool:
         from seqtag.encoding import normalize_word
@@ -154,3 +173,12 @@ class OnnxTagger(Tagger):
     @classmethod
     def fit(cls, *args, **kwargs):
         raise DataError("an ONNX runtime model cannot be trained")
+
+
+def _by_length(lengths: Sequence[int]) -> list[list[int]]:
+    """Indices grouped by length, at most BATCH_SENTENCES a group."""
+    by_length: dict[int, list[int]] = defaultdict(list)
+    for i, n in enumerate(lengths):
+        by_length[n].append(i)
+    return [indices[start : start + BATCH_SENTENCES] for indices in by_length.values()
+            for start in range(0, len(indices), BATCH_SENTENCES)]

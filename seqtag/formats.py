@@ -212,22 +212,26 @@ def detect_format(path: str, lines: Sequence[str]) -> str:
     raise DataError("cannot tell the format of this file; pass --format conll|conllu|segmented|slash|canonical", path)
 
 
-def _sentence_blocks(lines: Iterable[str], skip_comments: bool = False) -> Iterator[tuple[int, list[str]]]:
-    """Blank-line separated blocks as (first line number, lines); CoNLL `-DOCSTART-` lines break blocks too."""
+def _sentence_blocks(lines: Iterable[str], skip_comments: bool = False) -> Iterator[tuple[int, list[str], int | None]]:
+    """Blank-line separated blocks as (first line number, lines, document); CoNLL `-DOCSTART-` lines break blocks
+    too and start a new document (numbered from 0; None before the first)."""
     block: list[str] = []
-    start = 0
+    start, document = 0, None
     for number, line in enumerate(lines, 1):
         stripped = line.strip()
-        if not stripped or stripped.split()[0] == DOCSTART or (skip_comments and stripped.startswith("#")):
+        docstart = bool(stripped) and stripped.split()[0] == DOCSTART
+        if not stripped or docstart or (skip_comments and stripped.startswith("#")):
             if block:
-                yield start, block
+                yield start, block, document
                 block = []
+            if docstart:
+                document = 0 if document is None else document + 1
             continue
         if not block:
             start = number
         block.append(line)
     if block:
-        yield start, block
+        yield start, block, document
 
 
 def default_columns(width: int) -> list[str]:
@@ -250,7 +254,7 @@ def _conll_layout(lines: Lines, path: str, columns: Sequence[str] | None = None)
 
 
 def _conll(lines: Iterable[str], path: str, names: list[str], by_tab: bool, token_column: int) -> Iterator[Sentence]:
-    for start, block in _sentence_blocks(lines):
+    for start, block, document in _sentence_blocks(lines):
         rows = []
         for offset, line in enumerate(block):
             fields = _fields(line, by_tab)
@@ -264,6 +268,7 @@ def _conll(lines: Iterable[str], path: str, names: list[str], by_tab: bool, toke
             tokens=values[token_column],
             labels={name: values[i] for i, name in enumerate(names) if i != token_column},
             origin=Origin(path, start, True),
+            document=document,
         )
 
 
@@ -278,7 +283,7 @@ def _conllu(lines: Iterable[str], path: str) -> Iterator[Sentence]:
     """CoNLL-U: syntactic words only; multiword-token ranges (`3-4`) and empty nodes (`5.1`) are not tokens."""
     import conllu  # lazy: only this reader needs it
 
-    for start, block in _sentence_blocks(lines):
+    for start, block, _ in _sentence_blocks(lines):
         for offset, line in enumerate(block):
             if not line.startswith("#") and len(line.split("\t")) != 10:
                 found = len(line.split("\t"))
@@ -520,9 +525,13 @@ def write_conll(corpus: Corpus, out: TextIO) -> None:
 
 
 def _write_rows(corpus: Corpus, out: TextIO, separator: str) -> None:
+    document = None
     for i, sentence in enumerate(corpus.sentences):
         if i:
             out.write("\n")
+        if sentence.document is not None and sentence.document != document:  # keep the document marks
+            out.write(separator.join([DOCSTART, *("-X-" for _ in corpus.layers)]) + "\n\n")
+            document = sentence.document
         columns = [sentence.labels[layer] for layer in corpus.layers]
         for j, token in enumerate(sentence.tokens):
             _check_token(token, sentence)

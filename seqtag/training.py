@@ -211,6 +211,8 @@ def train_bilstm(
         stopped = "diverged"
     if best_state is not None:
         network.load_state_dict(best_state)
+    if network.context is not None and dev is not None and stopped != "interrupted":
+        fit_context(tagger, dev)
     return TrainResult(tagger, history, best_epoch, best_score, stopped)
 
 
@@ -295,3 +297,41 @@ def _score_sharded(tagger, dev: Corpus, rank: int, world: int) -> dict:
     for r, part in enumerate(gathered):
         predicted[r::world] = part
     return score_tagger(tagger, dev, predicted=predicted)
+
+
+def fit_context(tagger: BiLSTMTagger, dev: Corpus, iterations: int = 100) -> None:
+    """Fit the context layer (seqtag.context) on the dev set with the network frozen: the labels' likelihood
+    (CRF) or cross-entropy (softmax) given the network's scores plus the context's, by L-BFGS (it is convex)."""
+    network = tagger.network
+    weight = network.context
+    sentences = [s for s in dev if len(s)]
+    batches = list(tagger.emission_batches(sentences, use_context=False))
+    prepared = []
+    for (indices, batch, e), inputs in zip(batches, tagger.context_inputs(sentences, batches)):
+        gold = tagger.encoder.encode([sentences[i] for i in indices], set())["labels"]
+        prepared.append((e, inputs, torch.from_numpy(gold).to(e.device), batch["mask"]))
+    with torch.no_grad():
+        weight.zero_()
+    frozen = [p for p in network.parameters() if p.requires_grad]
+    for parameter in frozen:
+        parameter.requires_grad_(False)
+    weight.requires_grad_(True)
+    optimizer = torch.optim.LBFGS([weight], max_iter=iterations, line_search_fn="strong_wolfe")
+
+    def closure():
+        optimizer.zero_grad()
+        total = sum(_context_loss(network, e + inputs @ weight.t(), gold, mask) for e, inputs, gold, mask in prepared)
+        total = total / len(sentences)
+        total.backward()
+        return total
+
+    optimizer.step(closure)
+    weight.requires_grad_(False)
+    for parameter in frozen:
+        parameter.requires_grad_(True)
+
+
+def _context_loss(network, emissions: torch.Tensor, gold: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    if network.crf is not None:
+        return network.crf.nll(emissions, gold, mask)
+    return torch.nn.functional.cross_entropy(emissions[mask], gold[mask], reduction="sum")

@@ -1,0 +1,69 @@
+"""Document and corpus context for span tasks: what the model predicted for the *other* mentions of a word.
+
+A name is often easy to tag in one place ("Prime Minister Mesut Yilmaz") and hard in another ("Yilmaz said", or
+an all-caps headline). The BiLSTM sees one sentence at a time; this layer adds to each token's emission scores a
+learned function of the entity-type distributions that the network gave the other occurrences of the same word
+(lowercased, digits as 0), pooled two ways: within the token's document (`-DOCSTART-` blocks; sentences without
+document marks form one document), and over all the sentences tagged together. The two-stage idea is that of
+Krishnan & Manning (2006); pooling over documents and the corpus follows Xu et al. (2018).
+
+Its weights (labels x features, a few hundred numbers) are fitted on the dev set after the network is trained
+and frozen: on training data the network's own predictions are nearly always right, so a layer fitted there
+would learn to trust them far more than it should on unseen text.
+
+Numpy only, like the encoder, so the ONNX runtime applies it exactly as PyTorch does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from seqtag.corpus import Sentence
+from seqtag.encoding import normalize_word
+
+
+def type_map(labels: Sequence[str]) -> tuple[list[str], np.ndarray]:
+    """Entity types (with "O" first) and, for each internal label (B-PER, S-PER, ...), the index of its type."""
+    types = ["O"] + sorted({label[2:] for label in labels if label != "O"})
+    return types, np.array([types.index("O" if label == "O" else label[2:]) for label in labels])
+
+
+def num_features(num_types: int) -> int:
+    """Per token: mean type distribution of the other mentions and whether there are any, by document and corpus."""
+    return 2 * (num_types + 1)
+
+
+def features(sentences: Sequence[Sentence], emissions: Sequence[np.ndarray], types: np.ndarray) -> list[np.ndarray]:
+    """Context features, one (length, num_features) array per sentence.
+
+    emissions: the network's label scores per sentence, (length, labels); the mentions' type distributions are
+    their softmax, summed over the labels of each type.
+    """
+    num_types = int(types.max()) + 1
+    one_hot = np.eye(num_types, dtype=np.float32)[types]  # shape: (labels, types)
+    if not emissions:
+        return []
+    scores = np.concatenate(emissions).astype(np.float32)
+    probs = np.exp(scores - scores.max(axis=1, keepdims=True))
+    probs = (probs / probs.sum(axis=1, keepdims=True)) @ one_hot  # shape: (tokens, types)
+    words = [normalize_word(t) for s in sentences for t in s.tokens]
+    documents = [s.document for s in sentences for _ in s.tokens]
+    pooled = [_others_mean(probs, keys) for keys in (list(zip(documents, words)), words)]
+    stacked = np.concatenate([part for pair in pooled for part in pair], axis=1)
+    ends = np.cumsum([len(s) for s in sentences])[:-1]
+    return np.split(stacked, ends)
+
+
+def _others_mean(probs: np.ndarray, keys: list) -> tuple[np.ndarray, np.ndarray]:
+    """For each token, the mean of `probs` over the other tokens with its key (zeros where there is none), and
+    a 0/1 column saying whether there is one."""
+    ids: dict = {}
+    group = np.array([ids.setdefault(k, len(ids)) for k in keys], dtype=np.int64)
+    sums = np.zeros((len(ids), probs.shape[1]), dtype=np.float32)
+    np.add.at(sums, group, probs)
+    others = np.bincount(group)[group] - 1
+    mean = (sums[group] - probs) / np.maximum(others, 1)[:, None]
+    has = (others > 0).astype(np.float32)[:, None]
+    return mean * has, has

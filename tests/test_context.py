@@ -1,0 +1,82 @@
+"""The document/corpus context layer: pools what the network said about a word's other mentions, and learns to
+use it: a name's type, given away by a cue in one sentence, is carried to its bare mention in another."""
+
+import random
+import string
+
+import numpy as np
+import pytest
+
+from seqtag import context, pipeline
+from seqtag.corpus import Corpus, Sentence
+from seqtag.tagger import load_model
+
+from test_bilstm import TINY_MODEL, write
+
+
+def test_features_pool_the_other_mentions_by_document_and_by_corpus():
+    types = np.array([0, 1, 1, 2])  # labels O, B-PER, S-PER, S-LOC -> types O, PER, LOC
+    sentences = [Sentence(("Ann", "x"), {}, document=0), Sentence(("ANN",), {}, document=0),
+                 Sentence(("ann", "y"), {}, document=1)]
+    big = 20.0  # a label score that makes its softmax 1.0 in float32
+    emissions = [np.array([[0, big, 0, 0], [big, 0, 0, 0]]), np.array([[0, 0, 0, big]]),
+                 np.array([[0, 0, big, 0], [big, 0, 0, 0]])]
+    rows = context.features(sentences, emissions, types)
+    assert [r.shape for r in rows] == [(2, 8), (1, 8), (2, 8)]
+    # columns: document mean (O, PER, LOC), document has-other, corpus mean (O, PER, LOC), corpus has-other
+    np.testing.assert_allclose(rows[0][0], [0, 0, 1, 1, 0, 0.5, 0.5, 1], atol=1e-6)  # Ann: ANN here, ann elsewhere
+    np.testing.assert_allclose(rows[1][0], [0, 1, 0, 1, 0, 1, 0, 1], atol=1e-6)  # ANN: Ann here, ann elsewhere
+    np.testing.assert_allclose(rows[2][0], [0, 0, 0, 0, 0, 0.5, 0.5, 1], atol=1e-6)  # ann: alone in document 1
+    np.testing.assert_allclose(rows[0][1], np.zeros(8), atol=1e-6)  # x: no other mention anywhere
+    # sentences without document marks form one document
+    unmarked = [Sentence(s.tokens, {}) for s in sentences]
+    np.testing.assert_allclose(context.features(unmarked, emissions, types)[2][0], [0, 0.5, 0.5, 1] * 2, atol=1e-6)
+
+
+def documents(n: int, seed: int) -> Corpus:
+    """Each document names a new person or place: with a cue once ("mr X" / "in X"), bare once ("X won")."""
+    rng = random.Random(seed)
+    sentences = []
+    for document in range(n):
+        name = "".join(rng.choice(string.ascii_lowercase) for _ in range(7))
+        kind = rng.choice(["PER", "LOC"])
+        cue = ["mr", name, "spoke"] if kind == "PER" else ["in", name, "today"]
+        filler = [rng.choice(["the", "cat", "sat", "on", "a", "mat"]) for _ in range(rng.randint(2, 5))]
+        for tokens, tags in ((cue, ["O", f"B-{kind}", "O"]), (filler, ["O"] * len(filler)),
+                             ([name, "won"], [f"B-{kind}", "O"])):
+            sentences.append(Sentence(tuple(tokens), {"ner": tuple(tags)}, document=document))
+    return Corpus(sentences, ("ner",), source="documents")
+
+
+@pytest.fixture(scope="module")
+def document_model(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("context")
+    config = {"model": {**TINY_MODEL}, "training": {"max_epochs": 8, "seed": 1, "lr": 0.01, "batch_tokens": 200}}
+    read = pipeline.ReadOptions(fmt="conll", columns=["word", "ner"])
+    pipeline.train_model("bilstm", write(documents(150, 0), folder / "train.txt"),
+                         write(documents(150, 1), folder / "dev.txt"), None, read, config, folder / "model")
+    return folder / "model"
+
+
+def test_the_context_layer_carries_a_names_type_to_its_bare_mention(document_model):
+    tagger = load_model(document_model)
+    test = documents(100, 2).sentences
+    bare = [i for i, s in enumerate(test) if s.tokens[-1] == "won"]
+
+    def bare_accuracy() -> float:
+        predicted = tagger.predict(test)
+        return sum(predicted[i] == list(test[i].labels["ner"]) for i in bare) / len(bare)
+
+    with_context = bare_accuracy()
+    tagger.network.context.data.zero_()  # the network alone: the bare name's type is a coin toss
+    without = bare_accuracy()
+    assert with_context >= 0.95 and without <= 0.8, (with_context, without)
+
+
+def test_onnx_runtime_applies_the_context_layer_too(document_model, tmp_path):
+    pytest.importorskip("onnxruntime")
+    from seqtag.export import OnnxTagger, export
+
+    export(document_model, "onnx", tmp_path)
+    test = documents(60, 3).sentences
+    assert OnnxTagger(tmp_path).predict(test) == load_model(document_model).predict(test)
