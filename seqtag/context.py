@@ -31,8 +31,9 @@ def type_map(labels: Sequence[str]) -> tuple[list[str], np.ndarray]:
 
 
 def num_features(num_types: int) -> int:
-    """Per token: mean type distribution of the other mentions and whether there are any, by document and corpus."""
-    return 2 * (num_types + 1)
+    """Per token, by document and by corpus: the other mentions' mean type distribution, whether there are any,
+    and how many (log(1 + n): a type seen in many places is surer than one seen once)."""
+    return 2 * (num_types + 2)
 
 
 def features(sentences: Sequence[Sentence], emissions: Sequence[np.ndarray], types: np.ndarray) -> list[np.ndarray]:
@@ -51,14 +52,14 @@ def features(sentences: Sequence[Sentence], emissions: Sequence[np.ndarray], typ
     words = [normalize_word(t) for s in sentences for t in s.tokens]
     documents = [s.document for s in sentences for _ in s.tokens]
     pooled = [_others_mean(probs, keys) for keys in (list(zip(documents, words)), words)]
-    stacked = np.concatenate([part for pair in pooled for part in pair], axis=1)
+    stacked = np.concatenate([part for parts in pooled for part in parts], axis=1)
     ends = np.cumsum([len(s) for s in sentences])[:-1]
     return np.split(stacked, ends)
 
 
-def _others_mean(probs: np.ndarray, keys: list) -> tuple[np.ndarray, np.ndarray]:
-    """For each token, the mean of `probs` over the other tokens with its key (zeros where there is none), and
-    a 0/1 column saying whether there is one."""
+def _others_mean(probs: np.ndarray, keys: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each token, the mean of `probs` over the other tokens with its key (zeros where there is none), a 0/1
+    column saying whether there is one, and log(1 + how many)."""
     ids: dict = {}
     group = np.array([ids.setdefault(k, len(ids)) for k in keys], dtype=np.int64)
     sums = np.zeros((len(ids), probs.shape[1]), dtype=np.float32)
@@ -66,4 +67,4 @@ def _others_mean(probs: np.ndarray, keys: list) -> tuple[np.ndarray, np.ndarray]
     others = np.bincount(group)[group] - 1
     mean = (sums[group] - probs) / np.maximum(others, 1)[:, None]
     has = (others > 0).astype(np.float32)[:, None]
-    return mean * has, has
+    return mean * has, has, np.log1p(others).astype(np.float32)[:, None]

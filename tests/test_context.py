@@ -22,15 +22,17 @@ def test_features_pool_the_other_mentions_by_document_and_by_corpus():
     emissions = [np.array([[0, big, 0, 0], [big, 0, 0, 0]]), np.array([[0, 0, 0, big]]),
                  np.array([[0, 0, big, 0], [big, 0, 0, 0]])]
     rows = context.features(sentences, emissions, types)
-    assert [r.shape for r in rows] == [(2, 8), (1, 8), (2, 8)]
-    # columns: document mean (O, PER, LOC), document has-other, corpus mean (O, PER, LOC), corpus has-other
-    np.testing.assert_allclose(rows[0][0], [0, 0, 1, 1, 0, 0.5, 0.5, 1], atol=1e-6)  # Ann: ANN here, ann elsewhere
-    np.testing.assert_allclose(rows[1][0], [0, 1, 0, 1, 0, 1, 0, 1], atol=1e-6)  # ANN: Ann here, ann elsewhere
-    np.testing.assert_allclose(rows[2][0], [0, 0, 0, 0, 0, 0.5, 0.5, 1], atol=1e-6)  # ann: alone in document 1
-    np.testing.assert_allclose(rows[0][1], np.zeros(8), atol=1e-6)  # x: no other mention anywhere
+    assert [r.shape for r in rows] == [(2, 10), (1, 10), (2, 10)]
+    # columns by document, then by corpus: mean (O, PER, LOC) of the other mentions, whether any, log(1 + count)
+    one, two = np.log(2), np.log(3)
+    np.testing.assert_allclose(rows[0][0], [0, 0, 1, 1, one, 0, .5, .5, 1, two], atol=1e-6)  # Ann: ANN here, ann
+    np.testing.assert_allclose(rows[1][0], [0, 1, 0, 1, one, 0, 1, 0, 1, two], atol=1e-6)  # ANN: Ann here, ann
+    np.testing.assert_allclose(rows[2][0], [0, 0, 0, 0, 0, 0, .5, .5, 1, two], atol=1e-6)  # ann: alone in doc 1
+    np.testing.assert_allclose(rows[0][1], np.zeros(10), atol=1e-6)  # x: no other mention anywhere
     # sentences without document marks form one document
     unmarked = [Sentence(s.tokens, {}) for s in sentences]
-    np.testing.assert_allclose(context.features(unmarked, emissions, types)[2][0], [0, 0.5, 0.5, 1] * 2, atol=1e-6)
+    np.testing.assert_allclose(context.features(unmarked, emissions, types)[2][0], [0, .5, .5, 1, two] * 2,
+                               atol=1e-6)
 
 
 def documents(n: int, seed: int) -> Corpus:
