@@ -445,7 +445,9 @@ def tag(
     input_format: Annotated[InputFormat, typer.Option("--input-format", help="raw text (tokenized here), "
                             "whitespace tokens, or CoNLL columns.")] = InputFormat.raw,
     output_format: Annotated[OutputFormat, typer.Option("--output-format")] = OutputFormat.conll,
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Sentences read and tagged at a time.")] = 2000,
+    batch_size: Annotated[int, typer.Option(
+        "--batch-size", help="Sentences read and tagged at a time (a model's context layer pools mentions within them)."
+    )] = 2000,
     replace_invalid: Annotated[bool, typer.Option("--replace-invalid", help="Replace invalid UTF-8 bytes "
                                "instead of stopping.")] = False,
     probs: Annotated[bool, typer.Option("--probs", help="Add each label's probability (CRF marginals or "

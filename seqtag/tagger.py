@@ -27,7 +27,7 @@ from seqtag.labels import Scheme
 
 FORMAT = "seqtag-model"
 WEIGHTS_PT, WEIGHTS_NPZ = "weights.pt", "weights.npz"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: BiLSTM models may hold a context layer (seqtag.context); version 1 models still load
 KINDS = ("bilstm", "hmm", "perceptron", "majority")
 
 Progress = Callable[[dict], None]

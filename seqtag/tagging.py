@@ -127,10 +127,11 @@ def _tag_window(tagger, chunk: list, input_format: str, output_format: str, prob
     """Tag one window of input lines (or CoNLL token lists), long sentences in pieces, and render each."""
     split = _splitter(tagger, input_format)
     units = [split(item) for item in chunk]
+    documents = [item[1] for item in chunk] if input_format == "conll" else [None] * len(chunk)
     pieces, owners = [], []  # long sentences are cut into pieces the model can take
-    for index, (tokens, _, _) in enumerate(units):
+    for index, ((tokens, _, _), document) in enumerate(zip(units, documents)):
         for start in range(0, len(tokens), MAX_TOKENS):
-            pieces.append(Sentence(tuple(tokens[start : start + MAX_TOKENS]), {}))
+            pieces.append(Sentence(tuple(tokens[start : start + MAX_TOKENS]), {}, document=document))
             owners.append(index)
     if probs:
         predicted = tagger.predict_confidence(pieces) if pieces else []
@@ -142,14 +143,15 @@ def _tag_window(tagger, chunk: list, input_format: str, output_format: str, prob
         tags[owner].extend(labels)
         if probs:
             confidence[owner].extend(scores)
-    alternatives = _nbest_by_unit(tagger, units, nbest) if nbest else [None] * len(units)
+    alternatives = _nbest_by_unit(tagger, units, documents, nbest) if nbest else [None] * len(units)
     for (tokens, offsets, text), labels, scores, best in zip(units, tags, confidence, alternatives):
         yield _render(tokens, offsets, text, labels, scores, best, tagger, output_format)
 
 
-def _nbest_by_unit(tagger, units, n: int) -> list[list[tuple[list[str], float]]]:
+def _nbest_by_unit(tagger, units, documents, n: int) -> list[list[tuple[list[str], float]]]:
     """n-best sequences for whole sentences (long lines are not cut here: n-best is for inspection)."""
-    return tagger.predict_nbest([Sentence(tuple(tokens), {}) for tokens, _, _ in units], n)
+    return tagger.predict_nbest([Sentence(tuple(tokens), {}, document=document)
+                                 for (tokens, _, _), document in zip(units, documents)], n)
 
 
 def _splitter(tagger, input_format: str):
@@ -159,7 +161,7 @@ def _splitter(tagger, input_format: str):
     elif input_format == "tokens":
         tokenize_line = _whitespace_tokens
     elif input_format == "conll":
-        return lambda tokens: (tokens, None, None)
+        return lambda item: (item[0], None, None)
     else:
         raise DataError(f"unknown --input-format {input_format!r}; expected raw, tokens or conll")
 
@@ -170,19 +172,23 @@ def _splitter(tagger, input_format: str):
     return split
 
 
-def _conll_sentences(lines: Iterable[str]) -> Iterator[list[str]]:
-    """Token lists from CoNLL column input (first column; gold columns are ignored)."""
+def _conll_sentences(lines: Iterable[str]) -> Iterator[tuple[list[str], int | None]]:
+    """(tokens, document) from CoNLL column input (first column; gold columns are ignored); documents are the
+    `-DOCSTART-` blocks, numbered from 0 (None before the first), for the context layer."""
     tokens: list[str] = []
+    document = None
     for line in lines:
         fields = line.split()
         if not fields or fields[0] == "-DOCSTART-":
             if tokens:
-                yield tokens
+                yield tokens, document
                 tokens = []
+            if fields:
+                document = 0 if document is None else document + 1
             continue
         tokens.append(fields[0])
     if tokens:
-        yield tokens
+        yield tokens, document
 
 
 def _render(tokens, offsets, text, labels, scores, best, tagger, output_format: str) -> str:

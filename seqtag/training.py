@@ -299,7 +299,7 @@ def _score_sharded(tagger, dev: Corpus, rank: int, world: int) -> dict:
     return score_tagger(tagger, dev, predicted=predicted)
 
 
-def fit_context(tagger: BiLSTMTagger, dev: Corpus, iterations: int = 100) -> None:
+def fit_context(tagger: BiLSTMTagger, dev: Corpus, iterations: int = 100, l2: float = 1e-4) -> None:
     """Fit the context layer (seqtag.context) on the dev set with the network frozen: the labels' likelihood
     (CRF) or cross-entropy (softmax) given the network's scores plus the context's, by L-BFGS (it is convex)."""
     network = tagger.network
@@ -321,7 +321,7 @@ def fit_context(tagger: BiLSTMTagger, dev: Corpus, iterations: int = 100) -> Non
     def closure():
         optimizer.zero_grad()
         total = sum(_context_loss(network, e + inputs @ weight.t(), gold, mask) for e, inputs, gold, mask in prepared)
-        total = total / len(sentences)
+        total = total / len(sentences) + l2 * weight.pow(2).sum()
         total.backward()
         return total
 

@@ -1,6 +1,7 @@
 """The document/corpus context layer: pools what the network said about a word's other mentions, and learns to
 use it: a name's type, given away by a cue in one sentence, is carried to its bare mention in another."""
 
+import json
 import random
 import string
 
@@ -82,3 +83,20 @@ def test_onnx_runtime_applies_the_context_layer_too(document_model, tmp_path):
     export(document_model, "onnx", tmp_path)
     test = documents(60, 3).sentences
     assert OnnxTagger(tmp_path).predict(test) == load_model(document_model).predict(test)
+
+
+def test_a_model_saved_before_the_context_layer_still_loads(tmp_path):
+    """Format version 1 models have no `context` setting and no context weights."""
+    config = {"model": {**TINY_MODEL, "context": False}, "training": {"max_epochs": 1, "batch_tokens": 200}}
+    read = pipeline.ReadOptions(fmt="conll", columns=["word", "ner"])
+    pipeline.train_model("bilstm", write(documents(20, 0), tmp_path / "train.txt"),
+                         write(documents(20, 1), tmp_path / "dev.txt"), None, read, config, tmp_path / "model")
+    test = documents(10, 2).sentences
+    expected = load_model(tmp_path / "model").predict(test)
+    path = tmp_path / "model" / "model.json"
+    document = json.loads(path.read_text())
+    del document["tagger"]["config"]["context"]
+    document["format_version"] = 1
+    path.write_text(json.dumps(document))
+    tagger = load_model(tmp_path / "model")
+    assert tagger.network.context is None and tagger.predict(test) == expected
