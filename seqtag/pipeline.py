@@ -182,8 +182,8 @@ def _train_bilstm(train, dev, layer, config, output: Path, info: dict, resume: b
                           on_progress, on_checkpoint, resume_state)
     info["training"].update(best_epoch=result.best_epoch, stopped=result.stopped, epochs=len(result.history),
                             best_dev_score=result.best_score)
-    if result.tagger.network.context is not None and bool(result.tagger.network.context.any()):
-        info["training"]["context_layer"] = "fitted on the dev set after training; best_dev_score is from before"
+    if result.context is not None:  # fitted on dev after training: best_dev_score is from before
+        info["training"]["context_layer"] = result.context
     extra = {"train_log.jsonl": "".join(json.dumps(r) + "\n" for r in result.history)}
     if last_checkpoint is not None:  # keep the last state, so training can go on with --resume
         extra["checkpoint.pt"] = last_checkpoint

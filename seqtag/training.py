@@ -97,6 +97,7 @@ class TrainResult:
     best_epoch: int
     best_score: float | None
     stopped: str  # "patience" | "max_epochs" | "interrupted" | "diverged"
+    context: dict | None = None  # what fit_context measured, where the model has a context layer
 
 
 Checkpointer = Callable[[BiLSTMTagger, dict, dict], None]  # (tagger, best weights, checkpoint) -> saves
@@ -211,9 +212,10 @@ def train_bilstm(
         stopped = "diverged"
     if best_state is not None:
         network.load_state_dict(best_state)
+    context = None
     if network.context is not None and dev is not None and stopped != "interrupted":
-        fit_context(tagger, dev)
-    return TrainResult(tagger, history, best_epoch, best_score, stopped)
+        context = fit_context(tagger, dev)
+    return TrainResult(tagger, history, best_epoch, best_score, stopped, context)
 
 
 class EncodedBatches:
@@ -299,12 +301,41 @@ def _score_sharded(tagger, dev: Corpus, rank: int, world: int) -> dict:
     return score_tagger(tagger, dev, predicted=predicted)
 
 
-def fit_context(tagger: BiLSTMTagger, dev: Corpus, iterations: int = 100, l2: float = 1e-4) -> None:
-    """Fit the context layer (seqtag.context) on the dev set with the network frozen: the labels' likelihood
-    (CRF) or cross-entropy (softmax) given the network's scores plus the context's, by L-BFGS (it is convex)."""
+def fit_context(tagger: BiLSTMTagger, dev: Corpus) -> dict:
+    """Fit the context layer (seqtag.context) on the dev set, with the network frozen, if it earns its place.
+
+    It is first fitted on each half of the dev documents and scored on the other half. Only if it then beats the
+    network alone on the held-out halves is it fitted on the whole dev set. Otherwise it stays zero, as on a dev
+    set too small to fit it (the bundled sample's: 100 sentences). Returns what was measured, for model.json.
+    """
+    sentences = [s for s in dev if len(s)]
+    documents = sorted({s.document for s in sentences}, key=lambda d: (d is None, d))
+    if len(documents) > 1:  # whole documents in each half, so each keeps its document context
+        first = set(documents[::2])
+        halves = ([s for s in sentences if s.document in first], [s for s in sentences if s.document not in first])
+    else:
+        halves = (sentences[::2], sentences[1::2])
+    held_out = {"with": 0.0, "without": 0.0}
+    for fit_on, check_on in (halves, halves[::-1]):
+        check = Corpus(check_on, dev.layers, dev.schemes, dev.source)
+        _fit_context(tagger, fit_on)
+        report = score_tagger(tagger, check)
+        held_out["with"] += report[report["metric"]] / 2
+        with torch.no_grad():
+            tagger.network.context.zero_()
+        report = score_tagger(tagger, check)
+        held_out["without"] += report[report["metric"]] / 2
+    kept = held_out["with"] > held_out["without"]
+    if kept:
+        _fit_context(tagger, sentences)
+    return {"kept": kept, "held_out_dev_score": {k: round(v, 4) for k, v in held_out.items()}}
+
+
+def _fit_context(tagger: BiLSTMTagger, sentences: list[Sentence], iterations: int = 100, l2: float = 0.3) -> None:
+    """The labels' likelihood (CRF) or cross-entropy (softmax) given the network's scores plus the context
+    layer's, maximised by L-BFGS (it is convex in the layer's weights), with an L2 penalty."""
     network = tagger.network
     weight = network.context
-    sentences = [s for s in dev if len(s)]
     batches = list(tagger.emission_batches(sentences, use_context=False))
     prepared = []
     for (indices, batch, e), inputs in zip(batches, tagger.context_inputs(sentences, batches)):
@@ -321,7 +352,8 @@ def fit_context(tagger: BiLSTMTagger, dev: Corpus, iterations: int = 100, l2: fl
     def closure():
         optimizer.zero_grad()
         total = sum(_context_loss(network, e + inputs @ weight.t(), gold, mask) for e, inputs, gold, mask in prepared)
-        total = total / len(sentences) + l2 * weight.pow(2).sum()
+        # scaled to a per-sentence loss for L-BFGS; the penalty weighs more the fewer the sentences
+        total = (total + l2 * weight.pow(2).sum()) / len(sentences)
         total.backward()
         return total
 
