@@ -238,9 +238,8 @@ class BiLSTMTagger(Tagger):
         network's view of all the others, so every batch is scored before the first is returned.
         """
         self.check_features(sentences)
-        order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
         weight = self.network.context if use_context else None
-        batches = self._plain_emissions(sentences, order, batch_tokens)
+        batches = self._network_emissions(sentences, batch_tokens)
         if weight is None or not bool(weight.any()):
             yield from batches
             return
@@ -264,7 +263,8 @@ class BiLSTMTagger(Tagger):
             inputs.append(padded)
         return inputs
 
-    def _plain_emissions(self, sentences: Sequence[Sentence], order: list[int], batch_tokens: int):
+    def _network_emissions(self, sentences: Sequence[Sentence], batch_tokens: int):
+        order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
         self.network.eval()
         with torch.no_grad():
             for chunk in batches_by_tokens(order, [len(s) for s in sentences], batch_tokens):
