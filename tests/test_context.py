@@ -100,3 +100,18 @@ def test_a_model_saved_before_the_context_layer_still_loads(tmp_path):
     path.write_text(json.dumps(document))
     tagger = load_model(tmp_path / "model")
     assert tagger.network.context is None and tagger.predict(test) == expected
+
+
+def test_tag_reads_document_marks_from_conll_input(document_model, tmp_path):
+    from seqtag.formats import read_corpus
+    from seqtag.tagging import tag_stream
+
+    path = write(documents(40, 4), tmp_path / "test.txt")
+    tagger = load_model(document_model)
+    lines = open(path, encoding="utf-8").read().splitlines()
+    output = "".join(tag_stream(tagger, lines, input_format="conll", output_format="conll"))
+    tagged = [[row.split("\t")[1] for row in block.splitlines()] for block in output.strip().split("\n\n")]
+    corpus = read_corpus(path, columns=["word", "ner"])
+    assert {s.document for s in corpus.sentences} == set(range(40))
+    assert tagged == tagger.predict(corpus.sentences)
+    assert tagged == [list(s.labels["ner"]) for s in corpus.sentences]  # the bare names included
