@@ -3,8 +3,8 @@
 A name is often easy to tag in one place ("Prime Minister Mesut Yilmaz") and hard in another ("Yilmaz said", or
 an all-caps headline). The BiLSTM sees one sentence at a time; this layer adds to each token's emission scores a
 learned function of the entity-type distributions that the network gave the other occurrences of the same word
-(lowercased, digits as 0), pooled two ways: within the token's document (`-DOCSTART-` blocks; sentences without
-document marks form one document), and over all the sentences tagged together. The two-stage idea is that of
+(lowercased, digits as 0), pooled two ways: within the token's document (`-DOCSTART-` blocks; in input without
+such marks each sentence is a document of its own), and over all the sentences tagged together. The two-stage idea is that of
 Krishnan & Manning (2006); pooling over documents and the corpus follows Xu et al. (2018).
 
 Its weights (labels x features, a few hundred numbers) are fitted on the dev set after the network is trained
@@ -51,7 +51,10 @@ def features(sentences: Sequence[Sentence], emissions: Sequence[np.ndarray], typ
     probs = np.exp(scores - scores.max(axis=1, keepdims=True))
     probs = (probs / probs.sum(axis=1, keepdims=True)) @ one_hot  # shape: (tokens, types)
     words = [normalize_word(t) for s in sentences for t in s.tokens]
-    documents = [s.document for s in sentences for _ in s.tokens]
+    # Unmarked sentences are one document beside marked ones (the block before a file's first -DOCSTART-);
+    # where no sentence is marked (plain text), each is a document of its own.
+    marked = any(s.document is not None for s in sentences)
+    documents = [(s.document,) if marked else i for i, s in enumerate(sentences) for _ in s.tokens]
     pooled = [_others_mean(probs, keys) for keys in (list(zip(documents, words)), words)]
     stacked = np.concatenate([part for parts in pooled for part in parts], axis=1)
     ends = np.cumsum([len(s) for s in sentences])[:-1]

@@ -30,10 +30,12 @@ def test_features_pool_the_other_mentions_by_document_and_by_corpus():
     np.testing.assert_allclose(rows[1][0], [0, 1, 0, 1, one, 0, 1, 0, 1, two], atol=1e-6)  # ANN: Ann here, ann
     np.testing.assert_allclose(rows[2][0], [0, 0, 0, 0, 0, 0, .5, .5, 1, two], atol=1e-6)  # ann: alone in doc 1
     np.testing.assert_allclose(rows[0][1], np.zeros(10), atol=1e-6)  # x: no other mention anywhere
-    # sentences without document marks form one document
+    # in input without document marks each sentence is a document; beside marked ones, the unmarked are one
     unmarked = [Sentence(s.tokens, {}) for s in sentences]
-    np.testing.assert_allclose(context.features(unmarked, emissions, types)[2][0], [0, .5, .5, 1, two] * 2,
+    np.testing.assert_allclose(context.features(unmarked, emissions, types)[2][0], [0] * 5 + [0, .5, .5, 1, two],
                                atol=1e-6)
+    leading = [Sentence(("Ann", "x"), {}), Sentence(("ANN",), {}), sentences[2]]
+    np.testing.assert_allclose(context.features(leading, emissions, types)[1][0], rows[1][0], atol=1e-6)
 
 
 def documents(n: int, seed: int) -> Corpus:
