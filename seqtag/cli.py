@@ -418,6 +418,14 @@ def info(model: Annotated[Path, typer.Argument(help="Model directory.")]) -> Non
     for key in ("epochs", "best_epoch", "stopped", "date"):
         if key in training:
             table.add_row(key.replace("_", " "), str(training[key]))
+    if training.get("best_dev_score") is not None and "dev" in training.get("data", {}):
+        table.add_row("best dev score", f"{100 * training['best_dev_score']:.2f} (what early stopping saw)")
+    context = training.get("context_layer")
+    if context:
+        held_out = context["held_out_dev_score"]
+        verdict = "kept, fitted on the dev set" if context["kept"] else "not kept (zero)"
+        table.add_row("context layer", f"{verdict}; held-out dev halves {100 * held_out['with']:.2f} with it, "
+                                       f"{100 * held_out['without']:.2f} without")
     for name, report in document.get("metrics", {}).items():
         table.add_row(f"{name} {report['metric']}", f"{100 * report[report['metric']]:.2f}")
     table.add_row("versions", f"seqtag {document['seqtag_version']}, torch {document['torch_version']}, "

@@ -100,8 +100,10 @@ def test_train_writes_a_described_model(sample_model):
     assert document["config"]["model"]["hidden"] == 32 and document["config"]["training"]["max_epochs"] == 2
     assert document["training"]["data"]["train"]["sentences"] == 300
     assert len((sample_model / "train_log.jsonl").read_text().splitlines()) == 2
+    assert isinstance(document["training"]["context_layer"]["kept"], bool)  # the held-out check ran
     result = run("info", sample_model)
     assert result.exit_code == 0 and "ner (iob1)" in result.stdout and "sha256" in result.stdout
+    assert "best dev score" in result.stdout and "context layer" in result.stdout
 
 
 def test_tag_streams_every_output_format(sample_model):
