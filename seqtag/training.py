@@ -316,6 +316,8 @@ def fit_context(tagger: BiLSTMTagger, dev: Corpus) -> dict:
     else:
         halves = (sentences[::2], sentences[1::2])
     held_out = {"with": 0.0, "without": 0.0}
+    if not all(halves):  # a dev set of one sentence (or document) cannot check the layer
+        return {"kept": False, "held_out_dev_score": held_out}
     for fit_on, check_on in (halves, halves[::-1]):
         check = Corpus(check_on, dev.layers, dev.schemes, dev.source)
         _fit_context(tagger, fit_on)

@@ -117,3 +117,14 @@ def test_tag_reads_document_marks_from_conll_input(document_model, tmp_path):
     assert {s.document for s in corpus.sentences} == set(range(40))
     assert tagged == tagger.predict(corpus.sentences)
     assert tagged == [list(s.labels["ner"]) for s in corpus.sentences]  # the bare names included
+
+
+def test_a_one_sentence_dev_set_leaves_the_layer_zero(tmp_path):
+    config = {"model": {**TINY_MODEL}, "training": {"max_epochs": 1, "batch_tokens": 200}}
+    read = pipeline.ReadOptions(fmt="conll", columns=["word", "ner"])
+    dev = documents(1, 1)
+    dev.sentences = dev.sentences[:1]
+    document = pipeline.train_model("bilstm", write(documents(20, 0), tmp_path / "train.txt"),
+                                    write(dev, tmp_path / "dev.txt"), None, read, config, tmp_path / "model")
+    assert document["training"]["context_layer"]["kept"] is False
+    assert not load_model(tmp_path / "model").network.context.any()
