@@ -421,7 +421,9 @@ def info(model: Annotated[Path, typer.Argument(help="Model directory.")]) -> Non
     if training.get("best_dev_score") is not None and "dev" in training.get("data", {}):
         table.add_row("best dev score", f"{100 * training['best_dev_score']:.2f} (what early stopping saw)")
     context = training.get("context_layer")
-    if context:
+    if context and context.get("interrupted"):
+        table.add_row("context layer", "not fitted (interrupted): zero")
+    elif context:
         held_out = context["held_out_dev_score"]
         verdict = "kept, fitted on the dev set" if context["kept"] else "not kept (zero)"
         table.add_row("context layer", f"{verdict}; held-out dev halves {100 * held_out['with']:.2f} with it, "

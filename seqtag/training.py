@@ -214,7 +214,12 @@ def train_bilstm(
         network.load_state_dict(best_state)
     context = None
     if network.context is not None and dev is not None and stopped != "interrupted":
-        context = fit_context(tagger, dev)
+        try:
+            context = fit_context(tagger, dev)
+        except KeyboardInterrupt:  # Ctrl-C while fitting: keep the trained network, without the layer
+            with torch.no_grad():
+                network.context.zero_()
+            context, stopped = {"kept": False, "interrupted": True}, "interrupted"
     return TrainResult(tagger, history, best_epoch, best_score, stopped, context)
 
 
@@ -359,10 +364,12 @@ def _fit_context(tagger: BiLSTMTagger, sentences: list[Sentence], iterations: in
         total.backward()
         return total
 
-    optimizer.step(closure)
-    weight.requires_grad_(False)
-    for parameter in frozen:
-        parameter.requires_grad_(True)
+    try:
+        optimizer.step(closure)
+    finally:
+        weight.requires_grad_(False)
+        for parameter in frozen:
+            parameter.requires_grad_(True)
 
 
 def _context_loss(network, emissions: torch.Tensor, gold: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -128,3 +128,21 @@ def test_a_one_sentence_dev_set_leaves_the_layer_zero(tmp_path):
                                     write(dev, tmp_path / "dev.txt"), None, read, config, tmp_path / "model")
     assert document["training"]["context_layer"]["kept"] is False
     assert not load_model(tmp_path / "model").network.context.any()
+
+
+def test_ctrl_c_while_fitting_keeps_the_trained_network(tmp_path, monkeypatch):
+    from seqtag import training
+
+    def interrupted(tagger, dev):
+        tagger.network.context.data.fill_(1.0)  # half-fitted weights must not survive
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(training, "fit_context", interrupted)
+    config = {"model": {**TINY_MODEL}, "training": {"max_epochs": 2, "batch_tokens": 200}}
+    read = pipeline.ReadOptions(fmt="conll", columns=["word", "ner"])
+    document = pipeline.train_model("bilstm", write(documents(20, 0), tmp_path / "train.txt"),
+                                    write(documents(20, 1), tmp_path / "dev.txt"), None, read, config,
+                                    tmp_path / "model")
+    assert document["training"]["stopped"] == "interrupted" and document["training"]["epochs"] == 2
+    assert document["training"]["context_layer"] == {"kept": False, "interrupted": True}
+    assert not load_model(tmp_path / "model").network.context.any()
