@@ -183,7 +183,7 @@ class BiLSTMTagger(Tagger):
             "context": 0,
         }
         if config.context and self.internal_scheme is L.Scheme.BIOES:
-            self.context_types = context.type_map(internal_labels)[1]
+            self.context_types = context.type_map(internal_labels)
             sizes["context"] = context.num_features(int(self.context_types.max()) + 1)
         self.network = Network(config, sizes, allowed).to(device)
         self.device = device
@@ -209,26 +209,27 @@ class BiLSTMTagger(Tagger):
         if crf is None:
             return super().predict_nbest(sentences, n)
         results: list = [[([], 1.0)] for _ in sentences]
-        labels = self.vocab["labels"].items
         for indices, batch, emissions in self.emission_batches(sentences):
             log_z = crf.log_partition(emissions, batch["mask"]).tolist()
             for row, i in enumerate(indices):
-                results[i] = [(L.convert([labels[j] for j in path], self.internal_scheme, self.scheme),
-                               math.exp(score - log_z[row]))
+                results[i] = [(self.tags_of(path), math.exp(score - log_z[row]))
                               for path, score in crf.nbest(emissions[row, : len(sentences[i])], n)]
         return results
 
     def _predict(self, sentences: Sequence[Sentence], confidence: bool):
         results: list = [([], [])] * len(sentences)
-        labels = self.vocab["labels"].items
         for indices, batch, emissions in self.emission_batches(sentences):
             paths = self.network.decode_emissions(emissions, batch["mask"])
             probabilities = self.network.marginals(emissions, batch["mask"]) if confidence else None
             for row, (i, path) in enumerate(zip(indices, paths)):
-                tags = L.convert([labels[j] for j in path], self.internal_scheme, self.scheme)
                 chosen = probabilities[row, torch.arange(len(path)), path].tolist() if confidence else []
-                results[i] = (tags, chosen)
+                results[i] = (self.tags_of(path), chosen)
         return results
+
+    def tags_of(self, path: Sequence[int]) -> list[str]:
+        """Label ids of the internal scheme -> the data's labels."""
+        labels = self.vocab["labels"].items
+        return L.convert([labels[j] for j in path], self.internal_scheme, self.scheme)
 
     def emission_batches(self, sentences: Sequence[Sentence], batch_tokens: int = 4000, use_context: bool = True
                          ) -> Iterator[tuple[list[int], dict[str, torch.Tensor], torch.Tensor]]:
@@ -243,10 +244,15 @@ class BiLSTMTagger(Tagger):
         if weight is None or not bool(weight.any()):
             yield from batches
             return
-        batches = list(batches)
+        yield from self.add_context(sentences, list(batches))
+
+    def add_context(self, sentences: Sequence[Sentence], batches: list) -> list:
+        """`emission_batches`' batches (indices into `sentences`) with the context layer's scores added; the
+        mentions are pooled over all of them."""
+        weight = self.network.context
         with torch.no_grad():
-            for (indices, batch, e), inputs in zip(batches, self.context_inputs(sentences, batches)):
-                yield indices, batch, e + inputs @ weight.t()
+            return [(indices, batch, e + inputs @ weight.t())
+                    for (indices, batch, e), inputs in zip(batches, self.context_inputs(sentences, batches))]
 
     def context_inputs(self, sentences: Sequence[Sentence], batches: list) -> list[torch.Tensor]:
         """The context layer's input for each of `emission_batches`' batches, (batch, seq_len, features)."""

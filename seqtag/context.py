@@ -25,10 +25,10 @@ from seqtag.corpus import Sentence
 from seqtag.encoding import normalize_word
 
 
-def type_map(labels: Sequence[str]) -> tuple[list[str], np.ndarray]:
-    """Entity types (with "O" first) and, for each internal label (B-PER, S-PER, ...), the index of its type."""
+def type_map(labels: Sequence[str]) -> np.ndarray:
+    """For each internal label (B-PER, S-PER, ...), the index of its entity type; "O" is type 0."""
     types = ["O"] + sorted({label[2:] for label in labels if label != "O"})
-    return types, np.array([types.index("O" if label == "O" else label[2:]) for label in labels])
+    return np.array([types.index("O" if label == "O" else label[2:]) for label in labels])
 
 
 def num_features(num_types: int) -> int:

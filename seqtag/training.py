@@ -312,42 +312,64 @@ def fit_context(tagger: BiLSTMTagger, dev: Corpus) -> dict:
     It is first fitted on each half of the dev documents and scored on the other half. Only if it then beats the
     network alone on the held-out halves is it fitted on the whole dev set. Otherwise it stays zero, as on a dev
     set too small to fit it (the bundled sample's: 100 sentences). Returns what was measured, for model.json.
+
+    The frozen network scores the dev set once; every fit and held-out score reads those scores.
     """
     sentences = [s for s in dev if len(s)]
-    documents = sorted({s.document for s in sentences}, key=lambda d: (d is None, d))
-    if len(documents) > 1:  # whole documents in each half, so each keeps its document context
-        first = set(documents[::2])
-        halves = ([s for s in sentences if s.document in first], [s for s in sentences if s.document not in first])
-    else:
-        halves = (sentences[::2], sentences[1::2])
+    halves = _halves(sentences)
     held_out = {"with": 0.0, "without": 0.0}
     if not all(halves):  # a dev set of one sentence (or document) cannot check the layer
         return {"kept": False, "held_out_dev_score": held_out}
-    for fit_on, check_on in (halves, halves[::-1]):
-        check = Corpus(check_on, dev.layers, dev.schemes, dev.source)
-        _fit_context(tagger, fit_on)
-        report = score_tagger(tagger, check)
-        held_out["with"] += report[report["metric"]] / 2
-        with torch.no_grad():
-            tagger.network.context.zero_()
-        report = score_tagger(tagger, check)
-        held_out["without"] += report[report["metric"]] / 2
+    scored = [_scored_batches(tagger, sentences, half) for half in halves]
+    for fit_on, check_on in ((0, 1), (1, 0)):
+        _fit_context(tagger, sentences, scored[fit_on])
+        check = Corpus([sentences[i] for i in halves[check_on]], dev.layers, dev.schemes, dev.source)
+        for key, batches in (("with", tagger.add_context(sentences, scored[check_on])), ("without", scored[check_on])):
+            predicted = {i: tagger.tags_of(path) for indices, batch, e in batches
+                         for i, path in zip(indices, tagger.network.decode_emissions(e, batch["mask"]))}
+            report = score_tagger(tagger, check, predicted=[predicted[i] for i in halves[check_on]])
+            held_out[key] += report[report["metric"]] / 2
     kept = held_out["with"] > held_out["without"]
     if kept:
-        _fit_context(tagger, sentences)
+        _fit_context(tagger, sentences, scored[0] + scored[1])
+    else:
+        with torch.no_grad():
+            tagger.network.context.zero_()
     return {"kept": kept, "held_out_dev_score": {k: round(v, 4) for k, v in held_out.items()}}
 
 
-def _fit_context(tagger: BiLSTMTagger, sentences: list[Sentence], iterations: int = 100, l2: float = 0.3) -> None:
+def _halves(sentences: list[Sentence]) -> tuple[list[int], list[int]]:
+    """Sentence indices in two halves: alternate documents, so each half keeps its documents whole (alternate
+    sentences where there is one document or none)."""
+    documents = sorted({s.document for s in sentences}, key=lambda d: (d is None, d))
+    if len(documents) > 1:
+        first = set(documents[::2])
+        return ([i for i, s in enumerate(sentences) if s.document in first],
+                [i for i, s in enumerate(sentences) if s.document not in first])
+    return list(range(0, len(sentences), 2)), list(range(1, len(sentences), 2))
+
+
+def _scored_batches(tagger: BiLSTMTagger, sentences: list[Sentence], half: list[int]) -> list:
+    """The network's scores for some of `sentences`, as `emission_batches` gives them but with indices into
+    `sentences`, and the gold labels in each encoded batch."""
+    part = [sentences[i] for i in half]
+    batches = []
+    for indices, batch, e in tagger.emission_batches(part, use_context=False):
+        gold = tagger.encoder.encode([part[j] for j in indices], set())["labels"]
+        batches.append(([half[j] for j in indices], {**batch, "labels": torch.from_numpy(gold).to(e.device)}, e))
+    return batches
+
+
+def _fit_context(tagger: BiLSTMTagger, sentences: list[Sentence], batches: list, iterations: int = 100,
+                 l2: float = 0.3) -> None:
     """The labels' likelihood (CRF) or cross-entropy (softmax) given the network's scores plus the context
-    layer's, maximised by L-BFGS (it is convex in the layer's weights), with an L2 penalty."""
+    layer's, maximised by L-BFGS (it is convex in the layer's weights), with an L2 penalty. The mentions are
+    pooled over `batches`."""
     network = tagger.network
     weight = network.context
-    batches = list(tagger.emission_batches(sentences, use_context=False))
-    prepared = []
-    for (indices, batch, e), inputs in zip(batches, tagger.context_inputs(sentences, batches)):
-        gold = tagger.encoder.encode([sentences[i] for i in indices], set())["labels"]
-        prepared.append((e, inputs, torch.from_numpy(gold).to(e.device), batch["mask"]))
+    prepared = [(e, inputs, batch["labels"], batch["mask"])
+                for (_, batch, e), inputs in zip(batches, tagger.context_inputs(sentences, batches))]
+    count = sum(len(indices) for indices, _, _ in batches)
     with torch.no_grad():
         weight.zero_()
     frozen = [p for p in network.parameters() if p.requires_grad]
@@ -360,7 +382,7 @@ def _fit_context(tagger: BiLSTMTagger, sentences: list[Sentence], iterations: in
         optimizer.zero_grad()
         total = sum(_context_loss(network, e + inputs @ weight.t(), gold, mask) for e, inputs, gold, mask in prepared)
         # scaled to a per-sentence loss for L-BFGS; the penalty weighs more the fewer the sentences
-        total = (total + l2 * weight.pow(2).sum()) / len(sentences)
+        total = (total + l2 * weight.pow(2).sum()) / count
         total.backward()
         return total
 
