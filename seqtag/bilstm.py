@@ -12,6 +12,7 @@ import math
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, fields
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -48,6 +49,8 @@ class BiLSTMConfig:
     embeddings: str | None = None  # GloVe/word2vec text file to initialise word vectors
     context: bool = True  # span tasks: the document/corpus context layer (seqtag.context), fitted on the dev set
 
+    LIMITS: ClassVar[dict] = {"dropout": (0.0, 0.95), "rare_word_dropout": (0.0, 1.0)}
+
     @classmethod
     def from_dict(cls, values: dict) -> BiLSTMConfig:
         return make_config(cls, values, "[model]", {"char_encoder": ("cnn", "lstm", "none"), "cell": ("lstm", "gru"),
@@ -70,6 +73,12 @@ def make_config(cls, values: dict, section: str, choices: dict[str, tuple[str, .
     for name, allowed in choices.items():
         if name in values and values[name] not in allowed:
             raise DataError(f"{section} {name} must be one of {', '.join(allowed)}, not {values[name]!r}")
+    for name, value in values.items():  # sizes and counts at least 1, rates in their range
+        low, high = getattr(cls, "LIMITS", {}).get(name, (1, None) if type(defaults[name]) is int else (None, None))
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and (
+                (low is not None and value < low) or (high is not None and value > high)):
+            bounds = f"from {low} to {high}" if high is not None else f"at least {low}"
+            raise DataError(f"{section} {name} must be {bounds}, not {value!r}")
     return cls(**values)
 
 

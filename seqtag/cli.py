@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import functools
 import json
+import signal
 import sys
+import threading
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, NoReturn, Optional
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from seqtag import __version__
-from seqtag.errors import DataError, SeqtagError
+from seqtag.errors import DataError, Interrupted, SeqtagError
 
 app = typer.Typer(
     name="seqtag",
@@ -27,10 +29,11 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_show_locals=False,
+    rich_markup_mode=None,  # plain help: option texts like "[model]" are not markup, flags show no <bool>
 )
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)  # results; wide tables when piped
 err = Console(stderr=True, soft_wrap=True)  # progress, warnings, errors
-_state = {"debug": False}
+_state = {"debug": False, "signal": signal.SIGINT}  # the signal that interrupts, for the exit code
 
 
 class Format(str, Enum):
@@ -66,6 +69,8 @@ SchemeOpt = Annotated[SchemeChoice, typer.Option("--scheme", help="Label scheme 
 OnInvalidOpt = Annotated[
     OnInvalid, typer.Option("--on-invalid", help="Repair invalid sequences (I-X after O) as conlleval does, or stop.")
 ]
+OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace outputs that seqtag did not write as this "
+                                           "command's output (never an input or the model being read).")]
 
 
 def _scheme(choice: SchemeChoice | None):
@@ -78,23 +83,56 @@ def _columns(columns: str | None) -> list[str] | None:
     return [c.strip() for c in columns.split(",") if c.strip()] if columns else None
 
 
+def fail(message: str, code: int) -> NoReturn:
+    """The one way a command ends in error: one plain line (scripts grep it, it is never wrapped), one exit code."""
+    print("error: " + " ".join(message.split("\n")), file=sys.stderr)
+    raise typer.Exit(code)
+
+
+def _described(error: BaseException) -> tuple[str, int]:
+    """What the user reads for an error, and the exit code (README: Errors and exit codes)."""
+    interrupted = 128 + _state["signal"]  # 130 for Ctrl-C, 143 for SIGTERM, as a shell counts them
+    if isinstance(error, Interrupted):
+        return str(error), interrupted
+    if isinstance(error, SeqtagError):
+        return str(error), error.exit_code
+    if isinstance(error, KeyboardInterrupt):
+        return "interrupted", interrupted
+    if isinstance(error, OSError) and error.strerror:
+        where = f"{error.filename}: " if error.filename else ""
+        return f"{where}{error.strerror}", 2
+    return (f"internal error, please report it: {type(error).__name__}: {error} (seqtag --debug COMMAND ... shows "
+            "the traceback)", 4)
+
+
 def reports_errors(command):
-    """Turn a SeqtagError into one `error: FILE:LINE: message` line and its exit code (a traceback with --debug)."""
+    """Every command runs inside this: an error becomes one `error: FILE:LINE: message` line and its exit code
+    (the traceback with --debug); nothing else reaches the user as a traceback."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
-        except SeqtagError as e:
+        except (typer.Exit, typer.Abort, typer.TyperException, SystemExit):
+            raise
+        except BrokenPipeError:  # `| head` closed the pipe: stop quietly
+            import os
+
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(0) from None
+        except BaseException as error:
             if _state["debug"]:
                 raise
-            print(f"error: {e}", file=sys.stderr)  # plain: one line that scripts can grep, never wrapped
-            raise typer.Exit(e.exit_code) from None
-        except KeyboardInterrupt:
-            err.print("interrupted")
-            raise typer.Exit(130) from None
+            fail(*_described(error))
 
+    wrapper.reports_errors = True
     return wrapper
+
+
+def _on_terminate(signum, frame) -> None:
+    """SIGTERM takes the path Ctrl-C takes (save what is finished, say what was kept), and exits 143."""
+    _state["signal"] = signum
+    raise KeyboardInterrupt
 
 
 def _version(value: bool) -> None:
@@ -137,11 +175,16 @@ def preprocess(
         typer.Option("-o", "--output", help="Write canonical TSV here: a file for one input, else a folder."),
     ] = None,
     stats_json: Annotated[Optional[Path], typer.Option("--json", help="Write the statistics as JSON.")] = None,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Check and convert corpora to the canonical format, and print corpus statistics."""
-    from seqtag import formats
+    from seqtag import formats, outputs
     from seqtag.corpus import statistics, vocabulary
 
+    if stats_json is not None:
+        outputs.check_file_destination(stats_json, "preprocess", overwrite, files or [])
+    if output is not None and files:  # before reading: the names are known
+        _check_outputs(_output_paths(output, [str(f) for f in files]), overwrite, files)
     if dataset:
         inputs = [(name, corpus) for name, corpus in formats.read_hf(dataset, split)]
     elif files:
@@ -157,7 +200,9 @@ def preprocess(
             err.print(f"warning: {corpus.source}: repaired {repaired} invalid sentence(s) as conlleval reads them")
         prepared.append((name, corpus, target))
     if output is not None:
-        for destination, (_, corpus, _) in zip(_output_paths(output, [n for n, _, _ in prepared]), prepared):
+        destinations = _output_paths(output, [n for n, _, _ in prepared])
+        _check_outputs(destinations, overwrite, files or [])
+        for destination, (_, corpus, _) in zip(destinations, prepared):
             formats.write_corpus(corpus, destination)
             err.print(f"wrote {destination}")
     train_vocab = vocabulary(prepared[0][1].sentences) if len(prepared) > 1 else None
@@ -166,8 +211,17 @@ def preprocess(
     ]
     _print_statistics([name for name, _, _ in prepared], reports)
     if stats_json is not None:
-        with formats.atomic_output(stats_json) as f:
-            json.dump(dict(zip([n for n, _, _ in prepared], reports)), f, indent=2, ensure_ascii=False)
+        outputs.write_json(stats_json, "preprocess", {"files": dict(zip([n for n, _, _ in prepared], reports))})
+
+
+def _check_outputs(destinations: list[Path], overwrite: bool, inputs) -> None:
+    from seqtag import outputs
+
+    for destination in destinations:
+        outputs.check_file_destination(destination, "preprocess", overwrite, inputs, "-o")
+    if len(set(destinations)) < len(destinations):
+        raise DataError("two inputs have the same file name and would be written to one file; convert them apart",
+                        destinations[0].parent)
 
 
 def _output_paths(output: Path, names: list[str]) -> list[Path]:
@@ -234,22 +288,24 @@ def train(
     model: Annotated[ModelKind, typer.Option("--model", help="Tagger kind.")] = ModelKind.bilstm,
     decoder: Annotated[Optional[str], typer.Option("--decoder", help="crf or softmax output layer.")] = None,
     cell: Annotated[Optional[str], typer.Option("--cell", help="lstm or gru.")] = None,
-    layers: Annotated[Optional[int], typer.Option("--layers", help="Stacked BiLSTM layers.")] = None,
-    hidden: Annotated[Optional[int], typer.Option("--hidden", help="Hidden units per direction.")] = None,
+    layers: Annotated[Optional[int], typer.Option("--layers", min=1, max=16, help="Stacked BiLSTM layers.")] = None,
+    hidden: Annotated[Optional[int], typer.Option("--hidden", min=1, max=8192, help="Hidden units per direction.")] = None,
     char_encoder: Annotated[Optional[str], typer.Option("--char-encoder", help="cnn, lstm or none.")] = None,
     features: Annotated[Optional[str], typer.Option("--features", help="Extra input columns, e.g. pos.")] = None,
     embeddings: Annotated[Optional[Path], typer.Option("--embeddings", help="GloVe/word2vec text vectors.")] = None,
-    max_epochs: Annotated[Optional[int], typer.Option("--max-epochs")] = None,
-    patience: Annotated[Optional[int], typer.Option("--patience", help="Epochs without a better dev score.")] = None,
-    batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Padded tokens per batch.")] = None,
-    lr: Annotated[Optional[float], typer.Option("--lr", help="Learning rate.")] = None,
+    max_epochs: Annotated[Optional[int], typer.Option("--max-epochs", min=1, help="Most epochs to train.")] = None,
+    patience: Annotated[Optional[int], typer.Option("--patience", min=1, help="Epochs without a better dev score "
+                                                    "before stopping.")] = None,
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", min=1, help="Padded tokens per batch.")] = None,
+    lr: Annotated[Optional[float], typer.Option("--lr", min=0, help="Learning rate (above 0).")] = None,
     optimizer: Annotated[Optional[str], typer.Option("--optimizer", help="adam or sgd.")] = None,
-    seed: Annotated[Optional[int], typer.Option("--seed")] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", min=0, max=2**32 - 1, help="Random seed.")] = None,
     device: Annotated[Optional[str], typer.Option("--device", help="auto, cpu, cuda or cuda:N.")] = None,
     config_file: Annotated[Optional[Path], typer.Option("--config", help="TOML file: [model], [training].")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from the model directory's checkpoint.")] = False,
     stream: Annotated[bool, typer.Option("--stream", help="Read the training file from disk every epoch instead of "
                                          "holding it in memory (for corpora larger than memory).")] = False,
+    overwrite: OverwriteOpt = False,
     fmt: FormatOpt = None,
     columns: ColumnsOpt = None,
     layer: LayerOpt = None,
@@ -257,9 +313,19 @@ def train(
     on_invalid: OnInvalidOpt = OnInvalid.repair,
 ) -> None:
     """Train a BiLSTM(-CRF) tagger or a baseline and save it as a model directory."""
-    from seqtag import pipeline
+    from seqtag import outputs, pipeline
     from seqtag.tagger import read_model_json
 
+    if lr is not None and lr <= 0:
+        raise DataError(f"--lr must be above 0, not {lr}")
+    bilstm_options = {"--decoder": decoder, "--cell": cell, "--layers": layers, "--hidden": hidden,
+                      "--char-encoder": char_encoder, "--features": features, "--embeddings": embeddings,
+                      "--max-epochs": max_epochs, "--patience": patience, "--batch-size": batch_size, "--lr": lr,
+                      "--optimizer": optimizer, "--device": device, "--config": config_file}
+    given = [name for name, value in bilstm_options.items() if value is not None] + (["--stream"] if stream else [])
+    if model is not ModelKind.bilstm and given:
+        what = "is a BiLSTM setting" if len(given) == 1 else "are BiLSTM settings"
+        raise DataError(f"{', '.join(given)} {what}; --model {model.value} has no such setting")
     read = _read_options(fmt, columns, layer, scheme, on_invalid)
     read.stream = stream
     if train_file is None and not resume:
@@ -269,7 +335,7 @@ def train(
     output = output or Path("models") / (read.layer or model.value)
     overrides = {
         "model": {"decoder": decoder, "cell": cell, "layers": layers, "hidden": hidden, "char_encoder": char_encoder,
-                  "embeddings": str(embeddings) if embeddings else None},
+                  "embeddings": str(embeddings.resolve()) if embeddings else None},
         "training": {"max_epochs": max_epochs, "patience": patience, "batch_tokens": batch_size, "lr": lr,
                      "optimizer": optimizer, "seed": seed, "device": device},
         "features": _columns(features),
@@ -284,10 +350,15 @@ def train(
         dev_file = dev_file or (Path(data["dev"]["path"]) if "dev" in data else None)
         test_file = test_file or (Path(data["test"]["path"]) if "test" in data else None)
         read = pipeline.ReadOptions(**saved["training"]["read"])
+        kind = saved["kind"]
     else:
         config = pipeline.merge_config(pipeline.load_config(config_file), overrides)
+        kind = model.value
+    # before any work: the output may not replace what seqtag did not write, nor the data it reads
+    outputs.check_model_destination(output, kind, overwrite or resume,
+                                    [train_file, dev_file, test_file, embeddings, config_file])
     with _TrainingProgress() as progress:
-        document = pipeline.train_model(model.value, train_file, dev_file, test_file, read, config, output, resume,
+        document = pipeline.train_model(kind, train_file, dev_file, test_file, read, config, output, resume,
                                         progress.update)
     if not document:  # a torchrun rank other than 0
         return
@@ -303,7 +374,7 @@ class _TrainingProgress:
 
         self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                                  TextColumn("loss {task.fields[loss]:.3f}  {task.fields[speed]:,.0f} tok/s"),
-                                 TimeElapsedColumn(), console=err, transient=True)
+                                 TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal)
         self.progress.__enter__()
         self.task = None
         return self
@@ -323,6 +394,8 @@ class _TrainingProgress:
             self.tokens += event["tokens"]
             speed = self.tokens / max(time.perf_counter() - self.started, 1e-9)
             self.progress.update(self.task, advance=1, loss=event["loss"], speed=speed)
+        elif event["event"] == "warning":
+            self.progress.console.print(f"warning: {event['message']}", highlight=False, markup=False)
         elif event["event"] == "epoch_end":
             dev = f"dev {event['dev']['metric']} {100 * event['dev_score']:.2f}" if "dev" in event else ""
             self.progress.console.print(
@@ -365,8 +438,10 @@ def evaluate(
     pred: Annotated[Optional[Path], typer.Option("--pred", help="A system's output file, scored without a model.")] = None,
     gold_option: Annotated[Optional[Path], typer.Option("--gold", help="Gold file (with --pred).")] = None,
     json_file: Annotated[Optional[Path], typer.Option("--json", help="Write the scores as JSON.")] = None,
-    fail_under: Annotated[Optional[float], typer.Option("--fail-under", help="Exit 1 when the main metric is below (0-1).")] = None,
+    fail_under: Annotated[Optional[float], typer.Option("--fail-under", min=0, max=100, help="Exit 1 when the main "
+                          "metric is below this: a fraction (0.85) or, above 1, a percentage (85).")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="seqeval strict mode instead of conlleval's reading.")] = False,
+    overwrite: OverwriteOpt = False,
     fmt: FormatOpt = None,
     columns: ColumnsOpt = None,
     layer: LayerOpt = None,
@@ -374,24 +449,39 @@ def evaluate(
     on_invalid: OnInvalidOpt = OnInvalid.repair,
 ) -> None:
     """Score a model (or a prediction file) against a gold file."""
-    from seqtag import formats, pipeline
+    from seqtag import outputs, pipeline
 
     read = _read_options(fmt, columns, layer, scheme, on_invalid)
     gold = gold or gold_option
     if gold is None or (model is None) == (pred is None):
         raise DataError("give -m MODEL GOLD, or --pred PRED --gold GOLD")
+    threshold = _fraction(fail_under) if fail_under is not None else None
+    if json_file is not None:
+        outputs.check_file_destination(json_file, "evaluate", overwrite, [model, gold, pred])
     if model is not None:
-        report = pipeline.evaluate_model(model, gold, read, strict)
+        report = pipeline.evaluate_model(model, gold, read, strict, _print_warning)
     else:
         report = pipeline.evaluate_files(pred, gold, read, strict)
     value = report[report["metric"]]
     out.print(_report_table(report, f"{gold}: {report['metric']} {100 * value:.2f}"))
     if json_file is not None:
-        with formats.atomic_output(json_file) as f:
-            json.dump(report, f, indent=2)
-    if fail_under is not None and value < fail_under:
-        print(f"error: {report['metric']} {value:.4f} is under --fail-under {fail_under}", file=sys.stderr)
-        raise typer.Exit(1)
+        outputs.write_json(json_file, "evaluate", report)
+    if threshold is not None and round(100 * value, 2) < round(100 * threshold, 2):  # as printed
+        fail(f"{report['metric']} {100 * value:.2f} is under --fail-under {100 * threshold:.2f}", 1)
+
+
+def _fraction(fail_under: float) -> float:
+    """--fail-under 0.85 and --fail-under 85 mean the same; say which reading was taken."""
+    if fail_under <= 1:
+        err.print(f"--fail-under {fail_under:g} read as a fraction: {100 * fail_under:.2f}%", highlight=False)
+        return fail_under
+    err.print(f"--fail-under {fail_under:g} read as a percentage: {fail_under:.2f}%", highlight=False)
+    return fail_under / 100
+
+
+def _print_warning(event: dict) -> None:
+    if event.get("event") == "warning":
+        err.print(f"warning: {event['message']}", highlight=False, markup=False)
 
 
 @app.command()
@@ -413,7 +503,7 @@ def info(model: Annotated[Path, typer.Argument(help="Model directory.")]) -> Non
         table.add_row(f"config {section}", json.dumps(values))
     training = document.get("training", {})
     for role, record in training.get("data", {}).items():
-        table.add_row(f"{role} data", f"{record['path']} ({record['sentences']:,} sentences, {record['tokens']:,} tokens, "
+        table.add_row(f"{role} data", f"{_shown(record['path'])} ({record['sentences']:,} sentences, {record['tokens']:,} tokens, "
                       f"{record['bytes']:,} bytes, sha256 {str(record['sha256'])[:12]})")
     for key in ("epochs", "best_epoch", "stopped", "date"):
         if key in training:
@@ -435,10 +525,23 @@ def info(model: Annotated[Path, typer.Argument(help="Model directory.")]) -> Non
     out.print(table)
 
 
+def _shown(path: str) -> str:
+    """A stored absolute path, relative to the current directory where it lies below it (shorter to read)."""
+    try:
+        return str(Path(path).relative_to(Path.cwd()))
+    except ValueError:
+        return path
+
+
 class InputFormat(str, Enum):
     raw = "raw"
     tokens = "tokens"
     conll = "conll"
+
+
+class Runtime(str, Enum):
+    torch = "torch"
+    onnx = "onnx"
 
 
 class OutputFormat(str, Enum):
@@ -456,36 +559,32 @@ def tag(
                             "whitespace tokens, or CoNLL columns.")] = InputFormat.raw,
     output_format: Annotated[OutputFormat, typer.Option("--output-format")] = OutputFormat.conll,
     batch_size: Annotated[int, typer.Option(
-        "--batch-size", help="Sentences read and tagged at a time (a model's context layer pools mentions within them)."
+        "--batch-size", min=1, help="Sentences read and tagged at a time (a model's context layer pools mentions "
+        "within them)."
     )] = 2000,
     replace_invalid: Annotated[bool, typer.Option("--replace-invalid", help="Replace invalid UTF-8 bytes "
                                "instead of stopping.")] = False,
     probs: Annotated[bool, typer.Option("--probs", help="Add each label's probability (CRF marginals or "
                      "softmax).")] = False,
-    nbest: Annotated[int, typer.Option("--nbest", help="Add the N best label sequences with their scores (CRF "
+    nbest: Annotated[int, typer.Option("--nbest", min=0, max=1000, help="Add the N best label sequences with their scores (CRF "
                      "and HMM models, jsonl output).")] = 0,
-    runtime: Annotated[str, typer.Option("--runtime", help="torch, or onnx for a model exported with "
-                       "`seqtag export --format onnx`.")] = "torch",
-    workers: Annotated[int, typer.Option("--workers", help="Tagging processes (output stays in input "
-                       "order).")] = 1,
+    runtime: Annotated[Runtime, typer.Option("--runtime", help="torch, or onnx for a model exported with "
+                       "`seqtag export --format onnx`.")] = Runtime.torch,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=256, help="Tagging processes (output stays in "
+                       "input order).")] = 1,
 ) -> None:
     """Tag text from stdin with a trained model and stream the result to stdout."""
-    import os
-
     from seqtag.tagging import decode_stdin, load_tagger, tag_stream, tag_stream_parallel
 
     lines = decode_stdin(sys.stdin.buffer, replace=replace_invalid)
-    options = (input_format.value, output_format.value, max(batch_size, 1), probs, max(nbest, 0))
+    options = (input_format.value, output_format.value, batch_size, probs, nbest)
     if workers > 1:
-        results = tag_stream_parallel(model, runtime, lines, *options, workers=workers)
+        results = tag_stream_parallel(model, runtime.value, lines, *options, workers=workers)
     else:
-        results = tag_stream(load_tagger(model, runtime), lines, *options)
-    try:
-        for text in results:
-            sys.stdout.write(text)
-        sys.stdout.flush()
-    except BrokenPipeError:  # `| head` closed the pipe: stop quietly
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        results = tag_stream(load_tagger(model, runtime.value), lines, *options)
+    for text in results:  # a closed pipe (`| head`) ends quietly in reports_errors
+        sys.stdout.write(text)
+    sys.stdout.flush()
 
 
 @app.command()
@@ -500,9 +599,10 @@ def compare(
                                                        "(default: a temporary folder).")] = None,
     json_file: Annotated[Optional[Path], typer.Option("--json", help="Write the rows as JSON.")] = None,
     markdown: Annotated[Optional[Path], typer.Option("--markdown", help="Write a Markdown table.")] = None,
-    seed: Annotated[Optional[int], typer.Option("--seed")] = None,
-    max_epochs: Annotated[Optional[int], typer.Option("--max-epochs", help="For the BiLSTMs.")] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", min=0, max=2**32 - 1, help="Random seed.")] = None,
+    max_epochs: Annotated[Optional[int], typer.Option("--max-epochs", min=1, help="For the BiLSTMs.")] = None,
     features: Annotated[Optional[str], typer.Option("--features", help="Extra input columns for the BiLSTMs.")] = None,
+    overwrite: OverwriteOpt = False,
     fmt: FormatOpt = None,
     columns: ColumnsOpt = None,
     layer: LayerOpt = None,
@@ -512,13 +612,24 @@ def compare(
     """Train several taggers on one split and compare them side by side."""
     import tempfile
 
-    from seqtag import formats, pipeline
+    from seqtag import outputs, pipeline
 
     read = _read_options(fmt, columns, layer, scheme, on_invalid)
+    names = _columns(models) or []
+    unknown = [n for n in names if n not in pipeline.COMPARABLE]
+    if unknown:
+        raise DataError(f"--models: unknown model(s) {', '.join(unknown)}; expected some of "
+                        f"{', '.join(pipeline.COMPARABLE)}")
+    inputs = [train_file, dev_file, test_file]
+    for path, option in ((json_file, "--json"), (markdown, "--markdown")):
+        if path is not None:
+            outputs.check_file_destination(path, "compare", overwrite, inputs, option)
+    for name in names if output_dir is not None else ():
+        outputs.check_model_destination(output_dir / name, pipeline.COMPARABLE[name][0], overwrite, inputs)
     config = pipeline.merge_config({}, {"training": {"seed": seed, "max_epochs": max_epochs},
                                         "features": _columns(features)})
     with tempfile.TemporaryDirectory(prefix="seqtag-compare-") as scratch, _TrainingProgress() as progress:
-        rows = pipeline.compare_models(_columns(models) or [], train_file, dev_file, test_file, read, config,
+        rows = pipeline.compare_models(names, train_file, dev_file, test_file, read, config,
                                        output_dir or scratch, progress.update)
     header, cells = pipeline.comparison_cells(rows)
     table = Table(title=f"{test_file}: models trained on {train_file}", title_justify="left")
@@ -528,11 +639,10 @@ def compare(
         table.add_row(*row)
     out.print(table)
     if json_file is not None:
-        with formats.atomic_output(json_file) as f:
-            json.dump(rows, f, indent=2)
+        outputs.write_json(json_file, "compare", {"rows": rows})
     if markdown is not None:
-        with formats.atomic_output(markdown) as f:
-            f.write(pipeline.comparison_markdown(rows))
+        with outputs.atomic_output(markdown) as f:
+            f.write(f"<!-- {outputs.mark('compare')} -->\n" + pipeline.comparison_markdown(rows))
 
 
 @app.command()
@@ -546,6 +656,7 @@ def bench(
     stream_memory: Annotated[bool, typer.Option("--stream-memory", help="Only compare the peak memory of a "
                              "training epoch on --data held in memory against streamed (train --stream).")] = False,
     json_file: Annotated[Optional[Path], typer.Option("--json", help="Write the figures as JSON.")] = None,
+    overwrite: OverwriteOpt = False,
     fmt: FormatOpt = None,
     columns: ColumnsOpt = None,
     layer: LayerOpt = None,
@@ -556,12 +667,17 @@ def bench(
     import tempfile
 
     from seqtag import bench as benchmark
-    from seqtag import formats, pipeline
+    from seqtag import outputs, pipeline
+    from seqtag.tagger import load_model
 
     read = _read_options(fmt, columns, layer, scheme, on_invalid)
     if data is None:
         data = pipeline.SAMPLE["train"]
         read.columns, read.layer = read.columns or pipeline.SAMPLE["columns"], read.layer or pipeline.SAMPLE["layer"]
+    if json_file is not None:
+        outputs.check_file_destination(json_file, "bench", overwrite, [data, *(models or [])])
+    for model in models or []:  # a damaged model is refused before any measuring starts
+        load_model(model)
     if stream_memory:
         with tempfile.TemporaryDirectory(prefix="seqtag-bench-stream-") as scratch:
             err.print(f"training one epoch on {data}, in memory and then streamed")
@@ -571,8 +687,7 @@ def bench(
                   f" (ratio {result.get('stream_vs_memory_peak_rss', 'n/a')}); "
                   f"{result['memory']['seconds']} s against {result['stream']['seconds']} s")
         if json_file is not None:
-            with formats.atomic_output(json_file) as f:
-                json.dump({"hardware": benchmark.hardware(), "stream_memory": result}, f, indent=2)
+            outputs.write_json(json_file, "bench", {"hardware": benchmark.hardware(), "stream_memory": result})
         return
     corpus, target, _ = read.read(data)
     with tempfile.TemporaryDirectory(prefix="seqtag-bench-models-") as scratch:
@@ -600,8 +715,7 @@ def bench(
     hw = results["hardware"]
     out.print(f"{hw['cpus']} CPUs, torch {hw['torch']} ({hw['torch_threads']} threads), GPU: {hw['cuda'] or 'none'}")
     if json_file is not None:
-        with formats.atomic_output(json_file) as f:
-            json.dump(results, f, indent=2)
+        outputs.write_json(json_file, "bench", results)
 
 
 class ExportFormat(str, Enum):
@@ -616,16 +730,44 @@ def export(
     fmt: Annotated[ExportFormat, typer.Option("--format", help="onnx (served by onnxruntime) or torchscript.")],
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Folder to write into (default: the "
                       "model directory, so `seqtag tag --runtime onnx -m MODEL` finds it).")] = None,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Export a BiLSTM model's network to ONNX or TorchScript for serving."""
+    from seqtag import outputs
+    from seqtag.export import EXPORT_FILES
     from seqtag.export import export as export_model
 
+    outputs.check_folder_destination(output or model, EXPORT_FILES, model, overwrite)
     target = export_model(model, fmt.value, output)
     err.print(f"wrote {target}")
 
 
-def main() -> None:
-    app()
+def run(argv: list[str] | None = None) -> int:
+    """Run the command line and return its exit code. Usage errors (unknown option, a value out of range) are one
+    `error:` line with exit code 2, like every other error."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_terminate)
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=argv, prog_name="seqtag", standalone_mode=False)
+    except typer.TyperException as e:  # click's usage errors
+        context = getattr(e, "ctx", None)
+        if type(e).__name__ == "NoArgsIsHelpError":  # plain `seqtag`: the help, as before
+            print(context.get_help() if context else str(e), file=sys.stderr)
+            return 2
+        message = e.format_message() if hasattr(e, "format_message") else str(e)
+        command_name = " ".join(context.command_path.split()[1:]) if context else ""
+        hint = f" (seqtag {command_name} --help lists the options)" if command_name else " (seqtag --help)"
+        print(f"error: {' '.join(message.split())}{hint}", file=sys.stderr)
+        return getattr(e, "exit_code", 2)
+    except typer.Abort:
+        print("error: interrupted", file=sys.stderr)
+        return 128 + _state["signal"]
+    return code if isinstance(code, int) else 0
+
+
+def main(argv: list[str] | None = None) -> None:
+    sys.exit(run(argv))
 
 
 if __name__ == "__main__":

@@ -132,16 +132,18 @@ def normalize_layer(
     Returns the new corpus and how many sentences were repaired. A streamed corpus is checked in one pass here and
     converted sentence by sentence on each later pass.
     """
+    detected = scheme is None and layer not in corpus.schemes
     if scheme is None:
         scheme = corpus.schemes.get(layer) or L.detect(corpus.column(layer))
     target = to_scheme or scheme
+    how = f" (the layer {layer!r} reads as {scheme.value} from its other tags; --scheme sets it)" if detected else ""
 
     def normalize(sentence: Sentence) -> tuple[Sentence, bool]:
         tags = sentence.labels[layer]
         try:
             problem = L.first_problem(tags, scheme)
         except L.InvalidTag as e:
-            raise _located(corpus, sentence, e.index, str(e)) from None
+            raise _located(corpus, sentence, e.index, str(e) + how) from None
         if problem is not None and on_invalid == "error":
             raise _located(corpus, sentence, problem[0], problem[1] + " (use --on-invalid repair to accept it)")
         if problem is not None or target is not scheme:

@@ -33,3 +33,9 @@ class ModelFormatError(SeqtagError):
     """A model directory that cannot be loaded: exit code 3."""
 
     exit_code = 3
+
+
+class Interrupted(SeqtagError):
+    """Ctrl-C or SIGTERM: the message says what was kept. Exit 130 (143 after SIGTERM, as the shell counts)."""
+
+    exit_code = 130

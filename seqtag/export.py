@@ -25,6 +25,7 @@ TORCHSCRIPT_FILE = "model.torchscript.pt"
 DECODER_FILE = "decoder.npz"  # CRF start/transition/end scores with the scheme's constraints applied
 CONTEXT_FILE = "context.npz"  # the fitted context layer (seqtag.context): its weight and the label -> type map
 BATCH_SENTENCES = 256
+EXPORT_FILES = (ONNX_FILE, TORCHSCRIPT_FILE, DECODER_FILE, CONTEXT_FILE, "model.json")  # what an export may write
 
 
 def input_names(tagger) -> list[str]:

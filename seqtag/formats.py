@@ -8,9 +8,7 @@ raise DataError naming file and line; CRLF line ends and a UTF-8 BOM are accepte
 from __future__ import annotations
 
 import itertools
-import os
 import re
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO, TextIO
@@ -18,6 +16,7 @@ from typing import BinaryIO, TextIO
 from seqtag import labels as L
 from seqtag.corpus import Corpus, Origin, Sentence, StreamedCorpus, normalize_layer
 from seqtag.errors import DataError
+from seqtag.outputs import atomic_output
 
 FORMATS = ("conll", "conllu", "segmented", "slash", "canonical", "hf")
 CANONICAL_MAGIC = "#seqtag canonical 1"
@@ -209,6 +208,12 @@ def detect_format(path: str, lines: Sequence[str]) -> str:
         return "conll"  # a constant number of columns (and blank lines between sentences)
     if has_cjk:
         return "segmented"
+    numbered = [(n, len(line.split())) for n, line in enumerate(lines[:200], 1) if line.strip()]
+    if len(widths) > 1 and numbered and numbered[0][1] >= 2:  # columns, but their number changes
+        first = numbered[0]
+        line, width = next(item for item in numbered if item[1] != first[1])
+        raise DataError(f"{width} column(s) where line {first[0]} has {first[1]}: a CoNLL file keeps one number of "
+                        "columns (or pass --format conll|conllu|segmented|slash|canonical)", path, line)
     raise DataError("cannot tell the format of this file; pass --format conll|conllu|segmented|slash|canonical", path)
 
 
@@ -470,36 +475,6 @@ def write_corpus(corpus: Corpus, path: str | Path, fmt: str = "canonical") -> No
         raise DataError(f"cannot write format {fmt!r}; expected one of {', '.join(writers)}")
     with atomic_output(path) as out:
         writers[fmt](corpus, out)
-
-
-class atomic_output:
-    """`with atomic_output(path) as f:` writes to a temporary file and renames it over `path` on success."""
-
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
-
-    def __enter__(self) -> TextIO:
-        directory = self.path.parent
-        try:
-            directory.mkdir(parents=True, exist_ok=True)
-            fd, self.tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=directory)
-        except OSError as e:
-            raise DataError(f"cannot write: {e.strerror}", self.path) from None
-        self.file = os.fdopen(fd, "w", encoding="utf-8", newline="\n")
-        return self.file
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        try:
-            self.file.close()
-            if exc_type is None:
-                os.replace(self.tmp, self.path)
-        except OSError as e:
-            exc_type = exc_type or type(e)
-            if exc is None:
-                raise DataError(f"cannot write: {e.strerror}", self.path) from None
-        finally:
-            if exc_type is not None and os.path.exists(self.tmp):
-                os.unlink(self.tmp)
 
 
 def _check_token(token: str, sentence: Sentence) -> None:

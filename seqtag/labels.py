@@ -137,27 +137,33 @@ def first_problem(tags: Sequence[str], scheme: Scheme) -> tuple[int, str] | None
 
 
 def detect(sequences: Iterable[Sequence[str]]) -> Scheme:
-    """Guess the scheme of a label layer from its sequences (in one pass, so they may be streamed)."""
-    tagset: set[str] = set()
+    """Guess the scheme of a label layer from its sequences (in one pass, so they may be streamed).
+
+    A layer is a span layer when nearly all (90%) of its tags other than `O` are prefixed `B-`/`I-`/`E-`/`S-`:
+    a few junk tags do not demote it to plain tags, they are then reported, with their line, as tags outside the
+    scheme. Among the span schemes, BIOES needs E-/S- on at least half of its chunks, so one stray `S-PER` in an
+    IOB1 file is an error too, not a change of scheme."""
+    counts: dict[str, int] = {}
     opens_with_i = opens_with_b = 0  # chunk-initial I- is IOB1's mark; B- after O/other type is IOB2's
     for seq in sequences:
-        tagset.update(seq)
         previous = "O"
         for tag in seq:
+            counts[tag] = counts.get(tag, 0) + 1
             if tag.startswith(("I-", "B-")) and not (previous != "O" and previous[2:] == tag[2:]):
                 if tag[0] == "I":
                     opens_with_i += 1
                 else:
                     opens_with_b += 1
             previous = tag
-    if tagset and tagset <= set(_BMES_PREFIX):
+    if counts and set(counts) <= set(_BMES_PREFIX):
         return Scheme.BMES
-    if not tagset or not all(tag == "O" or _SPAN_TAG.match(tag) for tag in tagset):
+    outside = sum(count for tag, count in counts.items() if tag != "O")
+    prefixed = {tag: count for tag, count in counts.items() if _SPAN_TAG.match(tag) and tag[0] in "BIES"}
+    if not prefixed or sum(prefixed.values()) < 0.9 * outside:
         return Scheme.PLAIN
-    prefixes = {tag[0] for tag in tagset if tag != "O"}
-    if not prefixes <= set("BIES"):
-        return Scheme.PLAIN
-    if prefixes & set("ES"):
+    ends = sum(count for tag, count in prefixed.items() if tag[0] in "ES")
+    chunks = opens_with_i + opens_with_b + sum(count for tag, count in prefixed.items() if tag[0] == "S")
+    if ends >= 0.5 * max(chunks, 1):
         return Scheme.BIOES
     return Scheme.IOB1 if opens_with_i > opens_with_b else Scheme.IOB2
 

@@ -9,14 +9,14 @@ import datetime
 import hashlib
 import json
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from seqtag import formats
 from seqtag import labels as L
 from seqtag.corpus import Corpus, StreamedCorpus
-from seqtag.errors import DataError, ModelFormatError
+from seqtag.errors import DataError, Interrupted, ModelFormatError
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 SAMPLE = {  # the bundled NER sample: what `seqtag train` trains with no arguments
@@ -49,6 +49,8 @@ class ReadOptions:
 def file_record(path: str | Path, corpus: Corpus | StreamedCorpus) -> dict:
     """What a model was trained on: name, size, hash, counts."""
     path = Path(path)
+    if path.exists():  # absolute, so that --resume finds the data from any directory
+        path = path.resolve()
     digest = None
     if path.is_file():
         with open(path, "rb") as file:  # in blocks: a training file may be larger than memory
@@ -104,31 +106,45 @@ def train_model(
     from seqtag.tagger import save_model, tagger_class
 
     output = Path(output)
+    report = on_progress or (lambda event: None)
     if read.stream and kind != "bilstm":
         raise DataError(f"--stream trains the BiLSTM only; the {kind} baseline reads its training data into memory")
-    train, layer, repaired = read.read(train_path, stream=read.stream)
-    read.layer = layer
-    scheme = train.schemes[layer]
-    dev = read.read(dev_path, scheme)[0] if dev_path else None
-    test = read.read(test_path, scheme)[0] if test_path else None
-    data = {"train": file_record(train_path, train)}
-    if dev is not None:
-        data["dev"] = file_record(dev_path, dev)
-    if test is not None:
-        data["test"] = file_record(test_path, test)
-    info = {
-        "config": config,
-        "training": {"data": data, "read": asdict(read), "repaired_train_sentences": repaired,
-                     "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")},
-        "metrics": {},
-    }
-    cls = tagger_class(kind)
-    if kind == "bilstm":
-        tagger, extra = _train_bilstm(train, dev, layer, config, output, info, resume, on_progress)
-        if _finish_distributed():
-            return {}  # under torchrun, rank 0 alone scores and writes the model
-    else:
-        tagger, extra = cls.fit(train, dev, layer, config), {}
+    if kind == "bilstm":  # settings are checked before any data is read
+        from seqtag.bilstm import BiLSTMConfig
+        from seqtag.training import TrainConfig
+
+        BiLSTMConfig.from_dict(config.get("model", {}))
+        TrainConfig.from_dict(config.get("training", {}))
+    try:
+        train, layer, repaired = read.read(train_path, stream=read.stream)
+        read.layer = layer
+        scheme = train.schemes[layer]
+        dev = read.read(dev_path, scheme)[0] if dev_path else None
+        test = read.read(test_path, scheme)[0] if test_path else None
+        known = {label for sentence in train for label in sentence.labels[layer]}
+        for corpus in (dev, test):
+            if corpus is not None:
+                warn_unseen_labels(corpus, layer, known, scheme, report)
+        data = {"train": file_record(train_path, train)}
+        if dev is not None:
+            data["dev"] = file_record(dev_path, dev)
+        if test is not None:
+            data["test"] = file_record(test_path, test)
+        info = {
+            "config": config,
+            "training": {"data": data, "read": asdict(read), "repaired_train_sentences": repaired,
+                         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")},
+            "metrics": {},
+        }
+        cls = tagger_class(kind)
+        if kind == "bilstm":
+            tagger, extra, interrupted = _train_bilstm(train, dev, layer, config, output, info, resume, on_progress)
+            if _finish_distributed():
+                return {}  # under torchrun, rank 0 alone scores and writes the model
+        else:
+            tagger, extra, interrupted = cls.fit(train, dev, layer, config), {}, None
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted before training finished; {_left_as_it_was(output)}", output) from None
     if scheme is L.Scheme.BMES:
         tagger.train_words = {"".join(s.tokens[a:b]) for s in train
                               for a, b, _ in L.to_spans(s.labels[layer], scheme)}
@@ -139,14 +155,41 @@ def train_model(
     info["metrics"] = metrics
     extra["metrics.json"] = json.dumps(metrics, indent=2) + "\n"
     save_model(tagger, output, info, extra)
+    if interrupted:
+        raise Interrupted(interrupted, output)
     return json.loads((output / "model.json").read_text("utf-8"))
 
 
-def _train_bilstm(train, dev, layer, config, output: Path, info: dict, resume: bool, on_progress):
-    import torch
+def warn_unseen_labels(corpus: Corpus, layer: str, known: Iterable[str], scheme: L.Scheme,
+                       report: Callable[[dict], None]) -> None:
+    """Labels (entity types, for span layers) that a dev or test file has and the training data never had: no model
+    can predict them, so the user should hear of it before trusting a score."""
+    from collections import Counter
 
+    def key(label: str) -> str:  # span layers compare types, so IOB1's B-X is not new beside I-X
+        return label[2:] if scheme in (L.Scheme.IOB1, L.Scheme.IOB2, L.Scheme.BIOES) and label != "O" else label
+
+    seen = {key(label) for label in known}
+    unseen = Counter(key(label) for sentence in corpus for label in sentence.labels[layer] if key(label) not in seen)
+    if unseen:
+        what = "entity type(s)" if scheme in (L.Scheme.IOB1, L.Scheme.IOB2, L.Scheme.BIOES) else "label(s)"
+        listed = ", ".join(f"{label} ({count:,} token(s))" for label, count in unseen.most_common(10))
+        more = f" and {len(unseen) - 10} more" if len(unseen) > 10 else ""
+        report({"event": "warning", "message": f"{corpus.source}: {len(unseen)} {what} the training data never "
+                f"has: {listed}{more}"})
+
+
+def _left_as_it_was(output: Path) -> str:
+    from seqtag.outputs import model_kind_at
+
+    if model_kind_at(output) is not None:
+        return f"the model already in {output} is left as it was"
+    return "nothing was saved"
+
+
+def _train_bilstm(train, dev, layer, config, output: Path, info: dict, resume: bool, on_progress):
     from seqtag.bilstm import BiLSTMConfig, BiLSTMTagger
-    from seqtag.tagger import read_model_json, save_model
+    from seqtag.tagger import load_tensors, read_model_json, save_model
     from seqtag.training import CHECKPOINT_KEYS, TrainConfig, resolve_device, train_bilstm
 
     model_config = BiLSTMConfig.from_dict(config.get("model", {}))
@@ -156,10 +199,9 @@ def _train_bilstm(train, dev, layer, config, output: Path, info: dict, resume: b
     resume_state = None
     if resume:
         document = read_model_json(output)
-        try:
-            checkpoint = torch.load(output / "checkpoint.pt", map_location="cpu", weights_only=True)
-        except FileNotFoundError:
-            raise ModelFormatError("no checkpoint.pt to resume from", output) from None
+        if not (output / "checkpoint.pt").is_file():
+            raise ModelFormatError("no checkpoint.pt to resume from", output)
+        checkpoint = load_tensors(output / "checkpoint.pt")
         missing = sorted(CHECKPOINT_KEYS - set(checkpoint))
         if missing:
             raise ModelFormatError(f"lacks {', '.join(missing)} (written by an older seqtag); train again without "
@@ -167,16 +209,21 @@ def _train_bilstm(train, dev, layer, config, output: Path, info: dict, resume: b
         saved = document["training"]["data"]["train"]["sha256"]
         if saved != info["training"]["data"]["train"]["sha256"]:
             raise DataError("--resume with other training data than the checkpoint was trained on", output)
-        tagger = BiLSTMTagger.from_state(document, checkpoint["model"], resolve_device(train_config.device))
+        try:
+            tagger = BiLSTMTagger.from_state(document, checkpoint["model"], resolve_device(train_config.device))
+        except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as e:
+            raise ModelFormatError(f"checkpoint.pt does not fit model.json: {type(e).__name__}: {e}", output) from None
         resume_state = (tagger, checkpoint)
 
     last_checkpoint = resume_state[1] if resume_state else None
+    saved_epochs = 0  # epochs saved by this run: until one is, an interruption leaves the output as it was
 
     def on_checkpoint(tagger, best_state, checkpoint):
-        nonlocal last_checkpoint
+        nonlocal last_checkpoint, saved_epochs
         last_checkpoint = checkpoint
         log = "".join(json.dumps(record) + "\n" for record in json.loads(checkpoint["history"]))
         save_model(tagger, output, info, {"checkpoint.pt": checkpoint, "train_log.jsonl": log}, tensors=best_state)
+        saved_epochs += 1
 
     result = train_bilstm(train, dev, layer, model_config, train_config, config.get("features", ()),
                           on_progress, on_checkpoint, resume_state)
@@ -187,7 +234,18 @@ def _train_bilstm(train, dev, layer, config, output: Path, info: dict, resume: b
     extra = {"train_log.jsonl": "".join(json.dumps(r) + "\n" for r in result.history)}
     if last_checkpoint is not None:  # keep the last state, so training can go on with --resume
         extra["checkpoint.pt"] = last_checkpoint
-    return result.tagger, extra
+    interrupted = None
+    if result.stopped == "interrupted":
+        if not saved_epochs:
+            raise Interrupted(f"interrupted before an epoch finished; {_left_as_it_was(output)}", output)
+        if result.context and result.context.get("interrupted"):
+            interrupted = (f"interrupted while fitting the context layer: kept the trained network (best epoch "
+                           f"{result.best_epoch}) without it")
+        else:
+            interrupted = (f"interrupted during epoch {len(result.history) + 1}: kept the best model so far (epoch "
+                           f"{result.best_epoch} of {len(result.history)} finished); seqtag train -o {output} "
+                           "--resume continues")
+    return result.tagger, extra, interrupted
 
 
 def _finish_distributed() -> bool:
@@ -202,7 +260,8 @@ def _finish_distributed() -> bool:
     return rank != 0
 
 
-def evaluate_model(model_path: str | Path, gold_path: str | Path, read: ReadOptions, strict: bool = False) -> dict:
+def evaluate_model(model_path: str | Path, gold_path: str | Path, read: ReadOptions, strict: bool = False,
+                   on_progress: Callable[[dict], None] | None = None) -> dict:
     """Score a saved model on a gold file (read in the model's layer and converted to its scheme)."""
     from seqtag.evaluation import score_tagger
     from seqtag.tagger import load_model, read_model_json
@@ -213,6 +272,7 @@ def evaluate_model(model_path: str | Path, gold_path: str | Path, read: ReadOpti
     read.columns = read.columns or saved.get("columns")  # a gold file laid out like the training data
     read.fmt = read.fmt or saved.get("fmt")
     gold, _, _ = read.read(gold_path, tagger.scheme)
+    warn_unseen_labels(gold, tagger.layer, tagger.labels, tagger.scheme, on_progress or (lambda event: None))
     return score_tagger(tagger, gold, strict)
 
 
@@ -224,10 +284,22 @@ def evaluate_files(pred_path: str | Path, gold_path: str | Path, read: ReadOptio
     scheme = gold.schemes[layer]
     pred_read = ReadOptions(read.fmt, read.columns, read.layer, read.scheme, "repair")
     pred, pred_layer, _ = pred_read.read(pred_path, scheme)
-    if [s.tokens for s in pred.sentences] != [s.tokens for s in gold.sentences]:
-        raise DataError(f"the tokens differ from the gold file {gold_path}", pred_path)
+    _check_aligned(pred, gold)
     return score(gold.column(layer), pred.column(pred_layer), scheme, strict=strict)
 
+
+def _check_aligned(pred: Corpus, gold: Corpus) -> None:
+    """A prediction file must hold the gold file's tokens, sentence by sentence: say where it first does not."""
+    for number, (p, g) in enumerate(zip(pred.sentences, gold.sentences), 1):
+        if p.tokens != g.tokens:
+            i = next((i for i, (a, b) in enumerate(zip(p.tokens, g.tokens)) if a != b), min(len(p), len(g)))
+            mine = repr(p.tokens[i]) if i < len(p) else "the end of the sentence"
+            theirs = repr(g.tokens[i]) if i < len(g) else "the end of the sentence"
+            gold_line = f":{g.origin.line_of(i)}" if g.origin else ""
+            raise DataError(f"sentence {number} differs from the gold file: {mine} where {gold.source}{gold_line} "
+                            f"has {theirs}", pred.source, p.origin.line_of(min(i, len(p) - 1)) if p.origin else None)
+    if len(pred) != len(gold):
+        raise DataError(f"{len(pred):,} sentences where the gold file {gold.source} has {len(gold):,}", pred.source)
 
 
 COMPARABLE = {  # name in --models -> (kind, model settings)

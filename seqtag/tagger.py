@@ -229,11 +229,46 @@ def read_model_json(path: str | Path) -> dict:
     return document
 
 
-def load_model(path: str | Path, device: str = "cpu") -> Tagger:
-    """Load any model kind. Weights are read with weights_only=True: a planted pickle payload is refused unrun."""
+def load_tensors(path: Path, device: str = "cpu") -> dict:
+    """A weights or checkpoint file as a dict of arrays/tensors. torch files are read with weights_only=True and
+    numpy files without pickle, so a planted payload is refused unrun; any damage is a ModelFormatError."""
     import pickle
+    import warnings
     import zipfile
 
+    try:
+        if path.suffix == ".npz":
+            with np.load(path, allow_pickle=False) as archive:
+                tensors = {key: archive[key] for key in archive.files}
+        else:
+            import torch
+
+            with warnings.catch_warnings():  # torch warns about the unsafe file before refusing it: one line is enough
+                warnings.simplefilter("ignore")
+                tensors = torch.load(path, map_location=device, weights_only=True)
+    except FileNotFoundError:
+        raise ModelFormatError(f"{path.name} is missing", path.parent) from None
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError, zipfile.BadZipFile, KeyError,
+            TypeError, AttributeError, ImportError, IndexError, UnicodeDecodeError) as e:
+        raise ModelFormatError(f"{path.name} is corrupt or unsafe, refused: {_why_unreadable(e)}", path.parent) from None
+    if not isinstance(tensors, dict):
+        raise ModelFormatError(f"{path.name} does not hold a dict of tensors", path.parent)
+    return tensors
+
+
+def _why_unreadable(error: Exception) -> str:
+    """torch's messages run to a paragraph; the user needs one clause."""
+    text = str(error).strip()
+    if "Weights only load failed" in text:
+        return "it holds pickled objects, not only tensors (not run)"
+    if "zip archive" in text or "central directory" in text or isinstance(error, EOFError):
+        return "truncated, or not a file seqtag wrote"
+    first = text.splitlines()[0].split(". ")[0] if text else type(error).__name__
+    return first[:200]
+
+
+def load_model(path: str | Path, device: str = "cpu") -> Tagger:
+    """Load any model kind. Weights are read with weights_only=True: a planted pickle payload is refused unrun."""
     path = Path(path)
     document = read_model_json(path)
     try:
@@ -243,21 +278,7 @@ def load_model(path: str | Path, device: str = "cpu") -> Tagger:
     name = document.get("weights", WEIGHTS_PT)
     if name not in (WEIGHTS_PT, WEIGHTS_NPZ):
         raise ModelFormatError(f"unknown weights file {name!r} in model.json", path)
-    try:
-        if name == WEIGHTS_NPZ:
-            with np.load(path / name, allow_pickle=False) as archive:
-                tensors = {key: archive[key] for key in archive.files}
-        else:
-            import torch
-
-            tensors = torch.load(path / name, map_location=device, weights_only=True)
-    except FileNotFoundError:
-        raise ModelFormatError(f"{name} is missing", path) from None
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError, zipfile.BadZipFile) as e:
-        first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ModelFormatError(f"{name} is corrupt or unsafe, refused: {first_line}", path) from None
-    if not isinstance(tensors, dict):
-        raise ModelFormatError(f"{name} does not hold a dict of tensors", path)
+    tensors = load_tensors(path / name, device)
     try:
         tagger = cls.from_state(document, tensors, device)
     except (KeyError, TypeError, ValueError, RuntimeError) as e:

@@ -13,6 +13,7 @@ import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
+from typing import ClassVar
 
 import torch
 
@@ -36,6 +37,9 @@ class TrainConfig:
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     amp: bool = True  # bfloat16 autocast for the encoder on GPU
     stream_buffer: int = 20000  # --stream: sentences read, shuffled and batched together
+
+    LIMITS: ClassVar[dict] = {"lr": (1e-12, None), "lr_decay": (0.0, None), "clip": (1e-12, None),
+                              "seed": (0, 2**32 - 1)}
 
     @classmethod
     def from_dict(cls, values: dict) -> TrainConfig:

@@ -103,11 +103,11 @@ def test_compare_trains_every_model_on_one_split(tmp_path):
     assert result.exit_code == 0, result.output
     import json
 
-    rows = json.loads((tmp_path / "rows.json").read_text())
+    rows = json.loads((tmp_path / "rows.json").read_text())["rows"]
     assert [r["model"] for r in rows] == ["majority", "hmm", "perceptron"]
     assert all(r["metric"] == "f1" and set(r["per_type_f1"]) == {"LOC", "MISC", "ORG", "PER"} for r in rows)
     assert rows[0]["score"] < rows[2]["score"]  # the perceptron clears the most-frequent-tag floor
-    assert (tmp_path / "t.md").read_text().startswith("| model | f1 | F1 LOC |")
+    assert (tmp_path / "t.md").read_text().startswith("<!-- seqtag compare -->\n| model | f1 | F1 LOC |")
 
 
 def test_baseline_models_load_without_torch_and_refuse_pickled_arrays(tmp_path):

@@ -40,14 +40,14 @@ def test_preprocess_converts_and_reports(tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert "sentences" in result.stdout and "OOV rate" in result.stdout
-    stats = json.loads((tmp_path / "stats.json").read_text())
+    stats = json.loads((tmp_path / "stats.json").read_text())["files"]
     assert stats[str(DATA / "ner/train.txt")]["sentences"] == 300
     assert "oov_rate" in stats[str(DATA / "ner/dev.txt")]
     written = (tmp_path / "out" / "train.txt.tsv").read_text()
     assert written.startswith("#seqtag canonical 1\n#columns\tword\tpos\tchunk\tner\n#schemes\tner=bioes\n")
     again = run("preprocess", tmp_path / "out" / "train.txt.tsv", "--json", tmp_path / "again.json")
     assert again.exit_code == 0
-    assert json.loads((tmp_path / "again.json").read_text()).popitem()[1]["scheme"] == "bioes"
+    assert json.loads((tmp_path / "again.json").read_text())["files"].popitem()[1]["scheme"] == "bioes"
 
 
 @pytest.mark.parametrize(
@@ -81,7 +81,7 @@ def test_crlf_bom_file_is_accepted(tmp_path):
     path.write_bytes(b"\xef\xbb\xbfEU NNP I-ORG\r\nrejects VBZ O\r\n")
     result = run("preprocess", path, "--json", tmp_path / "s.json")
     assert result.exit_code == 0, result.output
-    assert json.loads((tmp_path / "s.json").read_text())[str(path)]["tokens"] == 2
+    assert json.loads((tmp_path / "s.json").read_text())["files"][str(path)]["tokens"] == 2
 
 
 @pytest.fixture(scope="module")
@@ -222,5 +222,5 @@ def test_train_config_file_errors_name_the_setting(tmp_path):
 
 def test_stream_is_refused_for_baselines(tmp_path):
     result = run("train", "--model", "hmm", "--stream", "-o", tmp_path / "m")
-    assert result.exit_code == 2 and "--stream trains the BiLSTM only" in result.stderr
+    assert result.exit_code == 2 and "--stream is a BiLSTM setting; --model hmm has no such setting" in result.stderr
     assert not (tmp_path / "m").exists()

@@ -10,6 +10,7 @@ import pytest
 
 from seqtag import context, pipeline
 from seqtag.corpus import Corpus, Sentence
+from seqtag.errors import Interrupted
 from seqtag.tagger import load_model
 
 from test_bilstm import TINY_MODEL, write
@@ -140,9 +141,10 @@ def test_ctrl_c_while_fitting_keeps_the_trained_network(tmp_path, monkeypatch):
     monkeypatch.setattr(training, "fit_context", interrupted)
     config = {"model": {**TINY_MODEL}, "training": {"max_epochs": 2, "batch_tokens": 200}}
     read = pipeline.ReadOptions(fmt="conll", columns=["word", "ner"])
-    document = pipeline.train_model("bilstm", write(documents(20, 0), tmp_path / "train.txt"),
-                                    write(documents(20, 1), tmp_path / "dev.txt"), None, read, config,
-                                    tmp_path / "model")
+    with pytest.raises(Interrupted, match="interrupted while fitting the context layer: kept the trained network"):
+        pipeline.train_model("bilstm", write(documents(20, 0), tmp_path / "train.txt"),
+                             write(documents(20, 1), tmp_path / "dev.txt"), None, read, config, tmp_path / "model")
+    document = json.loads((tmp_path / "model" / "model.json").read_text())
     assert document["training"]["stopped"] == "interrupted" and document["training"]["epochs"] == 2
     assert document["training"]["context_layer"] == {"kept": False, "interrupted": True}
     assert not load_model(tmp_path / "model").network.context.any()

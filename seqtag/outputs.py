@@ -1,0 +1,195 @@
+"""Where commands write, and the one rule that keeps a user's files safe.
+
+Every command that writes (train -o, preprocess -o, export -o, compare -o, every --json and --markdown) checks its
+destinations here before it does any work, and writes files through `atomic_output`:
+
+- never into or over a file or model the command reads (not even with --overwrite);
+- never over something seqtag did not write as the same kind of output, unless the user passes --overwrite: a model
+  directory may be replaced by a new model of the same kind (as spaCy does), a report by a report of the same
+  command (seqtag's JSON and Markdown carry a mark saying which command wrote them), a canonical TSV by a canonical
+  TSV; a plain file is never turned into a model directory;
+- never to a place that cannot be written: that is found before training starts, not after an epoch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TextIO
+
+from seqtag.errors import DataError
+
+# files a model directory may hold: replacing a directory of only these loses nothing that seqtag did not write
+MODEL_FILES = frozenset({"model.json", "weights.pt", "weights.npz", "checkpoint.pt", "train_log.jsonl",
+                         "metrics.json", "model.onnx", "model.torchscript.pt", "decoder.npz", "context.npz"})
+MARK = "written_by"  # key in every JSON report, e.g. "seqtag evaluate"
+CANONICAL_MAGIC = "#seqtag canonical "  # formats.CANONICAL_MAGIC without its version
+OVERWRITE_HINT = "pass --overwrite to replace it, or choose another path"
+
+
+def mark(command: str) -> str:
+    return f"seqtag {command}"
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def _resolved(path: str | Path) -> Path:
+    return Path(os.path.abspath(Path(path).expanduser())).resolve()
+
+
+def check_not_reading(destination: str | Path, reading: Iterable[str | Path | None], option: str) -> None:
+    """Refuse a destination that is, or lies inside, something the command reads (a corpus file, a model)."""
+    target = _resolved(destination)
+    for source in reading:
+        if source is None:
+            continue
+        source = _resolved(source)
+        if _inside(target, source) or _inside(source, target):
+            what = "the model directory" if source.is_dir() else "the input file"
+            raise DataError(f"{option} would write over {what} {source}, which this command reads; "
+                            "choose another path", destination)
+
+
+def check_writable(destination: str | Path) -> None:
+    """Fail now, before any work, where the destination's folder cannot be created or written."""
+    path = _resolved(destination)
+    ancestor = path.parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise DataError(f"cannot write here: {ancestor} is a file, not a folder", destination)
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise DataError(f"cannot write here: permission denied in {ancestor}", destination)
+
+
+def model_kind_at(path: Path) -> str | None:
+    """The kind of the seqtag model in `path`, or None when it holds none."""
+    try:
+        document = json.loads((path / "model.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    if isinstance(document, dict) and document.get("format") == "seqtag-model":
+        return str(document.get("kind"))
+    return None
+
+
+def check_model_destination(destination: str | Path, kind: str, overwrite: bool = False,
+                            reading: Iterable[str | Path | None] = (), option: str = "-o") -> None:
+    """A model directory may be new, an empty folder, or a model of the same kind holding only model files."""
+    path = Path(destination)
+    check_not_reading(path, reading, option)
+    if path.is_file() or (path.exists() and not path.is_dir()):
+        raise DataError("exists and is not a folder; a model is a directory: choose another path", path)
+    if path.is_dir() and not overwrite:
+        entries = sorted(p.name for p in path.iterdir())
+        if entries:
+            found = model_kind_at(path)
+            if found is None:
+                raise DataError(f"exists and holds no seqtag model ({', '.join(entries[:3])}"
+                                f"{', ...' if len(entries) > 3 else ''}); {OVERWRITE_HINT}", path)
+            if found != kind:
+                raise DataError(f"holds a {found} model; a {kind} model replaces only a {kind} model: "
+                                f"{OVERWRITE_HINT}", path)
+            foreign = [name for name in entries if name not in MODEL_FILES]
+            if foreign:
+                raise DataError(f"holds files that are not part of a model ({', '.join(foreign[:3])}), which "
+                                f"replacing the model would delete; {OVERWRITE_HINT}", path)
+    check_writable(path / "model.json")
+
+
+def check_file_destination(destination: str | Path, command: str, overwrite: bool = False,
+                           reading: Iterable[str | Path | None] = (), option: str = "--json") -> None:
+    """A report or corpus file may be new, or replace what this command wrote there before."""
+    path = Path(destination)
+    check_not_reading(path, reading, option)
+    if path.is_dir():
+        raise DataError(f"{option} names a folder; give a file name", path)
+    if path.exists() and not overwrite and not written_by(path, command):
+        raise DataError(f"exists and was not written by {mark(command)}; {OVERWRITE_HINT}", path)
+    check_writable(path)
+
+
+def check_folder_destination(destination: str | Path, names: Iterable[str], source: str | Path,
+                             overwrite: bool = False, option: str = "-o") -> None:
+    """A folder that files `names` exported from the model `source` are written into: the model directory itself, a
+    folder an earlier export wrote (a copy of model.json and no weights), or one where none of them exists yet."""
+    path = Path(destination)
+    if path.exists() and not path.is_dir():
+        raise DataError(f"exists and is a file; {option} names a folder to write into", path)
+    if path.is_dir() and not overwrite and _resolved(path) != _resolved(source):
+        earlier_export = model_kind_at(path) is not None and not any(
+            (path / weights).exists() for weights in ("weights.pt", "weights.npz"))
+        clash = [name for name in names if (path / name).exists()]
+        if clash and not earlier_export:
+            raise DataError(f"already holds {', '.join(clash)}, which seqtag export did not write there; "
+                            f"{OVERWRITE_HINT}", path)
+    check_writable(path / "x")
+
+
+def written_by(path: Path, command: str) -> bool:
+    """Whether seqtag's `command` wrote this file (its JSON mark, Markdown comment or canonical TSV header)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            head = f.read(200)
+    except (OSError, UnicodeDecodeError):
+        return False
+    if command == "preprocess" and head.startswith(CANONICAL_MAGIC):
+        return True
+    if head.startswith(f"<!-- {mark(command)}"):
+        return True
+    if head.lstrip().startswith("{"):
+        try:
+            document = json.loads(path.read_text("utf-8"))
+        except (OSError, ValueError):
+            return False
+        return isinstance(document, dict) and document.get(MARK) == mark(command)
+    return False
+
+
+def write_json(path: str | Path, command: str, document: dict) -> None:
+    """A JSON report with its mark, written atomically."""
+    with atomic_output(path) as f:
+        json.dump({MARK: mark(command), **document}, f, indent=2, ensure_ascii=False)
+        f.write("\n")
+
+
+class atomic_output:
+    """`with atomic_output(path) as f:` writes to a temporary file and renames it over `path` on success."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    def __enter__(self) -> TextIO:
+        directory = self.path.parent
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            fd, self.tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=directory)
+        except OSError as e:
+            raise DataError(f"cannot write: {e.strerror}", self.path) from None
+        self.file = os.fdopen(fd, "w", encoding="utf-8", newline="\n")
+        return self.file
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            self.file.close()
+            if exc_type is None:
+                os.chmod(self.tmp, 0o666 & ~_umask())  # mkstemp makes it private; an output is as shareable as any
+                os.replace(self.tmp, self.path)
+        except OSError as e:
+            exc_type = exc_type or type(e)
+            if exc is None:
+                raise DataError(f"cannot write: {e.strerror}", self.path) from None
+        finally:
+            if exc_type is not None and os.path.exists(self.tmp):
+                os.unlink(self.tmp)
+
+
+def _umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
