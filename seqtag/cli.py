@@ -755,7 +755,7 @@ def run(argv: list[str] | None = None) -> int:
         if type(e).__name__ == "NoArgsIsHelpError":  # plain `seqtag`: the help, as before
             print(context.get_help() if context else str(e), file=sys.stderr)
             return 2
-        message = e.format_message() if hasattr(e, "format_message") else str(e)
+        message = (e.format_message() if hasattr(e, "format_message") else str(e)).replace("Value error, ", "")
         command_name = " ".join(context.command_path.split()[1:]) if context else ""
         hint = f" (seqtag {command_name} --help lists the options)" if command_name else " (seqtag --help)"
         print(f"error: {' '.join(message.split())}{hint}", file=sys.stderr)

@@ -49,10 +49,16 @@ def check_not_reading(destination: str | Path, reading: Iterable[str | Path | No
         if source is None:
             continue
         source = _resolved(source)
-        if _inside(target, source) or _inside(source, target):
-            what = "the model directory" if source.is_dir() else "the input file"
-            raise DataError(f"{option} would write over {what} {source}, which this command reads; "
-                            "choose another path", destination)
+        what = "model directory" if source.is_dir() else "input file"
+        if target == source:
+            problem = f"is the {what} this command reads"
+        elif _inside(target, source):
+            problem = f"lies inside the {what} {source}, which this command reads"
+        elif _inside(source, target):
+            problem = f"holds the {what} {source}, which this command reads"
+        else:
+            continue
+        raise DataError(f"{option} {problem}; choose another path", destination)
 
 
 def check_writable(destination: str | Path) -> None:

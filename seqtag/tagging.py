@@ -66,7 +66,11 @@ def load_tagger(model: str | Path, runtime: str = "torch"):
     """A saved model, run by PyTorch (or numpy for the baselines), or by onnxruntime after `seqtag export`."""
     if runtime == "onnx":
         from seqtag.export import OnnxTagger
+        from seqtag.tagger import read_model_json
 
+        kind = read_model_json(model).get("kind")
+        if kind != "bilstm":
+            raise DataError(f"--runtime onnx runs exported BiLSTM models; this is a {kind} model", model)
         return OnnxTagger(Path(model))
     if runtime != "torch":
         raise DataError(f"--runtime must be torch or onnx, not {runtime!r}")
