@@ -135,6 +135,11 @@ def snapshot(root: Path) -> dict[str, str]:
 
 
 def invoke(argv: list[str], stdin: bytes, monkeypatch, capfd) -> tuple[int, str]:
+    if "--workers" in argv:  # worker processes fork: run them from a real process, not from inside pytest
+        import subprocess
+
+        result = subprocess.run([sys.executable, "-m", "seqtag", *argv], input=stdin, capture_output=True)
+        return result.returncode, result.stderr.decode()
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin), encoding="utf-8"))
     code = cli.run(argv)
     return code, capfd.readouterr().err
@@ -388,3 +393,29 @@ def test_the_catalogue_covers_every_command():
 def test_every_command_runs_inside_the_one_error_handler():
     for command in cli.app.registered_commands:
         assert getattr(command.callback, "reports_errors", False), command.callback.__name__
+
+
+# ---------------------------------------------------------------------------------------------------- readers
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from seqtag import formats  # noqa: E402
+from seqtag.errors import DataError  # noqa: E402
+
+# bytes that look like corpora often enough to reach past the first checks: lines, columns, tags, CJK, tabs, BOMs
+PIECES = [b"EU", b" ", b"\t", b"\n", b"\r\n", b"B-PER", b"I-ORG", b"S-LOC", b"O", b"NN", b"/", b"#", b"-DOCSTART-",
+          b"1", b"_", "\u4e2d\u6587".encode(), b"\xff", b"\x00", b"\xef\xbb\xbf", b"-", b"#seqtag canonical 1\n"]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.one_of(st.binary(max_size=300), st.lists(st.sampled_from(PIECES), max_size=60).map(b"".join)),
+       st.sampled_from([None, "conll", "conllu", "segmented", "slash", "canonical"]))
+def test_readers_on_random_bytes_raise_only_clear_errors(tmp_path, data, fmt):
+    path = tmp_path / "random.txt"
+    path.write_bytes(data)
+    try:
+        corpus, layer, _ = formats.load_corpus(path, fmt)
+    except DataError as e:
+        assert str(e).startswith(str(path)) and "\n" not in str(e)
+    else:
+        assert corpus.sentences and layer in corpus.layers
