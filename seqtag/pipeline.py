@@ -121,10 +121,11 @@ def train_model(
         scheme = train.schemes[layer]
         dev = read.read(dev_path, scheme)[0] if dev_path else None
         test = read.read(test_path, scheme)[0] if test_path else None
-        known = {label for sentence in train for label in sentence.labels[layer]}
-        for corpus in (dev, test):
-            if corpus is not None:
-                warn_unseen_labels(corpus, layer, known, scheme, report)
+        if isinstance(train, Corpus):  # a streamed corpus is not read once more just for this
+            known = {label for sentence in train for label in sentence.labels[layer]}
+            for corpus in (dev, test):
+                if corpus is not None:
+                    warn_unseen_labels(corpus, layer, known, scheme, report)
         data = {"train": file_record(train_path, train)}
         if dev is not None:
             data["dev"] = file_record(dev_path, dev)
