@@ -419,3 +419,51 @@ def test_readers_on_random_bytes_raise_only_clear_errors(tmp_path, data, fmt):
         assert str(e).startswith(str(path)) and "\n" not in str(e)
     else:
         assert corpus.sentences and layer in corpus.layers
+
+
+# ---------------------------------------------------------------------------------------------------- what does work
+def test_labels_unseen_in_training_are_named_and_counted(world, tmp_path, monkeypatch, capfd):
+    code, err = invoke(["train", "--model", "majority", "--train", f"{world}/data/train.txt", "--dev",
+                        f"{world}/data/unseen_dev.txt", *COLUMNS.split(), "-o", str(tmp_path / "m")], b"",
+                       monkeypatch, capfd)
+    assert code == 0, err
+    assert "warning: " in err and "unseen_dev.txt: 1 entity type(s) the training data never has: FAC (1 token(s))" in err
+
+
+@pytest.mark.parametrize("threshold, reading, code", [("0.2", "fraction: 20.00%", 0), ("20", "percentage: 20.00%", 0),
+                                                      ("99", "percentage: 99.00%", 1)])
+def test_fail_under_reads_fractions_and_percentages(world, threshold, reading, code, monkeypatch, capfd):
+    got, err = invoke(["evaluate", "-m", f"{world}/models/hmm", f"{world}/data/test.txt", "--fail-under", threshold],
+                      b"", monkeypatch, capfd)
+    assert got == code and f"--fail-under {threshold} read as a {reading}" in err
+
+
+def test_a_report_replaces_its_own_earlier_report_and_overwrite_replaces_a_users_file(world, tmp_path, monkeypatch,
+                                                                                      capfd):
+    scores = tmp_path / "scores.json"
+    argv = ["evaluate", "-m", f"{world}/models/hmm", f"{world}/data/test.txt", "--json", str(scores)]
+    assert invoke(argv, b"", monkeypatch, capfd)[0] == 0
+    assert invoke(argv, b"", monkeypatch, capfd)[0] == 0  # its own output: replaced without asking
+    scores.write_text("{\"mine\": true}\n")
+    assert invoke(argv, b"", monkeypatch, capfd)[0] == 2
+    assert invoke([*argv, "--overwrite"], b"", monkeypatch, capfd)[0] == 0
+    assert json.loads(scores.read_text())["written_by"] == "seqtag evaluate"
+
+
+def test_a_model_is_replaced_by_a_model_of_its_kind_and_paths_are_stored_absolute(world, tmp_path, monkeypatch,
+                                                                                   capfd):
+    monkeypatch.chdir(world)
+    argv = ["train", "--model", "hmm", "--train", "data/train.txt", *COLUMNS.split(), "-o", str(tmp_path / "m")]
+    assert invoke(argv, b"", monkeypatch, capfd)[0] == 0
+    assert invoke(argv, b"", monkeypatch, capfd)[0] == 0
+    stored = json.loads((tmp_path / "m" / "model.json").read_text())["training"]["data"]["train"]["path"]
+    assert stored == str(world / "data" / "train.txt")
+    code, _ = invoke(["info", str(tmp_path / "m")], b"", monkeypatch, capfd)
+    assert code == 0
+
+
+def test_help_is_plain_text(monkeypatch, capfd):
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--help"])
+    help_text = capfd.readouterr().out
+    assert "<bool>" not in help_text and "TOML file: [model], [training]." in help_text
