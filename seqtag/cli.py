@@ -83,9 +83,14 @@ def _columns(columns: str | None) -> list[str] | None:
     return [c.strip() for c in columns.split(",") if c.strip()] if columns else None
 
 
-def fail(message: str, code: int) -> NoReturn:
-    """The one way a command ends in error: one plain line (scripts grep it, it is never wrapped), one exit code."""
+def print_error(message: str) -> None:
+    """One plain line that scripts can grep, never wrapped."""
     print("error: " + " ".join(message.split("\n")), file=sys.stderr)
+
+
+def fail(message: str, code: int) -> NoReturn:
+    """The one way a command ends in error: one line, one exit code."""
+    print_error(message)
     raise typer.Exit(code)
 
 
@@ -201,7 +206,8 @@ def preprocess(
         prepared.append((name, corpus, target))
     if output is not None:
         destinations = _output_paths(output, [n for n, _, _ in prepared])
-        _check_outputs(destinations, overwrite, files or [])
+        if dataset:  # named files were checked before reading
+            _check_outputs(destinations, overwrite, [])
         for destination, (_, corpus, _) in zip(destinations, prepared):
             formats.write_corpus(corpus, destination)
             err.print(f"wrote {destination}")
@@ -278,9 +284,14 @@ def _read_options(fmt, columns, layer, scheme, on_invalid):
                        on_invalid.value)
 
 
+BASELINE_OPTIONS = {"train_file", "dev_file", "test_file", "output", "model", "seed", "resume", "overwrite", "fmt",
+                    "columns", "layer", "scheme", "on_invalid"}  # the `train` options every model kind takes
+
+
 @app.command()
 @reports_errors
 def train(
+    context: typer.Context,
     train_file: Annotated[Optional[Path], typer.Option("--train", help="Training file; omitted: the bundled sample.")] = None,
     dev_file: Annotated[Optional[Path], typer.Option("--dev", help="Dev file: early stopping and model choice.")] = None,
     test_file: Annotated[Optional[Path], typer.Option("--test", help="Test file, scored once at the end.")] = None,
@@ -289,7 +300,8 @@ def train(
     decoder: Annotated[Optional[str], typer.Option("--decoder", help="crf or softmax output layer.")] = None,
     cell: Annotated[Optional[str], typer.Option("--cell", help="lstm or gru.")] = None,
     layers: Annotated[Optional[int], typer.Option("--layers", min=1, max=16, help="Stacked BiLSTM layers.")] = None,
-    hidden: Annotated[Optional[int], typer.Option("--hidden", min=1, max=8192, help="Hidden units per direction.")] = None,
+    hidden: Annotated[Optional[int], typer.Option("--hidden", min=1, max=8192,
+                                                  help="Hidden units per direction.")] = None,
     char_encoder: Annotated[Optional[str], typer.Option("--char-encoder", help="cnn, lstm or none.")] = None,
     features: Annotated[Optional[str], typer.Option("--features", help="Extra input columns, e.g. pos.")] = None,
     embeddings: Annotated[Optional[Path], typer.Option("--embeddings", help="GloVe/word2vec text vectors.")] = None,
@@ -297,7 +309,7 @@ def train(
     patience: Annotated[Optional[int], typer.Option("--patience", min=1, help="Epochs without a better dev score "
                                                     "before stopping.")] = None,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", min=1, help="Padded tokens per batch.")] = None,
-    lr: Annotated[Optional[float], typer.Option("--lr", min=0, help="Learning rate (above 0).")] = None,
+    lr: Annotated[Optional[float], typer.Option("--lr", help="Learning rate (above 0).")] = None,
     optimizer: Annotated[Optional[str], typer.Option("--optimizer", help="adam or sgd.")] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", min=0, max=2**32 - 1, help="Random seed.")] = None,
     device: Annotated[Optional[str], typer.Option("--device", help="auto, cpu, cuda or cuda:N.")] = None,
@@ -318,11 +330,8 @@ def train(
 
     if lr is not None and lr <= 0:
         raise DataError(f"--lr must be above 0, not {lr}")
-    bilstm_options = {"--decoder": decoder, "--cell": cell, "--layers": layers, "--hidden": hidden,
-                      "--char-encoder": char_encoder, "--features": features, "--embeddings": embeddings,
-                      "--max-epochs": max_epochs, "--patience": patience, "--batch-size": batch_size, "--lr": lr,
-                      "--optimizer": optimizer, "--device": device, "--config": config_file}
-    given = [name for name, value in bilstm_options.items() if value is not None] + (["--stream"] if stream else [])
+    given = [param.opts[0] for param in context.command.params  # what the user typed that only the BiLSTM reads
+             if param.name not in BASELINE_OPTIONS and context.get_parameter_source(param.name).name != "DEFAULT"]
     if model is not ModelKind.bilstm and given:
         what = "is a BiLSTM setting" if len(given) == 1 else "are BiLSTM settings"
         raise DataError(f"{', '.join(given)} {what}; --model {model.value} has no such setting")
@@ -355,7 +364,7 @@ def train(
         config = pipeline.merge_config(pipeline.load_config(config_file), overrides)
         kind = model.value
     # before any work: the output may not replace what seqtag did not write, nor the data it reads
-    outputs.check_model_destination(output, kind, overwrite or resume,
+    outputs.check_model_destination(output, kind, overwrite,
                                     [train_file, dev_file, test_file, embeddings, config_file])
     with _TrainingProgress() as progress:
         document = pipeline.train_model(kind, train_file, dev_file, test_file, read, config, output, resume,
@@ -395,7 +404,7 @@ class _TrainingProgress:
             speed = self.tokens / max(time.perf_counter() - self.started, 1e-9)
             self.progress.update(self.task, advance=1, loss=event["loss"], speed=speed)
         elif event["event"] == "warning":
-            self.progress.console.print(f"warning: {event['message']}", highlight=False, markup=False)
+            _print_warning(event)
         elif event["event"] == "epoch_end":
             dev = f"dev {event['dev']['metric']} {100 * event['dev_score']:.2f}" if "dev" in event else ""
             self.progress.console.print(
@@ -503,7 +512,8 @@ def info(model: Annotated[Path, typer.Argument(help="Model directory.")]) -> Non
         table.add_row(f"config {section}", json.dumps(values))
     training = document.get("training", {})
     for role, record in training.get("data", {}).items():
-        table.add_row(f"{role} data", f"{_shown(record['path'])} ({record['sentences']:,} sentences, {record['tokens']:,} tokens, "
+        table.add_row(f"{role} data", f"{_shown(record['path'])} ({record['sentences']:,} sentences, "
+                      f"{record['tokens']:,} tokens, "
                       f"{record['bytes']:,} bytes, sha256 {str(record['sha256'])[:12]})")
     for key in ("epochs", "best_epoch", "stopped", "date"):
         if key in training:
@@ -566,8 +576,8 @@ def tag(
                                "instead of stopping.")] = False,
     probs: Annotated[bool, typer.Option("--probs", help="Add each label's probability (CRF marginals or "
                      "softmax).")] = False,
-    nbest: Annotated[int, typer.Option("--nbest", min=0, max=1000, help="Add the N best label sequences with their scores (CRF "
-                     "and HMM models, jsonl output).")] = 0,
+    nbest: Annotated[int, typer.Option("--nbest", min=0, max=1000, help="Add the N best label sequences with their "
+                     "scores (CRF and HMM models, jsonl output).")] = 0,
     runtime: Annotated[Runtime, typer.Option("--runtime", help="torch, or onnx for a model exported with "
                        "`seqtag export --format onnx`.")] = Runtime.torch,
     workers: Annotated[int, typer.Option("--workers", min=1, max=256, help="Tagging processes (output stays in "
@@ -616,16 +626,13 @@ def compare(
 
     read = _read_options(fmt, columns, layer, scheme, on_invalid)
     names = _columns(models) or []
-    unknown = [n for n in names if n not in pipeline.COMPARABLE]
-    if unknown:
-        raise DataError(f"--models: unknown model(s) {', '.join(unknown)}; expected some of "
-                        f"{', '.join(pipeline.COMPARABLE)}")
+    kinds = pipeline.comparable_kinds(names)
     inputs = [train_file, dev_file, test_file]
     for path, option in ((json_file, "--json"), (markdown, "--markdown")):
         if path is not None:
             outputs.check_file_destination(path, "compare", overwrite, inputs, option)
-    for name in names if output_dir is not None else ():
-        outputs.check_model_destination(output_dir / name, pipeline.COMPARABLE[name][0], overwrite, inputs)
+    for name, kind in zip(names, kinds) if output_dir is not None else ():
+        outputs.check_model_destination(output_dir / name, kind, overwrite, inputs)
     config = pipeline.merge_config({}, {"training": {"seed": seed, "max_epochs": max_epochs},
                                         "features": _columns(features)})
     with tempfile.TemporaryDirectory(prefix="seqtag-compare-") as scratch, _TrainingProgress() as progress:
@@ -734,10 +741,10 @@ def export(
 ) -> None:
     """Export a BiLSTM model's network to ONNX or TorchScript for serving."""
     from seqtag import outputs
-    from seqtag.export import EXPORT_FILES
     from seqtag.export import export as export_model
+    from seqtag.tagger import EXPORT_FILES
 
-    outputs.check_folder_destination(output or model, EXPORT_FILES, model, overwrite)
+    outputs.check_folder_destination(output or model, (*EXPORT_FILES, "model.json"), model, overwrite)
     target = export_model(model, fmt.value, output)
     err.print(f"wrote {target}")
 
@@ -758,10 +765,10 @@ def run(argv: list[str] | None = None) -> int:
         message = (e.format_message() if hasattr(e, "format_message") else str(e)).replace("Value error, ", "")
         command_name = " ".join(context.command_path.split()[1:]) if context else ""
         hint = f" (seqtag {command_name} --help lists the options)" if command_name else " (seqtag --help)"
-        print(f"error: {' '.join(message.split())}{hint}", file=sys.stderr)
+        print_error(" ".join(message.split()) + hint)
         return getattr(e, "exit_code", 2)
     except typer.Abort:
-        print("error: interrupted", file=sys.stderr)
+        print_error("interrupted")
         return 128 + _state["signal"]
     return code if isinstance(code, int) else 0
 

@@ -18,14 +18,9 @@ import numpy as np
 from seqtag import labels as L
 from seqtag.corpus import Sentence
 from seqtag.errors import DataError, ModelFormatError
-from seqtag.tagger import Tagger, read_model_json
+from seqtag.tagger import CONTEXT_FILE, DECODER_FILE, ONNX_FILE, TORCHSCRIPT_FILE, Tagger, read_model_json
 
-ONNX_FILE = "model.onnx"
-TORCHSCRIPT_FILE = "model.torchscript.pt"
-DECODER_FILE = "decoder.npz"  # CRF start/transition/end scores with the scheme's constraints applied
-CONTEXT_FILE = "context.npz"  # the fitted context layer (seqtag.context): its weight and the label -> type map
 BATCH_SENTENCES = 256
-EXPORT_FILES = (ONNX_FILE, TORCHSCRIPT_FILE, DECODER_FILE, CONTEXT_FILE, "model.json")  # what an export may write
 
 
 def input_names(tagger) -> list[str]:

@@ -22,11 +22,7 @@ from typing import TextIO
 
 from seqtag.errors import DataError
 
-# files a model directory may hold: replacing a directory of only these loses nothing that seqtag did not write
-MODEL_FILES = frozenset({"model.json", "weights.pt", "weights.npz", "checkpoint.pt", "train_log.jsonl",
-                         "metrics.json", "model.onnx", "model.torchscript.pt", "decoder.npz", "context.npz"})
 MARK = "written_by"  # key in every JSON report, e.g. "seqtag evaluate"
-CANONICAL_MAGIC = "#seqtag canonical "  # formats.CANONICAL_MAGIC without its version
 OVERWRITE_HINT = "pass --overwrite to replace it, or choose another path"
 
 
@@ -74,19 +70,21 @@ def check_writable(destination: str | Path) -> None:
 
 
 def model_kind_at(path: Path) -> str | None:
-    """The kind of the seqtag model in `path`, or None when it holds none."""
+    """The kind of the seqtag model in `path`, or None when it holds none (or one this seqtag cannot read)."""
+    from seqtag.errors import ModelFormatError
+    from seqtag.tagger import read_model_json
+
     try:
-        document = json.loads((path / "model.json").read_text("utf-8"))
-    except (OSError, ValueError):
+        return str(read_model_json(path).get("kind"))
+    except ModelFormatError:
         return None
-    if isinstance(document, dict) and document.get("format") == "seqtag-model":
-        return str(document.get("kind"))
-    return None
 
 
 def check_model_destination(destination: str | Path, kind: str, overwrite: bool = False,
                             reading: Iterable[str | Path | None] = (), option: str = "-o") -> None:
     """A model directory may be new, an empty folder, or a model of the same kind holding only model files."""
+    from seqtag.tagger import MODEL_FILES
+
     path = Path(destination)
     check_not_reading(path, reading, option)
     if path.is_file() or (path.exists() and not path.is_dir()):
@@ -124,12 +122,14 @@ def check_folder_destination(destination: str | Path, names: Iterable[str], sour
                              overwrite: bool = False, option: str = "-o") -> None:
     """A folder that files `names` exported from the model `source` are written into: the model directory itself, a
     folder an earlier export wrote (a copy of model.json and no weights), or one where none of them exists yet."""
+    from seqtag.tagger import WEIGHTS_NPZ, WEIGHTS_PT
+
     path = Path(destination)
     if path.exists() and not path.is_dir():
         raise DataError(f"exists and is a file; {option} names a folder to write into", path)
     if path.is_dir() and not overwrite and _resolved(path) != _resolved(source):
         earlier_export = model_kind_at(path) is not None and not any(
-            (path / weights).exists() for weights in ("weights.pt", "weights.npz"))
+            (path / weights).exists() for weights in (WEIGHTS_PT, WEIGHTS_NPZ))
         clash = [name for name in names if (path / name).exists()]
         if clash and not earlier_export:
             raise DataError(f"already holds {', '.join(clash)}, which seqtag export did not write there; "
@@ -144,6 +144,8 @@ def written_by(path: Path, command: str) -> bool:
             head = f.read(200)
     except (OSError, UnicodeDecodeError):
         return False
+    from seqtag.formats import CANONICAL_MAGIC
+
     if command == "preprocess" and head.startswith(CANONICAL_MAGIC):
         return True
     if head.startswith(f"<!-- {mark(command)}"):

@@ -113,8 +113,11 @@ def train_model(
         from seqtag.bilstm import BiLSTMConfig
         from seqtag.training import TrainConfig
 
-        BiLSTMConfig.from_dict(config.get("model", {}))
-        TrainConfig.from_dict(config.get("training", {}))
+        model_config = BiLSTMConfig.from_dict(config.get("model", {}))
+        train_config = TrainConfig.from_dict(config.get("training", {}))
+        # the resolved configuration, defaults included, so the run can be repeated exactly
+        config.update(model=asdict(model_config), training=asdict(train_config),
+                      features=list(config.get("features", [])))
     try:
         train, layer, repaired = read.read(train_path, stream=read.stream)
         read.layer = layer
@@ -139,7 +142,8 @@ def train_model(
         }
         cls = tagger_class(kind)
         if kind == "bilstm":
-            tagger, extra, interrupted = _train_bilstm(train, dev, layer, config, output, info, resume, on_progress)
+            tagger, extra, interrupted = _train_bilstm(train, dev, layer, model_config, train_config,
+                                                               config["features"], output, info, resume, on_progress)
             if _finish_distributed():
                 return {}  # under torchrun, rank 0 alone scores and writes the model
         else:
@@ -188,15 +192,12 @@ def _left_as_it_was(output: Path) -> str:
     return "nothing was saved"
 
 
-def _train_bilstm(train, dev, layer, config, output: Path, info: dict, resume: bool, on_progress):
-    from seqtag.bilstm import BiLSTMConfig, BiLSTMTagger
+def _train_bilstm(train, dev, layer, model_config, train_config, features, output: Path, info: dict, resume: bool,
+                  on_progress):
+    from seqtag.bilstm import BiLSTMTagger
     from seqtag.tagger import load_tensors, read_model_json, save_model
-    from seqtag.training import CHECKPOINT_KEYS, TrainConfig, resolve_device, train_bilstm
+    from seqtag.training import CHECKPOINT_KEYS, resolve_device, train_bilstm
 
-    model_config = BiLSTMConfig.from_dict(config.get("model", {}))
-    train_config = TrainConfig.from_dict(config.get("training", {}))
-    # the resolved configuration, defaults included, so the run can be repeated exactly
-    config.update(model=asdict(model_config), training=asdict(train_config), features=list(config.get("features", [])))
     resume_state = None
     if resume:
         document = read_model_json(output)
@@ -226,7 +227,7 @@ def _train_bilstm(train, dev, layer, config, output: Path, info: dict, resume: b
         save_model(tagger, output, info, {"checkpoint.pt": checkpoint, "train_log.jsonl": log}, tensors=best_state)
         saved_epochs += 1
 
-    result = train_bilstm(train, dev, layer, model_config, train_config, config.get("features", ()),
+    result = train_bilstm(train, dev, layer, model_config, train_config, features,
                           on_progress, on_checkpoint, resume_state)
     info["training"].update(best_epoch=result.best_epoch, stopped=result.stopped, epochs=len(result.history),
                             best_dev_score=result.best_score)
@@ -312,6 +313,14 @@ COMPARABLE = {  # name in --models -> (kind, model settings)
 }
 
 
+def comparable_kinds(names: list[str]) -> list[str]:
+    """The model kind behind each name of `compare --models`; an unknown name is an error."""
+    unknown = [n for n in names if n not in COMPARABLE]
+    if unknown:
+        raise DataError(f"--models: unknown model(s) {', '.join(unknown)}; expected some of {', '.join(COMPARABLE)}")
+    return [COMPARABLE[name][0] for name in names]
+
+
 def compare_models(
     names: list[str],
     train_path: str | Path,
@@ -330,9 +339,7 @@ def compare_models(
     from seqtag.evaluation import score_tagger
     from seqtag.tagger import load_model
 
-    unknown = [n for n in names if n not in COMPARABLE]
-    if unknown:
-        raise DataError(f"unknown model(s) {', '.join(unknown)}; expected some of {', '.join(COMPARABLE)}")
+    comparable_kinds(names)
     rows = []
     for name in names:
         kind, model_settings = COMPARABLE[name]

@@ -29,6 +29,14 @@ FORMAT = "seqtag-model"
 WEIGHTS_PT, WEIGHTS_NPZ = "weights.pt", "weights.npz"
 FORMAT_VERSION = 2  # 2: BiLSTM models may hold a context layer (seqtag.context); version 1 models still load
 KINDS = ("bilstm", "hmm", "perceptron", "majority")
+# what `seqtag export` adds to a model directory (seqtag.export writes them)
+ONNX_FILE, TORCHSCRIPT_FILE = "model.onnx", "model.torchscript.pt"
+DECODER_FILE = "decoder.npz"  # CRF start/transition/end scores with the scheme's constraints applied
+CONTEXT_FILE = "context.npz"  # the fitted context layer (seqtag.context): its weight and the label -> type map
+EXPORT_FILES = (ONNX_FILE, TORCHSCRIPT_FILE, DECODER_FILE, CONTEXT_FILE)
+# every file a model directory may hold: replacing a directory of only these loses nothing seqtag did not write
+MODEL_FILES = frozenset({"model.json", WEIGHTS_PT, WEIGHTS_NPZ, "checkpoint.pt", "train_log.jsonl", "metrics.json",
+                         *EXPORT_FILES})
 
 Progress = Callable[[dict], None]
 
@@ -250,7 +258,8 @@ def load_tensors(path: Path, device: str = "cpu") -> dict:
         raise ModelFormatError(f"{path.name} is missing", path.parent) from None
     except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError, zipfile.BadZipFile, KeyError,
             TypeError, AttributeError, ImportError, IndexError, UnicodeDecodeError) as e:
-        raise ModelFormatError(f"{path.name} is corrupt or unsafe, refused: {_why_unreadable(e)}", path.parent) from None
+        why = _why_unreadable(e)
+        raise ModelFormatError(f"{path.name} is corrupt or unsafe, refused: {why}", path.parent) from None
     if not isinstance(tensors, dict):
         raise ModelFormatError(f"{path.name} does not hold a dict of tensors", path.parent)
     return tensors

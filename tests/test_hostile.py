@@ -105,6 +105,7 @@ def world(tmp_path_factory) -> Path:
     checkpoint.write_bytes(checkpoint.read_bytes()[:500])
     (damaged("no_checkpoint") / "checkpoint.pt").unlink()
     (damaged("with_notes", "hmm") / "notes.txt").write_text("my notes on this model\n", "utf-8")
+    (damaged("bilstm_with_notes") / "notes.txt").write_text("my notes on this run\n", "utf-8")
 
     mine = w / "mine"  # things a user owns that no seqtag command wrote
     mine.mkdir()
@@ -245,6 +246,8 @@ CASES = {
     "train/resume-no-checkpoint": ("train --resume -o {w}/models/no_checkpoint", 3, "no checkpoint.pt to resume from"),
     "train/resume-other-data": ("train --resume --train {w}/data/dev.txt -o {w}/models/bilstm", 2,
                                 "--resume with other training data"),
+    "train/resume-over-users-notes": ("train --resume --max-epochs 2 -o {w}/models/bilstm_with_notes", 2,
+                                      "holds files that are not part of a model (notes.txt)"),
     "train/resume-users-folder": ("train --resume -o {w}/mine/folder", 3, "model.json is missing"),
     # ------------------------------------------------------------------ tag
     "tag/missing-model": ("tag -m {w}/models/nope", 3, "no such model directory"),
