@@ -1,13 +1,30 @@
-"""seqtag: sequence labelling from the command line (POS, NER, chunking, word segmentation).
+"""seqtag: sequence labelling (POS, NER, chunking, word segmentation) from the command line and from Python.
 
-Only the version and one environment default live here, so that `seqtag --help` never imports torch or datasets.
+    import seqtag
+    model = seqtag.load("models/ner")
+    for span in model.tag("EU rejects German call to boycott British lamb.").spans: ...
+
+The API (seqtag.api) is imported on first use, so `seqtag --help` never imports torch or datasets.
 """
 
 import os
 
 __version__ = "0.1.0"
+__all__ = ["Model", "Tagged", "load", "read", "train", "write", "__version__"]
 
 # oneDNN (PyTorch's CPU kernels) caches a primitive per input shape; length-bucketed batches rarely repeat a shape,
 # so the cache only grows (hundreds of MB over a training epoch) for no measured gain in speed. Set before torch
 # creates its first primitive; a user's own setting wins.
 os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "0")
+
+
+def __getattr__(name: str):
+    if name in ("Model", "load", "read", "train", "write"):
+        from seqtag import api
+
+        return getattr(api, name)
+    if name == "Tagged":
+        from seqtag.tagging import Tagged
+
+        return Tagged
+    raise AttributeError(f"module 'seqtag' has no attribute {name!r}")

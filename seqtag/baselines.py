@@ -369,7 +369,7 @@ class PerceptronTagger(Tagger):
         weights_sum, transitions_sum = np.zeros_like(weights), np.zeros_like(transitions)
         rng = random.Random(config.get("training", {}).get("seed") or 1)
         step = 1
-        for _ in range(cls.EPOCHS):
+        for _ in range(config.get("training", {}).get("max_epochs") or cls.EPOCHS):
             rng.shuffle(data)
             for ids, gold in data:
                 predicted = tagger._decode(ids, weights, transitions)

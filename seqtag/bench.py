@@ -106,9 +106,44 @@ def bench_training(train: Corpus, layer: str, model_config: dict, device: str, e
             "train_sentences_per_s": last["sentences_per_s"]}
 
 
-def bench_stream_memory(data: Path, read, scratch: Path) -> dict:
+def default_data(data: Path | None, read) -> Path:
+    """The corpus to measure on: the one given, else the bundled NER sample (read as its columns)."""
+    from seqtag.pipeline import SAMPLE
+
+    if data is not None:
+        return data
+    read.columns, read.layer = read.columns or SAMPLE["columns"], read.layer or SAMPLE["layer"]
+    return SAMPLE["train"]
+
+
+def run_all(models: list[Path], data: Path, read, train_bench: bool = True,
+            on_progress: Callable[[str], None] = lambda message: None) -> dict:
+    """`seqtag bench`: the given models, or one of every kind (seqtag.kinds) trained briefly on `data`."""
+    from seqtag.kinds import KINDS
+    from seqtag.pipeline import train_model
+    from seqtag.tagger import load_model
+
+    for model in models:  # a damaged model is refused before any measuring starts
+        load_model(model)
+    corpus, target, _ = read.read(data)
+    with tempfile.TemporaryDirectory(prefix="seqtag-bench-models-") as scratch:
+        if not models:
+            for kind in KINDS.values():
+                on_progress(f"training a {kind.name} model on {data}")
+                train_model(kind.name, data, None, None, read, {"training": dict(kind.bench)}, Path(scratch) / kind.name)
+                models = [*models, Path(scratch) / kind.name]
+        return run(models, corpus, target, corpus if train_bench else None, on_progress)
+
+
+def bench_stream_memory(data: Path, read, on_progress: Callable[[str], None] = lambda message: None) -> dict:
     """Peak memory of one BiLSTM training epoch with the training file held in memory against streamed from disk
     (`seqtag train --stream`). The model is kept small (one layer of 32 units) so that the data dominates."""
+    on_progress(f"training one epoch on {data}, in memory and then streamed")
+    with tempfile.TemporaryDirectory(prefix="seqtag-bench-stream-") as scratch:
+        return _stream_memory(data, read, Path(scratch))
+
+
+def _stream_memory(data: Path, read, scratch: Path) -> dict:
     command = ["train", "--train", str(data), "--max-epochs", "1", "--hidden", "32", "--layers", "1",
                "--device", "cpu", "--on-invalid", read.on_invalid]
     for flag, value in (("--format", read.fmt), ("--columns", ",".join(read.columns or [])),

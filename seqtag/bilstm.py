@@ -301,7 +301,6 @@ class BiLSTMTagger(Tagger):
     @classmethod
     def from_state(cls, document: dict, tensors: dict[str, torch.Tensor], device: str = "cpu") -> BiLSTMTagger:
         meta = document["tagger"]
-        meta["config"].setdefault("context", False)  # models saved before the context layer have none
         vocabularies = Vocabulary.from_lists(meta["vocab"])
         tagger = cls(document["layer"], L.Scheme(document["scheme"]), document["labels"], document["features"],
                      BiLSTMConfig.from_dict(meta["config"]), vocabularies, device)
@@ -325,15 +324,6 @@ class BiLSTMTagger(Tagger):
         if config.embeddings:
             load_embeddings(tagger, config.embeddings)
         return tagger
-
-    @classmethod
-    def fit(cls, train: Corpus, dev: Corpus | None, layer: str, config: dict, **kwargs) -> BiLSTMTagger:
-        from seqtag.training import TrainConfig, train_bilstm
-
-        model_config = BiLSTMConfig.from_dict(config.get("model", {}))
-        train_config = TrainConfig.from_dict(config.get("training", {}))
-        return train_bilstm(train, dev, layer, model_config, train_config, features=config.get("features", ()),
-                            **kwargs)
 
 
 @dataclass

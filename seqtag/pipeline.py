@@ -46,6 +46,63 @@ class ReadOptions:
                                    stream)
 
 
+def preprocess(files: list[Path], dataset: str | None, split: str | None, read: ReadOptions, to_scheme: str | None,
+               output: Path | None, to_format: str = "canonical", overwrite: bool = False,
+               on_progress: Callable[[dict], None] | None = None) -> tuple[list[str], list[dict]]:
+    """`seqtag preprocess`: read corpora (files or a Hugging Face dataset), check and convert their target layer,
+    write them in `to_format` to `output`, and return (names, statistics); the OOV rate of each later file is
+    against the first (the training set)."""
+    from seqtag.corpus import statistics, vocabulary
+
+    report = on_progress or (lambda event: None)
+    suffix = formats.get(to_format).suffix
+    if output is not None and files:  # before reading: the names are known
+        _check_outputs(_output_paths(output, [str(f) for f in files], suffix), overwrite, files)
+    if dataset:
+        inputs = formats.read_hf(dataset, split)
+    elif files:
+        inputs = [(str(f), formats.read_corpus(f, read.fmt, read.columns)) for f in files]
+    else:
+        raise DataError("give corpus files, or --dataset NAME")
+    scheme = L.Scheme(read.scheme) if read.scheme else None
+    prepared = []
+    for name, corpus in inputs:
+        corpus, target, repaired = formats.prepare(corpus, read.layer, scheme, read.on_invalid,
+                                                   L.Scheme(to_scheme) if to_scheme else None)
+        if repaired:
+            report({"event": "warning",
+                    "message": f"{corpus.source}: repaired {repaired} invalid sentence(s) as conlleval reads them"})
+        prepared.append((name, corpus, target))
+    names = [name for name, _, _ in prepared]
+    if output is not None:
+        destinations = _output_paths(output, names, suffix)
+        if dataset:  # named files were checked before reading
+            _check_outputs(destinations, overwrite, [])
+        for destination, (_, corpus, _) in zip(destinations, prepared):
+            formats.write_corpus(corpus, destination, to_format)
+            report({"event": "wrote", "message": f"wrote {destination}"})
+    train_vocab = vocabulary(prepared[0][1].sentences) if len(prepared) > 1 else None
+    return names, [statistics(corpus, target, train_vocab if i else None)
+                   for i, (_, corpus, target) in enumerate(prepared)]
+
+
+def _check_outputs(destinations: list[Path], overwrite: bool, inputs) -> None:
+    from seqtag import outputs
+
+    for destination in destinations:
+        outputs.check_file_destination(destination, "preprocess", overwrite, inputs, "-o")
+    if len(set(destinations)) < len(destinations):
+        raise DataError("two inputs have the same file name and would be written to one file; convert them apart",
+                        destinations[0].parent)
+
+
+def _output_paths(output: Path, names: list[str], suffix: str) -> list[Path]:
+    if len(names) == 1 and not output.is_dir() and not str(output).endswith("/"):
+        return [output]
+    stems = [Path(n.replace("[", "_").replace("]", "")).name for n in names]
+    return [output / f"{stem}{suffix}" for stem in stems]
+
+
 def file_record(path: str | Path, corpus: Corpus | StreamedCorpus) -> dict:
     """What a model was trained on: name, size, hash, counts."""
     path = Path(path)
@@ -87,37 +144,39 @@ def merge_config(base: dict, overrides: dict) -> dict:
     return merged
 
 
-def train_model(
+def train_model(kind: str, train_path, dev_path, test_path, read: ReadOptions, config: dict, output: str | Path,
+                resume: bool = False, on_progress: Callable[[dict], None] | None = None) -> dict:
+    """`fit_model` into a model directory; returns its model.json document."""
+    return fit_model(kind, train_path, dev_path, test_path, read, config, output, resume, on_progress)[1]
+
+
+def fit_model(
     kind: str,
     train_path: str | Path,
     dev_path: str | Path | None,
     test_path: str | Path | None,
     read: ReadOptions,
     config: dict,
-    output: str | Path,
+    output: str | Path | None,
     resume: bool = False,
     on_progress: Callable[[dict], None] | None = None,
-) -> dict:
-    """Train a tagger of any kind, save it to `output` (atomically, after every epoch for the BiLSTM), score it.
+):
+    """Train a tagger of any kind, score it on dev and test, and save it to `output` (atomically; after every epoch
+    too, for kinds that train in epochs) unless `output` is None.
 
-    Returns the model document written to model.json.
+    Returns (tagger, the model.json document, the extra files of the model directory); (None, {}, {}) on the
+    torchrun ranks other than 0.
     """
     from seqtag.evaluation import score_tagger
-    from seqtag.tagger import save_model, tagger_class
+    from seqtag.kinds import kind as kind_named
+    from seqtag.tagger import TrainRun, model_document, save_model
 
-    output = Path(output)
+    output = Path(output) if output is not None else None
     report = on_progress or (lambda event: None)
-    if read.stream and kind != "bilstm":
+    chosen = kind_named(kind)
+    if read.stream and "stream" not in chosen.capabilities:
         raise DataError(f"--stream trains the BiLSTM only; the {kind} baseline reads its training data into memory")
-    if kind == "bilstm":  # settings are checked before any data is read
-        from seqtag.bilstm import BiLSTMConfig
-        from seqtag.training import TrainConfig
-
-        model_config = BiLSTMConfig.from_dict(config.get("model", {}))
-        train_config = TrainConfig.from_dict(config.get("training", {}))
-        # the resolved configuration, defaults included, so the run can be repeated exactly
-        config.update(model=asdict(model_config), training=asdict(train_config),
-                      features=list(config.get("features", [])))
+    config = chosen.resolve(config)  # settings are checked before any data is read
     try:
         train, layer, repaired = read.read(train_path, stream=read.stream)
         read.layer = layer
@@ -140,16 +199,14 @@ def train_model(
                          "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")},
             "metrics": {},
         }
-        cls = tagger_class(kind)
-        if kind == "bilstm":
-            tagger, extra, interrupted = _train_bilstm(train, dev, layer, model_config, train_config,
-                                                               config["features"], output, info, resume, on_progress)
-            if _finish_distributed():
-                return {}  # under torchrun, rank 0 alone scores and writes the model
-        else:
-            tagger, extra, interrupted = cls.fit(train, dev, layer, config), {}, None
-    except KeyboardInterrupt:
-        raise Interrupted(f"interrupted before training finished; {_left_as_it_was(output)}", output) from None
+        trained = chosen.train(train, dev, layer, config, TrainRun(output, info, resume, on_progress))
+        if _finish_distributed():
+            return None, {}, {}  # under torchrun, rank 0 alone scores and writes the model
+    except KeyboardInterrupt as e:  # a trainer may say how far it got: KeyboardInterrupt("before an epoch ...")
+        stage = str(e) or "before training finished"
+        raise Interrupted(f"interrupted {stage}; {_left_as_it_was(output)}", output) from None
+    tagger = trained.tagger
+    info["training"].update(trained.training)
     if scheme is L.Scheme.BMES:
         tagger.train_words = {"".join(s.tokens[a:b]) for s in train
                               for a, b, _ in L.to_spans(s.labels[layer], scheme)}
@@ -158,11 +215,31 @@ def train_model(
         if corpus is not None:
             metrics[name] = score_tagger(tagger, corpus)
     info["metrics"] = metrics
-    extra["metrics.json"] = json.dumps(metrics, indent=2) + "\n"
-    save_model(tagger, output, info, extra)
-    if interrupted:
-        raise Interrupted(interrupted, output)
-    return json.loads((output / "model.json").read_text("utf-8"))
+    files = {**trained.files, "metrics.json": json.dumps(metrics, indent=2) + "\n"}
+    if output is None:
+        return tagger, model_document(tagger, info), trained.files
+    save_model(tagger, output, info, files)
+    if trained.interrupted:
+        raise Interrupted(trained.interrupted, output)
+    return tagger, json.loads((output / "model.json").read_text("utf-8")), {}
+
+
+def resumed_run(output: Path, train, dev, test, options: dict):
+    """(kind, train, dev, test, read options, config) of the run saved in `output`, for --resume: the saved
+    configuration and data, unless given again; only the epoch limits may change."""
+    from seqtag.tagger import read_model_json
+
+    saved = read_model_json(output)
+    allowed = {"max_epochs", "patience"}
+    if set(options) - allowed:
+        raise DataError(f"--resume continues the saved run; only --max-epochs and --patience may change, not "
+                        f"{', '.join(sorted(set(options) - allowed))}", output)
+    config = merge_config(saved["config"], {"training": options})
+    data = saved["training"]["data"]
+    train = train or Path(data["train"]["path"])
+    dev = dev or (Path(data["dev"]["path"]) if "dev" in data else None)
+    test = test or (Path(data["test"]["path"]) if "test" in data else None)
+    return saved["kind"], train, dev, test, ReadOptions(**saved["training"]["read"]), config
 
 
 def warn_unseen_labels(corpus: Corpus, layer: str, known: Iterable[str], scheme: L.Scheme,
@@ -192,66 +269,12 @@ def _left_as_it_was(output: Path) -> str:
     return "nothing was saved"
 
 
-def _train_bilstm(train, dev, layer, model_config, train_config, features, output: Path, info: dict, resume: bool,
-                  on_progress):
-    from seqtag.bilstm import BiLSTMTagger
-    from seqtag.tagger import load_tensors, read_model_json, save_model
-    from seqtag.training import CHECKPOINT_KEYS, resolve_device, train_bilstm
-
-    resume_state = None
-    if resume:
-        document = read_model_json(output)
-        if not (output / "checkpoint.pt").is_file():
-            raise ModelFormatError("no checkpoint.pt to resume from", output)
-        checkpoint = load_tensors(output / "checkpoint.pt")
-        missing = sorted(CHECKPOINT_KEYS - set(checkpoint))
-        if missing:
-            raise ModelFormatError(f"lacks {', '.join(missing)} (written by an older seqtag); train again without "
-                                   "--resume", output / "checkpoint.pt")
-        saved = document["training"]["data"]["train"]["sha256"]
-        if saved != info["training"]["data"]["train"]["sha256"]:
-            raise DataError("--resume with other training data than the checkpoint was trained on", output)
-        try:
-            tagger = BiLSTMTagger.from_state(document, checkpoint["model"], resolve_device(train_config.device))
-        except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as e:
-            raise ModelFormatError(f"checkpoint.pt does not fit model.json: {type(e).__name__}: {e}", output) from None
-        resume_state = (tagger, checkpoint)
-
-    last_checkpoint = resume_state[1] if resume_state else None
-    saved_epochs = 0  # epochs saved by this run: until one is, an interruption leaves the output as it was
-
-    def on_checkpoint(tagger, best_state, checkpoint):
-        nonlocal last_checkpoint, saved_epochs
-        last_checkpoint = checkpoint
-        log = "".join(json.dumps(record) + "\n" for record in json.loads(checkpoint["history"]))
-        save_model(tagger, output, info, {"checkpoint.pt": checkpoint, "train_log.jsonl": log}, tensors=best_state)
-        saved_epochs += 1
-
-    result = train_bilstm(train, dev, layer, model_config, train_config, features,
-                          on_progress, on_checkpoint, resume_state)
-    info["training"].update(best_epoch=result.best_epoch, stopped=result.stopped, epochs=len(result.history),
-                            best_dev_score=result.best_score)
-    if result.context is not None:  # fitted on dev after training: best_dev_score is from before
-        info["training"]["context_layer"] = result.context
-    extra = {"train_log.jsonl": "".join(json.dumps(r) + "\n" for r in result.history)}
-    if last_checkpoint is not None:  # keep the last state, so training can go on with --resume
-        extra["checkpoint.pt"] = last_checkpoint
-    interrupted = None
-    if result.stopped == "interrupted":
-        if not saved_epochs:
-            raise Interrupted(f"interrupted before an epoch finished; {_left_as_it_was(output)}", output)
-        if result.context and result.context.get("interrupted"):
-            interrupted = (f"interrupted while fitting the context layer: kept the trained network (best epoch "
-                           f"{result.best_epoch}) without it")
-        else:
-            interrupted = (f"interrupted during epoch {len(result.history) + 1}: kept the best model so far (epoch "
-                           f"{result.best_epoch} of {len(result.history)} finished); seqtag train -o {output} "
-                           "--resume continues")
-    return result.tagger, extra, interrupted
-
-
 def _finish_distributed() -> bool:
     """Leave torchrun's process group; True on the ranks other than 0, which have nothing more to do."""
+    import sys
+
+    if "torch.distributed" not in sys.modules:  # a baseline: torch was never imported
+        return False
     import torch.distributed as dist
 
     if not dist.is_initialized():
@@ -260,22 +283,6 @@ def _finish_distributed() -> bool:
     dist.barrier()
     dist.destroy_process_group()
     return rank != 0
-
-
-def evaluate_model(model_path: str | Path, gold_path: str | Path, read: ReadOptions, strict: bool = False,
-                   on_progress: Callable[[dict], None] | None = None) -> dict:
-    """Score a saved model on a gold file (read in the model's layer and converted to its scheme)."""
-    from seqtag.evaluation import score_tagger
-    from seqtag.tagger import load_model, read_model_json
-
-    tagger = load_model(model_path)
-    saved = read_model_json(model_path).get("training", {}).get("read", {})
-    read.layer = read.layer or tagger.layer
-    read.columns = read.columns or saved.get("columns")  # a gold file laid out like the training data
-    read.fmt = read.fmt or saved.get("fmt")
-    gold, _, _ = read.read(gold_path, tagger.scheme)
-    warn_unseen_labels(gold, tagger.layer, tagger.labels, tagger.scheme, on_progress or (lambda event: None))
-    return score_tagger(tagger, gold, strict)
 
 
 def evaluate_files(pred_path: str | Path, gold_path: str | Path, read: ReadOptions, strict: bool = False) -> dict:
@@ -304,21 +311,15 @@ def _check_aligned(pred: Corpus, gold: Corpus) -> None:
         raise DataError(f"{len(pred):,} sentences where the gold file {gold.source} has {len(gold):,}", pred.source)
 
 
-COMPARABLE = {  # name in --models -> (kind, model settings)
-    "majority": ("majority", {}),
-    "hmm": ("hmm", {}),
-    "perceptron": ("perceptron", {}),
-    "bilstm": ("bilstm", {"decoder": "softmax"}),
-    "bilstm-crf": ("bilstm", {"decoder": "crf"}),
-}
-
-
 def comparable_kinds(names: list[str]) -> list[str]:
-    """The model kind behind each name of `compare --models`; an unknown name is an error."""
-    unknown = [n for n in names if n not in COMPARABLE]
+    """The model kind behind each name of `compare --models` (seqtag.kinds.variants); an unknown name is an error."""
+    from seqtag.kinds import variants
+
+    table = variants()
+    unknown = [n for n in names if n not in table]
     if unknown:
-        raise DataError(f"--models: unknown model(s) {', '.join(unknown)}; expected some of {', '.join(COMPARABLE)}")
-    return [COMPARABLE[name][0] for name in names]
+        raise DataError(f"--models: unknown model(s) {', '.join(unknown)}; expected some of {', '.join(table)}")
+    return [table[name][0] for name in names]
 
 
 def compare_models(
@@ -328,10 +329,32 @@ def compare_models(
     test_path: str | Path,
     read: ReadOptions,
     config: dict,
-    workdir: str | Path,
+    output_dir: str | Path | None = None,
     on_progress: Callable[[dict], None] | None = None,
+    overwrite: bool = False,
+    reports: dict[str, Path | None] | None = None,
 ) -> list[dict]:
-    """Train each model on the same split and score it on the test file: one row per model."""
+    """Train each model on the same split and score it on the test file: one row per model. The models are kept
+    in `output_dir` (default: a temporary folder); `reports` (option -> path) are checked as outputs before any
+    training starts."""
+    import tempfile
+
+    from seqtag import outputs
+
+    kinds = comparable_kinds(names)
+    inputs = [train_path, dev_path, test_path]
+    for option, path in (reports or {}).items():
+        if path is not None:
+            outputs.check_file_destination(path, "compare", overwrite, inputs, option)
+    for name, kind in zip(names, kinds) if output_dir is not None else ():
+        outputs.check_model_destination(Path(output_dir) / name, kind, overwrite, inputs)
+    with tempfile.TemporaryDirectory(prefix="seqtag-compare-") as scratch:
+        return _train_and_score(names, train_path, dev_path, test_path, read, config, Path(output_dir or scratch),
+                                on_progress)
+
+
+def _train_and_score(names, train_path, dev_path, test_path, read: ReadOptions, config: dict, workdir: Path,
+                     on_progress) -> list[dict]:
     import time
 
     import torch  # noqa: F401  imported before the clocks start, so no model pays for it
@@ -339,12 +362,12 @@ def compare_models(
     from seqtag.evaluation import score_tagger
     from seqtag.tagger import load_model
 
-    comparable_kinds(names)
+    from seqtag.kinds import variants
+
     rows = []
     for name in names:
-        kind, model_settings = COMPARABLE[name]
-        run_config = merge_config(config, {"model": model_settings}) if kind == "bilstm" else {
-            "training": {"seed": config.get("training", {}).get("seed")}}
+        kind, model_settings = variants()[name]
+        run_config = merge_config(config, {"model": dict(model_settings)})  # each kind takes its own settings
         started = time.perf_counter()
         document = train_model(kind, train_path, dev_path, None, ReadOptions(**asdict(read)), run_config,
                                Path(workdir) / name, on_progress=on_progress)

@@ -15,20 +15,20 @@ import shutil
 import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
 from seqtag import __version__
-from seqtag.corpus import Corpus, Sentence
+from seqtag.corpus import Sentence
 from seqtag.errors import DataError, ModelFormatError
 from seqtag.labels import Scheme
 
 FORMAT = "seqtag-model"
 WEIGHTS_PT, WEIGHTS_NPZ = "weights.pt", "weights.npz"
 FORMAT_VERSION = 2  # 2: BiLSTM models may hold a context layer (seqtag.context); version 1 models still load
-KINDS = ("bilstm", "hmm", "perceptron", "majority")
 # what `seqtag export` adds to a model directory (seqtag.export writes them)
 ONNX_FILE, TORCHSCRIPT_FILE = "model.onnx", "model.torchscript.pt"
 DECODER_FILE = "decoder.npz"  # CRF start/transition/end scores with the scheme's constraints applied
@@ -78,10 +78,6 @@ class Tagger(ABC):
     @abstractmethod
     def from_state(cls, meta: dict, tensors: dict[str, Any], device: str = "cpu") -> Tagger: ...
 
-    @classmethod
-    @abstractmethod
-    def fit(cls, train: Corpus, dev: Corpus | None, layer: str, config: dict, **kwargs) -> Tagger: ...
-
     def check_features(self, sentences: Sequence[Sentence]) -> None:
         for sentence in sentences:
             for feature in self.features:
@@ -94,18 +90,24 @@ class Tagger(ABC):
                     )
 
 
-def tagger_class(kind: str) -> type[Tagger]:
-    """The class for a model kind, imported on demand (torch only when needed)."""
-    if kind == "bilstm":
-        from seqtag.bilstm import BiLSTMTagger
+@dataclass
+class TrainRun:
+    """How a trainer runs, beside the data and the configuration."""
 
-        return BiLSTMTagger
-    if kind in ("hmm", "perceptron", "majority"):
-        from seqtag import baselines
+    output: Path | None = None  # a kind that trains in epochs saves the best model here after each; None: memory only
+    info: dict = field(default_factory=dict)  # the model.json fields those saves write
+    resume: bool = False  # continue from output's checkpoint
+    on_progress: Progress | None = None
 
-        return {"hmm": baselines.HMMTagger, "perceptron": baselines.PerceptronTagger,
-                "majority": baselines.MajorityTagger}[kind]
-    raise DataError(f"unknown model kind {kind!r}; expected one of {', '.join(KINDS)}")
+
+@dataclass
+class Trained:
+    """What a trainer returns: the tagger and what the model directory keeps about its training."""
+
+    tagger: Tagger
+    files: dict[str, Any] = field(default_factory=dict)  # extra files, e.g. train_log.jsonl, checkpoint.pt
+    training: dict = field(default_factory=dict)  # merged into model.json's "training"
+    interrupted: str | None = None  # interrupted after an epoch was saved: what was kept
 
 
 # ---------------------------------------------------------------------------------------------------- saving
@@ -119,22 +121,7 @@ def save_model(tagger: Tagger, path: str | Path, info: dict, extra: dict[str, An
     meta, current = tagger.to_state()
     tensors = current if tensors is None else tensors
     numpy_weights = all(isinstance(v, np.ndarray) for v in tensors.values())
-    document = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "seqtag_version": __version__,
-        "torch_version": _version_of("torch"),
-        "numpy_version": np.__version__,
-        "weights": WEIGHTS_NPZ if numpy_weights else WEIGHTS_PT,
-        "kind": tagger.kind,
-        "layer": tagger.layer,
-        "scheme": tagger.scheme.value,
-        "labels": tagger.labels,
-        "features": list(tagger.features),
-        "train_words": sorted(tagger.train_words),
-        "tagger": meta,
-        **info,
-    }
+    document = model_document(tagger, info, meta, WEIGHTS_NPZ if numpy_weights else WEIGHTS_PT)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         recover_interrupted_swap(path)
@@ -169,6 +156,30 @@ def save_model(tagger: Tagger, path: str | Path, info: dict, extra: dict[str, An
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def model_document(tagger: Tagger, info: dict, meta: dict | None = None, weights: str | None = None) -> dict:
+    """What model.json holds for a tagger: format, versions, kind, labels, the tagger's metadata, and `info`
+    (configuration, training data, metrics)."""
+    if meta is None or weights is None:
+        meta, tensors = tagger.to_state()
+        weights = WEIGHTS_NPZ if all(isinstance(v, np.ndarray) for v in tensors.values()) else WEIGHTS_PT
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "seqtag_version": __version__,
+        "torch_version": _version_of("torch"),
+        "numpy_version": np.__version__,
+        "weights": weights,
+        "kind": tagger.kind,
+        "layer": tagger.layer,
+        "scheme": tagger.scheme.value,
+        "labels": tagger.labels,
+        "features": list(tagger.features),
+        "train_words": sorted(tagger.train_words),
+        "tagger": meta,
+        **info,
+    }
 
 
 def _swap_in(staging: Path, path: Path) -> None:
@@ -234,6 +245,14 @@ def read_model_json(path: str | Path) -> dict:
             f"it was written by seqtag {document.get('seqtag_version', '?')}: upgrade seqtag",
             path,
         )
+    return upgrade(document)
+
+
+def upgrade(document: dict) -> dict:
+    """The one place that brings an older model.json up to FORMAT_VERSION, step by step."""
+    config = document.get("tagger", {}).get("config") if isinstance(document.get("tagger"), dict) else None
+    if document["format_version"] < 2 and document.get("kind") == "bilstm" and isinstance(config, dict):
+        config.setdefault("context", False)  # models from before the context layer have none
     return document
 
 
@@ -280,9 +299,11 @@ def load_model(path: str | Path, device: str = "cpu") -> Tagger:
     """Load any model kind. Weights are read with weights_only=True: a planted pickle payload is refused unrun."""
     path = Path(path)
     document = read_model_json(path)
+    from seqtag.kinds import KINDS
+
     try:
-        cls = tagger_class(document["kind"])
-    except (KeyError, DataError):
+        cls = KINDS[document["kind"]].predictor_class()
+    except (KeyError, TypeError):
         raise ModelFormatError(f"unknown model kind {document.get('kind')!r}", path / "model.json") from None
     name = document.get("weights", WEIGHTS_PT)
     if name not in (WEIGHTS_PT, WEIGHTS_NPZ):

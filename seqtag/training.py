@@ -5,7 +5,6 @@ never prints.
 
 from __future__ import annotations
 
-import copy
 import itertools
 import json
 import math
@@ -17,11 +16,13 @@ from typing import ClassVar
 
 import torch
 
+from seqtag import checkpoint
 from seqtag.bilstm import BiLSTMConfig, BiLSTMTagger, TrainingCounts, make_config
 from seqtag.encoding import batches_by_tokens
 from seqtag.corpus import Corpus, Sentence, StreamedCorpus
 from seqtag.errors import DataError, SeqtagError
 from seqtag.evaluation import score_tagger
+from seqtag.tagger import Trained, TrainRun
 
 
 @dataclass
@@ -44,11 +45,6 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, values: dict) -> TrainConfig:
         return make_config(cls, values, "[training]", {"optimizer": ("adam", "sgd")})
-
-
-# what a checkpoint must hold for --resume to continue exactly
-CHECKPOINT_KEYS = {"epoch", "model", "optimizer", "scheduler", "generator", "dropout_generator", "torch_rng", "best",
-                   "best_score", "best_epoch", "bad_epochs", "history"}
 
 
 class TrainingDiverged(SeqtagError):
@@ -104,6 +100,54 @@ class TrainResult:
     context: dict | None = None  # what fit_context measured, where the model has a context layer
 
 
+def resolve_config(config: dict) -> dict:
+    """The full configuration, defaults included (so a run can be repeated exactly), checked before data is read."""
+    return {"model": asdict(BiLSTMConfig.from_dict(config.get("model", {}))),
+            "training": asdict(TrainConfig.from_dict(config.get("training", {}))),
+            "features": list(config.get("features", []))}
+
+
+def train_run(train: Corpus | StreamedCorpus, dev: Corpus | None, layer: str, config: dict, run: TrainRun) -> Trained:
+    """The BiLSTM's trainer (seqtag.kinds): train, saving the best model so far into `run.output` after every epoch
+    (with the checkpoint that --resume continues from), or in memory only when there is no output."""
+    from seqtag.tagger import save_model
+
+    model_config = BiLSTMConfig.from_dict(config.get("model", {}))
+    train_config = TrainConfig.from_dict(config.get("training", {}))
+    resume = None
+    if run.resume:
+        train_sha = run.info["training"]["data"]["train"]["sha256"]
+        resume = checkpoint.load_for_resume(run.output, train_sha, resolve_device(train_config.device))
+    last = {"checkpoint": resume[1] if resume else None, "saved": 0}  # until an epoch is saved, nothing changed
+
+    def on_checkpoint(tagger, best, state):
+        files = {checkpoint.CHECKPOINT_FILE: state, checkpoint.TRAIN_LOG_FILE: checkpoint.history_of(state)}
+        save_model(tagger, run.output, run.info, files, tensors=best)
+        last.update(checkpoint=state, saved=last["saved"] + 1)
+
+    result = train_bilstm(train, dev, layer, model_config, train_config, config.get("features", ()), run.on_progress,
+                          on_checkpoint if run.output is not None else None, resume)
+    training = {"best_epoch": result.best_epoch, "stopped": result.stopped, "epochs": len(result.history),
+                "best_dev_score": result.best_score}
+    if result.context is not None:  # fitted on dev after training: best_dev_score is from before
+        training["context_layer"] = result.context
+    files = {checkpoint.TRAIN_LOG_FILE: "".join(json.dumps(r) + "\n" for r in result.history)}
+    if last["checkpoint"] is not None:  # keep the last state, so training can go on with --resume
+        files[checkpoint.CHECKPOINT_FILE] = last["checkpoint"]
+    interrupted = None
+    if result.stopped == "interrupted":
+        if not result.history or (run.output is not None and not last["saved"]):
+            raise KeyboardInterrupt("before an epoch finished")  # nothing saved: the output is as it was
+        if result.context and result.context.get("interrupted"):
+            interrupted = (f"interrupted while fitting the context layer: kept the trained network (best epoch "
+                           f"{result.best_epoch}) without it")
+        else:
+            interrupted = (f"interrupted during epoch {len(result.history) + 1}: kept the best model so far (epoch "
+                           f"{result.best_epoch} of {len(result.history)} finished)"
+                           + (f"; seqtag train -o {run.output} --resume continues" if run.output else ""))
+    return Trained(result.tagger, files, training, interrupted)
+
+
 Checkpointer = Callable[[BiLSTMTagger, dict, dict], None]  # (tagger, best weights, checkpoint) -> saves
 
 
@@ -145,31 +189,20 @@ def train_bilstm(
         from torch.nn.parallel import DistributedDataParallel
 
         trainable = DistributedDataParallel(network, device_ids=[device] if device.startswith("cuda") else None)
-    history: list[dict] = []
-    best_state, best_score, best_epoch, bad_epochs, start_epoch = None, None, 0, 0, 0
+    generators = (generator, dropout_generator)
+    run = checkpoint.Progress(history=[])
     if resume is not None:
-        state = resume[1]
-        network.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        generator.set_state(state["generator"])
-        dropout_generator.set_state(state["dropout_generator"])
-        torch.set_rng_state(state["torch_rng"])
-        if device.startswith("cuda") and state.get("cuda_rng") is not None:
-            torch.cuda.set_rng_state(state["cuda_rng"], device)
-        best_state, best_score, best_epoch = state["best"], state["best_score"], state["best_epoch"]
-        bad_epochs, start_epoch = state["bad_epochs"], state["epoch"]
-        history = json.loads(state["history"])
+        run = checkpoint.restore(resume[1], network, optimizer, scheduler, generators, device)
     autocast = config.amp and device.startswith("cuda")
     progress = on_progress if on_progress is not None and rank == 0 else (lambda event: None)
     stopped = "max_epochs"
     try:
-        for epoch in range(start_epoch, config.max_epochs):
-            if best_score is not None and bad_epochs >= config.patience:
+        for epoch in range(run.epoch, config.max_epochs):
+            if run.best_score is not None and run.bad_epochs >= config.patience:
                 stopped = "patience"
                 break
-            record = _train_epoch(trainable, batches, optimizer, model_config, config, (generator, dropout_generator),
-                                  autocast, progress, epoch, rank, world)
+            record = _train_epoch(trainable, batches, optimizer, model_config, config, generators, autocast, progress,
+                                  epoch, rank, world)
             scheduler.step()
             if dev is not None:
                 started = time.perf_counter()
@@ -179,43 +212,28 @@ def train_bilstm(
                 record["dev_seconds"] = round(time.perf_counter() - started, 2)
             else:
                 record["dev_score"] = -record["loss"]  # without dev data, the lowest training loss is best
-            improved = best_score is None or record["dev_score"] > best_score
-            if improved:
-                best_state = {k: v.detach().cpu().clone() for k, v in network.state_dict().items()}
-                best_score, best_epoch, bad_epochs = record["dev_score"], epoch + 1, 0
+            if run.best_score is None or record["dev_score"] > run.best_score:
+                run.best = {k: v.detach().cpu().clone() for k, v in network.state_dict().items()}
+                run.best_score, run.best_epoch, run.bad_epochs = record["dev_score"], epoch + 1, 0
             else:
-                bad_epochs += 1
-            record["best_epoch"] = best_epoch
-            history.append(record)
+                run.bad_epochs += 1
+            record["best_epoch"] = run.best_epoch
+            run.history.append(record)
+            run.epoch = epoch + 1
             progress({"event": "epoch_end", **record})
             if on_checkpoint is not None and rank == 0:  # only rank 0 writes
-                checkpoint = {
-                    "epoch": epoch + 1,
-                    "model": {k: v.detach().cpu().clone() for k, v in network.state_dict().items()},
-                    "optimizer": copy.deepcopy(optimizer.state_dict()),
-                    "scheduler": scheduler.state_dict(),
-                    "generator": generator.get_state(),
-                    "dropout_generator": dropout_generator.get_state(),
-                    "torch_rng": torch.get_rng_state(),
-                    "cuda_rng": torch.cuda.get_rng_state(device) if device.startswith("cuda") else None,
-                    "best": best_state,
-                    "best_score": best_score,
-                    "best_epoch": best_epoch,
-                    "bad_epochs": bad_epochs,
-                    "history": json.dumps(history),
-                    "train_config": json.dumps(asdict(config)),
-                }
-                on_checkpoint(tagger, best_state, checkpoint)
+                on_checkpoint(tagger, run.best, checkpoint.capture(run, network, optimizer, scheduler, generators,
+                                                                   device, config))
         else:
-            stopped = "patience" if best_score is not None and bad_epochs >= config.patience else "max_epochs"
+            stopped = "patience" if run.best_score is not None and run.bad_epochs >= config.patience else "max_epochs"
     except KeyboardInterrupt:
         stopped = "interrupted"
     except TrainingDiverged:
-        if best_state is None:
+        if run.best is None:
             raise
         stopped = "diverged"
-    if best_state is not None:
-        network.load_state_dict(best_state)
+    if run.best is not None:
+        network.load_state_dict(run.best)
     context = None
     if network.context is not None and dev is not None and stopped != "interrupted":
         try:
@@ -224,7 +242,7 @@ def train_bilstm(
             with torch.no_grad():
                 network.context.zero_()
             context, stopped = {"kept": False, "interrupted": True}, "interrupted"
-    return TrainResult(tagger, history, best_epoch, best_score, stopped, context)
+    return TrainResult(tagger, run.history, run.best_epoch, run.best_score, stopped, context)
 
 
 class EncodedBatches:

@@ -222,5 +222,5 @@ def test_train_config_file_errors_name_the_setting(tmp_path):
 
 def test_stream_is_refused_for_baselines(tmp_path):
     result = run("train", "--model", "hmm", "--stream", "-o", tmp_path / "m")
-    assert result.exit_code == 2 and "--stream is a BiLSTM setting; --model hmm has no such setting" in result.stderr
+    assert result.exit_code == 2 and "--stream is a setting of --model bilstm; --model hmm has no such setting" in result.stderr
     assert not (tmp_path / "m").exists()

@@ -106,15 +106,18 @@ def test_a_model_saved_before_the_context_layer_still_loads(tmp_path):
 
 
 def test_tag_reads_document_marks_from_conll_input(document_model, tmp_path):
+    from seqtag import load
     from seqtag.formats import read_corpus
-    from seqtag.tagging import tag_stream
 
     path = write(documents(40, 4), tmp_path / "test.txt")
     tagger = load_model(document_model)
     lines = open(path, encoding="utf-8").read().splitlines()
-    output = "".join(tag_stream(tagger, lines, input_format="conll", output_format="conll"))
-    tagged = [[row.split("\t")[1] for row in block.splitlines()] for block in output.strip().split("\n\n")]
+    output = "".join(load(document_model).tag_lines(lines, input_format="conll", output_format="conll"))
+    (tmp_path / "tagged.txt").write_text(output)
+    written = read_corpus(tmp_path / "tagged.txt", columns=["word", "ner"])
+    tagged = [list(s.labels["ner"]) for s in written.sentences]
     corpus = read_corpus(path, columns=["word", "ner"])
+    assert [s.document for s in written.sentences] == [s.document for s in corpus.sentences]  # marks kept
     assert {s.document for s in corpus.sentences} == set(range(40))
     assert tagged == tagger.predict(corpus.sentences)
     assert tagged == [list(s.labels["ner"]) for s in corpus.sentences]  # the bare names included

@@ -114,7 +114,7 @@ def test_ctrl_c_while_tagging_exits_130_with_one_line(tmp_path):
     pipeline.train_model("majority", DATA / "ner/train.txt", None, None, pipeline.ReadOptions(**vars(NER)), {},
                          tmp_path / "maj")
     text = b"EU rejects German call\n" * 50
-    result = run_signalled(tmp_path, "SIGINT", "seqtag.tagging:_tag_window", 2, "tag", "-m", tmp_path / "maj",
+    result = run_signalled(tmp_path, "SIGINT", "seqtag.tagging:tag_units", 2, "tag", "-m", tmp_path / "maj",
                            "--batch-size", 10, stdin=text)
     assert result.returncode == 130
     assert result.stderr.decode().strip().splitlines() == ["error: interrupted"]

@@ -1,0 +1,178 @@
+"""The Python API: `seqtag.load`, `seqtag.train`, `seqtag.read`, `seqtag.write`, and the `Model` they give.
+
+The command line is a thin shell over these same calls. Nothing here prints: progress and warnings go to an
+`on_progress` callback as events ({"event": "warning", "message": ...}, {"event": "epoch_end", ...}).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from seqtag import formats, kinds, outputs, pipeline
+from seqtag import labels as L
+from seqtag.corpus import Corpus, StreamedCorpus
+from seqtag.errors import DataError
+from seqtag.tagging import Tagged
+
+Progress = Callable[[dict], None]
+
+
+class Model:
+    """A trained tagger: `tag` text, `evaluate` on a gold corpus, `save` as a model directory."""
+
+    def __init__(self, predictor, document: dict | None = None, files: dict | None = None, path: Path | None = None):
+        self.predictor = predictor  # seqtag.tagger.Tagger, or the ONNX runtime's predictor
+        self.document = document or {}  # what model.json holds: configuration, training data, metrics
+        self.files = files or {}  # training's extra files (train_log.jsonl, checkpoint.pt) until saved
+        self.path = path
+
+    kind = property(lambda self: self.predictor.kind)
+    layer = property(lambda self: self.predictor.layer)
+    scheme = property(lambda self: self.predictor.scheme)
+    labels = property(lambda self: list(self.predictor.labels))
+    metrics = property(lambda self: self.document.get("metrics", {}))
+
+    def __repr__(self) -> str:
+        return f"<seqtag.Model {self.kind} {self.layer} ({self.scheme.value}), {len(self.labels)} labels>"
+
+    def tag(self, text, *, tokenized: bool | None = None, probs: bool = False, nbest: int = 0, window: int = 2000):
+        """Tag a text (a str, tokenized here), a token list (a list of str), or many of either (a list of them: a
+        list; an iterator: an iterator, read a window at a time). `tokenized=True` reads strings as
+        whitespace-separated tokens. Returns Tagged results: tokens, labels, offsets, spans, probs, nbest."""
+        from seqtag.tagging import tag_stream, tag_units
+
+        if isinstance(text, str) or _is_tokens(text):
+            return tag_units(self.predictor, [self._unit(text, tokenized)], probs, nbest)[0]
+        units = (self._unit(item, tokenized) for item in text)
+        if isinstance(text, (list, tuple)):
+            return tag_units(self.predictor, list(units), probs, nbest)
+        return tag_stream(self.predictor, units, window, probs, nbest)
+
+    def _unit(self, item, tokenized: bool | None):
+        from seqtag.tagging import units_from_texts
+
+        if isinstance(item, str):
+            return next(units_from_texts([item], self.scheme is L.Scheme.BMES, bool(tokenized)))
+        if not _is_tokens(item):
+            raise DataError(f"expected a text (str) or a list of tokens (str), got {type(item).__name__}")
+        return list(item), None, None, None, {}
+
+    def tag_lines(self, lines: Iterable[str], input_format: str = "raw", output_format: str = "conll", *,
+                  window: int = 2000, probs: bool = False, nbest: int = 0, workers: int = 1,
+                  columns: list[str] | None = None) -> Iterator[str]:
+        """`seqtag tag`: lines in (raw text, whitespace tokens, or any format), text out in any format."""
+        from seqtag.tagging import check_output, render, tag_stream, tag_stream_parallel, units_from_lines
+
+        check_output(self.predictor, output_format, nbest)
+        units = units_from_lines(lines, input_format, self.scheme is L.Scheme.BMES, columns)
+        if workers > 1:
+            results = tag_stream_parallel(self.predictor, units, window, probs, nbest, workers)
+        else:
+            results = tag_stream(self.predictor, units, window, probs, nbest)
+        return render(results, self.layer, output_format)
+
+    def evaluate(self, gold: Corpus | str | Path, *, strict: bool = False, on_progress: Progress | None = None,
+                 **read_options) -> dict:
+        """Score on a gold corpus (a Corpus, or a file read like the training data): seqeval's entity scores for
+        span layers, accuracy for tags, word scores for segmentation; out-of-vocabulary scores beside."""
+        from seqtag.evaluation import score_tagger
+
+        if not isinstance(gold, Corpus):  # read as the training data was, unless told otherwise
+            saved = self.document.get("training", {}).get("read", {})
+            read = {"columns": saved.get("columns"), "format": saved.get("fmt"), "layer": self.layer,
+                    **{key: value for key, value in read_options.items() if value is not None}}
+            gold = read_corpus(gold, to_scheme=self.scheme, **read)
+        pipeline.warn_unseen_labels(gold, self.layer, self.labels, self.scheme, on_progress or (lambda event: None))
+        return score_tagger(self.predictor, gold, strict)
+
+    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Write the model directory (atomically). An existing folder is replaced only if it holds a model of the
+        same kind and nothing else, unless `overwrite`."""
+        from seqtag.tagger import save_model
+
+        path = Path(path)
+        outputs.check_model_destination(path, self.kind, overwrite, [self.path] if self.path else [])
+        info = {key: self.document[key] for key in ("config", "training", "metrics") if key in self.document}
+        metrics = json.dumps(info.get("metrics", {}), indent=2) + "\n"
+        save_model(self.predictor, path, info, {**self.files, "metrics.json": metrics})
+        self.path = path
+        return path
+
+
+def _is_tokens(item) -> bool:
+    return isinstance(item, (list, tuple)) and all(isinstance(token, str) for token in item) and bool(item) \
+        and not any(any(c.isspace() for c in token) for token in item)
+
+
+def load(path: str | Path, runtime: str = "torch") -> Model:
+    """A saved model directory, run by PyTorch (numpy for the baselines) or, with runtime="onnx", by onnxruntime
+    after `seqtag export --format onnx`. Loading never runs code from the files."""
+    from seqtag.tagger import load_model, read_model_json
+
+    document = read_model_json(path)
+    if runtime == "onnx":
+        if "onnx" not in kinds.kind(document.get("kind", "?")).capabilities:
+            raise DataError(f"--runtime onnx runs exported BiLSTM models; this is a {document.get('kind')} model",
+                            path)
+        from seqtag.export import OnnxTagger
+
+        return Model(OnnxTagger(Path(path)), document, path=Path(path))
+    if runtime != "torch":
+        raise DataError(f"runtime must be torch or onnx, not {runtime!r}")
+    return Model(load_model(path), document, path=Path(path))
+
+
+def read_corpus(path: str | Path, *, format: str | None = None, columns: list[str] | None = None,
+                layer: str | None = None, scheme: str | None = None, on_invalid: str = "repair",
+                to_scheme: L.Scheme | str | None = None, stream: bool = False) -> Corpus | StreamedCorpus:
+    """A corpus file in any format (detected when `format` is None), its target `layer` checked (the last column
+    by default) and, with `to_scheme`, converted. `stream=True` leaves it on disk, read again on every pass."""
+    read = pipeline.ReadOptions(format, columns, layer, scheme, on_invalid)
+    corpus, _, _ = read.read(path, L.Scheme(to_scheme) if to_scheme else None, stream=stream)
+    return corpus
+
+
+read = read_corpus
+
+
+def write(corpus: Corpus, path: str | Path, *, format: str = "canonical", overwrite: bool = False) -> Path:
+    """Write a corpus in any format, atomically. An existing file is replaced only if seqtag wrote it as a
+    canonical corpus, unless `overwrite`."""
+    outputs.check_file_destination(path, "preprocess", overwrite, [corpus.source], "path")
+    formats.write_corpus(corpus, path, formats.get(format).name)
+    return Path(path)
+
+
+def train(train: str | Path | None = None, dev: str | Path | None = None, test: str | Path | None = None,
+          model: str = "bilstm", output: str | Path | None = None, *, resume: bool = False,
+          overwrite: bool = False, format: str | None = None, columns: list[str] | None = None,
+          layer: str | None = None, scheme: str | None = None, on_invalid: str = "repair",
+          on_progress: Progress | None = None, **options: Any) -> Model:
+    """Train a model of any kind (seqtag.kinds.KINDS) on corpus files; `train=None` uses the bundled NER sample.
+    `options` are the kind's own settings by name (hidden=100, max_epochs=5, ...); one the kind does not take is an
+    error. With `output`, the model directory is written there (after every epoch, for kinds that train in epochs,
+    so `resume=True` can continue); without, the model lives in memory until `Model.save`. Dev and test files are
+    scored at the end: `Model.metrics`."""
+    read = pipeline.ReadOptions(format, columns, layer, scheme, on_invalid)
+    output = Path(output) if output is not None else None
+    if resume:
+        if output is None:
+            raise DataError("resume=True continues the run saved in `output`: give it")
+        kind, train, dev, test, read, config = pipeline.resumed_run(output, train, dev, test, options)
+    else:
+        kinds.refuse_foreign(model, options)
+        config, run = kinds.config_from_options(options)
+        config = pipeline.merge_config(pipeline.load_config(run.get("config_file")), config)
+        read.stream = bool(run.get("stream"))
+        kind = model
+        if train is None:
+            train, dev, test = pipeline.SAMPLE["train"], pipeline.SAMPLE["dev"], pipeline.SAMPLE["test"]
+            read.columns, read.layer = read.columns or pipeline.SAMPLE["columns"], read.layer or pipeline.SAMPLE["layer"]
+    if output is not None:  # before any work: never replace what seqtag did not write, nor the data it reads
+        reading = [train, dev, test, options.get("embeddings"), options.get("config_file")]
+        outputs.check_model_destination(output, kind, overwrite, reading)
+    tagger, document, files = pipeline.fit_model(kind, train, dev, test, read, config, output, resume, on_progress)
+    return Model(tagger, document, {} if output else files, output)

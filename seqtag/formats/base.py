@@ -1,0 +1,51 @@
+"""What a format is: a reader (lines -> layers, schemes and sentences) and a writer (sentences -> text)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import ClassVar
+
+from seqtag import labels as L
+from seqtag.corpus import Sentence
+from seqtag.errors import DataError
+from seqtag.formats.text import Lines
+
+# A reader's answer: the layers and their known schemes (from the file's first lines), and a generator over the
+# sentences, so the same code reads a file held in memory and one streamed from disk pass after pass.
+Layout = tuple[tuple[str, ...], dict[str, L.Scheme], Callable[[], Iterator[Sentence]]]
+
+
+class Format:
+    """One corpus format. Subclasses set `name` and implement `layout` and `render`; one entry in
+    seqtag.formats.FORMATS registers them for every command and the Python API."""
+
+    name: ClassVar[str]
+    summary: ClassVar[str]
+    text: ClassVar[bool] = True  # read from and written to text lines (the Hugging Face format is not)
+    aliases: ClassVar[tuple[str, ...]] = ()
+    suffix: ClassVar[str] = ".txt"  # of the files `preprocess -o FOLDER` writes
+
+    def layout(self, lines: Lines, path: str, columns: Sequence[str] | None = None) -> Layout:
+        raise NotImplementedError
+
+    def header(self, layers: Sequence[str], schemes: dict[str, L.Scheme]) -> str:
+        """What the output starts with (a TSV header); most formats have none."""
+        return ""
+
+    def render(self, sentence: Sentence, layers: Sequence[str], new_document: bool) -> str:
+        """One sentence as text, with its line end(s). `new_document`: it starts a document of its file."""
+        raise NotImplementedError
+
+
+def check_token(token: str, sentence: Sentence) -> None:
+    if not token or any(c.isspace() for c in token):
+        where = sentence.origin
+        raise DataError(f"token {token!r} is empty or contains whitespace and cannot be written",
+                        where.path if where else None, where.line if where else None)
+
+
+def target_layer(sentence: Sentence, layers: Sequence[str], preferred: str | None = None) -> str | None:
+    """The layer a one-layer format writes: the preferred one where present, else the first."""
+    if preferred is not None and preferred in sentence.labels:
+        return preferred
+    return next((layer for layer in layers if layer in sentence.labels), None)

@@ -1,0 +1,200 @@
+"""The one registry of model kinds: KINDS maps each kind to its predictor, its trainer and its own options.
+
+Everything that lists kinds derives from this table: `train --model` and the options it accepts, `compare --models`,
+`bench`, model loading, and the parametrized tests. Adding a kind is one class (a Tagger with a trainer) plus one
+entry here. Classes are named as "module:attribute" strings, so reading this table imports no torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from seqtag.errors import DataError
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting a kind takes, with its command-line flag. `key` says where the value goes in the run's
+    configuration: ("model", NAME) or ("training", NAME) in config, ("features",), or a run setting ("stream",),
+    ("config_file",)."""
+
+    name: str  # keyword in seqtag.train(...) and parameter name of `seqtag train`
+    flag: str
+    type: type
+    help: str
+    key: tuple[str, ...]
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] = ()
+    above: float | None = None  # the value must be greater than this
+
+    def check(self, value: Any) -> Any:
+        """The value, checked as the command line checks it (the Python API passes values unchecked)."""
+        expected = (int, float) if self.type is float else (str, Path) if self.type is Path else self.type
+        if self.name == "features" and isinstance(value, (list, tuple)):
+            expected = (list, tuple)
+        if not isinstance(value, expected) or (self.type is int and isinstance(value, bool)):
+            raise DataError(f"{self.flag} takes a {self.type.__name__}, not {value!r}")
+        if self.minimum is not None and value < self.minimum or self.maximum is not None and value > self.maximum:
+            span = f"from {self.minimum}" + (f" to {self.maximum}" if self.maximum is not None else " up")
+            raise DataError(f"{self.flag} must be {span}, not {value}")
+        if self.above is not None and value <= self.above:
+            raise DataError(f"{self.flag} must be above {self.above:g}, not {value}")
+        if self.choices and value not in self.choices:
+            raise DataError(f"{self.flag} must be one of {', '.join(self.choices)}, not {value!r}")
+        return value
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    summary: str
+    predictor: str  # "module:Class", a seqtag.tagger.Tagger
+    trainer: str  # "module:callable": (train, dev, layer, config, run=TrainRun) -> Trained, or a bare Tagger
+    options: tuple[Option, ...] = ()
+    variants: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # compare's names -> [model] settings
+    bench: Mapping[str, Any] = field(default_factory=dict)  # settings of the short run `seqtag bench` trains
+    capabilities: frozenset[str] = frozenset()  # "probs", "nbest", "onnx", "stream"
+    resolver: str | None = None  # "module:callable": config -> the full, checked config (defaults filled in)
+
+    def predictor_class(self):
+        return _resolve(self.predictor)
+
+    def trainer_function(self):
+        return _resolve(self.trainer)
+
+    def resolve(self, config: dict) -> dict:
+        """The configuration this kind trains with, checked before any data is read."""
+        if self.resolver:
+            return _resolve(self.resolver)(config)
+        resolved: dict = {}
+        for option in self.options:
+            if len(option.key) == 2 and config.get(option.key[0], {}).get(option.key[1]) is not None:
+                resolved.setdefault(option.key[0], {})[option.key[1]] = config[option.key[0]][option.key[1]]
+        return resolved
+
+    def train(self, train, dev, layer: str, config: dict, run):
+        """Train with this kind's trainer: a seqtag.tagger.Trained."""
+        from seqtag.tagger import Tagger, Trained
+
+        result = self.trainer_function()(train, dev, layer, config, run=run)
+        return Trained(result) if isinstance(result, Tagger) else result
+
+    def option(self, name: str) -> Option | None:
+        return next((o for o in self.options if o.name == name), None)
+
+
+def _resolve(target: str):
+    module, _, attribute = target.partition(":")
+    value = importlib.import_module(module)
+    for part in attribute.split("."):
+        value = getattr(value, part)
+    return value
+
+
+SEED = Option("seed", "--seed", int, "Random seed.", ("training", "seed"), 0, 2**32 - 1)
+MAX_EPOCHS = Option("max_epochs", "--max-epochs", int, "Most epochs (passes over the training data).",
+                    ("training", "max_epochs"), 1)
+
+BILSTM_OPTIONS = (
+    SEED,
+    MAX_EPOCHS,
+    Option("decoder", "--decoder", str, "Output layer.", ("model", "decoder"), choices=("crf", "softmax")),
+    Option("cell", "--cell", str, "Recurrent cell.", ("model", "cell"), choices=("lstm", "gru")),
+    Option("layers", "--layers", int, "Stacked BiLSTM layers.", ("model", "layers"), 1, 16),
+    Option("hidden", "--hidden", int, "Hidden units per direction.", ("model", "hidden"), 1, 8192),
+    Option("char_encoder", "--char-encoder", str, "Character encoder.", ("model", "char_encoder"),
+           choices=("cnn", "lstm", "none")),
+    Option("features", "--features", str, "Extra input columns, comma-separated, e.g. pos.", ("features",)),
+    Option("embeddings", "--embeddings", Path, "GloVe/word2vec text vectors.", ("model", "embeddings")),
+    Option("patience", "--patience", int, "Epochs without a better dev score before stopping.",
+           ("training", "patience"), 1),
+    Option("batch_size", "--batch-size", int, "Padded tokens per batch.", ("training", "batch_tokens"), 1),
+    Option("lr", "--lr", float, "Learning rate (above 0).", ("training", "lr"), above=0),
+    Option("optimizer", "--optimizer", str, "Optimizer.", ("training", "optimizer"), choices=("adam", "sgd")),
+    Option("device", "--device", str, "auto, cpu, cuda or cuda:N.", ("training", "device")),
+    Option("config_file", "--config", Path, "TOML file: [model], [training].", ("config_file",)),
+    Option("stream", "--stream", bool, "Read the training file from disk every epoch instead of holding it in "
+           "memory (for corpora larger than memory).", ("stream",)),
+)
+
+KINDS: dict[str, Kind] = {  # in the order compare and bench list them: simplest first
+    "majority": Kind("majority", "most frequent label per word (suffix and global fallbacks)",
+                     "seqtag.baselines:MajorityTagger", "seqtag.baselines:MajorityTagger.fit"),
+    "hmm": Kind("hmm", "second-order HMM with a suffix model for unknown words (TnT)",
+                "seqtag.baselines:HMMTagger", "seqtag.baselines:HMMTagger.fit",
+                capabilities=frozenset({"nbest"})),
+    "perceptron": Kind("perceptron", "averaged structured perceptron with Viterbi decoding",
+                       "seqtag.baselines:PerceptronTagger", "seqtag.baselines:PerceptronTagger.fit",
+                       (SEED, MAX_EPOCHS)),
+    "bilstm": Kind(
+        "bilstm", "BiLSTM with character features and a CRF or softmax output layer",
+        "seqtag.bilstm:BiLSTMTagger", "seqtag.training:train_run", BILSTM_OPTIONS,
+        variants={"bilstm": {"decoder": "softmax"}, "bilstm-crf": {"decoder": "crf"}},
+        bench={"max_epochs": 2}, capabilities=frozenset({"probs", "nbest", "onnx", "stream"}),
+        resolver="seqtag.training:resolve_config",
+    ),
+}
+
+
+def kind(name: str) -> Kind:
+    try:
+        return KINDS[name]
+    except KeyError:
+        raise DataError(f"unknown model kind {name!r}; expected one of {', '.join(KINDS)}") from None
+
+
+def variants() -> dict[str, tuple[str, Mapping[str, Any]]]:
+    """compare's model names: name -> (kind, [model] settings). A kind without variants is listed by its name."""
+    return {name: (k.name, settings) for k in KINDS.values()
+            for name, settings in (k.variants or {k.name: {}}).items()}
+
+
+def all_options() -> dict[str, Option]:
+    """Every kind's options by name, each once (kinds that share an option share one definition)."""
+    found: dict[str, Option] = {}
+    for k in KINDS.values():
+        for option in k.options:
+            if found.setdefault(option.name, option) != option:
+                raise TypeError(f"option {option.name!r} is defined twice, differently")
+    return found
+
+
+def refuse_foreign(name: str, given: Mapping[str, Any]) -> None:
+    """An option the chosen kind does not take is an error, never silently ignored."""
+    chosen = kind(name)
+    foreign = [all_options()[key].flag for key in given if chosen.option(key) is None]
+    if foreign:
+        owners = sorted({k.name for k in KINDS.values() for o in k.options if o.flag in foreign})
+        what = "is a setting" if len(foreign) == 1 else "are settings"
+        raise DataError(f"{', '.join(foreign)} {what} of --model {'/'.join(owners)}; --model {name} has no such "
+                        "setting")
+
+
+def config_from_options(options: Mapping[str, Any]) -> tuple[dict, dict]:
+    """(config with [model], [training] and features, run settings such as stream and config_file) from option
+    values by name; None values are left out, so defaults and a --config file fill them."""
+    table = all_options()
+    config: dict = {"model": {}, "training": {}}
+    run: dict = {}
+    for name, value in options.items():
+        if value is None:
+            continue
+        if name not in table:
+            raise DataError(f"unknown option {name!r}; options are: {', '.join(sorted(table))}")
+        key = table[name].key
+        value = table[name].check(value)
+        if key == ("model", "embeddings"):
+            value = str(Path(value).resolve())  # absolute: the model remembers where its vectors came from
+        if key == ("features",):
+            value = [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else list(value)
+            config["features"] = value
+        elif len(key) == 2:
+            config[key[0]][key[1]] = value
+        else:
+            run[key[0]] = value
+    return config, run

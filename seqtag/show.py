@@ -1,0 +1,198 @@
+"""What the command line shows: Rich tables of results on stdout, progress and warnings on stderr.
+
+Only the CLI calls this module; the core returns plain values and events.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)  # results; wide tables when piped
+err = Console(stderr=True, soft_wrap=True)  # progress, warnings, errors
+
+
+def statistics(names: list[str], reports: list[dict]) -> None:
+    table = Table(title="Corpus statistics")
+    table.add_column("")
+    for name in names:
+        table.add_column(Path(name).name, justify="right")
+    rows = [
+        ("layer", lambda r: r.get("layer", "-")),
+        ("scheme", lambda r: r.get("scheme", "-")),
+        ("sentences", lambda r: f"{r['sentences']:,}"),
+        ("tokens", lambda r: f"{r['tokens']:,}"),
+        ("types", lambda r: f"{r['types']:,}"),
+        ("length min/median/mean", lambda r: f"{r['length']['min']}/{r['length']['median']}/{r['length']['mean']}"),
+        ("length p95/max", lambda r: f"{r['length']['p95']}/{r['length']['max']}"),
+        ("OOV rate vs first file", lambda r: f"{r['oov_rate']:.2%}" if "oov_rate" in r else "-"),
+    ]
+    for title, cell in rows:
+        table.add_row(title, *(cell(r) for r in reports))
+    table.add_section()
+    for bucket in reports[0]["length_histogram"]:
+        table.add_row(f"length {bucket}", *(f"{r['length_histogram'][bucket]:,}" for r in reports))
+    table.add_section()
+    key = "spans" if all("spans" in r for r in reports) else "labels"
+    labels = sorted({label for r in reports for label in r.get(key, {})})
+    for label in labels:
+        title = f"{'span' if key == 'spans' else 'label'} {label}"
+        table.add_row(title, *(f"{r.get(key, {}).get(label, 0):,}" for r in reports))
+    out.print(table)
+
+
+class TrainingProgress:
+    """A Rich progress bar per epoch on stderr, and one summary line per epoch."""
+
+    def __enter__(self):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("loss {task.fields[loss]:.3f}  {task.fields[speed]:,.0f} tok/s"),
+                                 TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal)
+        self.progress.__enter__()
+        self.task = None
+        return self
+
+    def __exit__(self, *exc):
+        self.progress.__exit__(*exc)
+
+    def update(self, event: dict) -> None:
+        import time
+
+        if event["event"] == "epoch_start":
+            if self.task is not None:
+                self.progress.remove_task(self.task)
+            self.started, self.tokens = time.perf_counter(), 0
+            self.task = self.progress.add_task(f"epoch {event['epoch']}", total=event["batches"], loss=0.0, speed=0)
+        elif event["event"] == "batch":
+            self.tokens += event["tokens"]
+            speed = self.tokens / max(time.perf_counter() - self.started, 1e-9)
+            self.progress.update(self.task, advance=1, loss=event["loss"], speed=speed)
+        elif event["event"] == "warning":
+            notice(event)
+        elif event["event"] == "epoch_end":
+            dev = f"dev {event['dev']['metric']} {100 * event['dev_score']:.2f}" if "dev" in event else ""
+            self.progress.console.print(
+                f"epoch {event['epoch']:>3}  loss {event['loss']:8.3f}  {dev}  best epoch {event['best_epoch']}  "
+                f"{event['tokens_per_s']:,} tok/s  {event['seconds']:.1f}s", highlight=False)
+
+
+def metrics(metrics: dict) -> None:
+    for name, report in metrics.items():
+        out.print(report_table(report, f"{name}: {report['metric']} {100 * report[report['metric']]:.2f}"))
+
+
+def report_table(report: dict, title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    if "per_type" in report:
+        table.caption = f"scheme {report['scheme']}, seqeval {report['mode']} mode"
+        for column in ("type", "precision", "recall", "f1", "support"):
+            table.add_column(column, justify="left" if column == "type" else "right")
+        for name, row in report["per_type"].items():
+            table.add_row(name, *(f"{100 * row[k]:.2f}" for k in ("precision", "recall", "f1")), f"{row['support']:,}")
+        table.add_section()
+        table.add_row("micro avg", *(f"{100 * report[k]:.2f}" for k in ("precision", "recall", "f1")), "")
+        table.add_row("macro avg", "", "", f"{100 * report['macro_f1']:.2f}", "")
+    else:
+        table.add_column("metric")
+        table.add_column("value", justify="right")
+        keys = ["precision", "recall", "f1", "oov_recall"] if report["scheme"] == "bmes" else []
+        for key in keys + ["accuracy", "oov_accuracy"]:
+            if report.get(key) is not None:
+                table.add_row(key, f"{100 * report[key]:.2f}")
+        table.add_row("tokens", f"{report['tokens']:,}")
+    return table
+
+
+def notice(event: dict) -> None:
+    """A core event worth a line on stderr: a warning, or a file written."""
+    if event.get("event") == "warning":
+        err.print(f"warning: {event['message']}", highlight=False, markup=False)
+    elif event.get("event") == "wrote":
+        err.print(event["message"], highlight=False, markup=False)
+
+
+def model_card(model: Path, document: dict) -> None:
+    table = Table(title=str(model), title_justify="left", show_header=False)
+    table.add_column("")
+    table.add_column("")
+    table.add_row("kind", document["kind"])
+    table.add_row("layer", f"{document['layer']} ({document['scheme']})")
+    table.add_row("labels", " ".join(document["labels"]))
+    if document.get("features"):
+        table.add_row("input features", ", ".join(document["features"]))
+    for section, values in document.get("config", {}).items():
+        table.add_row(f"config {section}", json.dumps(values))
+    training = document.get("training", {})
+    for role, record in training.get("data", {}).items():
+        table.add_row(f"{role} data", f"{_shown(record['path'])} ({record['sentences']:,} sentences, "
+                      f"{record['tokens']:,} tokens, "
+                      f"{record['bytes']:,} bytes, sha256 {str(record['sha256'])[:12]})")
+    for key in ("epochs", "best_epoch", "stopped", "date"):
+        if key in training:
+            table.add_row(key.replace("_", " "), str(training[key]))
+    if training.get("best_dev_score") is not None and "dev" in training.get("data", {}):
+        table.add_row("best dev score", f"{100 * training['best_dev_score']:.2f} (what early stopping saw)")
+    context = training.get("context_layer")
+    if context and context.get("interrupted"):
+        table.add_row("context layer", "not fitted (interrupted): zero")
+    elif context:
+        held_out = context["held_out_dev_score"]
+        verdict = "kept, fitted on the dev set" if context["kept"] else "not kept (zero)"
+        table.add_row("context layer", f"{verdict}; held-out dev halves {100 * held_out['with']:.2f} with it, "
+                                       f"{100 * held_out['without']:.2f} without")
+    for name, report in document.get("metrics", {}).items():
+        table.add_row(f"{name} {report['metric']}", f"{100 * report[report['metric']]:.2f}")
+    table.add_row("versions", f"seqtag {document['seqtag_version']}, torch {document['torch_version']}, "
+                  f"format {document['format_version']}")
+    out.print(table)
+
+
+def _shown(path: str) -> str:
+    """A stored absolute path, relative to the current directory where it lies below it (shorter to read)."""
+    try:
+        return str(Path(path).relative_to(Path.cwd()))
+    except ValueError:
+        return path
+
+
+def comparison(rows: list[dict], title: str) -> None:
+    from seqtag.pipeline import comparison_cells
+
+    header, cells = comparison_cells(rows)
+    table = Table(title=title, title_justify="left")
+    for column in header:
+        table.add_column(column, justify="left" if column == "model" else "right")
+    for row in cells:
+        table.add_row(*row)
+    out.print(table)
+
+
+def benchmark(results: dict, data) -> None:
+    table = Table(title=f"tagging {results['data']['tokens']:,} tokens of {data}", title_justify="left")
+    columns_shown = ["kind", "startup_s", "tag_end_to_end_tokens_per_s", "tag_model_tokens_per_s", "peak_rss_mb",
+                     "model_mb"]
+    ratio = next((k for k in results["tagging"][0] if k.startswith("tag_speed_vs_")), None)
+    for name in columns_shown + ([ratio] if ratio else []):
+        table.add_column(name.replace("_", " "), justify="left" if name == "kind" else "right")
+    for row in results["tagging"]:
+        table.add_row(*(f"{row[c]:,}" if isinstance(row[c], (int, float)) else str(row[c])
+                        for c in columns_shown + ([ratio] if ratio else [])))
+    out.print(table)
+    for row in results["training"]:
+        out.print(f"BiLSTM training on {row['device']}: {row['train_tokens_per_s']:,} tokens/s, "
+                  f"{row['train_sentences_per_s']:,} sentences/s, {row['epoch_s']} s per epoch (after a warm-up epoch)")
+    hw = results["hardware"]
+    out.print(f"{hw['cpus']} CPUs, torch {hw['torch']} ({hw['torch_threads']} threads), GPU: {hw['cuda'] or 'none'}")
+
+
+def stream_memory(result: dict) -> None:
+    out.print(f"peak memory of a training epoch on {result['data']} ({result['bytes'] / 1e6:,.1f} MB): "
+              f"in memory {result['memory']['peak_rss_mb']:,} MB, streamed {result['stream']['peak_rss_mb']:,} MB"
+              f" (ratio {result.get('stream_vs_memory_peak_rss', 'n/a')}); "
+              f"{result['memory']['seconds']} s against {result['stream']['seconds']} s")
