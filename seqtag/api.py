@@ -15,7 +15,6 @@ from seqtag import formats, kinds, outputs, pipeline
 from seqtag import labels as L
 from seqtag.corpus import Corpus, StreamedCorpus
 from seqtag.errors import DataError
-from seqtag.tagging import Tagged
 
 Progress = Callable[[dict], None]
 
@@ -147,7 +146,7 @@ def write(corpus: Corpus, path: str | Path, *, format: str = "canonical", overwr
 
 
 def train(train: str | Path | None = None, dev: str | Path | None = None, test: str | Path | None = None,
-          model: str = "bilstm", output: str | Path | None = None, *, resume: bool = False,
+          model: str = kinds.DEFAULT_KIND, output: str | Path | None = None, *, resume: bool = False,
           overwrite: bool = False, format: str | None = None, columns: list[str] | None = None,
           layer: str | None = None, scheme: str | None = None, on_invalid: str = "repair",
           on_progress: Progress | None = None, **options: Any) -> Model:

@@ -236,9 +236,7 @@ class BiLSTMTagger(Tagger):
         return results
 
     def tags_of(self, path: Sequence[int]) -> list[str]:
-        """Label ids of the internal scheme -> the data's labels."""
-        labels = self.vocab["labels"].items
-        return L.convert([labels[j] for j in path], self.internal_scheme, self.scheme)
+        return self.encoder.tags_of(path)
 
     def emission_batches(self, sentences: Sequence[Sentence], batch_tokens: int = 4000, use_context: bool = True
                          ) -> Iterator[tuple[list[int], dict[str, torch.Tensor], torch.Tensor]]:
@@ -289,7 +287,7 @@ class BiLSTMTagger(Tagger):
                     yield indices, batch, self.network.emissions(batch)
 
     def known(self, token: str) -> bool:
-        return normalize_word(token) in self.vocab["words"]
+        return self.encoder.known(token)
 
     def to_state(self) -> tuple[dict, dict[str, torch.Tensor]]:
         meta = {

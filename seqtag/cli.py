@@ -199,8 +199,8 @@ def preprocess(
         Optional[str], typer.Option("--dataset", help="A Hugging Face dataset (hub name or save_to_disk folder).")
     ] = None,
     split: Annotated[Optional[str], typer.Option("--split", help="With --dataset: one split (default: all).")] = None,
-    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write the converted corpus here: a file "
-                                                  "for one input, else a folder.")] = None,
+    output: Annotated[Optional[str], typer.Option("-o", "--output", help="Write the converted corpus here: a file "
+                                                 "for one input, else (or ending in /) a folder.")] = None,
     stats_json: Annotated[Optional[Path], typer.Option("--json", help="Write the statistics as JSON.")] = None,
     overwrite: OverwriteOpt = False,
 ) -> None:
@@ -227,7 +227,7 @@ def train(
     dev_file: Annotated[Optional[Path], typer.Option("--dev", help="Dev file: early stopping and model choice.")] = None,
     test_file: Annotated[Optional[Path], typer.Option("--test", help="Test file, scored once at the end.")] = None,
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Model directory.")] = None,
-    model: Annotated[ModelKind, typer.Option("--model", help="Tagger kind.")] = "bilstm",
+    model: Annotated[ModelKind, typer.Option("--model", help="Tagger kind.")] = kinds.DEFAULT_KIND,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from the model directory's checkpoint.")] = False,
     overwrite: OverwriteOpt = False,
     fmt: FormatOpt = None,

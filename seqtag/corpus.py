@@ -144,6 +144,8 @@ def normalize_layer(
             problem = L.first_problem(tags, scheme)
         except L.InvalidTag as e:
             raise _located(corpus, sentence, e.index, str(e) + how) from None
+        if problem is not None and on_invalid == "keep" and target is scheme:
+            return sentence, False  # scored as written (seqeval's strict mode reads ill-formed chunks its own way)
         if problem is not None and on_invalid == "error":
             raise _located(corpus, sentence, problem[0], problem[1] + " (use --on-invalid repair to accept it)")
         if problem is not None or target is not scheme:

@@ -80,6 +80,24 @@ class Encoder:
         self.max_chars = max_chars
         self.layer, self.scheme, self.internal_scheme = layer, scheme, internal_scheme
 
+    @classmethod
+    def of_model(cls, document: dict) -> Encoder:
+        """The encoder of a saved BiLSTM model (model.json), as the PyTorch and the ONNX runtime both need it."""
+        from seqtag.vocab import Vocabulary
+
+        scheme = L.Scheme(document["scheme"])
+        config = document["tagger"]["config"]
+        return cls(Vocabulary.from_lists(document["tagger"]["vocab"]), document["features"], config["char_encoder"],
+                   config["max_chars"], document["layer"], scheme, training_scheme(scheme))
+
+    def known(self, token: str) -> bool:
+        return normalize_word(token) in self.vocab["words"]
+
+    def tags_of(self, path: Sequence[int]) -> list[str]:
+        """Label ids of the internal scheme -> the data's labels."""
+        labels = self.vocab["labels"].items
+        return L.convert([labels[j] for j in path], self.internal_scheme, self.scheme)
+
     def encode(self, sentences: Sequence[Sentence], rare_words: set[str] | None = None) -> dict[str, np.ndarray]:
         """Padded arrays for one batch. Characters are encoded once per distinct word of the batch."""
         words = self.vocab["words"]

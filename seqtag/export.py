@@ -18,7 +18,7 @@ import numpy as np
 from seqtag import labels as L
 from seqtag.corpus import Sentence
 from seqtag.errors import DataError, ModelFormatError
-from seqtag.tagger import CONTEXT_FILE, DECODER_FILE, ONNX_FILE, TORCHSCRIPT_FILE, Tagger, read_model_json
+from seqtag.tagger import CONTEXT_FILE, DECODER_FILE, ONNX_FILE, TORCHSCRIPT_FILE, Predictor, read_model_json
 
 BATCH_SENTENCES = 256
 
@@ -88,35 +88,28 @@ def export(model_dir: str | Path, fmt: str, output: str | Path | None = None) ->
     return target
 
 
-class OnnxTagger(Tagger):
-    """A BiLSTM model run by onnxruntime: numpy encoding, the exported network, numpy Viterbi."""
+class OnnxTagger(Predictor):
+    """A BiLSTM model run by onnxruntime: the BiLSTM's own encoder (numpy), the exported network, numpy Viterbi
+    under the same constraints, and the same context layer."""
 
     kind = "bilstm"
 
     def __init__(self, path: Path):
         import onnxruntime
 
-        from seqtag.encoding import Encoder, training_scheme
-        from seqtag.vocab import Vocabulary
+        from seqtag.encoding import Encoder
 
         document = read_model_json(path)
         if document["kind"] != "bilstm" or not (path / ONNX_FILE).exists():
             raise ModelFormatError(f"no {ONNX_FILE} here: run `seqtag export -m {path} --format onnx` first", path)
         super().__init__(document["layer"], L.Scheme(document["scheme"]), document["labels"], document["features"])
-        meta = document["tagger"]
-        self.vocab = Vocabulary.from_lists(meta["vocab"])
-        config = meta["config"]
-        internal = training_scheme(self.scheme)
-        self.encoder = Encoder(self.vocab, self.features, config["char_encoder"], config["max_chars"], self.layer,
-                               self.scheme, internal)
-        self.internal_scheme = internal
+        self.encoder = Encoder.of_model(document)
         self.train_words = set(document.get("train_words", []))
-        options = onnxruntime.SessionOptions()
-        self.session = onnxruntime.InferenceSession(str(path / ONNX_FILE), options,
+        self.session = onnxruntime.InferenceSession(str(path / ONNX_FILE), onnxruntime.SessionOptions(),
                                                     providers=["CPUExecutionProvider"])
         self.names = [i.name for i in self.session.get_inputs()]
         self.decoder = None
-        if config["decoder"] == "crf":
+        if document["tagger"]["config"]["decoder"] == "crf":
             with np.load(path / DECODER_FILE, allow_pickle=False) as archive:
                 self.decoder = (archive["start"], archive["transitions"], archive["end"])
         self.context = None
@@ -136,12 +129,11 @@ class OnnxTagger(Tagger):
             inputs = features([sentences[i] for i in scored], emissions, types)
             emissions = [e + x @ weight.T for e, x in zip(emissions, inputs)]
         results: list[list[str]] = [[] for _ in sentences]
-        labels = self.vocab["labels"].items
         for group in _by_length([len(e) for e in emissions]):
             stacked = np.stack([emissions[k] for k in group])
             paths = viterbi(stacked, *self.decoder) if self.decoder else stacked.argmax(axis=2)
             for k, path in zip(group, paths):
-                results[scored[k]] = L.convert([labels[j] for j in path], self.internal_scheme, self.scheme)
+                results[scored[k]] = self.encoder.tags_of(path)
         return results
 
     def _emissions(self, sentences: Sequence[Sentence]) -> list[np.ndarray]:
@@ -155,20 +147,13 @@ class OnnxTagger(Tagger):
         return emissions
 
     def known(self, token: str) -> bool:
-        from seqtag.encoding import normalize_word
+        return self.encoder.known(token)
 
-        return normalize_word(token) in self.vocab["words"]
+    def predict_confidence(self, sentences):
+        raise DataError("--probs is computed by PyTorch: use --runtime torch")
 
-    def to_state(self):
-        raise DataError("an ONNX runtime model cannot be saved again; export from the original model")
-
-    @classmethod
-    def from_state(cls, document, tensors, device="cpu"):
-        raise DataError("load an exported model with OnnxTagger(path)")
-
-    @classmethod
-    def fit(cls, *args, **kwargs):
-        raise DataError("an ONNX runtime model cannot be trained")
+    def predict_nbest(self, sentences, n):
+        raise DataError("--nbest is computed by PyTorch: use --runtime torch")
 
 
 def _by_length(lengths: Sequence[int]) -> list[list[int]]:

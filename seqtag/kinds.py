@@ -8,7 +8,7 @@ entry here. Classes are named as "module:attribute" strings, so reading this tab
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,13 +79,31 @@ class Kind:
 
     def train(self, train, dev, layer: str, config: dict, run):
         """Train with this kind's trainer: a seqtag.tagger.Trained."""
-        from seqtag.tagger import Tagger, Trained
-
         result = self.trainer_function()(train, dev, layer, config, run=run)
-        return Trained(result) if isinstance(result, Tagger) else result
+        return result if isinstance(result, Trained) else Trained(result)
 
     def option(self, name: str) -> Option | None:
         return next((o for o in self.options if o.name == name), None)
+
+
+@dataclass
+class TrainRun:
+    """How a trainer runs, beside the data and the configuration."""
+
+    output: Path | None = None  # a kind that trains in epochs saves the best model here after each; None: memory only
+    info: dict = field(default_factory=dict)  # the model.json fields those saves write
+    resume: bool = False  # continue from output's checkpoint
+    on_progress: Callable[[dict], None] | None = None
+
+
+@dataclass
+class Trained:
+    """What a trainer returns: the tagger and what the model directory keeps about its training."""
+
+    tagger: Any  # a seqtag.tagger.Tagger
+    files: dict[str, Any] = field(default_factory=dict)  # extra files, e.g. train_log.jsonl, checkpoint.pt
+    training: dict = field(default_factory=dict)  # merged into model.json's "training"
+    interrupted: str | None = None  # interrupted after an epoch was saved: what was kept
 
 
 def _resolve(target: str):
@@ -139,6 +157,9 @@ KINDS: dict[str, Kind] = {  # in the order compare and bench list them: simplest
         resolver="seqtag.training:resolve_config",
     ),
 }
+
+
+DEFAULT_KIND = "bilstm"  # what `seqtag train` and seqtag.train train unless told otherwise
 
 
 def kind(name: str) -> Kind:

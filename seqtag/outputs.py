@@ -22,6 +22,7 @@ from typing import TextIO
 
 from seqtag.errors import DataError
 
+CANONICAL_MAGIC = "#seqtag canonical 1"  # first line of a canonical TSV, the mark of `seqtag preprocess`
 MARK = "written_by"  # key in every JSON report, e.g. "seqtag evaluate"
 OVERWRITE_HINT = "pass --overwrite to replace it, or choose another path"
 
@@ -144,8 +145,6 @@ def written_by(path: Path, command: str) -> bool:
             head = f.read(200)
     except (OSError, UnicodeDecodeError):
         return False
-    from seqtag.formats import CANONICAL_MAGIC
-
     if command == "preprocess" and head.startswith(CANONICAL_MAGIC):
         return True
     if head.startswith(f"<!-- {mark(command)}"):

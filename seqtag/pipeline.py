@@ -16,7 +16,7 @@ from pathlib import Path
 from seqtag import formats
 from seqtag import labels as L
 from seqtag.corpus import Corpus, StreamedCorpus
-from seqtag.errors import DataError, Interrupted, ModelFormatError
+from seqtag.errors import DataError, Interrupted
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 SAMPLE = {  # the bundled NER sample: what `seqtag train` trains with no arguments
@@ -47,7 +47,7 @@ class ReadOptions:
 
 
 def preprocess(files: list[Path], dataset: str | None, split: str | None, read: ReadOptions, to_scheme: str | None,
-               output: Path | None, to_format: str = "canonical", overwrite: bool = False,
+               output: str | Path | None, to_format: str = "canonical", overwrite: bool = False,
                on_progress: Callable[[dict], None] | None = None) -> tuple[list[str], list[dict]]:
     """`seqtag preprocess`: read corpora (files or a Hugging Face dataset), check and convert their target layer,
     write them in `to_format` to `output`, and return (names, statistics); the OOV rate of each later file is
@@ -96,9 +96,11 @@ def _check_outputs(destinations: list[Path], overwrite: bool, inputs) -> None:
                         destinations[0].parent)
 
 
-def _output_paths(output: Path, names: list[str], suffix: str) -> list[Path]:
-    if len(names) == 1 and not output.is_dir() and not str(output).endswith("/"):
-        return [output]
+def _output_paths(output: str | Path, names: list[str], suffix: str) -> list[Path]:
+    """One file for one input (unless `output` is a folder or ends in /), else a file per input in the folder."""
+    if len(names) == 1 and not Path(output).is_dir() and not str(output).endswith("/"):
+        return [Path(output)]
+    output = Path(output)
     stems = [Path(n.replace("[", "_").replace("]", "")).name for n in names]
     return [output / f"{stem}{suffix}" for stem in stems]
 
@@ -169,7 +171,8 @@ def fit_model(
     """
     from seqtag.evaluation import score_tagger
     from seqtag.kinds import kind as kind_named
-    from seqtag.tagger import TrainRun, model_document, save_model
+    from seqtag.kinds import TrainRun
+    from seqtag.tagger import model_document, save_model
 
     output = Path(output) if output is not None else None
     report = on_progress or (lambda event: None)
@@ -291,7 +294,7 @@ def evaluate_files(pred_path: str | Path, gold_path: str | Path, read: ReadOptio
 
     gold, layer, _ = read.read(gold_path)
     scheme = gold.schemes[layer]
-    pred_read = ReadOptions(read.fmt, read.columns, read.layer, read.scheme, "repair")
+    pred_read = ReadOptions(read.fmt, read.columns, read.layer, read.scheme, "keep" if strict else "repair")
     pred, pred_layer, _ = pred_read.read(pred_path, scheme)
     _check_aligned(pred, gold)
     return score(gold.column(layer), pred.column(pred_layer), scheme, strict=strict)

@@ -14,8 +14,7 @@ import os
 import shutil
 import tempfile
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -38,11 +37,9 @@ EXPORT_FILES = (ONNX_FILE, TORCHSCRIPT_FILE, DECODER_FILE, CONTEXT_FILE)
 MODEL_FILES = frozenset({"model.json", WEIGHTS_PT, WEIGHTS_NPZ, "checkpoint.pt", "train_log.jsonl", "metrics.json",
                          *EXPORT_FILES})
 
-Progress = Callable[[dict], None]
-
-
-class Tagger(ABC):
-    """Predicts one label layer. The CLI, evaluation and comparison see only this interface."""
+class Predictor(ABC):
+    """What tagging, evaluation and comparison see of a model: it predicts one label layer. The PyTorch/numpy
+    taggers and the ONNX runtime implement it; optional capabilities (probabilities, n-best) say so when absent."""
 
     kind: ClassVar[str]
     nbest_score: ClassVar[str] = "prob"  # what the number beside each n-best sequence is
@@ -70,14 +67,6 @@ class Tagger(ABC):
     def known(self, token: str) -> bool:
         """Whether the token was seen in training (for out-of-vocabulary scores)."""
 
-    @abstractmethod
-    def to_state(self) -> tuple[dict, dict[str, Any]]:
-        """(JSON-able metadata, tensors) that `from_state` rebuilds the tagger from."""
-
-    @classmethod
-    @abstractmethod
-    def from_state(cls, meta: dict, tensors: dict[str, Any], device: str = "cpu") -> Tagger: ...
-
     def check_features(self, sentences: Sequence[Sentence]) -> None:
         for sentence in sentences:
             for feature in self.features:
@@ -90,24 +79,16 @@ class Tagger(ABC):
                     )
 
 
-@dataclass
-class TrainRun:
-    """How a trainer runs, beside the data and the configuration."""
+class Tagger(Predictor):
+    """A model that saves to and loads from a model directory (seqtag.kinds registers one per kind)."""
 
-    output: Path | None = None  # a kind that trains in epochs saves the best model here after each; None: memory only
-    info: dict = field(default_factory=dict)  # the model.json fields those saves write
-    resume: bool = False  # continue from output's checkpoint
-    on_progress: Progress | None = None
+    @abstractmethod
+    def to_state(self) -> tuple[dict, dict[str, Any]]:
+        """(JSON-able metadata, tensors) that `from_state` rebuilds the tagger from."""
 
-
-@dataclass
-class Trained:
-    """What a trainer returns: the tagger and what the model directory keeps about its training."""
-
-    tagger: Tagger
-    files: dict[str, Any] = field(default_factory=dict)  # extra files, e.g. train_log.jsonl, checkpoint.pt
-    training: dict = field(default_factory=dict)  # merged into model.json's "training"
-    interrupted: str | None = None  # interrupted after an epoch was saved: what was kept
+    @classmethod
+    @abstractmethod
+    def from_state(cls, meta: dict, tensors: dict[str, Any], device: str = "cpu") -> Tagger: ...
 
 
 # ---------------------------------------------------------------------------------------------------- saving

@@ -22,7 +22,7 @@ from seqtag.encoding import batches_by_tokens
 from seqtag.corpus import Corpus, Sentence, StreamedCorpus
 from seqtag.errors import DataError, SeqtagError
 from seqtag.evaluation import score_tagger
-from seqtag.tagger import Trained, TrainRun
+from seqtag.kinds import Trained, TrainRun
 
 
 @dataclass

@@ -12,6 +12,7 @@ import torch
 
 from seqtag import pipeline
 from seqtag.bilstm import Network
+from seqtag.corpus import Sentence
 from seqtag.tagger import load_model
 
 from conftest import DATA
@@ -96,13 +97,16 @@ def test_tag_into_a_closed_pipe_ends_quietly_and_long_lines_are_stitched(tmp_pat
     assert len(tagged.stdout.decode().split()) == 100_000 and tagged.stdout.count(b"\n") == 1
 
 
-def test_a_gpu_free_model_loads_its_weights_on_cpu(tmp_path):
-    # weights are saved from CPU copies, so a model trained on CUDA loads where there is none
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU to train the model on")
+def test_a_gpu_trained_model_loads_on_cpu(tmp_path):
+    # weights are saved from CPU copies, so a model trained on CUDA loads and tags where there is none
     read = pipeline.ReadOptions(columns=["word", "pos", "chunk", "ner"], layer="ner")
-    pipeline.train_model("bilstm", DATA / "ner/train.txt", None, None, read,
-                         {"model": {"hidden": 8, "layers": 1}, "training": {"max_epochs": 1}}, tmp_path / "m")
+    pipeline.train_model("bilstm", DATA / "ner/train.txt", None, None, read, {"model": {"hidden": 8, "layers": 1},
+                         "training": {"max_epochs": 1, "device": "cuda"}}, tmp_path / "m")
     state = torch.load(tmp_path / "m" / "weights.pt", weights_only=True)
     assert all(t.device.type == "cpu" for t in state.values())
+    tagger = load_model(tmp_path / "m", "cpu")
+    assert tagger.predict([Sentence(("Peter", "went"), {})])[0] and next(tagger.network.parameters()).is_cpu
 
 
 def test_a_model_missing_its_vocabulary_is_refused(tmp_path):

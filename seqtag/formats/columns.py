@@ -11,8 +11,8 @@ from seqtag.corpus import Origin, Sentence
 from seqtag.errors import DataError
 from seqtag.formats.base import Format, Layout, check_token
 from seqtag.formats.text import DOCSTART, Lines, sentence_blocks
+from seqtag.outputs import CANONICAL_MAGIC
 
-CANONICAL_MAGIC = "#seqtag canonical 1"
 
 
 def default_columns(width: int) -> list[str]:

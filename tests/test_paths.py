@@ -1,0 +1,130 @@
+"""Paths through the tool that had no test: export and the ONNX runtime through the CLI, BiLSTM segmentation,
+input features, pretrained vectors, every cell/encoder/optimizer setting, config precedence, strict scoring."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+import seqtag
+from seqtag import cli, formats
+
+from conftest import DATA
+
+NER = ["word", "pos", "chunk", "ner"]
+SMALL = {"hidden": 16, "layers": 1, "max_epochs": 1}
+
+
+def run(*args) -> int:
+    return cli.run([str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def ner_model(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("ner") / "model"
+    seqtag.train(output=folder, **SMALL)
+    return folder
+
+
+def test_export_and_tag_with_the_onnx_runtime_through_the_cli(ner_model, tmp_path):
+    pytest.importorskip("onnxruntime")
+    assert run("export", "-m", ner_model, "--format", "onnx") == 0
+    text = "Peter Blackburn went to Paris .\nEU rejects German call .\n"
+    outputs = {}
+    for runtime in ("torch", "onnx"):
+        (tmp_path / "in.txt").write_text(text)
+        with open(tmp_path / "in.txt", "rb") as stdin:
+            result = subprocess.run([sys.executable, "-m", "seqtag", "tag", "-m", str(ner_model), "--runtime", runtime,
+                                     "--input-format", "tokens"], stdin=stdin, capture_output=True)
+        assert result.returncode == 0, result.stderr
+        outputs[runtime] = result.stdout
+    assert outputs["onnx"] == outputs["torch"] and outputs["torch"].count(b"\n") == 13
+    assert run("export", "-m", ner_model, "--format", "torchscript", "-o", tmp_path / "serving") == 0
+    assert (tmp_path / "serving" / "model.torchscript.pt").is_file()
+
+
+def test_bilstm_segmentation_and_segmented_output(tmp_path):
+    model = seqtag.train(DATA / "seg/train.txt", DATA / "seg/dev.txt", hidden=16, layers=1, max_epochs=2)
+    assert model.scheme.value == "bmes" and model.metrics["dev"]["metric"] == "f1"
+    lines = "".join(model.tag_lines(["中国人民", ""], "raw", "segmented")).split("\n")
+    assert len(lines) == 3 and lines[1:] == ["", ""] and "".join(lines[0].split()) == "中国人民"
+    assert model.tag("中国人民").spans and all(s.label == "W" for s in model.tag("中国人民").spans)
+
+
+def test_input_features_are_read_from_the_training_columns_and_from_tag_input(tmp_path):
+    model = seqtag.train(columns=NER, features="pos", **SMALL)
+    assert model.predictor.features == ("pos",) and model.document["config"]["features"] == ["pos"]
+    conll = (DATA / "ner/test.txt").read_text().splitlines()[:40]
+    tagged = list(model.tag_lines(conll, "conll", "conll", columns=NER))
+    assert tagged and all(len(row.split("\t")) == 2 for row in "".join(tagged).splitlines() if row)
+    with pytest.raises(seqtag.errors.DataError, match="reads input column 'pos'"):
+        model.tag(["Peter", "went"])
+
+
+def test_pretrained_embeddings_initialise_the_word_vectors(tmp_path):
+    vectors = tmp_path / "vectors.txt"
+    vectors.write_text("peter " + " ".join(["0.5"] * 100) + "\nparis " + " ".join(["-0.25"] * 100) + "\n")
+    model = seqtag.train(embeddings=vectors, hidden=16, layers=1, max_epochs=1)
+    assert model.document["config"]["model"]["embeddings"] == str(vectors.resolve())
+    untrained = seqtag.train(embeddings=vectors, hidden=16, layers=1, max_epochs=1, lr=1e-12)
+    words = untrained.predictor.vocab["words"]
+    row = untrained.predictor.network.state_dict()["words.weight"][words.ids(["peter"])[0]]
+    assert abs(float(row.mean()) - 0.5) < 1e-3  # with lr ~0 the loaded vector is still there
+
+
+@pytest.mark.parametrize("settings", [{"cell": "gru"}, {"char_encoder": "lstm"}, {"char_encoder": "none"},
+                                      {"optimizer": "sgd", "lr": 0.05}, {"decoder": "softmax"}])
+def test_every_bilstm_setting_trains_saves_and_reloads(settings, tmp_path):
+    model = seqtag.train(output=tmp_path / "m", **{**SMALL, **settings})
+    saved = json.loads((tmp_path / "m" / "model.json").read_text())
+    key = "training" if "optimizer" in settings else "model"
+    for name, value in settings.items():
+        assert saved["config"][key if name != "lr" else "training"][name] == value
+    sentences = [["Peter", "Blackburn", "went", "to", "Paris"]]
+    assert seqtag.load(tmp_path / "m").tag(sentences)[0].labels == model.tag(sentences)[0].labels
+
+
+def test_config_precedence_defaults_then_file_then_flags(tmp_path):
+    config = tmp_path / "run.toml"
+    config.write_text("[model]\nhidden = 12\nlayers = 1\n[training]\nmax_epochs = 1\npatience = 3\n")
+    assert run("train", "--config", config, "--hidden", 10, "-o", tmp_path / "m") == 0
+    saved = json.loads((tmp_path / "m" / "model.json").read_text())["config"]
+    assert saved["model"]["hidden"] == 10  # the flag beats the file
+    assert saved["model"]["layers"] == 1 and saved["training"]["patience"] == 3  # the file beats the defaults
+    assert saved["model"]["char_encoder"] == "cnn"  # a default
+
+
+def test_evaluate_strict_mode_through_the_cli(tmp_path):
+    gold = tmp_path / "gold.txt"
+    gold.write_text("John B-PER\nSmith I-PER\nin O\nParis B-LOC\n")
+    pred = tmp_path / "pred.txt"
+    pred.write_text("John I-PER\nSmith I-PER\nin O\nParis B-LOC\n")  # an ill-formed start of the PER chunk
+    scores = {}
+    for mode in ("default", "strict"):
+        extra = ["--strict"] if mode == "strict" else []
+        assert run("evaluate", "--pred", pred, "--gold", gold, "--scheme", "iob2", "--json",
+                   tmp_path / f"{mode}.json", *extra) == 0
+        scores[mode] = json.loads((tmp_path / f"{mode}.json").read_text())
+    # conlleval counts John Smith as a PER chunk; strict mode does not, so it finds one of two entities
+    assert scores["default"]["f1"] == 1.0 and scores["strict"]["recall"] == 0.5 and scores["strict"]["precision"] == 1
+    assert scores["strict"]["mode"] == "strict"
+
+
+def test_tag_reads_and_writes_every_text_format(ner_model, tmp_path):
+    model = seqtag.load(ner_model)
+    corpus = formats.read_corpus(DATA / "ner/test.txt", columns=NER)
+    expected = [t.labels for t in model.tag([list(s.tokens) for s in corpus.sentences[:20]])]
+    for name, fmt in formats.FORMATS.items():
+        if not fmt.text or name == "segmented":
+            continue
+        written = "".join(formats.write_sentences(corpus.sentences[:20], corpus.layers if name != "slash" else
+                                                  ["ner"], corpus.schemes, name))
+        columns = NER if name == "conll" else None
+        out = "".join(model.tag_lines(written.splitlines(), name, name, columns=columns))
+        (tmp_path / f"out.{name}").write_text(out)
+        back = formats.read_corpus(tmp_path / f"out.{name}", name, ["word", "ner"] if name == "conll" else None)
+        layer = {"conllu": "upos", "slash": "tag", "tokens": None, "jsonl": "labels"}.get(name, "ner")
+        assert [list(s.tokens) for s in back.sentences] == [list(s.tokens) for s in corpus.sentences[:20]], name
+        if layer and name != "conllu":
+            assert [list(labels) for labels in back.column(layer)] == expected, name
