@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,8 @@ from seqtag.corpus import Corpus, StreamedCorpus
 from seqtag.errors import DataError
 
 Progress = Callable[[dict], None]
+RUNTIMES = ("torch", "onnx")  # what runs a saved model: PyTorch (numpy for the baselines), or onnxruntime
+EXPORT_FORMATS = ("onnx", "torchscript")  # what `seqtag export` writes (seqtag.export)
 
 
 class Model:
@@ -90,13 +93,13 @@ class Model:
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Write the model directory (atomically). An existing folder is replaced only if it holds a model of the
         same kind and nothing else, unless `overwrite`."""
-        from seqtag.tagger import save_model
+        from seqtag.tagger import METRICS_FILE, save_model
 
         path = Path(path)
         outputs.check_model_destination(path, self.kind, overwrite, [self.path] if self.path else [])
         info = {key: self.document[key] for key in ("config", "training", "metrics") if key in self.document}
         metrics = json.dumps(info.get("metrics", {}), indent=2) + "\n"
-        save_model(self.predictor, path, info, {**self.files, "metrics.json": metrics})
+        save_model(self.predictor, path, info, {**self.files, METRICS_FILE: metrics})
         self.path = path
         return path
 
@@ -165,11 +168,12 @@ def train(train: str | Path | None = None, dev: str | Path | None = None, test: 
         kinds.refuse_foreign(model, options)
         config, run = kinds.config_from_options(options)
         config = pipeline.merge_config(pipeline.load_config(run.get("config_file")), config)
-        read.stream = bool(run.get("stream"))
+        read = replace(read, stream=bool(run.get("stream")))
         kind = model
         if train is None:
             train, dev, test = pipeline.SAMPLE["train"], pipeline.SAMPLE["dev"], pipeline.SAMPLE["test"]
-            read.columns, read.layer = read.columns or pipeline.SAMPLE["columns"], read.layer or pipeline.SAMPLE["layer"]
+            read = replace(read, columns=read.columns or pipeline.SAMPLE["columns"],
+                           layer=read.layer or pipeline.SAMPLE["layer"])
     if output is not None:  # before any work: never replace what seqtag did not write, nor the data it reads
         reading = [train, dev, test, options.get("embeddings"), options.get("config_file")]
         outputs.check_model_destination(output, kind, overwrite, reading)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from seqtag import __version__
 from seqtag.corpus import Corpus
+from seqtag.tagger import CHECKPOINT_FILE
 
 
 def hardware() -> dict:
@@ -90,7 +91,7 @@ def bench_model(model_dir: Path, corpus: Corpus, tokens_file: Path) -> dict:
         "tag_end_to_end_tokens_per_s": round(tokens / end_to_end),
         "tag_model_tokens_per_s": round(tokens / model_seconds),
         "peak_rss_mb": round(peak_rss / 1024, 1),
-        "model_mb": round(sum(f.stat().st_size for f in model_dir.iterdir() if f.name != "checkpoint.pt") / 1e6, 2),
+        "model_mb": round(sum(f.stat().st_size for f in model_dir.iterdir() if f.name != CHECKPOINT_FILE) / 1e6, 2),
     }
 
 
@@ -106,14 +107,15 @@ def bench_training(train: Corpus, layer: str, model_config: dict, device: str, e
             "train_sentences_per_s": last["sentences_per_s"]}
 
 
-def default_data(data: Path | None, read) -> Path:
-    """The corpus to measure on: the one given, else the bundled NER sample (read as its columns)."""
+def default_data(data: Path | None, read):
+    """(corpus file, read options) to measure on: the one given, else the bundled NER sample read as its columns."""
+    from dataclasses import replace
+
     from seqtag.pipeline import SAMPLE
 
     if data is not None:
-        return data
-    read.columns, read.layer = read.columns or SAMPLE["columns"], read.layer or SAMPLE["layer"]
-    return SAMPLE["train"]
+        return data, read
+    return SAMPLE["train"], replace(read, columns=read.columns or SAMPLE["columns"], layer=read.layer or SAMPLE["layer"])
 
 
 def run_all(models: list[Path], data: Path, read, train_bench: bool = True,

@@ -15,9 +15,8 @@ from pathlib import Path
 import torch
 
 from seqtag.errors import DataError, ModelFormatError
+from seqtag.tagger import CHECKPOINT_FILE
 
-CHECKPOINT_FILE = "checkpoint.pt"
-TRAIN_LOG_FILE = "train_log.jsonl"
 KEYS = {"epoch", "model", "optimizer", "scheduler", "generator", "dropout_generator", "torch_rng", "best",
         "best_score", "best_epoch", "bad_epochs", "history"}
 

@@ -21,7 +21,9 @@ from typing import Annotated, NoReturn, Optional
 import typer
 
 from seqtag import __version__, formats, kinds
+from seqtag.api import EXPORT_FORMATS, RUNTIMES
 from seqtag.errors import DataError, Interrupted, SeqtagError
+from seqtag.labels import Scheme
 from seqtag.show import err, out
 from seqtag.tagging import TEXT_INPUTS
 
@@ -47,10 +49,10 @@ ModelKind = _choices("ModelKind", kinds.KINDS)
 TEXT_FORMATS = [name for name, fmt in formats.FORMATS.items() if fmt.text]
 InputFormat = _choices("InputFormat", [*TEXT_INPUTS, *TEXT_FORMATS])
 OutputFormat = _choices("OutputFormat", [*TEXT_FORMATS, *(a for n in TEXT_FORMATS for a in formats.FORMATS[n].aliases)])
-SchemeChoice = _choices("SchemeChoice", ["auto", "iob1", "iob2", "bioes", "bmes", "plain"])
+SchemeChoice = _choices("SchemeChoice", ["auto", *Scheme])
 OnInvalid = _choices("OnInvalid", ["repair", "error"])
-Runtime = _choices("Runtime", ["torch", "onnx"])
-ExportFormat = _choices("ExportFormat", ["onnx", "torchscript"])
+Runtime = _choices("Runtime", RUNTIMES)
+ExportFormat = _choices("ExportFormat", EXPORT_FORMATS)
 
 # Options shared by every command that reads a corpus (../shared/CLI.md).
 FormatOpt = Annotated[Optional[FormatChoice], typer.Option("--format", help="Input format; detected when omitted.")]
@@ -411,8 +413,7 @@ def bench(
     from seqtag import bench as benchmark
     from seqtag import outputs, show
 
-    read = _read_options(fmt, columns, layer, scheme, on_invalid)
-    data = benchmark.default_data(data, read)
+    data, read = benchmark.default_data(data, _read_options(fmt, columns, layer, scheme, on_invalid))
     if json_file is not None:
         outputs.check_file_destination(json_file, "bench", overwrite, [data, *(models or [])])
     if stream_memory:

@@ -10,7 +10,7 @@ import hashlib
 import json
 import tomllib
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from seqtag import formats
@@ -172,7 +172,7 @@ def fit_model(
     from seqtag.evaluation import score_tagger
     from seqtag.kinds import kind as kind_named
     from seqtag.kinds import TrainRun
-    from seqtag.tagger import model_document, save_model
+    from seqtag.tagger import METRICS_FILE, model_document, save_model
 
     output = Path(output) if output is not None else None
     report = on_progress or (lambda event: None)
@@ -182,7 +182,7 @@ def fit_model(
     config = chosen.resolve(config)  # settings are checked before any data is read
     try:
         train, layer, repaired = read.read(train_path, stream=read.stream)
-        read.layer = layer
+        read = replace(read, layer=layer)  # the caller's options stay as they were
         scheme = train.schemes[layer]
         dev = read.read(dev_path, scheme)[0] if dev_path else None
         test = read.read(test_path, scheme)[0] if test_path else None
@@ -218,7 +218,7 @@ def fit_model(
         if corpus is not None:
             metrics[name] = score_tagger(tagger, corpus)
     info["metrics"] = metrics
-    files = {**trained.files, "metrics.json": json.dumps(metrics, indent=2) + "\n"}
+    files = {**trained.files, METRICS_FILE: json.dumps(metrics, indent=2) + "\n"}
     if output is None:
         return tagger, model_document(tagger, info), trained.files
     save_model(tagger, output, info, files)

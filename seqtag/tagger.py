@@ -34,7 +34,9 @@ DECODER_FILE = "decoder.npz"  # CRF start/transition/end scores with the scheme'
 CONTEXT_FILE = "context.npz"  # the fitted context layer (seqtag.context): its weight and the label -> type map
 EXPORT_FILES = (ONNX_FILE, TORCHSCRIPT_FILE, DECODER_FILE, CONTEXT_FILE)
 # every file a model directory may hold: replacing a directory of only these loses nothing seqtag did not write
-MODEL_FILES = frozenset({"model.json", WEIGHTS_PT, WEIGHTS_NPZ, "checkpoint.pt", "train_log.jsonl", "metrics.json",
+CHECKPOINT_FILE = "checkpoint.pt"  # what --resume continues from (seqtag.checkpoint)
+TRAIN_LOG_FILE, METRICS_FILE = "train_log.jsonl", "metrics.json"
+MODEL_FILES = frozenset({"model.json", WEIGHTS_PT, WEIGHTS_NPZ, CHECKPOINT_FILE, TRAIN_LOG_FILE, METRICS_FILE,
                          *EXPORT_FILES})
 
 class Predictor(ABC):

@@ -23,6 +23,7 @@ from seqtag.corpus import Corpus, Sentence, StreamedCorpus
 from seqtag.errors import DataError, SeqtagError
 from seqtag.evaluation import score_tagger
 from seqtag.kinds import Trained, TrainRun
+from seqtag.tagger import CHECKPOINT_FILE, TRAIN_LOG_FILE
 
 
 @dataclass
@@ -121,7 +122,7 @@ def train_run(train: Corpus | StreamedCorpus, dev: Corpus | None, layer: str, co
     last = {"checkpoint": resume[1] if resume else None, "saved": 0}  # until an epoch is saved, nothing changed
 
     def on_checkpoint(tagger, best, state):
-        files = {checkpoint.CHECKPOINT_FILE: state, checkpoint.TRAIN_LOG_FILE: checkpoint.history_of(state)}
+        files = {CHECKPOINT_FILE: state, TRAIN_LOG_FILE: checkpoint.history_of(state)}
         save_model(tagger, run.output, run.info, files, tensors=best)
         last.update(checkpoint=state, saved=last["saved"] + 1)
 
@@ -131,9 +132,9 @@ def train_run(train: Corpus | StreamedCorpus, dev: Corpus | None, layer: str, co
                 "best_dev_score": result.best_score}
     if result.context is not None:  # fitted on dev after training: best_dev_score is from before
         training["context_layer"] = result.context
-    files = {checkpoint.TRAIN_LOG_FILE: "".join(json.dumps(r) + "\n" for r in result.history)}
+    files = {TRAIN_LOG_FILE: "".join(json.dumps(r) + "\n" for r in result.history)}
     if last["checkpoint"] is not None:  # keep the last state, so training can go on with --resume
-        files[checkpoint.CHECKPOINT_FILE] = last["checkpoint"]
+        files[CHECKPOINT_FILE] = last["checkpoint"]
     interrupted = None
     if result.stopped == "interrupted":
         if not result.history or (run.output is not None and not last["saved"]):

@@ -171,6 +171,16 @@ def test_a_huggingface_dataset_round_trip_and_preprocess_dataset(tmp_path):
     assert len(written) == len(corpus) and written.sentences[0].tokens == corpus.sentences[0].tokens
 
 
+def test_a_treebank_becomes_segmented_text_to_train_a_segmenter(tmp_path):
+    treebank = Corpus([Sentence(("中国", "人民", "好"), {"upos": ("PROPN", "NOUN", "ADJ")})], ("upos",))
+    formats.write_corpus(treebank, tmp_path / "zh.conllu", "conllu")
+    assert cli.run(["preprocess", str(tmp_path / "zh.conllu"), "--to-format", "segmented", "-o",
+                    str(tmp_path / "zh.txt")]) == 0
+    assert (tmp_path / "zh.txt").read_text() == "中国 人民 好\n"
+    segmented = formats.read_corpus(tmp_path / "zh.txt", "segmented")
+    assert segmented.sentences[0].labels["seg"] == ("B", "E", "B", "E", "S")
+
+
 def test_preprocess_turns_conllu_into_segmented_text_and_conll_into_conllu(tmp_path):
     assert cli.run(["preprocess", str(DATA / "seg/train.txt"), "--to-format", "conllu", "-o",
                     str(tmp_path / "seg.conllu")]) == 0

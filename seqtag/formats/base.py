@@ -42,10 +42,3 @@ def check_token(token: str, sentence: Sentence) -> None:
         where = sentence.origin
         raise DataError(f"token {token!r} is empty or contains whitespace and cannot be written",
                         where.path if where else None, where.line if where else None)
-
-
-def target_layer(sentence: Sentence, layers: Sequence[str], preferred: str | None = None) -> str | None:
-    """The layer a one-layer format writes: the preferred one where present, else the first."""
-    if preferred is not None and preferred in sentence.labels:
-        return preferred
-    return next((layer for layer in layers if layer in sentence.labels), None)

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from seqtag import labels as L
 from seqtag.corpus import Origin, Sentence
 from seqtag.errors import DataError
-from seqtag.formats.base import Format, Layout, check_token, target_layer
+from seqtag.formats.base import Format, Layout, check_token
 from seqtag.formats.text import Lines
 
 SEGMENT_LAYER = "seg"
@@ -34,10 +34,15 @@ class Segmented(Format):
         return (SEGMENT_LAYER,), {SEGMENT_LAYER: L.Scheme.BMES}, sentences
 
     def render(self, sentence: Sentence, layers: Sequence[str], new_document: bool) -> str:
-        layer = target_layer(sentence, layers, SEGMENT_LAYER)
-        if layer is None:
-            raise DataError("the segmented format needs a B/M/E/S layer to write")
-        return " ".join(L.segment_words(sentence.tokens, sentence.labels[layer])) + "\n"
+        """Characters joined into words by a B/M/E/S layer; a corpus of words (CoNLL-U, say) is written as its
+        tokens, which are the words."""
+        bmes = [layer for layer in (SEGMENT_LAYER, *layers) if layer in sentence.labels
+                and set(sentence.labels[layer]) <= {"B", "M", "E", "S"}]
+        if not bmes:
+            for token in sentence.tokens:
+                check_token(token, sentence)
+            return " ".join(sentence.tokens) + "\n"
+        return " ".join(L.segment_words(sentence.tokens, sentence.labels[bmes[0]])) + "\n"
 
 
 def _slash_sentences(lines: Iterable[str], path: str) -> Iterator[Sentence]:
