@@ -114,7 +114,8 @@ def _resolve(target: str):
     return value
 
 
-SEED = Option("seed", "--seed", int, "Random seed.", ("training", "seed"), 0, 2**32 - 1)
+SEED = Option("seed", "--seed", int, "Random seed (taken by every kind, so one command line fits all; the majority "
+              "and HMM baselines are deterministic).", ("training", "seed"), 0, 2**32 - 1)
 MAX_EPOCHS = Option("max_epochs", "--max-epochs", int, "Most epochs (passes over the training data).",
                     ("training", "max_epochs"), 1)
 
@@ -142,9 +143,9 @@ BILSTM_OPTIONS = (
 
 KINDS: dict[str, Kind] = {  # in the order compare and bench list them: simplest first
     "majority": Kind("majority", "most frequent label per word (suffix and global fallbacks)",
-                     "seqtag.baselines:MajorityTagger", "seqtag.baselines:MajorityTagger.fit"),
+                     "seqtag.baselines:MajorityTagger", "seqtag.baselines:MajorityTagger.fit", (SEED,)),
     "hmm": Kind("hmm", "second-order HMM with a suffix model for unknown words (TnT)",
-                "seqtag.baselines:HMMTagger", "seqtag.baselines:HMMTagger.fit",
+                "seqtag.baselines:HMMTagger", "seqtag.baselines:HMMTagger.fit", (SEED,),
                 capabilities=frozenset({"nbest"})),
     "perceptron": Kind("perceptron", "averaged structured perceptron with Viterbi decoding",
                        "seqtag.baselines:PerceptronTagger", "seqtag.baselines:PerceptronTagger.fit",

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 import seqtag
-from seqtag import cli, formats
+from seqtag import cli, formats, kinds
 
 from conftest import DATA
 
@@ -128,3 +128,15 @@ def test_tag_reads_and_writes_every_text_format(ner_model, tmp_path):
         assert [list(s.tokens) for s in back.sentences] == [list(s.tokens) for s in corpus.sentences[:20]], name
         if layer and name != "conllu":
             assert [list(labels) for labels in back.column(layer)] == expected, name
+
+
+def test_every_kind_takes_a_seed_so_one_command_line_fits_all(tmp_path):
+    for kind in kinds.KINDS:
+        assert kinds.KINDS[kind].option("seed") is not None, kind
+    assert run("train", "--model", "hmm", "--seed", 3, "-o", tmp_path / "hmm") == 0
+
+
+@pytest.mark.parametrize("input_format", ["raw", "tokens", "conll", "conllu", "jsonl"])
+def test_empty_input_gives_empty_output_in_every_input_format(ner_model, input_format):
+    assert "".join(seqtag.load(ner_model).tag_lines(["", ""], input_format, "conll")) in ("", "\n\n")
+    assert "".join(seqtag.load(ner_model).tag_lines([], input_format, "jsonl")) == ""

@@ -74,7 +74,10 @@ def read_lines(lines: Iterable[str], source: str, fmt: str | None = None, column
                ) -> tuple[tuple[str, ...], Iterator[Sentence]]:
     """Sentences from a one-pass stream of lines (stdin), read as they come: (layers, sentences)."""
     replayable = Replayable(lines)
-    fmt = fmt or detect_format(source, replayable.peek())
+    head = replayable.peek()
+    if not any(line.strip() for line in head) and len(head) < replayable.keep:
+        return (), iter(())  # empty input: nothing to read, nothing to write
+    fmt = fmt or detect_format(source, head)
     if not get(fmt).text:
         raise DataError(f"the {fmt} format is read from files, not from a stream")
     layers, _, sentences = get(fmt).layout(replayable, source, columns)
