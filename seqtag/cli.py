@@ -10,22 +10,20 @@ interrupted by Ctrl-C (SIGTERM).
 from __future__ import annotations
 
 import functools
-import inspect
 import signal
 import sys
 import threading
-from enum import Enum
 from pathlib import Path
 from typing import Annotated, NoReturn, Optional
 
 import typer
 
 from seqtag import __version__, formats, kinds
-from seqtag.api import EXPORT_FORMATS, RUNTIMES
+from seqtag import options as shared
 from seqtag.errors import DataError, Interrupted, SeqtagError
-from seqtag.labels import Scheme
+from seqtag.options import (ColumnsOpt, ExportFormat, FormatChoice, FormatOpt, InputFormat, LayerOpt, ModelKind,
+                            OnInvalid, OnInvalidOpt, OutputFormat, OverwriteOpt, Runtime, SchemeChoice, SchemeOpt)
 from seqtag.show import err, out
-from seqtag.tagging import TEXT_INPUTS
 
 app = typer.Typer(
     name="seqtag",
@@ -36,76 +34,6 @@ app = typer.Typer(
     rich_markup_mode=None,  # plain help: option texts like "[model]" are not markup, flags show no <bool>
 )
 _state = {"debug": False, "signal": signal.SIGINT}  # the signal that interrupts, for the exit code
-
-
-def _choices(name: str, values) -> type[Enum]:
-    """An Enum of choices for Typer, from a list that lives in the core."""
-    return Enum(name, {value: value for value in values}, type=str)
-
-
-# Choices derived from the registries (seqtag.kinds, seqtag.formats): never spelled here.
-FormatChoice = _choices("FormatChoice", formats.NAMES)
-ModelKind = _choices("ModelKind", kinds.KINDS)
-TEXT_FORMATS = [name for name, fmt in formats.FORMATS.items() if fmt.text]
-InputFormat = _choices("InputFormat", [*TEXT_INPUTS, *TEXT_FORMATS])
-OutputFormat = _choices("OutputFormat", [*TEXT_FORMATS, *(a for n in TEXT_FORMATS for a in formats.FORMATS[n].aliases)])
-SchemeChoice = _choices("SchemeChoice", ["auto", *Scheme])
-OnInvalid = _choices("OnInvalid", ["repair", "error"])
-Runtime = _choices("Runtime", RUNTIMES)
-ExportFormat = _choices("ExportFormat", EXPORT_FORMATS)
-
-# Options shared by every command that reads a corpus (../shared/CLI.md).
-FormatOpt = Annotated[Optional[FormatChoice], typer.Option("--format", help="Input format; detected when omitted.")]
-ColumnsOpt = Annotated[
-    Optional[str], typer.Option("--columns", help="Names of a CoNLL file's columns, e.g. word,pos,chunk,ner.")
-]
-LayerOpt = Annotated[Optional[str], typer.Option("--layer", help="Target label layer; default: the last column.")]
-SchemeOpt = Annotated[SchemeChoice, typer.Option("--scheme", help="Label scheme of the input.")]
-OnInvalidOpt = Annotated[
-    OnInvalid, typer.Option("--on-invalid", help="Repair invalid sequences (I-X after O) as conlleval does, or stop.")
-]
-OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace outputs that seqtag did not write as this "
-                                           "command's output (never an input or the model being read).")]
-
-
-def _reading(fmt, columns, layer, scheme, on_invalid) -> dict:
-    """The shared corpus options as seqtag.api keywords."""
-    return {"format": fmt.value if fmt else None, "columns": _columns(columns), "layer": layer,
-            "scheme": None if scheme.value == "auto" else scheme.value, "on_invalid": on_invalid.value}
-
-
-def _read_options(fmt, columns, layer, scheme, on_invalid):
-    from seqtag.pipeline import ReadOptions
-
-    reading = _reading(fmt, columns, layer, scheme, on_invalid)
-    return ReadOptions(reading.pop("format"), **reading)
-
-
-def _columns(columns: str | None) -> list[str] | None:
-    return [c.strip() for c in columns.split(",") if c.strip()] if columns else None
-
-
-def with_kind_options(command):
-    """Add every model kind's own options (seqtag.kinds) to a command as Typer options: declared once, in the
-    registry. The command receives them as **options; `_typed` says which ones the user typed."""
-    signature = inspect.signature(command, eval_str=True)
-    params = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
-    for option in kinds.all_options().values():
-        owners = "/".join(k.name for k in kinds.KINDS.values() if option in k.options)
-        limits = {"min": option.minimum, "max": option.maximum} if option.type in (int, float) else {}
-        value_type = _choices(option.name, option.choices) if option.choices else option.type
-        info = typer.Option(option.flag, help=f"{option.help} [{owners}]", **limits)
-        annotation = Annotated[value_type if option.type is bool else Optional[value_type], info]
-        params.append(inspect.Parameter(option.name, inspect.Parameter.KEYWORD_ONLY,
-                                        default=False if option.type is bool else None, annotation=annotation))
-    command.__signature__ = signature.replace(parameters=params)
-    return command
-
-
-def _typed(context: typer.Context, options: dict) -> dict:
-    """The kind options the user typed, as plain values."""
-    return {name: value.value if isinstance(value, Enum) else value for name, value in options.items()
-            if context.get_parameter_source(name).name != "DEFAULT"}
 
 
 def print_error(message: str) -> None:
@@ -211,7 +139,7 @@ def preprocess(
 
     if stats_json is not None:
         outputs.check_file_destination(stats_json, "preprocess", overwrite, files or [])
-    read = _read_options(fmt, columns, layer, scheme, on_invalid)
+    read = shared.read_options(fmt, columns, layer, scheme, on_invalid)
     target = None if to_scheme in (None, SchemeChoice.auto) else to_scheme.value
     names, reports = pipeline.preprocess(files or [], dataset, split, read, target, output, FormatChoice(to_format).value,
                                          overwrite, show.notice)
@@ -221,7 +149,7 @@ def preprocess(
 
 
 @app.command()
-@with_kind_options
+@shared.with_kind_options
 @reports_errors
 def train(
     context: typer.Context,
@@ -248,10 +176,11 @@ def train(
     output = output or Path("models") / (layer or (pipeline.SAMPLE["layer"] if train_file is None else kind))
     with show.TrainingProgress() as progress:
         trained = api.train(train_file, dev_file, test_file, kind, output, resume=resume, overwrite=overwrite,
-                            on_progress=progress.update, **_reading(fmt, columns, layer, scheme, on_invalid),
-                            **_typed(context, options))
+                            on_progress=progress.update, **shared.reading(fmt, columns, layer, scheme, on_invalid),
+                            **shared.typed(context, options))
     if trained.predictor is not None:  # None on the torchrun ranks other than 0
         err.print(f"saved {output}")
+        show.dev_curve(output)
         show.metrics(trained.metrics)
 
 
@@ -282,11 +211,11 @@ def evaluate(
     threshold = _fraction(fail_under) if fail_under is not None else None
     if json_file is not None:
         outputs.check_file_destination(json_file, "evaluate", overwrite, [model, gold, pred])
-    reading = _reading(fmt, columns, layer, scheme, on_invalid)
+    reading = shared.reading(fmt, columns, layer, scheme, on_invalid)
     if model is not None:
         report = api.load(model).evaluate(gold, strict=strict, on_progress=show.notice, **reading)
     else:
-        report = pipeline.evaluate_files(pred, gold, _read_options(fmt, columns, layer, scheme, on_invalid), strict)
+        report = pipeline.evaluate_files(pred, gold, shared.read_options(fmt, columns, layer, scheme, on_invalid), strict)
     value = report[report["metric"]]
     out.print(show.report_table(report, f"{gold}: {report['metric']} {100 * value:.2f}"))
     if json_file is not None:
@@ -345,7 +274,7 @@ def tag(
     lines = formats.decode_stdin(sys.stdin.buffer, replace=replace_invalid)
     for text in tagger.tag_lines(lines, InputFormat(input_format).value, OutputFormat(output_format).value,
                                  window=batch_size, probs=probs, nbest=nbest, workers=workers,
-                                 columns=_columns(columns)):
+                                 columns=shared.columns_of(columns)):
         sys.stdout.write(text)  # a closed pipe (`| head`) ends quietly in reports_errors
     sys.stdout.flush()
 
@@ -366,6 +295,10 @@ def compare(
     max_epochs: Annotated[Optional[int], typer.Option("--max-epochs", min=1, help="For every kind that trains in "
                           "epochs.")] = None,
     features: Annotated[Optional[str], typer.Option("--features", help="Extra input columns for the BiLSTMs.")] = None,
+    learning_curve: Annotated[Optional[str], typer.Option("--learning-curve", help="Train each model on these "
+                              "fractions of the training set, e.g. 0.05,0.1,0.25,0.5,1.0.")] = None,
+    html: Annotated[Optional[Path], typer.Option("--html", help="Write the comparison (or the learning curve) as "
+                    "an HTML page with its figure.")] = None,
     overwrite: OverwriteOpt = False,
     fmt: FormatOpt = None,
     columns: ColumnsOpt = None,
@@ -374,21 +307,57 @@ def compare(
     on_invalid: OnInvalidOpt = OnInvalid.repair,
 ) -> None:
     """Train several taggers on one split and compare them side by side."""
+    from seqtag import compare as comparison
     from seqtag import outputs, pipeline, show
 
-    names = _columns(models) or []
+    fractions = comparison.parse_fractions(learning_curve)
     config = pipeline.merge_config({}, {"training": {"seed": seed, "max_epochs": max_epochs},
-                                        "features": _columns(features)})
+                                        "features": shared.columns_of(features)})
     with show.TrainingProgress() as progress:
-        rows = pipeline.compare_models(names, train_file, dev_file, test_file, _read_options(fmt, columns, layer,
-                                       scheme, on_invalid), config, output_dir, progress.update, overwrite,
-                                       {"--json": json_file, "--markdown": markdown})
+        rows = comparison.compare_models(shared.columns_of(models) or [], train_file, dev_file, test_file,
+                                         shared.read_options(fmt, columns, layer, scheme, on_invalid), config, output_dir,
+                                         progress.update, overwrite, {"--json": json_file, "--markdown": markdown,
+                                                                      "--html": html}, fractions)
     show.comparison(rows, f"{test_file}: models trained on {train_file}")
     if json_file is not None:
         outputs.write_json(json_file, "compare", {"rows": rows})
     if markdown is not None:
         with outputs.atomic_output(markdown) as f:
-            f.write(f"<!-- {outputs.mark('compare')} -->\n" + pipeline.comparison_markdown(rows))
+            f.write(f"<!-- {outputs.mark('compare')} -->\n" + comparison.comparison_markdown(rows))
+    if html is not None:
+        from seqtag import report
+
+        report.write_comparison(html, rows, f"{test_file}: models trained on {train_file}")
+
+
+@app.command()
+@reports_errors
+def report(
+    models: Annotated[list[Path], typer.Argument(help="Model directories (several: side by side).")],
+    data: Annotated[Optional[list[Path]], typer.Option("--data", help="Gold file to analyse (once for all models, "
+                    "or once per model); default: each model's test file, else its dev file.")] = None,
+    output: Annotated[Path, typer.Option("-o", "--output", help="The HTML file to write.")] = Path("report.html"),
+    overwrite: OverwriteOpt = False,
+    fmt: FormatOpt = None,
+    columns: ColumnsOpt = None,
+    layer: LayerOpt = None,
+    scheme: SchemeOpt = SchemeChoice.auto,
+    on_invalid: OnInvalidOpt = OnInvalid.repair,
+) -> None:
+    """Write an HTML report: training curve, scores per label, confusions, errors in context, model card."""
+    from seqtag import outputs
+    from seqtag import report as reporting
+
+    data = data or []
+    if len(data) not in (0, 1, len(models)):
+        raise DataError(f"--data: give one gold file for all models or one per model, not {len(data)} for "
+                        f"{len(models)}")
+    outputs.check_file_destination(output, "report", overwrite, [*models, *data], "-o")
+    golds = data * len(models) if len(data) == 1 else data or [None] * len(models)
+    reading = shared.reading(fmt, columns, layer, scheme, on_invalid)  # unset: as each model's training data was read
+    analyses = [reporting.analyse(model, gold, reading) for model, gold in zip(models, golds)]
+    reporting.write_report(output, analyses)
+    err.print(f"wrote {output}")
 
 
 @app.command()
@@ -413,7 +382,7 @@ def bench(
     from seqtag import bench as benchmark
     from seqtag import outputs, show
 
-    data, read = benchmark.default_data(data, _read_options(fmt, columns, layer, scheme, on_invalid))
+    data, read = benchmark.default_data(data, shared.read_options(fmt, columns, layer, scheme, on_invalid))
     if json_file is not None:
         outputs.check_file_destination(json_file, "bench", overwrite, [data, *(models or [])])
     if stream_memory:

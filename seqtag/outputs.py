@@ -147,7 +147,7 @@ def written_by(path: Path, command: str) -> bool:
         return False
     if command == "preprocess" and head.startswith(CANONICAL_MAGIC):
         return True
-    if head.startswith(f"<!-- {mark(command)}"):
+    if head.removeprefix("<!DOCTYPE html>\n").startswith(f"<!-- {mark(command)}"):  # Markdown or HTML
         return True
     if head.lstrip().startswith("{"):
         try:

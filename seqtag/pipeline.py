@@ -107,6 +107,9 @@ def _output_paths(output: str | Path, names: list[str], suffix: str) -> list[Pat
 
 def file_record(path: str | Path, corpus: Corpus | StreamedCorpus) -> dict:
     """What a model was trained on: name, size, hash, counts."""
+    if isinstance(path, Corpus):  # read before (a learning-curve subset): named by its source
+        return {"path": path.source, "bytes": None, "sha256": None, "sentences": len(corpus),
+                "tokens": corpus.num_tokens()}
     path = Path(path)
     if path.exists():  # absolute, so that --resume finds the data from any directory
         path = path.resolve()
@@ -181,7 +184,11 @@ def fit_model(
         raise DataError(f"--stream trains the BiLSTM only; the {kind} baseline reads its training data into memory")
     config = chosen.resolve(config)  # settings are checked before any data is read
     try:
-        train, layer, repaired = read.read(train_path, stream=read.stream)
+        if isinstance(train_path, Corpus):  # already read (compare's learning curve trains on subsets)
+            scheme = L.Scheme(read.scheme) if read.scheme else None
+            train, layer, repaired = formats.prepare(train_path, read.layer, scheme, read.on_invalid)
+        else:
+            train, layer, repaired = read.read(train_path, stream=read.stream)
         read = replace(read, layer=layer)  # the caller's options stay as they were
         scheme = train.schemes[layer]
         dev = read.read(dev_path, scheme)[0] if dev_path else None
@@ -312,107 +319,3 @@ def _check_aligned(pred: Corpus, gold: Corpus) -> None:
                             f"has {theirs}", pred.source, p.origin.line_of(min(i, len(p) - 1)) if p.origin else None)
     if len(pred) != len(gold):
         raise DataError(f"{len(pred):,} sentences where the gold file {gold.source} has {len(gold):,}", pred.source)
-
-
-def comparable_kinds(names: list[str]) -> list[str]:
-    """The model kind behind each name of `compare --models` (seqtag.kinds.variants); an unknown name is an error."""
-    from seqtag.kinds import variants
-
-    table = variants()
-    unknown = [n for n in names if n not in table]
-    if unknown:
-        raise DataError(f"--models: unknown model(s) {', '.join(unknown)}; expected some of {', '.join(table)}")
-    return [table[name][0] for name in names]
-
-
-def compare_models(
-    names: list[str],
-    train_path: str | Path,
-    dev_path: str | Path | None,
-    test_path: str | Path,
-    read: ReadOptions,
-    config: dict,
-    output_dir: str | Path | None = None,
-    on_progress: Callable[[dict], None] | None = None,
-    overwrite: bool = False,
-    reports: dict[str, Path | None] | None = None,
-) -> list[dict]:
-    """Train each model on the same split and score it on the test file: one row per model. The models are kept
-    in `output_dir` (default: a temporary folder); `reports` (option -> path) are checked as outputs before any
-    training starts."""
-    import tempfile
-
-    from seqtag import outputs
-
-    kinds = comparable_kinds(names)
-    inputs = [train_path, dev_path, test_path]
-    for option, path in (reports or {}).items():
-        if path is not None:
-            outputs.check_file_destination(path, "compare", overwrite, inputs, option)
-    for name, kind in zip(names, kinds) if output_dir is not None else ():
-        outputs.check_model_destination(Path(output_dir) / name, kind, overwrite, inputs)
-    with tempfile.TemporaryDirectory(prefix="seqtag-compare-") as scratch:
-        return _train_and_score(names, train_path, dev_path, test_path, read, config, Path(output_dir or scratch),
-                                on_progress)
-
-
-def _train_and_score(names, train_path, dev_path, test_path, read: ReadOptions, config: dict, workdir: Path,
-                     on_progress) -> list[dict]:
-    import time
-
-    import torch  # noqa: F401  imported before the clocks start, so no model pays for it
-
-    from seqtag.evaluation import score_tagger
-    from seqtag.tagger import load_model
-
-    from seqtag.kinds import variants
-
-    rows = []
-    for name in names:
-        kind, model_settings = variants()[name]
-        run_config = merge_config(config, {"model": dict(model_settings)})  # each kind takes its own settings
-        started = time.perf_counter()
-        document = train_model(kind, train_path, dev_path, None, ReadOptions(**asdict(read)), run_config,
-                               Path(workdir) / name, on_progress=on_progress)
-        train_seconds = time.perf_counter() - started
-        tagger = load_model(Path(workdir) / name)
-        test_in_scheme = ReadOptions(**{**asdict(read), "layer": tagger.layer}).read(test_path, tagger.scheme)[0]
-        started = time.perf_counter()
-        report = score_tagger(tagger, test_in_scheme)
-        tag_seconds = time.perf_counter() - started
-        size = sum(f.stat().st_size for f in (Path(workdir) / name).iterdir() if f.name != "checkpoint.pt")
-        rows.append({
-            "model": name,
-            "metric": report["metric"],
-            "score": report[report["metric"]],
-            "per_type_f1": {k: v["f1"] for k, v in report.get("per_type", {}).items()},
-            "oov_accuracy": report.get("oov_accuracy"),
-            "oov_recall": report.get("oov_recall"),
-            "train_seconds": round(train_seconds, 1),
-            "tokens_per_s": round(test_in_scheme.num_tokens() / tag_seconds) if tag_seconds > 0 else None,
-            "model_bytes": size,
-            "best_epoch": document["training"].get("best_epoch"),
-            "report": report,
-        })
-    return rows
-
-
-def comparison_cells(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
-    """Header and formatted cells of a comparison, shared by the terminal table and the Markdown file."""
-    types = sorted({t for r in rows for t in r["per_type_f1"]})
-    header = ["model", rows[0]["metric"] if rows else "score", *[f"F1 {t}" for t in types], "OOV",
-              "train s", "tag tokens/s", "size MB"]
-    cells = []
-    for r in rows:
-        oov = r["oov_accuracy"] if r["oov_accuracy"] is not None else r["oov_recall"]
-        cells.append([r["model"], f"{100 * r['score']:.2f}", *[f"{100 * r['per_type_f1'].get(t, 0):.2f}" for t in types],
-                      f"{100 * oov:.2f}" if oov is not None else "-", f"{r['train_seconds']:.1f}",
-                      f"{r['tokens_per_s']:,}", f"{r['model_bytes'] / 1e6:.1f}"])
-    return header, cells
-
-
-def comparison_markdown(rows: list[dict]) -> str:
-    header, cells = comparison_cells(rows)
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(row) + " |" for row in cells]
-    return "\n".join(lines) + "\n"

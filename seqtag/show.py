@@ -73,13 +73,32 @@ class TrainingProgress:
             self.tokens += event["tokens"]
             speed = self.tokens / max(time.perf_counter() - self.started, 1e-9)
             self.progress.update(self.task, advance=1, loss=event["loss"], speed=speed)
-        elif event["event"] == "warning":
+        elif event["event"] in ("warning", "note"):
             notice(event)
         elif event["event"] == "epoch_end":
             dev = f"dev {event['dev']['metric']} {100 * event['dev_score']:.2f}" if "dev" in event else ""
             self.progress.console.print(
                 f"epoch {event['epoch']:>3}  loss {event['loss']:8.3f}  {dev}  best epoch {event['best_epoch']}  "
                 f"{event['tokens_per_s']:,} tok/s  {event['seconds']:.1f}s", highlight=False)
+
+
+def dev_curve(model_dir: Path) -> None:
+    """On a terminal, the dev score per epoch as a sparkline with the kept epoch marked under it."""
+    log = model_dir / "train_log.jsonl"
+    if not err.is_terminal or not log.is_file():
+        return
+    records = [json.loads(line) for line in log.read_text("utf-8").splitlines() if line.strip()]
+    scored = [r for r in records if "dev" in r]
+    if len(scored) < 2:
+        return
+    scores = [r["dev_score"] for r in scored]
+    low, high = min(scores), max(scores)
+    bars = "".join("▁▂▃▄▅▆▇█"[round(7 * (s - low) / (high - low)) if high > low else 0] for s in scores)
+    kept = next((i for i, r in enumerate(scored) if r["epoch"] == records[-1]["best_epoch"]), None)
+    label = f"dev {scored[0]['dev']['metric']} by epoch  "
+    err.print(f"{label}{bars}  {100 * low:.2f} .. {100 * high:.2f}", highlight=False)
+    if kept is not None:
+        err.print(" " * (len(label) + kept) + f"^ kept: epoch {scored[kept]['epoch']}", highlight=False)
 
 
 def metrics(metrics: dict) -> None:
@@ -113,7 +132,7 @@ def notice(event: dict) -> None:
     """A core event worth a line on stderr: a warning, or a file written."""
     if event.get("event") == "warning":
         err.print(f"warning: {event['message']}", highlight=False, markup=False)
-    elif event.get("event") == "wrote":
+    elif event.get("event") in ("wrote", "note"):
         err.print(event["message"], highlight=False, markup=False)
 
 
@@ -162,7 +181,7 @@ def _shown(path: str) -> str:
 
 
 def comparison(rows: list[dict], title: str) -> None:
-    from seqtag.pipeline import comparison_cells
+    from seqtag.compare import comparison_cells
 
     header, cells = comparison_cells(rows)
     table = Table(title=title, title_justify="left")

@@ -186,7 +186,13 @@ _worker: dict = {}
 
 
 def _one_thread_each() -> None:
-    """The processes are the parallelism: one thread per worker."""
+    """The processes are the parallelism: one thread per worker. A worker leaves signals to the parent: Ctrl-C
+    reaches the parent, which stops the pool, and the pool's SIGTERM ends a worker quietly (not through the
+    parent's handler, which would print a traceback)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(1)
 

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import seqtag
-from seqtag import cli, formats, kinds, labels, pipeline
+from seqtag import cli, compare, formats, kinds, labels, pipeline
 from seqtag.corpus import Corpus, Sentence
 from seqtag.tagger import Predictor, Tagger
 
@@ -48,7 +48,7 @@ def test_the_cli_derives_its_choices_from_the_registries():
     assert [m.value for m in cli.FormatChoice] == list(formats.FORMATS)
     compare_models = next(p for p in command["compare"].params if p.name == "models")
     assert compare_models.default.split(",") == list(kinds.variants())
-    source = Path(cli.__file__).read_text()
+    source = Path(cli.__file__).read_text() + Path(cli.shared.__file__).read_text()
     for name in kinds.KINDS:  # no kind is spelled in the CLI
         assert f'"{name}"' not in source, name
 
@@ -95,7 +95,7 @@ def test_compare_trains_every_variant_including_the_bilstms(tmp_path):
     names = list(kinds.variants())
     read = pipeline.ReadOptions(columns=NER["columns"], layer="ner")
     config = {"model": {"hidden": 16, "layers": 1}, "training": {"max_epochs": 1}}
-    rows = pipeline.compare_models(names, DATA / "ner/train.txt", DATA / "ner/dev.txt", DATA / "ner/test.txt", read,
+    rows = compare.compare_models(names, DATA / "ner/train.txt", DATA / "ner/dev.txt", DATA / "ner/test.txt", read,
                                    config, tmp_path / "models")
     assert [row["model"] for row in rows] == names
     for row in rows:

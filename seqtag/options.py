@@ -1,0 +1,84 @@
+"""The command line's shared options, derived from the registries (seqtag.kinds, seqtag.formats) and the core:
+choices are never spelled here, and every model kind's own options become `seqtag train` options."""
+
+from __future__ import annotations
+
+import inspect
+from enum import Enum
+from typing import Annotated, Optional
+
+import typer
+
+from seqtag import formats, kinds
+from seqtag.api import EXPORT_FORMATS, RUNTIMES
+from seqtag.labels import Scheme
+from seqtag.tagging import TEXT_INPUTS
+
+
+def _choices(name: str, values) -> type[Enum]:
+    """An Enum of choices for Typer, from a list that lives in the core."""
+    return Enum(name, {value: value for value in values}, type=str)
+
+
+FormatChoice = _choices("FormatChoice", formats.NAMES)
+ModelKind = _choices("ModelKind", kinds.KINDS)
+TEXT_FORMATS = [name for name, fmt in formats.FORMATS.items() if fmt.text]
+InputFormat = _choices("InputFormat", [*TEXT_INPUTS, *TEXT_FORMATS])
+OutputFormat = _choices("OutputFormat", [*TEXT_FORMATS, *(a for n in TEXT_FORMATS for a in formats.FORMATS[n].aliases)])
+SchemeChoice = _choices("SchemeChoice", ["auto", *Scheme])
+OnInvalid = _choices("OnInvalid", ["repair", "error"])
+Runtime = _choices("Runtime", RUNTIMES)
+ExportFormat = _choices("ExportFormat", EXPORT_FORMATS)
+
+# Options shared by every command that reads a corpus (../shared/CLI.md).
+FormatOpt = Annotated[Optional[FormatChoice], typer.Option("--format", help="Input format; detected when omitted.")]
+ColumnsOpt = Annotated[
+    Optional[str], typer.Option("--columns", help="Names of a CoNLL file's columns, e.g. word,pos,chunk,ner.")
+]
+LayerOpt = Annotated[Optional[str], typer.Option("--layer", help="Target label layer; default: the last column.")]
+SchemeOpt = Annotated[SchemeChoice, typer.Option("--scheme", help="Label scheme of the input.")]
+OnInvalidOpt = Annotated[
+    OnInvalid, typer.Option("--on-invalid", help="Repair invalid sequences (I-X after O) as conlleval does, or stop.")
+]
+OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace outputs that seqtag did not write as this "
+                                           "command's output (never an input or the model being read).")]
+
+
+def reading(fmt, columns, layer, scheme, on_invalid) -> dict:
+    """The shared corpus options as seqtag.api keywords."""
+    return {"format": fmt.value if fmt else None, "columns": columns_of(columns), "layer": layer,
+            "scheme": None if scheme.value == "auto" else scheme.value, "on_invalid": on_invalid.value}
+
+
+def read_options(fmt, columns, layer, scheme, on_invalid):
+    from seqtag.pipeline import ReadOptions
+
+    values = reading(fmt, columns, layer, scheme, on_invalid)
+    return ReadOptions(values.pop("format"), **values)
+
+
+def columns_of(columns: str | None) -> list[str] | None:
+    return [c.strip() for c in columns.split(",") if c.strip()] if columns else None
+
+
+def with_kind_options(command):
+    """Add every model kind's own options (seqtag.kinds) to a command as Typer options: declared once, in the
+    registry. The command receives them as **options; `typed` says which ones the user typed."""
+    signature = inspect.signature(command, eval_str=True)
+    params = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    for option in kinds.all_options().values():
+        owners = "/".join(k.name for k in kinds.KINDS.values() if option in k.options)
+        limits = {"min": option.minimum, "max": option.maximum} if option.type in (int, float) else {}
+        value_type = _choices(option.name, option.choices) if option.choices else option.type
+        info = typer.Option(option.flag, help=f"{option.help} [{owners}]", **limits)
+        annotation = Annotated[value_type if option.type is bool else Optional[value_type], info]
+        params.append(inspect.Parameter(option.name, inspect.Parameter.KEYWORD_ONLY,
+                                        default=False if option.type is bool else None, annotation=annotation))
+    command.__signature__ = signature.replace(parameters=params)
+    return command
+
+
+def typed(context: typer.Context, options: dict) -> dict:
+    """The kind options the user typed, as plain values."""
+    return {name: value.value if isinstance(value, Enum) else value for name, value in options.items()
+            if context.get_parameter_source(name).name != "DEFAULT"}
