@@ -226,7 +226,8 @@ def _cards(analyses: list[dict]) -> str:
 def _training(analyses: list[dict]) -> str:
     curved = [a for a in analyses if a["curve"]]
     flat = [a["name"] for a in analyses if not a["curve"]]
-    note = (f"<p>{html.escape(', '.join(flat))}: trained in one pass, no training curve.</p>" if flat else "")
+    note = (f"<p>{html.escape(', '.join(flat))}: no training curve (only BiLSTM training logs each epoch).</p>"
+            if flat else "")
     if not curved:
         return note
     plt = _pyplot()
@@ -254,7 +255,7 @@ def _training(analyses: list[dict]) -> str:
     return note + _figure(svg, _table(["model", "epoch", "loss", "dev score (%)", ""], rows, "Training curve"))
 
 
-def _grouped_bars(title: str, ylabel: str, categories: list[str], series: list[tuple[str, list[float | None]]],
+def _grouped_bars(title: str, xlabel: str, ylabel: str, categories: list[str], series: list[tuple[str, list[float | None]]],
                   description: str) -> str:
     plt = _pyplot()
     fig, axis = plt.subplots(figsize=(max(6, 0.5 * len(categories) * len(series) + 2), 3.6))
@@ -264,7 +265,7 @@ def _grouped_bars(title: str, ylabel: str, categories: list[str], series: list[t
                  label=name, color=PALETTE[k % len(PALETTE)])
     axis.set_xticks([i + width * (len(series) - 1) / 2 for i in range(len(categories))], categories,
                     rotation=45 if len(categories) > 8 else 0, ha="right" if len(categories) > 8 else "center")
-    axis.set(title=title, ylabel=ylabel, ylim=(0, 100))
+    axis.set(title=title, xlabel=xlabel, ylabel=ylabel, ylim=(0, 100))
     if len(series) > 1:
         axis.legend(fontsize=8)
     return _svg(fig, description)
@@ -278,7 +279,7 @@ def _labels(analyses: list[dict]) -> str:
     for a in analyses:
         by_label = {row[0]: row for row in a["per_label"]}
         series.append((a["name"], [by_label[c][3] if c in by_label else None for c in categories]))
-    svg = _grouped_bars(f"F1 per {what}", "F1 (%)", categories, series, f"F1 per {what} and model")
+    svg = _grouped_bars(f"F1 per {what}", what, "F1 score (%)", categories, series, f"F1 per {what} and model")
     rows = [[a["name"], label, _pct(p), _pct(r), _pct(f), f"{n:,}"] for a in analyses for label, p, r, f, n in
             a["per_label"]]
     return _figure(svg, _table(["model", what, "precision", "recall", "f1", "support"], rows, f"Scores per {what}"))
@@ -287,7 +288,8 @@ def _labels(analyses: list[dict]) -> str:
 def _vocabulary(analyses: list[dict]) -> str:
     categories = ["in vocabulary", "out of vocabulary"]
     series = [(a["name"], [a["oov"][c][0] for c in categories]) for a in analyses]
-    svg = _grouped_bars("Token accuracy on words seen and not seen in training", "token accuracy (%)", categories,
+    svg = _grouped_bars("Token accuracy on words seen and not seen in training", "words", "token accuracy (%)",
+                        categories,
                         series, "token accuracy on in-vocabulary and out-of-vocabulary words")
     rows = [[a["name"], c, _pct(a["oov"][c][0]), f"{a['oov'][c][1]:,}"] for a in analyses for c in categories]
     return _figure(svg, _table(["model", "words", "token accuracy (%)", "tokens"], rows, "In and out of vocabulary"))
@@ -346,7 +348,8 @@ def _lengths(analyses: list[dict]) -> str:
     categories = [row[0] for row in analyses[0]["by_length"]]
     metric = analyses[0]["report"]["metric"]
     series = [(a["name"], [row[2] for row in a["by_length"]]) for a in analyses]
-    svg = _grouped_bars(f"{metric} by sentence length", f"{metric} (%)", categories, series,
+    svg = _grouped_bars(f"{metric} by sentence length", "sentence length (tokens)", f"{metric} (percent)", categories,
+                        series,
                         f"{metric} by sentence length in tokens")
     rows = [[a["name"], name, f"{n:,}", _pct(value)] for a in analyses for name, n, value in a["by_length"]]
     return _figure(svg, _table(["model", "length (tokens)", "sentences", f"{metric} (%)"], rows,
