@@ -136,6 +136,6 @@ def write_dataset(corpus: Corpus, path: str | Path) -> None:
 
 class HuggingFace(Format):
     name = "hf"
-    suffix = ""
+    suffix = ".hf"  # a folder, named like the files
     summary = "a Hugging Face dataset: save_to_disk folder, json/csv/parquet file or hub name (NAME:split)"
     text = False
