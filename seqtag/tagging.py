@@ -83,7 +83,7 @@ class Tagged:
             return []
         spans = []
         for span in L.to_spans(self.labels, self.scheme):
-            entry = Span(label=span.label, start=span.start, end=span.end,
+            entry = Span(start=span.start, end=span.end, label=span.label,  # the key order tag's jsonl always had
                          text=" ".join(self.tokens[span.start : span.end]))
             if self.offsets is not None:
                 first, last = self.offsets[span.start][0], self.offsets[span.end - 1][1]

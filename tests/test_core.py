@@ -5,6 +5,7 @@ Every test over KINDS or FORMATS runs for each entry, so a kind or a format that
 
 import ast
 import inspect
+import json
 import re
 import string
 from pathlib import Path
@@ -216,6 +217,9 @@ def test_tag_accepts_text_tokens_and_many_of_either(trained):
     assert one.tokens == ["EU", "rejects", "German", "call", "."] and one.offsets[3] == (18, 22)
     assert [s.text for s in one.spans] == [one.text[s.char_start:s.char_end] for s in one.spans]
     assert model.tag(["EU", "rejects"]).offsets is None
+    record = json.loads(json.dumps(one.record()))  # the layout `tag --output-format jsonl` has always written
+    assert list(record) == ["tokens", "labels", "offsets", "spans"]
+    assert list(record["spans"][0]) == ["start", "end", "label", "text", "char_start", "char_end"]
     many = model.tag(["EU rejects German call.", ["Peter", "Blackburn"]])
     assert isinstance(many, list) and many[0].labels == one.labels
     streamed = model.tag(iter(["EU rejects German call."] * 3), window=2)
