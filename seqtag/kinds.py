@@ -189,7 +189,11 @@ def all_options() -> dict[str, Option]:
 def refuse_foreign(name: str, given: Mapping[str, Any]) -> None:
     """An option the chosen kind does not take is an error, never silently ignored."""
     chosen = kind(name)
-    foreign = [all_options()[key].flag for key in given if chosen.option(key) is None]
+    table = all_options()
+    unknown = sorted(set(given) - set(table))
+    if unknown:
+        raise DataError(f"unknown option(s) {', '.join(unknown)}; options are: {', '.join(sorted(table))}")
+    foreign = [table[key].flag for key in given if chosen.option(key) is None]
     if foreign:
         owners = sorted({k.name for k in KINDS.values() for o in k.options if o.flag in foreign})
         what = "is a setting" if len(foreign) == 1 else "are settings"

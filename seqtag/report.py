@@ -99,7 +99,12 @@ def _curve(path: Path) -> list[dict]:
     log = path / "train_log.jsonl"
     if not log.is_file():
         return []
-    return [json.loads(line) for line in log.read_text("utf-8").splitlines() if line.strip()]
+    try:
+        records = [json.loads(line) for line in log.read_text("utf-8").splitlines() if line.strip()]
+    except (ValueError, OSError):  # a damaged log costs the figure, not the report
+        return []
+    keys = {"epoch", "loss", "dev_score", "best_epoch"}
+    return records if all(isinstance(r, dict) and keys <= set(r) for r in records) else []
 
 
 def _spanned(scheme: L.Scheme) -> bool:

@@ -87,7 +87,7 @@ def test_options_of_other_kinds_are_refused(name):
 def test_api_option_values_are_checked_as_the_cli_checks_them():
     for options, message in (({"hidden": 0}, "--hidden must be from 1"), ({"lr": 0.0}, "--lr must be above 0"),
                              ({"cell": "rnn"}, "--cell must be one of lstm, gru"),
-                             ({"layers": "2"}, "--layers takes a int")):
+                             ({"layers": "2"}, "--layers takes a int"), ({"hiden": 5}, "unknown option(s) hiden")):
         with pytest.raises(seqtag.errors.DataError, match=re.escape(message)):
             seqtag.train(**options)
 

@@ -145,3 +145,10 @@ def test_train_draws_the_dev_curve_on_a_terminal(tmp_path, monkeypatch):
     monkeypatch.setattr(show, "err", Console(file=io.StringIO(), force_terminal=False))
     show.dev_curve(tmp_path)  # piped: nothing drawn
     assert show.err.file.getvalue() == ""
+
+
+def test_a_damaged_training_log_costs_the_figure_not_the_report(models, tmp_path):
+    shutil.copytree(models / "ner", tmp_path / "ner")
+    (tmp_path / "ner" / "train_log.jsonl").write_text('{"epoch": 1}\nnot json\n')
+    assert run("report", tmp_path / "ner", "-o", tmp_path / "r.html") == 0
+    assert "no training curve" in (tmp_path / "r.html").read_text()
