@@ -176,13 +176,35 @@ def tag_stream_parallel(predictor, units: Iterable[Unit], window: int = 2000, pr
 
     _worker.update(predictor=predictor, options=(probs, nbest))
     units = iter(units)
-    with multiprocessing.get_context("fork").Pool(workers, _one_thread_each) as pool:
+    with _quiet_children():
+        pool = multiprocessing.get_context("fork").Pool(workers, _one_thread_each)
+    with pool:
         while windows := [w for w in (list(islice(units, window)) for _ in range(workers)) if w]:
             for results in pool.map(_worker_window, windows):
                 yield from results
 
 
 _worker: dict = {}
+
+
+class _quiet_children:
+    """Fork with SIGTERM at its default and SIGINT ignored, so a worker stopped before its initializer has run
+    (an input error right after the pool starts) ends quietly instead of through the parent's handlers."""
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        self.saved = None
+        if threading.current_thread() is threading.main_thread():
+            self.saved = (signal.signal(signal.SIGTERM, signal.SIG_DFL), signal.signal(signal.SIGINT, signal.SIG_IGN))
+
+    def __exit__(self, *exc):
+        import signal
+
+        if self.saved is not None:
+            signal.signal(signal.SIGTERM, self.saved[0])
+            signal.signal(signal.SIGINT, self.saved[1])
 
 
 def _one_thread_each() -> None:
