@@ -82,13 +82,17 @@ class Model:
         span layers, accuracy for tags, word scores for segmentation; out-of-vocabulary scores beside."""
         from seqtag.evaluation import score_tagger
 
-        if not isinstance(gold, Corpus):  # read as the training data was, unless told otherwise
-            saved = self.document.get("training", {}).get("read", {})
-            read = {"columns": saved.get("columns"), "format": saved.get("fmt"), "layer": self.layer,
-                    **{key: value for key, value in read_options.items() if value is not None}}
-            gold = read_corpus(gold, to_scheme=self.scheme, **read)
+        if not isinstance(gold, Corpus):
+            gold = self.read_gold(gold, **read_options)
         pipeline.warn_unseen_labels(gold, self.layer, self.labels, self.scheme, on_progress or (lambda event: None))
         return score_tagger(self.predictor, gold, strict)
+
+    def read_gold(self, path: str | Path, **read_options) -> Corpus:
+        """A gold file in this model's layer and scheme, read as its training data was unless told otherwise."""
+        saved = self.document.get("training", {}).get("read", {})
+        read = {"columns": saved.get("columns"), "format": saved.get("fmt"), "layer": self.layer,
+                **{key: value for key, value in read_options.items() if value is not None}}
+        return read_corpus(path, to_scheme=self.scheme, **read)
 
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Write the model directory (atomically). An existing folder is replaced only if it holds a model of the
@@ -124,7 +128,7 @@ def load(path: str | Path, runtime: str = "torch") -> Model:
         return Model(OnnxTagger(Path(path)), document, path=Path(path))
     if runtime != "torch":
         raise DataError(f"runtime must be torch or onnx, not {runtime!r}")
-    return Model(load_model(path), document, path=Path(path))
+    return Model(load_model(path, document=document), document, path=Path(path))
 
 
 def read_corpus(path: str | Path, *, format: str | None = None, columns: list[str] | None = None,

@@ -100,7 +100,7 @@ def _train_and_score(names, train_path, dev_path, test_path, read: ReadOptions, 
     import torch  # noqa: F401  imported before the clocks start, so no model pays for it
 
     from seqtag.evaluation import score_tagger
-    from seqtag.tagger import load_model
+    from seqtag.tagger import CHECKPOINT_FILE, load_model
 
     from seqtag.kinds import variants
 
@@ -117,7 +117,7 @@ def _train_and_score(names, train_path, dev_path, test_path, read: ReadOptions, 
         started = time.perf_counter()
         report = score_tagger(tagger, test_in_scheme)
         tag_seconds = time.perf_counter() - started
-        size = sum(f.stat().st_size for f in (Path(workdir) / name).iterdir() if f.name != "checkpoint.pt")
+        size = sum(f.stat().st_size for f in (Path(workdir) / name).iterdir() if f.name != CHECKPOINT_FILE)
         rows.append({
             "model": name,
             "metric": report["metric"],

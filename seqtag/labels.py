@@ -22,7 +22,8 @@ class Scheme(StrEnum):
     BMES = "bmes"  # word segmentation: B/M/E/S without a type
 
 
-SPAN_SCHEMES = (Scheme.IOB1, Scheme.IOB2, Scheme.BIOES, Scheme.BMES)
+ENTITY_SCHEMES = (Scheme.IOB1, Scheme.IOB2, Scheme.BIOES)  # typed spans (X of B-X); BMES spans are untyped words
+SPAN_SCHEMES = (*ENTITY_SCHEMES, Scheme.BMES)
 SEGMENT_TYPE = "W"  # the span type BMES words get, so that segmentation scores like entities
 
 

@@ -259,12 +259,12 @@ def warn_unseen_labels(corpus: Corpus, layer: str, known: Iterable[str], scheme:
     from collections import Counter
 
     def key(label: str) -> str:  # span layers compare types, so IOB1's B-X is not new beside I-X
-        return label[2:] if scheme in (L.Scheme.IOB1, L.Scheme.IOB2, L.Scheme.BIOES) and label != "O" else label
+        return label[2:] if scheme in L.ENTITY_SCHEMES and label != "O" else label
 
     seen = {key(label) for label in known}
     unseen = Counter(key(label) for sentence in corpus for label in sentence.labels[layer] if key(label) not in seen)
     if unseen:
-        what = "entity type(s)" if scheme in (L.Scheme.IOB1, L.Scheme.IOB2, L.Scheme.BIOES) else "label(s)"
+        what = "entity type(s)" if scheme in L.ENTITY_SCHEMES else "label(s)"
         listed = ", ".join(f"{label} ({count:,} token(s))" for label, count in unseen.most_common(10))
         more = f" and {len(unseen) - 10} more" if len(unseen) > 10 else ""
         report({"event": "warning", "message": f"{corpus.source}: {len(unseen)} {what} the training data never "

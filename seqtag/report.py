@@ -68,6 +68,7 @@ def analyse(model_path: Path, gold_path: Path | None = None, read_options: dict 
     one given, else the test file it was trained with, else its dev file)."""
     from seqtag import api
     from seqtag.evaluation import score_tagger
+    from seqtag.tagger import read_train_log
 
     model = api.load(model_path)
     data = model.document.get("training", {}).get("data", {})
@@ -76,39 +77,20 @@ def analyse(model_path: Path, gold_path: Path | None = None, read_options: dict 
         if saved is None:
             raise DataError("the model was trained without dev or test data: give --data GOLD", model_path)
         gold_path = Path(saved["path"])
-    saved_read = model.document.get("training", {}).get("read", {})
-    read = {"columns": saved_read.get("columns"), "format": saved_read.get("fmt"), "layer": model.layer,
-            **{k: v for k, v in (read_options or {}).items() if v is not None}}
-    gold = api.read_corpus(gold_path, to_scheme=model.scheme, **read)
+    gold = model.read_gold(gold_path, **(read_options or {}))
     predicted = model.predictor.predict(gold.sentences)
     report = score_tagger(model.predictor, gold, predicted=predicted)
     golds = [list(s.labels[model.layer]) for s in gold.sentences]
     tokens = [list(s.tokens) for s in gold.sentences]
     return {
         "name": str(model_path), "kind": model.kind, "scheme": model.scheme, "gold": str(gold_path),
-        "document": model.document, "report": report, "curve": _curve(Path(model_path)),
+        "document": model.document, "report": report, "curve": read_train_log(model_path, ("epoch", "loss", "dev_score", "best_epoch")),
         "per_label": _per_label(report, golds, predicted, model.scheme),
         "oov": _oov(tokens, golds, predicted, model.predictor.known),
         "confusion": _confusion(golds, predicted, model.scheme),
         "by_length": _by_length(golds, predicted, model.scheme),
         "errors": _worst(tokens, golds, predicted, model.scheme),
     }
-
-
-def _curve(path: Path) -> list[dict]:
-    log = path / "train_log.jsonl"
-    if not log.is_file():
-        return []
-    try:
-        records = [json.loads(line) for line in log.read_text("utf-8").splitlines() if line.strip()]
-    except (ValueError, OSError):  # a damaged log costs the figure, not the report
-        return []
-    keys = {"epoch", "loss", "dev_score", "best_epoch"}
-    return records if all(isinstance(r, dict) and keys <= set(r) for r in records) else []
-
-
-def _spanned(scheme: L.Scheme) -> bool:
-    return scheme in (L.Scheme.IOB1, L.Scheme.IOB2, L.Scheme.BIOES)
 
 
 def _per_label(report: dict, golds, predicted, scheme: L.Scheme) -> list[tuple[str, float, float, float, int]]:
@@ -144,7 +126,7 @@ def _oov(tokens, golds, predicted, known) -> dict:
 def _confusion(golds, predicted, scheme: L.Scheme) -> dict:
     """Tag layers: the most frequent (gold, predicted) confusions. Span layers: per gold type, how its spans fared
     (correct, wrong type, wrong boundaries, missed), which types were taken for which, and spurious spans."""
-    if not _spanned(scheme) and scheme is not L.Scheme.BMES:
+    if scheme not in L.SPAN_SCHEMES:
         pairs = Counter((g, p) for gold, pred in zip(golds, predicted) for g, p in zip(gold, pred) if g != p)
         return {"pairs": pairs.most_common(20)}
     fate: dict[str, Counter] = {}
@@ -364,7 +346,7 @@ def _lengths(analyses: list[dict]) -> str:
 def _marked(tokens: list[str], tags: list[str], scheme: L.Scheme, other: list[str]) -> str:
     """A sentence with its spans (span layers) or its tags (tag layers) marked; what differs from `other` stands
     out."""
-    if not _spanned(scheme):
+    if scheme not in L.ENTITY_SCHEMES:
         return " ".join(html.escape(t) + (f'<sub class="{"bad" if tag != o else ""}">{html.escape(tag)}</sub>')
                         for t, tag, o in zip(tokens, tags, other))
     pieces, i = [], 0

@@ -84,10 +84,11 @@ class TrainingProgress:
 
 def dev_curve(model_dir: Path) -> None:
     """On a terminal, the dev score per epoch as a sparkline with the kept epoch marked under it."""
-    log = model_dir / "train_log.jsonl"
-    if not err.is_terminal or not log.is_file():
+    from seqtag.tagger import read_train_log  # here: the table of file names comes with numpy
+
+    if not err.is_terminal:
         return
-    records = [json.loads(line) for line in log.read_text("utf-8").splitlines() if line.strip()]
+    records = read_train_log(model_dir)
     scored = [r for r in records if "dev" in r]
     if len(scored) < 2:
         return

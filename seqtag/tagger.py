@@ -239,6 +239,17 @@ def upgrade(document: dict) -> dict:
     return document
 
 
+def read_train_log(path: str | Path, required: tuple[str, ...] = ("epoch", "dev_score", "best_epoch")) -> list[dict]:
+    """A model directory's training log, one record per epoch; empty where there is none, or it is damaged, or a
+    record lacks a `required` key (a damaged log costs a figure, never the model)."""
+    log = Path(path) / TRAIN_LOG_FILE
+    try:
+        records = [json.loads(line) for line in log.read_text("utf-8").splitlines() if line.strip()]
+    except (ValueError, OSError):
+        return []
+    return records if all(isinstance(r, dict) and set(required) <= set(r) for r in records) else []
+
+
 def load_tensors(path: Path, device: str = "cpu") -> dict:
     """A weights or checkpoint file as a dict of arrays/tensors. torch files are read with weights_only=True and
     numpy files without pickle, so a planted payload is refused unrun; any damage is a ModelFormatError."""
@@ -278,10 +289,11 @@ def _why_unreadable(error: Exception) -> str:
     return first[:200]
 
 
-def load_model(path: str | Path, device: str = "cpu") -> Tagger:
-    """Load any model kind. Weights are read with weights_only=True: a planted pickle payload is refused unrun."""
+def load_model(path: str | Path, device: str = "cpu", document: dict | None = None) -> Tagger:
+    """Load any model kind (`document`: its model.json, where the caller has read it already). Weights are read
+    with weights_only=True: a planted pickle payload is refused unrun."""
     path = Path(path)
-    document = read_model_json(path)
+    document = read_model_json(path) if document is None else document
     from seqtag.kinds import KINDS
 
     try:
