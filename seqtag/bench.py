@@ -119,13 +119,16 @@ def default_data(data: Path | None, read):
 
 
 def run_all(models: list[Path], data: Path, read, train_bench: bool = True,
-            on_progress: Callable[[str], None] = lambda message: None) -> dict:
+            on_progress: Callable[[str], None] = lambda message: None, devices: list[str] | None = None) -> dict:
     """`seqtag bench`: the given models, or one of every kind (seqtag.kinds) trained briefly on `data`."""
     from seqtag.kinds import KINDS
     from seqtag.pipeline import train_model
     from seqtag.tagger import load_model
+    from seqtag.training import resolve_device
 
-    for model in models:  # a damaged model is refused before any measuring starts
+    for device in devices or []:  # a device that is not here is refused before any measuring starts
+        resolve_device(device)
+    for model in models:  # so is a damaged model
         load_model(model)
     corpus, target, _ = read.read(data)
     with tempfile.TemporaryDirectory(prefix="seqtag-bench-models-") as scratch:
@@ -134,7 +137,7 @@ def run_all(models: list[Path], data: Path, read, train_bench: bool = True,
                 on_progress(f"training a {kind.name} model on {data}")
                 train_model(kind.name, data, None, None, read, {"training": dict(kind.bench)}, Path(scratch) / kind.name)
                 models = [*models, Path(scratch) / kind.name]
-        return run(models, corpus, target, corpus if train_bench else None, on_progress)
+        return run(models, corpus, target, corpus if train_bench else None, on_progress, devices)
 
 
 def bench_stream_memory(data: Path, read, on_progress: Callable[[str], None] = lambda message: None) -> dict:
@@ -165,11 +168,15 @@ def _stream_memory(data: Path, read, scratch: Path) -> dict:
 
 
 def run(models: list[Path], corpus: Corpus, layer: str, train_corpus: Corpus | None,
-        on_progress: Callable[[str], None] = lambda message: None) -> dict:
-    """Benchmark saved models (and, given a training corpus, BiLSTM training on each device)."""
+        on_progress: Callable[[str], None] = lambda message: None, devices: list[str] | None = None) -> dict:
+    """Benchmark saved models (and, given a training corpus, BiLSTM training on each device: the CPU, and CUDA
+    where there is one, unless `devices` names them)."""
     import torch
 
     from seqtag.tagger import read_model_json
+    from seqtag.training import resolve_device
+
+    devices = [resolve_device(d) for d in devices or ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])]
 
     with tempfile.TemporaryDirectory(prefix="seqtag-bench-") as scratch:
         tokens_file = Path(scratch) / "tokens.txt"
@@ -186,7 +193,6 @@ def run(models: list[Path], corpus: Corpus, layer: str, train_corpus: Corpus | N
     if train_corpus is not None:
         bilstm = next((m for m in models if read_model_json(m)["kind"] == "bilstm"), None)
         model_config = read_model_json(bilstm)["config"]["model"] if bilstm else {}
-        devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
         for device in devices:
             on_progress(f"training a BiLSTM on {device}")
             training.append(bench_training(train_corpus, layer, model_config, device))

@@ -368,6 +368,8 @@ def bench(
     data: Annotated[Optional[Path], typer.Option("--data", help="Corpus to tag and train on (default: the "
                     "bundled NER sample).")] = None,
     train_bench: Annotated[bool, typer.Option("--train/--no-train", help="Also time BiLSTM training epochs.")] = True,
+    devices: Annotated[Optional[list[str]], typer.Option("--device", help="Device to time BiLSTM training on "
+                       "(repeatable: cpu, cuda, cuda:N; default: cpu, and cuda where there is one).")] = None,
     stream_memory: Annotated[bool, typer.Option("--stream-memory", help="Only compare the peak memory of a "
                              "training epoch on --data held in memory against streamed (train --stream).")] = False,
     json_file: Annotated[Optional[Path], typer.Option("--json", help="Write the figures as JSON.")] = None,
@@ -389,7 +391,7 @@ def bench(
         results = benchmark.bench_stream_memory(data, read, err.print)
         show.stream_memory(results)
     else:
-        results = benchmark.run_all(models or [], data, read, train_bench, err.print)
+        results = benchmark.run_all(models or [], data, read, train_bench, err.print, devices)
         show.benchmark(results, data)
     if json_file is not None:
         outputs.write_json(json_file, "bench", results)

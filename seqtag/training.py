@@ -177,10 +177,7 @@ def train_bilstm(
         batches = StreamedBatches(tagger, train, rare, config.batch_tokens, config.stream_buffer)
     else:
         batches = EncodedBatches(tagger, train.sentences, rare, config.batch_tokens)
-    if config.optimizer == "adam":
-        optimizer = torch.optim.Adam(network.parameters(), lr=config.lr)
-    else:
-        optimizer = torch.optim.SGD(network.parameters(), lr=config.lr, momentum=0.9)
+    optimizer = make_optimizer(network, config)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda e: 1.0 / (1.0 + config.lr_decay * e))
     # one generator orders the batches (the same on every rank, which then takes its shard), one drops words
     generator = torch.Generator().manual_seed(config.seed)
@@ -246,6 +243,12 @@ def train_bilstm(
     return TrainResult(tagger, run.history, run.best_epoch, run.best_score, stopped, context)
 
 
+def make_optimizer(network: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    if config.optimizer == "adam":
+        return torch.optim.Adam(network.parameters(), lr=config.lr)
+    return torch.optim.SGD(network.parameters(), lr=config.lr, momentum=0.9)
+
+
 class EncodedBatches:
     """A training corpus in memory, bucketed by length under the token budget and encoded once; every epoch visits
     the batches in a new order, each rank an equal share (DDP's ranks would otherwise wait on each other)."""
@@ -282,27 +285,33 @@ def _train_epoch(network, batches: EncodedBatches | StreamedBatches, optimizer, 
                  epoch: int, rank: int = 0, world: int = 1) -> dict:
     network.train()
     started = time.perf_counter()
-    total_loss, total_tokens, sentences = 0.0, 0, 0
+    total_tokens, sentences = 0, 0
     order_generator, dropout_generator = generators
     total = len(batches) // world if isinstance(batches, EncodedBatches) else None  # a stream's is unknown
     progress({"event": "epoch_start", "epoch": epoch + 1, "batches": total})
+    summed = torch.zeros((), device=network_device(network))  # summed on the device: no wait on every step
+    mean_loss = 0.0
     for step, batch in enumerate(batches.epoch(order_generator, rank, world)):
         drop = torch.rand(batch["words"].shape, generator=dropout_generator) < model_config.rare_word_dropout
-        batch = {**batch, "words": batch["words"].masked_fill(batch["rare"] & drop.to(batch["words"].device), 1)}
+        if batch["words"].is_cuda:  # from pinned memory, the copy does not make the host wait for the GPU
+            drop = drop.pin_memory().to(batch["words"].device, non_blocking=True)
+        batch = {**batch, "words": batch["words"].masked_fill(batch["rare"] & drop, 1)}
         optimizer.zero_grad(set_to_none=True)
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=autocast):
             loss = network(batch)  # Network.forward is its loss, so DistributedDataParallel can wrap it
-        if not torch.isfinite(loss):
-            raise TrainingDiverged(f"the training loss became {loss.item()} in epoch {epoch + 1}; "
-                                   "lower the learning rate (--lr) or the gradient clip")
         loss.backward()
         torch.nn.utils.clip_grad_norm_(network.parameters(), config.clip)
         optimizer.step()
-        tokens = int(batch["lengths"].sum())
-        total_loss += loss.item() * batch["lengths"].numel()
+        count, tokens = batch["lengths"].numel(), int(batch["lengths"].sum())
+        summed += loss.detach() * count
         total_tokens += tokens
-        sentences += batch["lengths"].numel()
-        progress({"event": "batch", "step": step + 1, "loss": loss.item(), "tokens": tokens})
+        sentences += count
+        # Reading the loss waits for the GPU, so there it is read every SYNC_EVERY steps: a diverged run is
+        # caught a few steps late, and its weights are dropped for the best epoch's all the same.
+        if not summed.is_cuda or (step + 1) % SYNC_EVERY == 0:
+            mean_loss = _finite(summed.item() / sentences, epoch)
+        progress({"event": "batch", "step": step + 1, "loss": mean_loss, "tokens": tokens})
+    total_loss = _finite(summed.item(), epoch)
     seconds = time.perf_counter() - started
     return {
         "epoch": epoch + 1,
@@ -313,6 +322,20 @@ def _train_epoch(network, batches: EncodedBatches | StreamedBatches, optimizer, 
         "lr": optimizer.param_groups[0]["lr"],
         "ranks": world,  # under torchrun, tokens/s and sentences/s are those of one rank
     }
+
+
+SYNC_EVERY = 25
+
+
+def _finite(loss: float, epoch: int) -> float:
+    if not math.isfinite(loss):
+        raise TrainingDiverged(f"the training loss became {loss} in epoch {epoch + 1}; "
+                               "lower the learning rate (--lr) or the gradient clip")
+    return loss
+
+
+def network_device(network: torch.nn.Module) -> torch.device:
+    return next(network.parameters()).device
 
 
 def _score_sharded(tagger, dev: Corpus, rank: int, world: int) -> dict:

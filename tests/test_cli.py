@@ -175,6 +175,16 @@ def test_bench_measures_saved_models(tmp_path):
     assert 0 < rows["hmm"]["peak_rss_mb"] < 2000 and figures["hardware"]["cpus"] >= 1
 
 
+def test_bench_refuses_a_device_that_is_not_here_before_measuring(tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA device")
+    result = run("bench", "--device", "cuda", "--json", tmp_path / "bench.json")
+    assert result.exit_code == 2 and "--device cuda: no CUDA device is available here" in result.stderr
+    assert not (tmp_path / "bench.json").exists()
+
+
 BAD_INPUTS = {
     "truncated": (b"EU NNP I-NP I-ORG\nrejects VBZ I-V", "expected 4 columns", 2),
     "tabs mixed with spaces": (b"EU\tNNP\tI-NP\tI-ORG\nrejects VBZ I-VP O\n", "expected 4 columns", 2),
