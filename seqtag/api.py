@@ -15,21 +15,32 @@ from typing import Any
 from seqtag import formats, kinds, outputs, pipeline
 from seqtag import labels as L
 from seqtag.corpus import Corpus, StreamedCorpus
-from seqtag.errors import DataError
+from seqtag.errors import DataError, SeqtagError
 
 Progress = Callable[[dict], None]
-RUNTIMES = ("torch", "onnx")  # what runs a saved model: PyTorch (numpy for the baselines), or onnxruntime
+# what runs a saved model: auto (onnxruntime for a BiLSTM, exported on first use; PyTorch where it cannot be, and
+# for probabilities and n-best lists), or either one; the baselines always run on numpy
+RUNTIMES = ("auto", "torch", "onnx")
 EXPORT_FORMATS = ("onnx", "torchscript")  # what `seqtag export` writes (seqtag.export)
 
 
 class Model:
     """A trained tagger: `tag` text, `evaluate` on a gold corpus, `save` as a model directory."""
 
-    def __init__(self, predictor, document: dict | None = None, files: dict | None = None, path: Path | None = None):
+    def __init__(self, predictor, document: dict | None = None, files: dict | None = None, path: Path | None = None,
+                 torch_predictor: Callable[[], Any] | None = None):
         self.predictor = predictor  # seqtag.tagger.Tagger, or the ONNX runtime's predictor
         self.document = document or {}  # what model.json holds: configuration, training data, metrics
         self.files = files or {}  # training's extra files (train_log.jsonl, checkpoint.pt) until saved
         self.path = path
+        self._torch_predictor = torch_predictor  # runtime auto: loads PyTorch's when ONNX cannot do what is asked
+
+    def _able(self, probs: bool, nbest: int):
+        """The predictor, switched to PyTorch's where the ONNX runtime was chosen for us and cannot give
+        probabilities or n-best lists."""
+        if (probs or nbest) and self._torch_predictor is not None:
+            self.predictor, self._torch_predictor = self._torch_predictor(), None
+        return self.predictor
 
     kind = property(lambda self: self.predictor.kind)
     layer = property(lambda self: self.predictor.layer)
@@ -46,12 +57,13 @@ class Model:
         whitespace-separated tokens. Returns Tagged results: tokens, labels, offsets, spans, probs, nbest."""
         from seqtag.tagging import tag_stream, tag_units
 
+        predictor = self._able(probs, nbest)
         if isinstance(text, str) or _is_tokens(text):
-            return tag_units(self.predictor, [self._unit(text, tokenized)], probs, nbest)[0]
+            return tag_units(predictor, [self._unit(text, tokenized)], probs, nbest)[0]
         units = (self._unit(item, tokenized) for item in text)
         if isinstance(text, (list, tuple)):
-            return tag_units(self.predictor, list(units), probs, nbest)
-        return tag_stream(self.predictor, units, window, probs, nbest)
+            return tag_units(predictor, list(units), probs, nbest)
+        return tag_stream(predictor, units, window, probs, nbest)
 
     def _unit(self, item, tokenized: bool | None):
         from seqtag.tagging import units_from_texts
@@ -68,12 +80,13 @@ class Model:
         """`seqtag tag`: lines in (raw text, whitespace tokens, or any format), text out in any format."""
         from seqtag.tagging import check_output, render, tag_stream, tag_stream_parallel, units_from_lines
 
-        check_output(self.predictor, output_format, nbest)
+        predictor = self._able(probs, nbest)
+        check_output(predictor, output_format, nbest)
         units = units_from_lines(lines, input_format, self.scheme is L.Scheme.BMES, columns)
         if workers > 1:
-            results = tag_stream_parallel(self.predictor, units, window, probs, nbest, workers)
+            results = tag_stream_parallel(predictor, units, window, probs, nbest, workers)
         else:
-            results = tag_stream(self.predictor, units, window, probs, nbest)
+            results = tag_stream(predictor, units, window, probs, nbest)
         return render(results, self.layer, output_format)
 
     def evaluate(self, gold: Corpus | str | Path, *, strict: bool = False, on_progress: Progress | None = None,
@@ -113,22 +126,33 @@ def _is_tokens(item) -> bool:
         and not any(any(c.isspace() for c in token) for token in item)
 
 
-def load(path: str | Path, runtime: str = "torch") -> Model:
-    """A saved model directory, run by PyTorch (numpy for the baselines) or, with runtime="onnx", by onnxruntime
-    after `seqtag export --format onnx`. Loading never runs code from the files."""
+def load(path: str | Path, runtime: str = "auto", on_progress: Progress | None = None) -> Model:
+    """A saved model directory. runtime="auto" runs a BiLSTM on onnxruntime (exporting the network into the
+    directory on first use) and falls back to PyTorch where onnxruntime is missing, the folder cannot be written or
+    the network cannot be exported; "torch" and "onnx" choose. Loading never runs code from the files."""
     from seqtag.tagger import load_model, read_model_json
 
+    if runtime not in RUNTIMES:
+        raise DataError(f"runtime must be {', '.join(RUNTIMES[:-1])} or {RUNTIMES[-1]}, not {runtime!r}")
+    path = Path(path)
     document = read_model_json(path)
-    if runtime == "onnx":
-        if "onnx" not in kinds.kind(document.get("kind", "?")).capabilities:
-            raise DataError(f"--runtime onnx runs exported BiLSTM models; this is a {document.get('kind')} model",
-                            path)
-        from seqtag.export import OnnxTagger
+    known = kinds.KINDS.get(document.get("kind"))  # an unknown kind is load_model's to refuse, as a damaged model
+    onnx = known is not None and "onnx" in known.capabilities
+    if runtime == "onnx" and not onnx:
+        raise DataError(f"--runtime onnx runs BiLSTM models; this is a {document.get('kind')} model", path)
+    if runtime == "onnx" or (runtime == "auto" and onnx):
+        try:
+            from seqtag.export import onnx_predictor
 
-        return Model(OnnxTagger(Path(path)), document, path=Path(path))
-    if runtime != "torch":
-        raise DataError(f"runtime must be torch or onnx, not {runtime!r}")
-    return Model(load_model(path, document=document), document, path=Path(path))
+            return Model(onnx_predictor(path, on_progress or (lambda event: None)), document, path=path,
+                         torch_predictor=(lambda: load_model(path, document=document)) if runtime == "auto" else None)
+        except Exception as error:  # the fallback: PyTorch runs every model, and gives the same labels
+            if runtime == "onnx":
+                raise
+            if not isinstance(error, (SeqtagError, ImportError)):  # a damaged model is PyTorch's loader's to report
+                (on_progress or (lambda event: None))({"event": "note", "message": f"tagging with PyTorch: the "
+                                                       f"ONNX runtime could not load this model ({error})"})
+    return Model(load_model(path, document=document), document, path=path)
 
 
 def read_corpus(path: str | Path, *, format: str | None = None, columns: list[str] | None = None,

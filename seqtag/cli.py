@@ -262,15 +262,15 @@ def tag(
                      "softmax).")] = False,
     nbest: Annotated[int, typer.Option("--nbest", min=0, max=1000, help="Add the N best label sequences with their "
                      "scores (CRF and HMM models, jsonl output).")] = 0,
-    runtime: Annotated[Runtime, typer.Option("--runtime", help="torch, or onnx for a model exported with "
-                       "`seqtag export --format onnx`.")] = "torch",
+    runtime: Annotated[Runtime, typer.Option("--runtime", help="auto: onnxruntime for a BiLSTM (the network is "
+                       "exported into the model folder on first use), else PyTorch; or torch, or onnx.")] = "auto",
     workers: Annotated[int, typer.Option("--workers", min=1, max=256, help="Tagging processes (output stays in "
                        "input order).")] = 1,
 ) -> None:
     """Tag text from stdin with a trained model and stream the result to stdout."""
-    from seqtag import api
+    from seqtag import api, show
 
-    tagger = api.load(model, Runtime(runtime).value)
+    tagger = api.load(model, Runtime(runtime).value, on_progress=show.notice)
     lines = formats.decode_stdin(sys.stdin.buffer, replace=replace_invalid)
     for text in tagger.tag_lines(lines, InputFormat(input_format).value, OutputFormat(output_format).value,
                                  window=batch_size, probs=probs, nbest=nbest, workers=workers,

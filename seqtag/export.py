@@ -3,11 +3,18 @@ TorchScript (the emission network; decoding stays in seqtag).
 
 The exported graph computes emissions for a batch of sentences of one length, so no padding and no packing are
 needed; the runtime groups sentences by length and decodes with the same scheme constraints as the CRF.
+
+ONNX is the default runtime of a BiLSTM model (`onnx_predictor`): the first `seqtag tag` exports the network into
+the model directory, stamped with the hash of the model.json it came from, so a retrained or replaced model is
+never run through an older graph.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import shutil
+import time
 import warnings
 from collections import defaultdict
 from collections.abc import Sequence
@@ -21,6 +28,11 @@ from seqtag.errors import DataError, ModelFormatError
 from seqtag.tagger import CONTEXT_FILE, DECODER_FILE, ONNX_FILE, TORCHSCRIPT_FILE, Predictor, read_model_json
 
 BATCH_SENTENCES = 256
+STAMP = "seqtag_model_json_sha256"  # in model.onnx's metadata: which model.json the graph was exported from
+
+
+def model_stamp(model_dir: Path) -> str:
+    return hashlib.sha256((model_dir / "model.json").read_bytes()).hexdigest()
 
 
 def input_names(tagger) -> list[str]:
@@ -61,31 +73,82 @@ def export(model_dir: str | Path, fmt: str, output: str | Path | None = None) ->
     if "chars" in axes:
         axes["chars"] = {0: "word_types", 1: "chars"}
     warnings.filterwarnings("ignore", module="torch")  # the exporters' advice is for other models than this
-    if fmt == "onnx":
-        target = output / ONNX_FILE
-        tmp = output / f".{ONNX_FILE}.tmp"
-        torch.onnx.export(Emissions(), args, str(tmp), input_names=names, output_names=["emissions"],
-                          dynamic_axes={**axes, "emissions": {0: "batch", 1: "time"}}, dynamo=False)
-        tmp.replace(target)
-    elif fmt == "torchscript":
-        target = output / TORCHSCRIPT_FILE
-        traced = torch.jit.trace(Emissions(), args, check_trace=False)
-        tmp = output / f".{TORCHSCRIPT_FILE}.tmp"
-        traced.save(str(tmp))
-        tmp.replace(target)
-    else:
-        raise DataError(f"unknown export format {fmt!r}; expected onnx or torchscript")
+    # the decoder and context files first, the graph last: a reader that finds a fresh graph finds fresh scores
     crf = tagger.network.crf
     if crf is not None:
         start, transitions, end = (t.detach().cpu().numpy().astype(np.float32) for t in crf._scores())
-        np.savez(output / DECODER_FILE, start=start, transitions=transitions, end=end)
+        _replace(output / DECODER_FILE, lambda f: np.savez(f, start=start, transitions=transitions, end=end))
     weight = tagger.network.context
-    (output / CONTEXT_FILE).unlink(missing_ok=True)
-    if weight is not None and bool(weight.any()):
-        np.savez(output / CONTEXT_FILE, weight=weight.detach().cpu().numpy(), types=tagger.context_types)
+    if weight is not None and bool(weight.any()):  # replaced, never removed first: a reader always finds one
+        _replace(output / CONTEXT_FILE,
+                 lambda f: np.savez(f, weight=weight.detach().cpu().numpy(), types=tagger.context_types))
+    else:
+        (output / CONTEXT_FILE).unlink(missing_ok=True)
     if output.resolve() != model_dir.resolve():
         shutil.copy2(model_dir / "model.json", output / "model.json")
+    if fmt == "onnx":
+        target = output / ONNX_FILE
+        _replace(target, lambda f: _export_onnx(Emissions(), args, names, axes, f, model_stamp(model_dir)))
+    elif fmt == "torchscript":
+        target = output / TORCHSCRIPT_FILE
+        traced = torch.jit.trace(Emissions(), args, check_trace=False)
+        _replace(target, lambda f: torch.jit.save(traced, f))
+    else:
+        raise DataError(f"unknown export format {fmt!r}; expected onnx or torchscript")
     return target
+
+
+def _export_onnx(module, args, names: list[str], axes: dict, file, stamp: str) -> None:
+    import io
+
+    import onnx
+    import torch
+
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():  # the legacy exporter (no onnxscript needed) warns that it is deprecated
+        warnings.simplefilter("ignore")
+        torch.onnx.export(module, args, buffer, input_names=names, output_names=["emissions"],
+                          dynamic_axes={**axes, "emissions": {0: "batch", 1: "time"}}, dynamo=False)
+    graph = onnx.load_model_from_string(buffer.getvalue())
+    entry = graph.metadata_props.add()
+    entry.key, entry.value = STAMP, stamp
+    file.write(graph.SerializeToString())
+
+
+def _replace(target: Path, write) -> None:
+    """Write `target` through a temporary file beside it, renamed over it only once complete."""
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as file:
+            write(file)
+        tmp.replace(target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def onnx_predictor(model_dir: Path, on_progress=lambda event: None) -> OnnxTagger:
+    """The ONNX runtime for a BiLSTM model directory, exporting the network into it first where model.onnx is
+    missing or was exported from another model.json (a graph exported before stamps existed is trusted where the
+    folder cannot be written)."""
+    model_dir = Path(model_dir)
+    predictor = OnnxTagger(model_dir) if (model_dir / ONNX_FILE).exists() else None
+    # a graph without a stamp came from an older `seqtag export` (a retrained model replaces the whole folder, so
+    # it belongs to this model.json): run as it is, never replaced, like any file seqtag cannot tell it wrote
+    if predictor is not None and predictor.stamp in (None, model_stamp(model_dir)):
+        return predictor
+    if not _writable(model_dir):
+        what = "is missing" if predictor is None else "was exported from another version of the model"
+        raise DataError(f"{ONNX_FILE} {what}, and this folder cannot be written: run `seqtag export -m "
+                        f"{model_dir} --format onnx -o FOLDER` and tag with -m FOLDER, or use --runtime torch",
+                        model_dir)
+    export(model_dir, "onnx")
+    on_progress({"event": "note", "message": f"exported the network to {model_dir / ONNX_FILE} for onnxruntime "
+                                             "(once; --runtime torch runs PyTorch instead)"})
+    return OnnxTagger(model_dir)
+
+
+def _writable(folder: Path) -> bool:
+    return os.access(folder, os.W_OK | os.X_OK)
 
 
 class OnnxTagger(Predictor):
@@ -95,7 +158,10 @@ class OnnxTagger(Predictor):
     kind = "bilstm"
 
     def __init__(self, path: Path):
-        import onnxruntime
+        try:
+            import onnxruntime
+        except ImportError:
+            raise DataError("the ONNX runtime needs onnxruntime: pip install onnxruntime", path) from None
 
         from seqtag.encoding import Encoder
 
@@ -105,9 +171,11 @@ class OnnxTagger(Predictor):
         super().__init__(document["layer"], L.Scheme(document["scheme"]), document["labels"], document["features"])
         self.encoder = Encoder.of_model(document)
         self.train_words = set(document.get("train_words", []))
-        self.session = onnxruntime.InferenceSession(str(path / ONNX_FILE), onnxruntime.SessionOptions(),
-                                                    providers=["CPUExecutionProvider"])
-        self.names = [i.name for i in self.session.get_inputs()]
+        self.graph, self.pid = path / ONNX_FILE, os.getpid()
+        self._session = onnxruntime.InferenceSession(str(self.graph), providers=["CPUExecutionProvider"])
+        self.stamp = self._session.get_modelmeta().custom_metadata_map.get(STAMP)
+        self.names = [i.name for i in self._session.get_inputs()]
+        self.seconds = {"encode": 0.0, "network": 0.0, "decode": 0.0}  # where predict's time went (seqtag bench)
         self.decoder = None
         if document["tagger"]["config"]["decoder"] == "crf":
             with np.load(path / DECODER_FILE, allow_pickle=False) as archive:
@@ -117,6 +185,19 @@ class OnnxTagger(Predictor):
             with np.load(path / CONTEXT_FILE, allow_pickle=False) as archive:
                 self.context = (archive["weight"], archive["types"])
 
+    @property
+    def session(self):
+        """onnxruntime's session; a forked worker (tag --workers) opens its own, with one thread: a session's
+        thread pool does not survive fork."""
+        if os.getpid() != self.pid:
+            import onnxruntime
+
+            options = onnxruntime.SessionOptions()
+            options.intra_op_num_threads = options.inter_op_num_threads = 1
+            self._session = onnxruntime.InferenceSession(str(self.graph), options, providers=["CPUExecutionProvider"])
+            self.pid = os.getpid()
+        return self._session
+
     def predict(self, sentences: Sequence[Sentence]) -> list[list[str]]:
         from seqtag.baselines import viterbi
         from seqtag.context import features
@@ -124,6 +205,7 @@ class OnnxTagger(Predictor):
         self.check_features(sentences)
         scored = [i for i, sentence in enumerate(sentences) if len(sentence)]
         emissions = self._emissions([sentences[i] for i in scored])
+        started = time.perf_counter()
         if self.context is not None:  # as BiLSTMTagger.emission_batches does
             weight, types = self.context
             inputs = features([sentences[i] for i in scored], emissions, types)
@@ -134,14 +216,19 @@ class OnnxTagger(Predictor):
             paths = viterbi(stacked, *self.decoder) if self.decoder else stacked.argmax(axis=2)
             for k, path in zip(group, paths):
                 results[scored[k]] = self.encoder.tags_of(path)
+        self.seconds["decode"] += time.perf_counter() - started
         return results
 
     def _emissions(self, sentences: Sequence[Sentence]) -> list[np.ndarray]:
         """Label scores per sentence, (length, labels): the network runs on sentences of one length at a time."""
         emissions: list = [None] * len(sentences)
         for group in _by_length([len(s) for s in sentences]):
+            started = time.perf_counter()
             arrays = self.encoder.encode([sentences[k] for k in group])
+            encoded = time.perf_counter()
             (batch,) = self.session.run(None, {name: arrays[name] for name in self.names})
+            self.seconds["encode"] += encoded - started
+            self.seconds["network"] += time.perf_counter() - encoded
             for k, row in zip(group, batch):
                 emissions[k] = row
         return emissions

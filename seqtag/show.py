@@ -204,6 +204,9 @@ def benchmark(results: dict, data) -> None:
         table.add_row(*(f"{row[c]:,}" if isinstance(row[c], (int, float)) else str(row[c])
                         for c in columns_shown + ([ratio] if ratio else [])))
     out.print(table)
+    for row in results["tagging"]:
+        stages = ", ".join(f"{name.replace('_', ' ')} {seconds:.2f}" for name, seconds in row["stages_s"].items())
+        out.print(f"{row['kind']} ({row['runtime']}), seconds per stage: {stages}", highlight=False)
     for row in results["training"]:
         out.print(f"BiLSTM training on {row['device']}: {row['train_tokens_per_s']:,} tokens/s, "
                   f"{row['train_sentences_per_s']:,} sentences/s, {row['epoch_s']} s per epoch (after a warm-up epoch)")

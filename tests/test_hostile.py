@@ -269,8 +269,7 @@ CASES = {
     "tag/probs-majority": ("tag -m {w}/models/majority --probs", 2, "--probs needs a BiLSTM model"),
     "tag/nbest-majority": ("tag -m {w}/models/majority --nbest 2 --output-format jsonl", 2, "--nbest needs"),
     "tag/segmented-ner": ("tag -m {w}/models/hmm --output-format segmented", 2, "segmented"),
-    "tag/onnx-not-exported": ("tag -m {w}/models/bilstm --runtime onnx", 3, "model.onnx"),
-    "tag/onnx-hmm": ("tag -m {w}/models/hmm --runtime onnx", 2, "--runtime onnx runs exported BiLSTM models"),
+    "tag/onnx-hmm": ("tag -m {w}/models/hmm --runtime onnx", 2, "--runtime onnx runs BiLSTM models"),
     "tag/no-model-option": ("tag", 2, "Missing option '-m'"),
     # ------------------------------------------------------------------ evaluate
     "evaluate/json-over-model-json": ("evaluate -m {w}/models/hmm {w}/data/test.txt --json {w}/models/hmm/model.json",

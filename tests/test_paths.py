@@ -44,6 +44,78 @@ def test_export_and_tag_with_the_onnx_runtime_through_the_cli(ner_model, tmp_pat
     assert (tmp_path / "serving" / "model.torchscript.pt").is_file()
 
 
+def _tag(model, *options, text="Peter Blackburn went to Paris .\nEU rejects German call .\n"):
+    return subprocess.run([sys.executable, "-m", "seqtag", "tag", "-m", str(model), "--input-format", "tokens",
+                           *options], input=text.encode(), capture_output=True)
+
+
+def test_onnx_is_the_default_runtime_exported_once_and_stamped(ner_model, tmp_path):
+    pytest.importorskip("onnxruntime")
+    import shutil
+
+    model = tmp_path / "model"
+    shutil.copytree(ner_model, model, ignore=shutil.ignore_patterns("model.onnx", "decoder.npz", "context.npz"))
+    first = _tag(model)
+    assert first.returncode == 0 and b"exported the network to" in first.stderr, first.stderr
+    assert (model / "model.onnx").is_file()
+    again, torch_run = _tag(model), _tag(model, "--runtime", "torch")
+    assert again.stderr == b"" and again.stdout == first.stdout == torch_run.stdout
+    assert type(seqtag.load(model).predictor).__name__ == "OnnxTagger"
+    # a stamped graph of another model.json is seqtag's own and stale: exported again, never run
+    other = tmp_path / "other"
+    shutil.copytree(model, other)
+    document = json.loads((other / "model.json").read_text())
+    document["training"]["retrained"] = True
+    (other / "model.json").write_text(json.dumps(document))
+    redone = _tag(other)
+    assert redone.returncode == 0 and b"exported the network to" in redone.stderr
+    assert redone.stdout == first.stdout
+
+
+def test_without_a_writable_folder_auto_runs_pytorch_and_onnx_says_why(ner_model, tmp_path, monkeypatch):
+    pytest.importorskip("onnxruntime")
+    import shutil
+
+    from seqtag import export
+    from seqtag.errors import DataError
+
+    model = tmp_path / "model"
+    shutil.copytree(ner_model, model, ignore=shutil.ignore_patterns("model.onnx", "decoder.npz", "context.npz"))
+    monkeypatch.setattr(export, "_writable", lambda folder: False)  # as root, permissions would not stop a write
+    before = sorted(p.name for p in model.iterdir())
+    assert type(seqtag.load(model).predictor).__name__ == "BiLSTMTagger"
+    with pytest.raises(DataError, match="cannot be written"):
+        seqtag.load(model, runtime="onnx")
+    assert sorted(p.name for p in model.iterdir()) == before
+
+
+def test_processes_exporting_at_once_agree_and_leave_one_graph(ner_model, tmp_path):
+    pytest.importorskip("onnxruntime")
+    import shutil
+
+    model = tmp_path / "model"
+    shutil.copytree(ner_model, model, ignore=shutil.ignore_patterns("model.onnx", "decoder.npz", "context.npz"))
+    command = [sys.executable, "-m", "seqtag", "tag", "-m", str(model), "--input-format", "tokens"]
+    processes = [subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                 for _ in range(3)]
+    text = "Peter Blackburn went to Paris .\nEU rejects German call .\n"
+    results = [p.communicate(text.encode()) for p in processes]
+    assert all(p.returncode == 0 for p in processes), [err for _, err in results]
+    assert len({out for out, _ in results}) == 1 and results[0][0] == _tag(model, "--runtime", "torch").stdout
+    assert not [p.name for p in model.iterdir() if p.name.startswith(".")]
+
+
+def test_auto_hands_probabilities_and_nbest_to_pytorch_and_workers_agree(ner_model, tmp_path):
+    pytest.importorskip("onnxruntime")
+    model = seqtag.load(ner_model)
+    assert type(model.predictor).__name__ == "OnnxTagger"
+    tagged = model.tag("Peter went to Paris .", probs=True)
+    assert type(model.predictor).__name__ == "BiLSTMTagger" and len(tagged.probs) == len(tagged.tokens)
+    text = "".join(f"Peter Blackburn went to Paris number {i} .\n" for i in range(300))
+    parallel, single = _tag(ner_model, "--workers", "2", text=text), _tag(ner_model, "--runtime", "torch", text=text)
+    assert parallel.returncode == 0 and parallel.stdout == single.stdout, parallel.stderr
+
+
 def test_bilstm_segmentation_and_segmented_output(tmp_path):
     model = seqtag.train(DATA / "seg/train.txt", DATA / "seg/dev.txt", hidden=16, layers=1, max_epochs=2)
     assert model.scheme.value == "bmes" and model.metrics["dev"]["metric"] == "f1"
