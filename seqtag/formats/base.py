@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Sequence
 from typing import ClassVar
 
@@ -37,8 +38,15 @@ class Format:
         raise NotImplementedError
 
 
-def check_token(token: str, sentence: Sentence) -> None:
-    if not token or any(c.isspace() for c in token):
-        where = sentence.origin
-        raise DataError(f"token {token!r} is empty or contains whitespace and cannot be written",
-                        where.path if where else None, where.line if where else None)
+_SPACE = re.compile(r"\s")  # for str patterns, exactly the characters of str.isspace
+
+
+def check_tokens(sentence: Sentence) -> None:
+    """Every token of the sentence can be written: not empty, no whitespace (one search over the whole sentence;
+    the culprit is looked for only when there is one)."""
+    if all(sentence.tokens) and not _SPACE.search("".join(sentence.tokens)):
+        return
+    token = next(t for t in sentence.tokens if not t or _SPACE.search(t))
+    where = sentence.origin
+    raise DataError(f"token {token!r} is empty or contains whitespace and cannot be written",
+                    where.path if where else None, where.line if where else None)

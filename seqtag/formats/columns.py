@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from seqtag import labels as L
 from seqtag.corpus import Origin, Sentence
 from seqtag.errors import DataError
-from seqtag.formats.base import Format, Layout, check_token
+from seqtag.formats.base import Format, Layout, check_tokens
 from seqtag.formats.text import DOCSTART, Lines, sentence_blocks
 from seqtag.outputs import CANONICAL_MAGIC
 
@@ -41,12 +41,10 @@ def read_rows(lines: Iterable[str], path: str, names: list[str], by_tab: bool, t
 
 def render_rows(sentence: Sentence, layers: Sequence[str], new_document: bool, separator: str) -> str:
     """Rows of token and labels, then a blank line; a new document is marked with a -DOCSTART- line first."""
-    columns = [sentence.labels[layer] for layer in layers]
-    text = separator.join([DOCSTART, *("-X-" for _ in layers)]) + "\n\n" if new_document else ""
-    for j, token in enumerate(sentence.tokens):
-        check_token(token, sentence)
-        text += separator.join([token, *(column[j] for column in columns)]) + "\n"
-    return text + "\n"
+    check_tokens(sentence)
+    head = separator.join([DOCSTART, *("-X-" for _ in layers)]) + "\n\n" if new_document else ""
+    rows = zip(sentence.tokens, *(sentence.labels[layer] for layer in layers))
+    return head + "".join([separator.join(row) + "\n" for row in rows]) + "\n"
 
 
 class Conll(Format):

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from seqtag import labels as L
 from seqtag.corpus import Origin, Sentence
 from seqtag.errors import DataError
-from seqtag.formats.base import Format, Layout, check_token
+from seqtag.formats.base import Format, Layout, check_tokens
 from seqtag.formats.text import Lines, sentence_blocks
 
 LAYERS = ("upos", "xpos")
@@ -48,8 +48,8 @@ class Conllu(Format):
         xpos = sentence.labels.get("xpos", ("_",) * n)
         others = [layer for layer in layers if layer not in LAYERS]
         text = "# newdoc\n" if new_document else ""
+        check_tokens(sentence)
         for j, token in enumerate(sentence.tokens):
-            check_token(token, sentence)
             misc = "|".join(f"{layer}={sentence.labels[layer][j]}" for layer in others) or "_"
             text += f"{j + 1}\t{token}\t_\t{upos[j]}\t{xpos[j]}\t_\t_\t_\t_\t{misc}\n"
         return text + "\n"

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from seqtag import labels as L
 from seqtag.corpus import Origin, Sentence
 from seqtag.errors import DataError
-from seqtag.formats.base import Format, Layout, check_token
+from seqtag.formats.base import Format, Layout, check_tokens
 from seqtag.formats.text import Lines
 
 SEGMENT_LAYER = "seg"
@@ -39,8 +39,7 @@ def _segment(items: list[str], number: int) -> tuple[tuple, dict]:
 
 
 def _write_tokens(sentence: Sentence, items: Iterable[str]) -> str:
-    for token in sentence.tokens:
-        check_token(token, sentence)
+    check_tokens(sentence)
     return " ".join(items) + "\n"
 
 
