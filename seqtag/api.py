@@ -20,7 +20,7 @@ from seqtag.errors import DataError, SeqtagError
 Progress = Callable[[dict], None]
 # what runs a saved model: auto (onnxruntime for a BiLSTM, exported on first use; PyTorch where it cannot be, and
 # for probabilities and n-best lists), or either one; the baselines always run on numpy
-RUNTIMES = ("auto", "torch", "onnx")
+RUNTIMES = ("auto", "torch", "onnx", "onnx-int8")  # onnx-int8: weights quantized to int8 (opt-in, see README)
 EXPORT_FORMATS = ("onnx", "torchscript")  # what `seqtag export` writes (seqtag.export)
 
 
@@ -138,16 +138,17 @@ def load(path: str | Path, runtime: str = "auto", on_progress: Progress | None =
     document = read_model_json(path)
     known = kinds.KINDS.get(document.get("kind"))  # an unknown kind is load_model's to refuse, as a damaged model
     onnx = known is not None and "onnx" in known.capabilities
-    if runtime == "onnx" and not onnx:
-        raise DataError(f"--runtime onnx runs BiLSTM models; this is a {document.get('kind')} model", path)
-    if runtime == "onnx" or (runtime == "auto" and onnx):
+    if runtime.startswith("onnx") and not onnx:
+        raise DataError(f"--runtime {runtime} runs BiLSTM models; this is a {document.get('kind')} model", path)
+    if runtime.startswith("onnx") or (runtime == "auto" and onnx):
         try:
             from seqtag.export import onnx_predictor
 
-            return Model(onnx_predictor(path, on_progress or (lambda event: None)), document, path=path,
+            predictor = onnx_predictor(path, on_progress or (lambda event: None), int8=runtime == "onnx-int8")
+            return Model(predictor, document, path=path,
                          torch_predictor=(lambda: load_model(path, document=document)) if runtime == "auto" else None)
         except Exception as error:  # the fallback: PyTorch runs every model, and gives the same labels
-            if runtime == "onnx":
+            if runtime != "auto":
                 raise
             if not isinstance(error, (SeqtagError, ImportError)):  # a damaged model is PyTorch's loader's to report
                 (on_progress or (lambda event: None))({"event": "note", "message": f"tagging with PyTorch: the "

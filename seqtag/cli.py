@@ -263,7 +263,8 @@ def tag(
     nbest: Annotated[int, typer.Option("--nbest", min=0, max=1000, help="Add the N best label sequences with their "
                      "scores (CRF and HMM models, jsonl output).")] = 0,
     runtime: Annotated[Runtime, typer.Option("--runtime", help="auto: onnxruntime for a BiLSTM (the network is "
-                       "exported into the model folder on first use), else PyTorch; or torch, or onnx.")] = "auto",
+                       "exported into the model folder on first use), else PyTorch; or torch, onnx, or onnx-int8 "
+                       "(int8 weights: faster, labels may differ slightly).")] = "auto",
     workers: Annotated[int, typer.Option("--workers", min=1, max=256, help="Tagging processes (output stays in "
                        "input order).")] = 1,
 ) -> None:

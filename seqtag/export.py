@@ -12,6 +12,7 @@ never run through an older graph.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import shutil
 import time
@@ -25,7 +26,8 @@ import numpy as np
 from seqtag import labels as L
 from seqtag.corpus import Sentence
 from seqtag.errors import DataError, ModelFormatError
-from seqtag.tagger import CONTEXT_FILE, DECODER_FILE, ONNX_FILE, TORCHSCRIPT_FILE, Predictor, read_model_json
+from seqtag.tagger import (CONTEXT_FILE, DECODER_FILE, INT8_FILE, ONNX_FILE, TORCHSCRIPT_FILE, Predictor,
+                           read_model_json)
 
 BATCH_SENTENCES = 256
 STAMP = "seqtag_model_json_sha256"  # in model.onnx's metadata: which model.json the graph was exported from
@@ -126,25 +128,53 @@ def _replace(target: Path, write) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def onnx_predictor(model_dir: Path, on_progress=lambda event: None) -> OnnxTagger:
-    """The ONNX runtime for a BiLSTM model directory, exporting the network into it first where model.onnx is
+def onnx_predictor(model_dir: Path, on_progress=lambda event: None, int8: bool = False) -> OnnxTagger:
+    """The ONNX runtime for a BiLSTM model directory, exporting the network into it first where the graph is
     missing or was exported from another model.json (a graph exported before stamps existed is trusted where the
-    folder cannot be written)."""
+    folder cannot be written). `int8`: the graph with its weights quantized to int8 (made from the float one)."""
     model_dir = Path(model_dir)
-    predictor = OnnxTagger(model_dir) if (model_dir / ONNX_FILE).exists() else None
+    name = INT8_FILE if int8 else ONNX_FILE
+    predictor = OnnxTagger(model_dir, name) if (model_dir / name).exists() else None
     # a graph without a stamp came from an older `seqtag export` (a retrained model replaces the whole folder, so
     # it belongs to this model.json): run as it is, never replaced, like any file seqtag cannot tell it wrote
     if predictor is not None and predictor.stamp in (None, model_stamp(model_dir)):
         return predictor
     if not _writable(model_dir):
         what = "is missing" if predictor is None else "was exported from another version of the model"
-        raise DataError(f"{ONNX_FILE} {what}, and this folder cannot be written: run `seqtag export -m "
-                        f"{model_dir} --format onnx -o FOLDER` and tag with -m FOLDER, or use --runtime torch",
-                        model_dir)
-    export(model_dir, "onnx")
-    on_progress({"event": "note", "message": f"exported the network to {model_dir / ONNX_FILE} for onnxruntime "
+        raise DataError(f"{name} {what}, and this folder cannot be written: run `seqtag export -m {model_dir} "
+                        f"--format onnx -o FOLDER` and tag with -m FOLDER, or use --runtime torch", model_dir)
+    if int8:
+        onnx_predictor(model_dir, on_progress)  # the float graph it is made from, current
+        quantize(model_dir)
+    else:
+        export(model_dir, "onnx")
+    on_progress({"event": "note", "message": f"exported the network to {model_dir / name} for onnxruntime "
                                              "(once; --runtime torch runs PyTorch instead)"})
-    return OnnxTagger(model_dir)
+    return OnnxTagger(model_dir, name)
+
+
+def quantize(model_dir: Path) -> Path:
+    """model.int8.onnx: onnxruntime's dynamic quantization (int8 weights of the LSTM, linear and embedding layers,
+    activations quantized on the fly), stamped like the graph it comes from."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    target = model_dir / INT8_FILE
+    scratch = target.with_name(f".{target.name}.quantizing-{os.getpid()}")
+    try:
+        logging.disable(logging.WARNING)  # its advice to pre-process the graph is for image models
+        try:
+            quantize_dynamic(str(model_dir / ONNX_FILE), str(scratch), weight_type=QuantType.QInt8)
+        finally:
+            logging.disable(logging.NOTSET)
+        graph = onnx.load(str(scratch))
+        del graph.metadata_props[:]
+        entry = graph.metadata_props.add()
+        entry.key, entry.value = STAMP, model_stamp(model_dir)
+        _replace(target, lambda f: f.write(graph.SerializeToString()))
+    finally:
+        scratch.unlink(missing_ok=True)
+    return target
 
 
 def _writable(folder: Path) -> bool:
@@ -157,7 +187,7 @@ class OnnxTagger(Predictor):
 
     kind = "bilstm"
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, graph: str = ONNX_FILE):
         try:
             import onnxruntime
         except ImportError:
@@ -166,12 +196,12 @@ class OnnxTagger(Predictor):
         from seqtag.encoding import Encoder
 
         document = read_model_json(path)
-        if document["kind"] != "bilstm" or not (path / ONNX_FILE).exists():
-            raise ModelFormatError(f"no {ONNX_FILE} here: run `seqtag export -m {path} --format onnx` first", path)
+        if document["kind"] != "bilstm" or not (path / graph).exists():
+            raise ModelFormatError(f"no {graph} here: run `seqtag export -m {path} --format onnx` first", path)
         super().__init__(document["layer"], L.Scheme(document["scheme"]), document["labels"], document["features"])
         self.encoder = Encoder.of_model(document)
         self.train_words = set(document.get("train_words", []))
-        self.graph, self.pid = path / ONNX_FILE, os.getpid()
+        self.graph, self.pid = path / graph, os.getpid()
         self._session = onnxruntime.InferenceSession(str(self.graph), providers=["CPUExecutionProvider"])
         self.stamp = self._session.get_modelmeta().custom_metadata_map.get(STAMP)
         self.names = [i.name for i in self._session.get_inputs()]

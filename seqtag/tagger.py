@@ -30,9 +30,10 @@ WEIGHTS_PT, WEIGHTS_NPZ = "weights.pt", "weights.npz"
 FORMAT_VERSION = 2  # 2: BiLSTM models may hold a context layer (seqtag.context); version 1 models still load
 # what `seqtag export` adds to a model directory (seqtag.export writes them)
 ONNX_FILE, TORCHSCRIPT_FILE = "model.onnx", "model.torchscript.pt"
+INT8_FILE = "model.int8.onnx"  # the ONNX graph with int8 weights (--runtime onnx-int8)
 DECODER_FILE = "decoder.npz"  # CRF start/transition/end scores with the scheme's constraints applied
 CONTEXT_FILE = "context.npz"  # the fitted context layer (seqtag.context): its weight and the label -> type map
-EXPORT_FILES = (ONNX_FILE, TORCHSCRIPT_FILE, DECODER_FILE, CONTEXT_FILE)
+EXPORT_FILES = (ONNX_FILE, INT8_FILE, TORCHSCRIPT_FILE, DECODER_FILE, CONTEXT_FILE)
 # every file a model directory may hold: replacing a directory of only these loses nothing seqtag did not write
 CHECKPOINT_FILE = "checkpoint.pt"  # what --resume continues from (seqtag.checkpoint)
 TRAIN_LOG_FILE, METRICS_FILE = "train_log.jsonl", "metrics.json"

@@ -173,6 +173,9 @@ def test_bench_measures_saved_models(tmp_path):
     ratio = rows["majority"]["tag_end_to_end_tokens_per_s"] / rows["hmm"]["tag_end_to_end_tokens_per_s"]
     assert rows["majority"]["tag_speed_vs_hmm"] == round(ratio, 3) and rows["majority"]["tag_model_tokens_per_s"] > 0
     assert 0 < rows["hmm"]["peak_rss_mb"] < 2000 and figures["hardware"]["cpus"] >= 1
+    assert rows["hmm"]["runtime"] == "HMMTagger" and rows["majority"]["runtime"] == "MajorityTagger"
+    assert set(rows["hmm"]["stages_s"]) == {"load", "read_tokenize", "model", "format"}
+    assert all(seconds >= 0 for seconds in rows["hmm"]["stages_s"].values())
 
 
 def test_bench_refuses_a_device_that_is_not_here_before_measuring(tmp_path):

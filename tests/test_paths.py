@@ -89,6 +89,34 @@ def test_without_a_writable_folder_auto_runs_pytorch_and_onnx_says_why(ner_model
     assert sorted(p.name for p in model.iterdir()) == before
 
 
+def test_the_int8_runtime_quantizes_once_from_the_float_graph(ner_model, tmp_path):
+    pytest.importorskip("onnxruntime")
+    import shutil
+
+    model = tmp_path / "model"
+    shutil.copytree(ner_model, model, ignore=shutil.ignore_patterns("*.onnx", "decoder.npz", "context.npz"))
+    first = _tag(model, "--runtime", "onnx-int8")
+    assert first.returncode == 0 and b"model.int8.onnx" in first.stderr, first.stderr
+    assert (model / "model.onnx").is_file() and (model / "model.int8.onnx").is_file()
+    assert (model / "model.int8.onnx").stat().st_size < (model / "model.onnx").stat().st_size / 2
+    again = _tag(model, "--runtime", "onnx-int8")
+    assert again.stderr == b"" and again.stdout == first.stdout and first.stdout.count(b"\n") == 13
+    loaded = seqtag.load(model, runtime="onnx-int8")
+    assert loaded.predictor.graph.name == "model.int8.onnx" and loaded.predictor.stamp is not None
+
+
+def test_bench_splits_a_bilstm_model_time_into_stages(ner_model, tmp_path):
+    pytest.importorskip("onnxruntime")
+    from seqtag.bench import stage_seconds
+
+    tokens = tmp_path / "tokens.txt"
+    tokens.write_text("Peter Blackburn went to Paris .\nEU rejects German call .\n" * 50)
+    stages = stage_seconds(ner_model, tokens)
+    assert stages.pop("runtime") == "OnnxTagger"
+    assert set(stages) == {"load", "read_tokenize", "model", "encode", "network", "decode", "format"}
+    assert stages["encode"] + stages["network"] + stages["decode"] <= stages["model"] + 0.01
+
+
 def test_processes_exporting_at_once_agree_and_leave_one_graph(ner_model, tmp_path):
     pytest.importorskip("onnxruntime")
     import shutil

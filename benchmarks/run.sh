@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Peer benchmark: seqtag against spaCy, NLTK and sklearn-crfsuite on the same inputs, on this machine, as ratios.
+# Usage (from the repository root, with seqtag installed in the active environment):
+#   bash benchmarks/run.sh [--corpora ../shared/corpora] [--runs 3]
+# The peers live in their own virtual environment (benchmarks/.venv-peers, made on the first run), so they never
+# touch seqtag's; seqtag itself is run as the `seqtag` command of the environment this script is started from.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+seqtag_bin="$(command -v seqtag)" || { echo "benchmarks/run.sh: seqtag is not installed in this environment" >&2; exit 2; }
+venv="$here/.venv-peers"
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q -r "$here/requirements-peers.txt"
+fi
+exec "$venv/bin/python" "$here/peers.py" --seqtag "$seqtag_bin" "$@"
