@@ -264,7 +264,7 @@ class HMMTagger(Tagger):
             step = score[:, :, :, None] + flat_trans.take(index)
             back = step.argmax(axis=1)  # shape: (s, b, c)
             backs.append(back)
-            score = np.take_along_axis(step, back[:, None], axis=1)[:, 0] + emitted[i][:, None, :]
+            score = step.max(axis=1) + emitted[i][:, None, :]
             previous = current
         flat = score.reshape(count, -1).argmax(axis=1)
         b, c = np.unravel_index(flat, score.shape[1:])
