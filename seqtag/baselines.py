@@ -103,9 +103,7 @@ class HMMTagger(Tagger):
         self.word_index = {w: i for i, w in enumerate(words)}
         self.suffixes = suffixes  # "lower"/"upper" -> suffix strings, rows of arrays["suffix_<kind>"]
         self.suffix_index = {kind: {s: i for i, s in enumerate(items)} for kind, items in suffixes.items()}
-        # known words: candidate tags and log P(word | tag), as per-word slices of flat arrays
-        offsets = arrays["emit_offsets"]
-        self._emit = [(arrays["emit_tags"][a:b], arrays["emit_logp"][a:b]) for a, b in zip(offsets[:-1], offsets[1:])]
+        offsets = arrays["emit_offsets"]  # known words' candidate tags and log P(word | tag): slices of flat arrays
         start, transitions, _ = L.allowed_transitions(self.labels, scheme)
         n = len(self.labels)
         allowed = np.zeros((n + 1, n), dtype=bool)  # row n: sentence start
@@ -181,7 +179,8 @@ class HMMTagger(Tagger):
         """Candidate tags of a word and log P(word | tag) up to a constant."""
         i = self.word_index.get(word)
         if i is not None:
-            return self._emit[i]
+            a, b = self.arrays["emit_offsets"][i : i + 2]
+            return self.arrays["emit_tags"][a:b], self.arrays["emit_logp"][a:b]
         if word in self._unknown:
             return self._unknown[word]
         if len(self._unknown) > 100_000:  # a bound on memory over an endless stream

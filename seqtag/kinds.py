@@ -132,6 +132,8 @@ BILSTM_OPTIONS = (
     Option("embeddings", "--embeddings", Path, "GloVe/word2vec text vectors.", ("model", "embeddings")),
     Option("patience", "--patience", int, "Epochs without a better dev score before stopping.",
            ("training", "patience"), 1),
+    Option("min_updates", "--min-updates", int, "Optimizer steps before --patience may stop training (default "
+           "300).", ("training", "min_updates"), 0),
     Option("batch_size", "--batch-size", int, "Padded tokens per batch.", ("training", "batch_tokens"), 1),
     Option("lr", "--lr", float, "Learning rate (above 0).", ("training", "lr"), above=0),
     Option("optimizer", "--optimizer", str, "Optimizer.", ("training", "optimizer"), choices=("adam", "sgd")),

@@ -30,6 +30,7 @@ from seqtag.tagger import CHECKPOINT_FILE, TRAIN_LOG_FILE
 class TrainConfig:
     max_epochs: int = 30
     patience: int = 5  # epochs without a better dev score before stopping
+    min_updates: int = 300  # optimizer steps before patience may stop a run: a small corpus gives few per epoch
     batch_tokens: int = 800  # padded tokens per batch (sentences x longest); a longer sentence goes alone
     optimizer: str = "adam"  # adam | sgd
     lr: float = 0.002
@@ -41,7 +42,7 @@ class TrainConfig:
     stream_buffer: int = 20000  # --stream: sentences read, shuffled and batched together
 
     LIMITS: ClassVar[dict] = {"lr": (1e-12, None), "lr_decay": (0.0, None), "clip": (1e-12, None),
-                              "seed": (0, 2**32 - 1)}
+                              "seed": (0, 2**32 - 1), "min_updates": (0, None)}
 
     @classmethod
     def from_dict(cls, values: dict) -> TrainConfig:
@@ -196,7 +197,7 @@ def train_bilstm(
     stopped = "max_epochs"
     try:
         for epoch in range(run.epoch, config.max_epochs):
-            if run.best_score is not None and run.bad_epochs >= config.patience:
+            if _patience_out(run, config):
                 stopped = "patience"
                 break
             record = _train_epoch(trainable, batches, optimizer, model_config, config, generators, autocast, progress,
@@ -223,7 +224,7 @@ def train_bilstm(
                 on_checkpoint(tagger, run.best, checkpoint.capture(run, network, optimizer, scheduler, generators,
                                                                    device, config))
         else:
-            stopped = "patience" if run.best_score is not None and run.bad_epochs >= config.patience else "max_epochs"
+            stopped = "patience" if _patience_out(run, config) else "max_epochs"
     except KeyboardInterrupt:
         stopped = "interrupted"
     except TrainingDiverged:
@@ -247,6 +248,13 @@ def make_optimizer(network: torch.nn.Module, config: TrainConfig) -> torch.optim
     if config.optimizer == "adam":
         return torch.optim.Adam(network.parameters(), lr=config.lr)
     return torch.optim.SGD(network.parameters(), lr=config.lr, momentum=0.9)
+
+
+def _patience_out(run: checkpoint.Progress, config: TrainConfig) -> bool:
+    """Early stopping: `patience` epochs without a better dev score, once the run has made `min_updates` steps (on
+    the bundled sample an epoch is 6 steps, and a softmax BiLSTM still predicts only O after 36 of them)."""
+    updates = sum(record.get("updates", 0) for record in run.history or [])
+    return run.best_score is not None and run.bad_epochs >= config.patience and updates >= config.min_updates
 
 
 class EncodedBatches:
@@ -285,7 +293,7 @@ def _train_epoch(network, batches: EncodedBatches | StreamedBatches, optimizer, 
                  epoch: int, rank: int = 0, world: int = 1) -> dict:
     network.train()
     started = time.perf_counter()
-    total_tokens, sentences = 0, 0
+    total_tokens, sentences, updates = 0, 0, 0
     order_generator, dropout_generator = generators
     total = len(batches) // world if isinstance(batches, EncodedBatches) else None  # a stream's is unknown
     progress({"event": "epoch_start", "epoch": epoch + 1, "batches": total})
@@ -302,6 +310,7 @@ def _train_epoch(network, batches: EncodedBatches | StreamedBatches, optimizer, 
         loss.backward()
         torch.nn.utils.clip_grad_norm_(network.parameters(), config.clip)
         optimizer.step()
+        updates += 1
         count, tokens = batch["lengths"].numel(), int(batch["lengths"].sum())
         summed += loss.detach() * count
         total_tokens += tokens
@@ -320,6 +329,7 @@ def _train_epoch(network, batches: EncodedBatches | StreamedBatches, optimizer, 
         "tokens_per_s": round(total_tokens / seconds) if seconds > 0 else math.inf,
         "sentences_per_s": round(sentences / seconds) if seconds > 0 else math.inf,
         "lr": optimizer.param_groups[0]["lr"],
+        "updates": updates,  # optimizer steps (of each rank, under torchrun)
         "ranks": world,  # under torchrun, tokens/s and sentences/s are those of one rank
     }
 

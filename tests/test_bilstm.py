@@ -183,3 +183,15 @@ def test_torchscript_export_computes_the_same_emissions(tmp_path):
     with torch.no_grad():
         expected = tagger.network.eval().emissions({k: torch.from_numpy(v) for k, v in batch.items()})
         assert torch.allclose(scripted(*inputs), expected, atol=1e-5)
+
+
+def test_patience_waits_for_min_updates_on_a_small_corpus():
+    import seqtag
+
+    small = {"hidden": 16, "layers": 1, "decoder": "softmax", "max_epochs": 8, "patience": 1}
+    hasty = seqtag.train(min_updates=0, **small)
+    patient = seqtag.train(**small)  # the default, 300 steps: more than 8 epochs of the bundled sample
+    assert hasty.document["training"]["stopped"] == "patience" and hasty.document["training"]["epochs"] < 8
+    assert patient.document["training"]["stopped"] == "max_epochs" and patient.document["training"]["epochs"] == 8
+    log = [json.loads(line) for line in patient.files["train_log.jsonl"].splitlines()]
+    assert len({record["updates"] for record in log}) == 1 and 0 < log[0]["updates"] * 8 < 300
