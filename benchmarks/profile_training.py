@@ -1,0 +1,64 @@
+"""Where a BiLSTM training step spends its time: epoch seconds of the default NER model at several batch sizes,
+then a torch.profiler table of 40 steps (by device time on a GPU, by CPU time otherwise).
+
+    python benchmarks/profile_training.py ../shared/corpora/conll2003/eng.train --device cuda
+
+On one H200 this showed the step launch-bound (440 kernel launches per 800-token step, the GPU busy a tenth of the
+time), which is why larger batches are what a GPU needs; see README, Benchmarks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+
+from seqtag.api import read_corpus
+from seqtag.bilstm import BiLSTMConfig, BiLSTMTagger, TrainingCounts
+from seqtag.training import EncodedBatches, TrainConfig, _train_epoch, make_optimizer, resolve_device, train_bilstm
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("train", help="a CoNLL-2003 style file (word pos chunk ner)")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--batch-tokens", default="800,2000,4000", help="padded tokens per batch, comma-separated")
+    parser.add_argument("--steps", type=int, default=40, help="steps under the profiler")
+    args = parser.parse_args()
+    device = resolve_device(args.device)
+    train = read_corpus(args.train, columns=["word", "pos", "chunk", "ner"], layer="ner")
+    print(f"{len(train)} sentences, {train.num_tokens()} tokens, {device}", flush=True)
+    for batch_tokens in (int(b) for b in args.batch_tokens.split(",")):
+        config = TrainConfig(max_epochs=2, batch_tokens=batch_tokens, device=device)
+        history = train_bilstm(train, None, "ner", BiLSTMConfig(), config).history
+        print(f"batch_tokens={batch_tokens}: epochs {', '.join(str(r['seconds']) for r in history)} s; "
+              f"{history[-1]['sentences_per_s']} sentences/s after a warm-up epoch", flush=True)
+
+    counts = TrainingCounts.of(train, "ner", ())
+    tagger = BiLSTMTagger.build(counts, "ner", train.schemes["ner"], BiLSTMConfig(), (), device)
+    config = TrainConfig(device=device)
+    batches = EncodedBatches(tagger, train.sentences, counts.rare_words(), config.batch_tokens)
+    batches.batches = batches.batches[: args.steps]
+    optimizer = make_optimizer(tagger.network, config)
+    generators = (torch.Generator().manual_seed(1), torch.Generator().manual_seed(2))
+    gpu = device.startswith("cuda")
+
+    def step(epoch: int) -> None:
+        _train_epoch(tagger.network, batches, optimizer, tagger.config, config, generators, gpu and config.amp,
+                     lambda event: None, epoch)
+
+    step(0)  # warm-up
+    activities = [torch.profiler.ProfilerActivity.CPU] + ([torch.profiler.ProfilerActivity.CUDA] if gpu else [])
+    with torch.profiler.profile(activities=activities) as profile:
+        started = time.perf_counter()
+        step(1)
+        if gpu:
+            torch.cuda.synchronize()
+    print(f"{args.steps} profiled steps: {time.perf_counter() - started:.2f} s", flush=True)
+    sort = "self_cuda_time_total" if gpu else "self_cpu_time_total"
+    print(profile.key_averages().table(sort_by=sort, row_limit=25, max_name_column_width=60))
+
+
+if __name__ == "__main__":
+    main()
