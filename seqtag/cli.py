@@ -240,7 +240,13 @@ def info(model: Annotated[Path, typer.Argument(help="Model directory.")]) -> Non
     from seqtag import show
     from seqtag.tagger import read_model_json
 
-    show.model_card(model, read_model_json(model))
+    document = read_model_json(model)
+    runtime = None
+    if "onnx" in getattr(kinds.KINDS.get(document.get("kind")), "capabilities", ()):
+        from seqtag.export import runtime_status
+
+        runtime = runtime_status(model)
+    show.model_card(model, document, runtime)
 
 
 @app.command()

@@ -177,6 +177,22 @@ def quantize(model_dir: Path) -> Path:
     return target
 
 
+def runtime_status(model_dir: Path) -> str:
+    """What `seqtag tag` runs this BiLSTM model with by default (for `seqtag info`)."""
+    graph = Path(model_dir) / ONNX_FILE
+    if not graph.exists():
+        if not _writable(Path(model_dir)):
+            return "PyTorch: this folder cannot be written, so model.onnx cannot be exported into it"
+        return "onnxruntime, once the first `seqtag tag` has exported model.onnx"
+    import onnx
+
+    stamps = {entry.key: entry.value for entry in onnx.load(str(graph), load_external_data=False).metadata_props}
+    if stamps.get(STAMP) not in (None, model_stamp(Path(model_dir))):
+        return "onnxruntime, once the next `seqtag tag` has exported model.onnx again (this one is older)"
+    int8 = " (model.int8.onnx for --runtime onnx-int8)" if (graph.parent / INT8_FILE).exists() else ""
+    return f"onnxruntime, model.onnx{int8}"
+
+
 def _writable(folder: Path) -> bool:
     return os.access(folder, os.W_OK | os.X_OK)
 

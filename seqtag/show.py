@@ -137,7 +137,7 @@ def notice(event: dict) -> None:
         err.print(event["message"], highlight=False, markup=False)
 
 
-def model_card(model: Path, document: dict) -> None:
+def model_card(model: Path, document: dict, runtime: str | None = None) -> None:
     table = Table(title=str(model), title_justify="left", show_header=False)
     table.add_column("")
     table.add_column("")
@@ -168,6 +168,8 @@ def model_card(model: Path, document: dict) -> None:
                                        f"{100 * held_out['without']:.2f} without")
     for name, report in document.get("metrics", {}).items():
         table.add_row(f"{name} {report['metric']}", f"{100 * report[report['metric']]:.2f}")
+    if runtime:
+        table.add_row("tagging runtime", runtime)
     table.add_row("versions", f"seqtag {document['seqtag_version']}, torch {document['torch_version']}, "
                   f"format {document['format_version']}")
     out.print(table)

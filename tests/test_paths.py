@@ -2,6 +2,7 @@
 input features, pretrained vectors, every cell/encoder/optimizer setting, config precedence, strict scoring."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -55,8 +56,15 @@ def test_onnx_is_the_default_runtime_exported_once_and_stamped(ner_model, tmp_pa
 
     model = tmp_path / "model"
     shutil.copytree(ner_model, model, ignore=shutil.ignore_patterns("model.onnx", "decoder.npz", "context.npz"))
+    def info() -> str:
+        shown = subprocess.run([sys.executable, "-m", "seqtag", "info", str(model)], capture_output=True, text=True,
+                               env={**os.environ, "COLUMNS": "400"})  # no wrapped cells
+        return " ".join(shown.stdout.split())
+
+    assert "once the first `seqtag tag` has exported model.onnx" in info()
     first = _tag(model)
     assert first.returncode == 0 and b"exported the network to" in first.stderr, first.stderr
+    assert "tagging runtime │ onnxruntime, model.onnx │" in info()
     assert (model / "model.onnx").is_file()
     again, torch_run = _tag(model), _tag(model, "--runtime", "torch")
     assert again.stderr == b"" and again.stdout == first.stdout == torch_run.stdout
