@@ -213,7 +213,8 @@ def evaluate(
         outputs.check_file_destination(json_file, "evaluate", overwrite, [model, gold, pred])
     reading = shared.reading(fmt, columns, layer, scheme, on_invalid)
     if model is not None:
-        report = api.load(model).evaluate(gold, strict=strict, on_progress=show.notice, **reading)
+        report = api.load(model, on_progress=show.notice).evaluate(gold, strict=strict, on_progress=show.notice,
+                                                                   **reading)
     else:
         report = pipeline.evaluate_files(pred, gold, shared.read_options(fmt, columns, layer, scheme, on_invalid), strict)
     value = report[report["metric"]]

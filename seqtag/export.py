@@ -4,9 +4,9 @@ TorchScript (the emission network; decoding stays in seqtag).
 The exported graph computes emissions for a batch of sentences of one length, so no padding and no packing are
 needed; the runtime groups sentences by length and decodes with the same scheme constraints as the CRF.
 
-ONNX is the default runtime of a BiLSTM model (`onnx_predictor`): the first `seqtag tag` exports the network into
-the model directory, stamped with the hash of the model.json it came from, so a retrained or replaced model is
-never run through an older graph.
+ONNX is the default runtime of a BiLSTM model (`onnx_predictor`): the first `seqtag tag` or `seqtag evaluate`
+exports the network into the model directory, stamped with the hash of the model.json it came from, so a model
+is never run through a graph seqtag exported from another model.json.
 """
 
 from __future__ import annotations
@@ -130,8 +130,8 @@ def _replace(target: Path, write) -> None:
 
 def onnx_predictor(model_dir: Path, on_progress=lambda event: None, int8: bool = False) -> OnnxTagger:
     """The ONNX runtime for a BiLSTM model directory, exporting the network into it first where the graph is
-    missing or was exported from another model.json (a graph exported before stamps existed is trusted where the
-    folder cannot be written). `int8`: the graph with its weights quantized to int8 (made from the float one)."""
+    missing or was exported from another model.json (a graph exported before stamps existed is run as it is).
+    `int8`: the graph with its weights quantized to int8 (made from the float one)."""
     model_dir = Path(model_dir)
     name = INT8_FILE if int8 else ONNX_FILE
     predictor = OnnxTagger(model_dir, name) if (model_dir / name).exists() else None
@@ -149,7 +149,7 @@ def onnx_predictor(model_dir: Path, on_progress=lambda event: None, int8: bool =
     else:
         export(model_dir, "onnx")
     on_progress({"event": "note", "message": f"exported the network to {model_dir / name} for onnxruntime "
-                                             "(once; --runtime torch runs PyTorch instead)"})
+                                             "(once; `seqtag tag --runtime torch` runs PyTorch instead)"})
     return OnnxTagger(model_dir, name)
 
 

@@ -70,7 +70,7 @@ def analyse(model_path: Path, gold_path: Path | None = None, read_options: dict 
     from seqtag.evaluation import score_tagger
     from seqtag.tagger import read_train_log
 
-    model = api.load(model_path)
+    model = api.load(model_path, runtime="torch")  # a report reads a model folder; it does not add a graph to it
     data = model.document.get("training", {}).get("data", {})
     if gold_path is None:
         saved = data.get("test") or data.get("dev")
