@@ -258,9 +258,9 @@ class HMMTagger(Tagger):
         flat_trans, stride = log_trans.reshape(-1), log_trans.shape[1]
         for i in range(1, length):
             current, following = tags[i - 1], tags[i]
-            # log_trans[a, b, c] through one flat index: a third of the cost of numpy's three-array indexing
-            index = (previous[:, :, None] * stride + current[:, None, :])[:, :, :, None] * n + following[:, None, None, :]
-            step = score[:, :, :, None] + flat_trans.take(index)
+            # log_trans[a, b, c] through one flat index into the flattened table (one take, no three-array indexing)
+            pairs = previous[:, :, None] * stride + current[:, None, :]  # shape: (s, a, b)
+            step = score[:, :, :, None] + flat_trans.take(pairs[:, :, :, None] * n + following[:, None, None, :])
             back = step.argmax(axis=1)  # shape: (s, b, c)
             backs.append(back)
             score = step.max(axis=1) + emitted[i][:, None, :]
