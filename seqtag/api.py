@@ -15,7 +15,7 @@ from typing import Any
 from seqtag import formats, kinds, outputs, pipeline
 from seqtag import labels as L
 from seqtag.corpus import Corpus, StreamedCorpus
-from seqtag.errors import DataError, SeqtagError
+from seqtag.errors import DataError
 
 Progress = Callable[[dict], None]
 # what runs a saved model: auto (onnxruntime for a BiLSTM, exported on first use; PyTorch where it cannot be, and
@@ -140,20 +140,24 @@ def load(path: str | Path, runtime: str = "auto", on_progress: Progress | None =
     onnx = known is not None and "onnx" in known.capabilities
     if runtime.startswith("onnx") and not onnx:
         raise DataError(f"--runtime {runtime} runs BiLSTM models; this is a {document.get('kind')} model", path)
+    report = on_progress or (lambda event: None)
+    fallback = None  # why runtime auto runs PyTorch, said once PyTorch has loaded the model
     if runtime.startswith("onnx") or (runtime == "auto" and onnx):
         try:
             from seqtag.export import onnx_predictor
 
-            predictor = onnx_predictor(path, on_progress or (lambda event: None), int8=runtime == "onnx-int8")
+            predictor = onnx_predictor(path, report, int8=runtime == "onnx-int8")
             return Model(predictor, document, path=path,
                          torch_predictor=(lambda: load_model(path, document=document)) if runtime == "auto" else None)
         except Exception as error:  # the fallback: PyTorch runs every model, and gives the same labels
             if runtime != "auto":
                 raise
-            if not isinstance(error, (SeqtagError, ImportError)):  # a damaged model is PyTorch's loader's to report
-                (on_progress or (lambda event: None))({"event": "note", "message": f"tagging with PyTorch: the "
-                                                       f"ONNX runtime could not load this model ({error})"})
-    return Model(load_model(path, document=document), document, path=path)
+            if not isinstance(error, (ImportError, DataError)):  # not an expected absence: worth a line
+                fallback = f"tagging with PyTorch: {error}"
+    model = Model(load_model(path, document=document), document, path=path)
+    if fallback:  # after loading: a model PyTorch cannot load either is reported once, by PyTorch's loader
+        report({"event": "note", "message": fallback})
+    return model
 
 
 def read_corpus(path: str | Path, *, format: str | None = None, columns: list[str] | None = None,

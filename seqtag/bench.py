@@ -153,8 +153,7 @@ def run_all(models: list[Path], data: Path, read, train_bench: bool = True,
     from seqtag.tagger import load_model
     from seqtag.training import resolve_device
 
-    for device in devices or []:  # a device that is not here is refused before any measuring starts
-        resolve_device(device)
+    devices = [resolve_device(d) for d in devices] if devices else None  # refused before any measuring starts
     for model in models:  # so is a damaged model
         load_model(model)
     corpus, target, _ = read.read(data)
@@ -197,13 +196,12 @@ def _stream_memory(data: Path, read, scratch: Path) -> dict:
 def run(models: list[Path], corpus: Corpus, layer: str, train_corpus: Corpus | None,
         on_progress: Callable[[str], None] = lambda message: None, devices: list[str] | None = None) -> dict:
     """Benchmark saved models (and, given a training corpus, BiLSTM training on each device: the CPU, and CUDA
-    where there is one, unless `devices` names them)."""
+    where there is one, unless `devices` names them, resolved by run_all)."""
     import torch
 
     from seqtag.tagger import read_model_json
-    from seqtag.training import resolve_device
 
-    devices = [resolve_device(d) for d in devices or ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])]
+    devices = devices or ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
     with tempfile.TemporaryDirectory(prefix="seqtag-bench-") as scratch:
         tokens_file = Path(scratch) / "tokens.txt"

@@ -37,6 +37,13 @@ def model_stamp(model_dir: Path) -> str:
     return hashlib.sha256((model_dir / "model.json").read_bytes()).hexdigest()
 
 
+def _belongs(model_dir: Path, stamp: str | None) -> bool:
+    """A graph belongs to the model.json beside it if its stamp says so; a graph without a stamp came from an older
+    `seqtag export` (a retrained model replaces the whole folder, so it belongs too): run as it is, never replaced,
+    like any file seqtag cannot tell it wrote."""
+    return stamp is None or stamp == model_stamp(model_dir)
+
+
 def input_names(tagger) -> list[str]:
     encoder = tagger.encoder
     names = ["words"]
@@ -135,9 +142,7 @@ def onnx_predictor(model_dir: Path, on_progress=lambda event: None, int8: bool =
     model_dir = Path(model_dir)
     name = INT8_FILE if int8 else ONNX_FILE
     predictor = OnnxTagger(model_dir, name) if (model_dir / name).exists() else None
-    # a graph without a stamp came from an older `seqtag export` (a retrained model replaces the whole folder, so
-    # it belongs to this model.json): run as it is, never replaced, like any file seqtag cannot tell it wrote
-    if predictor is not None and predictor.stamp in (None, model_stamp(model_dir)):
+    if predictor is not None and _belongs(model_dir, predictor.stamp):
         return predictor
     if not _writable(model_dir):
         what = "is missing" if predictor is None else "was exported from another version of the model"
@@ -179,15 +184,19 @@ def quantize(model_dir: Path) -> Path:
 
 def runtime_status(model_dir: Path) -> str:
     """What `seqtag tag` runs this BiLSTM model with by default (for `seqtag info`)."""
-    graph = Path(model_dir) / ONNX_FILE
+    model_dir = Path(model_dir)
+    graph = model_dir / ONNX_FILE
     if not graph.exists():
-        if not _writable(Path(model_dir)):
+        if not _writable(model_dir):
             return "PyTorch: this folder cannot be written, so model.onnx cannot be exported into it"
         return "onnxruntime, once the first `seqtag tag` has exported model.onnx"
     import onnx
 
-    stamps = {entry.key: entry.value for entry in onnx.load(str(graph), load_external_data=False).metadata_props}
-    if stamps.get(STAMP) not in (None, model_stamp(Path(model_dir))):
+    try:
+        stamps = {entry.key: entry.value for entry in onnx.load(str(graph), load_external_data=False).metadata_props}
+    except Exception:  # a damaged graph: tag falls back to PyTorch and says why
+        return f"PyTorch: {ONNX_FILE} is damaged (`seqtag export -m {model_dir} --format onnx` writes it again)"
+    if not _belongs(model_dir, stamps.get(STAMP)):
         return "onnxruntime, once the next `seqtag tag` has exported model.onnx again (this one is older)"
     int8 = " (model.int8.onnx for --runtime onnx-int8)" if (graph.parent / INT8_FILE).exists() else ""
     return f"onnxruntime, model.onnx{int8}"
@@ -218,7 +227,12 @@ class OnnxTagger(Predictor):
         self.encoder = Encoder.of_model(document)
         self.train_words = set(document.get("train_words", []))
         self.graph, self.pid = path / graph, os.getpid()
-        self._session = onnxruntime.InferenceSession(str(self.graph), providers=["CPUExecutionProvider"])
+        try:
+            self._session = onnxruntime.InferenceSession(str(self.graph), providers=["CPUExecutionProvider"])
+        except Exception as error:  # onnxruntime's own errors: a damaged or foreign file
+            reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
+            raise ModelFormatError(f"{graph} cannot be read by onnxruntime ({reason}); `seqtag export -m {path} "
+                                   f"--format onnx` writes it again", path) from None
         self.stamp = self._session.get_modelmeta().custom_metadata_map.get(STAMP)
         self.names = [i.name for i in self._session.get_inputs()]
         self.seconds = {"encode": 0.0, "network": 0.0, "decode": 0.0}  # where predict's time went (seqtag bench)

@@ -141,6 +141,22 @@ def test_processes_exporting_at_once_agree_and_leave_one_graph(ner_model, tmp_pa
     assert not [p.name for p in model.iterdir() if p.name.startswith(".")]
 
 
+def test_a_damaged_graph_is_refused_by_onnx_and_left_alone_by_auto(ner_model, tmp_path):
+    pytest.importorskip("onnxruntime")
+    import shutil
+
+    model = tmp_path / "model"
+    shutil.copytree(ner_model, model, ignore=shutil.ignore_patterns("*.onnx", "decoder.npz", "context.npz"))
+    (model / "model.onnx").write_bytes(b"\x08\x07garbage" * 100)
+    refused = _tag(model, "--runtime", "onnx")
+    assert refused.returncode == 3 and b"model.onnx cannot be read by onnxruntime" in refused.stderr
+    assert b"Traceback" not in refused.stderr and b"internal error" not in refused.stderr
+    fallback = _tag(model)
+    assert fallback.returncode == 0 and b"tagging with PyTorch" in fallback.stderr
+    assert fallback.stdout == _tag(model, "--runtime", "torch").stdout
+    assert (model / "model.onnx").read_bytes() == b"\x08\x07garbage" * 100  # not ours to replace
+
+
 def test_auto_hands_probabilities_and_nbest_to_pytorch_and_workers_agree(ner_model, tmp_path):
     pytest.importorskip("onnxruntime")
     model = seqtag.load(ner_model)
