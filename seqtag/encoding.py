@@ -67,12 +67,45 @@ def batches_by_tokens(order: Sequence[int], lengths: Sequence[int], budget: int)
     return batches
 
 
+def document_windows(sentences: Sequence[Sentence], budget: int) -> list[list[int]]:
+    """Indices of the non-empty `sentences`, in the spans the network reads at once: runs of consecutive sentences
+    of one document (`Sentence.document`) of at most `budget` tokens, so a sentence is read beside its neighbours at
+    no extra cost per token. A sentence longer than the budget, one without a document mark, and every sentence
+    when the budget is 0, is a span of its own."""
+    windows: list[list[int]] = []
+    size, document = 0, None
+    for i, sentence in enumerate(sentences):
+        if not len(sentence):
+            continue
+        if (budget and windows and sentence.document is not None and sentence.document == document
+                and size + len(sentence) <= budget):
+            windows[-1].append(i)
+            size += len(sentence)
+        else:
+            windows.append([i])
+            size = len(sentence)
+        document = sentence.document
+    return windows
+
+
+def batched_windows(sentences: Sequence[Sentence], window: int, budget: int) -> list[list[list[int]]]:
+    """The non-empty sentences' `document_windows`, batched by size under a token budget (`batches_by_tokens`)."""
+    runs = document_windows(sentences, window)
+    sizes = [sum(len(sentences[i]) for i in run) for run in runs]
+    order = sorted(range(len(runs)), key=sizes.__getitem__)
+    return [[runs[k] for k in chunk] for chunk in batches_by_tokens(order, sizes, budget)]
+
+
 class Encoder:
     """What the network reads: word, casing and character ids (or character bigrams for segmentation), extra
-    input columns, and in training the gold labels (in the internal scheme) and a rare-word mask."""
+    input columns, and in training the gold labels (in the internal scheme) and a rare-word mask.
+
+    With a document window, the network reads runs of neighbouring sentences (`document_windows`) as one sequence,
+    and its scores are cut back into sentences (`encode_windows`' positions)."""
 
     def __init__(self, vocab: dict[str, Vocabulary], features: Sequence[str], char_encoder: str, max_chars: int,
-                 layer: str, scheme: L.Scheme, internal_scheme: L.Scheme):
+                 layer: str, scheme: L.Scheme, internal_scheme: L.Scheme, window: int = 0):
+        self.window = window
         self.vocab = vocab
         self.features = tuple(features)
         self.segmentation = scheme is L.Scheme.BMES
@@ -88,7 +121,8 @@ class Encoder:
         scheme = L.Scheme(document["scheme"])
         config = document["tagger"]["config"]
         return cls(Vocabulary.from_lists(document["tagger"]["vocab"]), document["features"], config["char_encoder"],
-                   config["max_chars"], document["layer"], scheme, training_scheme(scheme))
+                   config["max_chars"], document["layer"], scheme, training_scheme(scheme),
+                   config.get("document_window", 0))  # models from before the window read sentences alone
 
     def known(self, token: str) -> bool:
         return normalize_word(token) in self.vocab["words"]
@@ -98,8 +132,10 @@ class Encoder:
         labels = self.vocab["labels"].items
         return L.convert([labels[j] for j in path], self.internal_scheme, self.scheme)
 
-    def encode(self, sentences: Sequence[Sentence], rare_words: set[str] | None = None) -> dict[str, np.ndarray]:
-        """Padded arrays for one batch. Characters are encoded once per distinct word of the batch."""
+    def encode(self, sentences: Sequence[Sentence], rare_words: set[str] | None = None, gold: bool = True
+               ) -> dict[str, np.ndarray]:
+        """Padded arrays for one batch. Characters are encoded once per distinct word of the batch. With
+        `rare_words` (training), the rare-word mask and (with `gold`) the gold labels too."""
         words = self.vocab["words"]
         width = max(len(s) for s in sentences)
 
@@ -128,8 +164,37 @@ class Encoder:
             columns = [pad([self.vocab[f"feature:{f}"].ids(s.labels[f]) for s in sentences]) for f in self.features]
             batch["features"] = np.stack(columns, axis=2)
         if rare_words is not None:
-            label_vocab = self.vocab["labels"]
-            gold = [L.convert(s.labels[self.layer], self.scheme, self.internal_scheme) for s in sentences]
-            batch["labels"] = pad([label_vocab.ids(g) for g in gold])
+            if gold:
+                batch["labels"] = self.gold(sentences, width)
             batch["rare"] = pad([[int(normalize_word(t) in rare_words) for t in s.tokens] for s in sentences]) > 0
+        return batch
+
+    def gold(self, sentences: Sequence[Sentence], width: int) -> np.ndarray:
+        """The gold label ids in the internal scheme (converted sentence by sentence), padded to `width`."""
+        label_vocab = self.vocab["labels"]
+        rows = [label_vocab.ids(L.convert(s.labels[self.layer], self.scheme, self.internal_scheme)) for s in sentences]
+        return np.array([row + [0] * (width - len(row)) for row in rows], dtype=np.int64)
+
+    def encode_windows(self, windows: Sequence[Sequence[Sentence]], rare_words: set[str] | None = None
+                       ) -> dict[str, np.ndarray]:
+        """`encode` for runs of sentences read as one sequence each. The inputs (and lengths, and the rare-word
+        mask) are per run; `positions` gives each sentence's places in the flattened (runs x width) scores, and
+        `mask` and the gold `labels` are per sentence, in the order of the runs."""
+        joined = [Sentence(tuple(t for s in run for t in s.tokens),
+                           {f: tuple(v for s in run for v in s.labels[f]) for f in self.features}) for run in windows]
+        batch = self.encode(joined, rare_words, gold=False)
+        sentences = [s for run in windows for s in run]
+        width, longest = batch["words"].shape[1], max(len(s) for s in sentences)
+        positions = np.zeros((len(sentences), longest), dtype=np.int64)
+        row = 0
+        for k, run in enumerate(windows):
+            start = k * width
+            for sentence in run:
+                positions[row, : len(sentence)] = np.arange(start, start + len(sentence))
+                start += len(sentence)
+                row += 1
+        lengths = np.array([len(s) for s in sentences], dtype=np.int64)
+        batch.update(positions=positions, mask=np.arange(longest)[None, :] < lengths[:, None])
+        if rare_words is not None:
+            batch["labels"] = self.gold(sentences, longest)
         return batch

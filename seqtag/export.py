@@ -25,6 +25,7 @@ import numpy as np
 
 from seqtag import labels as L
 from seqtag.corpus import Sentence
+from seqtag.encoding import Encoder, document_windows
 from seqtag.errors import DataError, ModelFormatError
 from seqtag.tagger import (CONTEXT_FILE, DECODER_FILE, INT8_FILE, ONNX_FILE, TORCHSCRIPT_FILE, Predictor,
                            read_model_json)
@@ -201,10 +202,8 @@ def runtime_status(model_dir: Path) -> str:
     int8 = " (model.int8.onnx for --runtime onnx-int8)" if (graph.parent / INT8_FILE).exists() else ""
     return f"onnxruntime, model.onnx{int8}"
 
-
 def _writable(folder: Path) -> bool:
     return os.access(folder, os.W_OK | os.X_OK)
-
 
 class OnnxTagger(Predictor):
     """A BiLSTM model run by onnxruntime: the BiLSTM's own encoder (numpy), the exported network, numpy Viterbi
@@ -217,8 +216,6 @@ class OnnxTagger(Predictor):
             import onnxruntime
         except ImportError:
             raise DataError("the ONNX runtime needs onnxruntime: pip install onnxruntime", path) from None
-
-        from seqtag.encoding import Encoder
 
         document = read_model_json(path)
         if document["kind"] != "bilstm" or not (path / graph).exists():
@@ -280,17 +277,25 @@ class OnnxTagger(Predictor):
         return results
 
     def _emissions(self, sentences: Sequence[Sentence]) -> list[np.ndarray]:
-        """Label scores per sentence, (length, labels): the network runs on sentences of one length at a time."""
+        """Label scores per sentence, (length, labels): the network runs on sequences of one length at a time, a
+        sequence being a sentence or, with a document window, a run of sentences (cut back into sentences)."""
         emissions: list = [None] * len(sentences)
-        for group in _by_length([len(s) for s in sentences]):
+        runs = document_windows(sentences, self.encoder.window)
+        for group in _by_length([sum(len(sentences[i]) for i in run) for run in runs]):
             started = time.perf_counter()
-            arrays = self.encoder.encode([sentences[k] for k in group])
+            members = [[sentences[i] for i in runs[k]] for k in group]
+            arrays = (self.encoder.encode_windows(members) if any(len(run) > 1 for run in members)
+                      else self.encoder.encode([run[0] for run in members]))
             encoded = time.perf_counter()
             (batch,) = self.session.run(None, {name: arrays[name] for name in self.names})
             self.seconds["encode"] += encoded - started
             self.seconds["network"] += time.perf_counter() - encoded
-            for k, row in zip(group, batch):
-                emissions[k] = row
+            indices = [i for k in group for i in runs[k]]
+            if "positions" in arrays:
+                flat = batch.reshape(-1, batch.shape[2])
+                batch = [flat[row[: len(sentences[i])]] for row, i in zip(arrays["positions"], indices)]
+            for i, row in zip(indices, batch):
+                emissions[i] = row
         return emissions
 
     def known(self, token: str) -> bool:

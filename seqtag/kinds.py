@@ -128,6 +128,9 @@ BILSTM_OPTIONS = (
     Option("hidden", "--hidden", int, "Hidden units per direction.", ("model", "hidden"), 1, 8192),
     Option("char_encoder", "--char-encoder", str, "Character encoder.", ("model", "char_encoder"),
            choices=("cnn", "lstm", "none")),
+    Option("document_window", "--document-window", int, "Tokens of a document the network reads at once: "
+           "neighbouring sentences together, up to this many (0: each sentence alone).",
+           ("model", "document_window"), 0),
     Option("features", "--features", str, "Extra input columns, comma-separated, e.g. pos.", ("features",)),
     Option("embeddings", "--embeddings", Path, "GloVe/word2vec text vectors.", ("model", "embeddings")),
     Option("patience", "--patience", int, "Epochs without a better dev score before stopping.",

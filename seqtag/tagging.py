@@ -116,19 +116,25 @@ class Tagged:
 Unit = tuple[list[str], list | None, str | None, int | None, dict]
 
 
-def units_from_texts(texts: Iterable[str], segmentation: bool, tokenized: bool = False) -> Iterator[Unit]:
+def units_from_texts(texts: Iterable[str], segmentation: bool, tokenized: bool = False, paragraphs: bool = False
+                     ) -> Iterator[Unit]:
+    """Units from texts, each its own document; with `paragraphs`, texts are lines, and the lines between blank
+    lines are one document (a BiLSTM with a document window reads them together)."""
     split = whitespace_tokens if tokenized else characters if segmentation else tokenize
+    paragraph = 0
     for text in texts:
         tokens, offsets = split(text)
-        yield tokens, offsets, text, None, {}
+        paragraph += paragraphs and not tokens
+        yield tokens, offsets, text, paragraph if paragraphs else None, {}
 
 
 def units_from_lines(lines: Iterable[str], input_format: str, segmentation: bool,
                      columns: Sequence[str] | None = None) -> Iterator[Unit]:
     """Units from stdin lines: raw text and whitespace tokens one sentence a line (an empty line stays an empty
-    output sentence), any other format as its reader reads it (documents and input columns kept)."""
+    output sentence, and ends a paragraph: a document), any other format as its reader reads it (documents and
+    input columns kept)."""
     if input_format in TEXT_INPUTS:
-        return units_from_texts(lines, segmentation, tokenized=input_format == "tokens")
+        return units_from_texts(lines, segmentation, tokenized=input_format == "tokens", paragraphs=True)
     _, sentences = formats.read_lines(lines, "<stdin>", input_format, columns)
     return ((list(s.tokens), None, None, s.document, s.labels) for s in sentences)
 
@@ -145,8 +151,9 @@ def tag_units(predictor, units: Sequence[Unit], probs: bool = False, nbest: int 
         predicted = predictor.predict_confidence(pieces) if pieces else []
     else:
         predicted = [(labels, None) for labels in predictor.predict(pieces)] if pieces else []
+    # a paragraph of text is a document for the model, but there is no document mark to write back
     results = [Tagged(list(tokens), [], predictor.scheme, offsets, text, [] if probs else None,
-                      nbest_score=predictor.nbest_score, document=document)
+                      nbest_score=predictor.nbest_score, document=document if text is None else None)
                for tokens, offsets, text, document, _ in units]
     for owner, (labels, scores) in zip(owners, predicted):
         results[owner].labels.extend(labels)

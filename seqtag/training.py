@@ -18,7 +18,7 @@ import torch
 
 from seqtag import checkpoint
 from seqtag.bilstm import BiLSTMConfig, BiLSTMTagger, TrainingCounts, make_config
-from seqtag.encoding import batches_by_tokens
+from seqtag.encoding import batched_windows
 from seqtag.corpus import Corpus, Sentence, StreamedCorpus
 from seqtag.errors import DataError, SeqtagError
 from seqtag.evaluation import score_tagger
@@ -262,9 +262,8 @@ class EncodedBatches:
     the batches in a new order, each rank an equal share (DDP's ranks would otherwise wait on each other)."""
 
     def __init__(self, tagger: BiLSTMTagger, sentences: Sequence[Sentence], rare: set[str], budget: int):
-        order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
-        self.batches = [tagger.encode([sentences[i] for i in chunk], rare)
-                        for chunk in batches_by_tokens(order, [len(s) for s in sentences], budget)]
+        self.batches = [tagger.encode(sentences, rare, runs)
+                        for runs in batched_windows(sentences, tagger.config.document_window, budget)]
 
     def __len__(self) -> int:
         return len(self.batches)
@@ -311,7 +310,7 @@ def _train_epoch(network, batches: EncodedBatches | StreamedBatches, optimizer, 
         torch.nn.utils.clip_grad_norm_(network.parameters(), config.clip)
         optimizer.step()
         updates += 1
-        count, tokens = batch["lengths"].numel(), int(batch["lengths"].sum())
+        count, tokens = batch["mask"].size(0), int(batch["lengths"].sum())  # sentences (a run holds several)
         summed += loss.detach() * count
         total_tokens += tokens
         sentences += count

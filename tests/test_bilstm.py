@@ -7,6 +7,7 @@ import random
 import pytest
 import torch
 
+import seqtag
 from seqtag import formats, pipeline
 from seqtag.corpus import Corpus, Sentence
 from seqtag.errors import ModelFormatError
@@ -195,3 +196,82 @@ def test_patience_waits_for_min_updates_on_a_small_corpus():
     assert patient.document["training"]["stopped"] == "max_epochs" and patient.document["training"]["epochs"] == 8
     log = [json.loads(line) for line in patient.files["train_log.jsonl"].splitlines()]
     assert len({record["updates"] for record in log}) == 1 and 0 < log[0]["updates"] * 8 < 300
+
+
+def documents(n: int, seed: int) -> Corpus:
+    """Documents whose first sentence names a topic; later sentences mention "zork", a LOC in a document about a
+    city and a PER in one about a person: only a neighbouring sentence tells which."""
+    rng = random.Random(seed)
+    sentences = []
+    for document in range(n):
+        topic = rng.choice(["city", "person"])
+        sentences.append(Sentence(("about", "a", topic), {"ner": ("O", "O", "O")}, document=document))
+        for _ in range(rng.randint(1, 3)):
+            before = [rng.choice(["we", "saw", "the", "there"]) for _ in range(rng.randint(0, 3))]
+            tokens = (*before, "zork", rng.choice(["again", "today"]))
+            tags = ("O",) * len(before) + ("B-LOC" if topic == "city" else "B-PER", "O")
+            sentences.append(Sentence(tokens, {"ner": tags}, document=document))
+    return Corpus(sentences, ("ner",), source="documents")
+
+
+def test_document_windows_keep_documents_whole_within_the_budget():
+    from seqtag.encoding import document_windows
+
+    def sentence(n, document):
+        return Sentence(("w",) * n, {}, document=document)
+
+    sentences = [sentence(3, 0), sentence(4, 0), sentence(0, 0), sentence(5, 0), sentence(2, 1), sentence(9, 1),
+                 sentence(2, None), sentence(2, None), sentence(20, 2)]
+    assert document_windows(sentences, 12) == [[0, 1, 3], [4, 5], [6], [7], [8]]
+    assert document_windows(sentences, 7) == [[0, 1], [3], [4], [5], [6], [7], [8]]
+    assert document_windows(sentences, 0) == [[i] for i in (0, 1, 3, 4, 5, 6, 7, 8)]
+
+
+def test_a_document_window_lets_the_network_read_the_neighbouring_sentences(tmp_path):
+    train_path, dev_path = write(documents(60, 0), tmp_path / "train.txt"), write(documents(40, 1), tmp_path / "dev.txt")
+    scores = {}
+    for window in (0, 64):
+        config = {"model": {**TINY_MODEL, "document_window": window, "context": False},
+                  "training": {"max_epochs": 20, "seed": 1, "lr": 0.01, "batch_tokens": 200, "patience": 50}}
+        read = pipeline.ReadOptions(fmt="conll", columns=["word", "ner"])
+        document = pipeline.train_model("bilstm", train_path, dev_path, None, read, config, tmp_path / str(window))
+        scores[window] = document["metrics"]["dev"]["f1"]
+    assert scores[64] == 1.0  # the topic is two sentences away at most: a window of 64 tokens holds it
+    assert scores[0] < 0.8  # alone, a sentence leaves "zork" a guess between LOC and PER
+
+    # seqtag tag: lines of text between blank lines are a document, and no document mark is written back
+    lines = ["about a city", "we saw zork today", "", "about a person", "zork again", "", "zork today"]
+    for runtime in ("torch", "auto"):
+        output = "".join(seqtag.load(tmp_path / "64", runtime=runtime).tag_lines(lines, "tokens", "conll"))
+        tags = [line.split("\t")[1] for line in output.splitlines() if line.startswith("zork")]
+        assert tags[:2] == ["B-LOC", "B-PER"] and "DOCSTART" not in output
+
+
+def test_models_saved_before_the_document_window_read_sentences_alone(tmp_path):
+    from seqtag.encoding import Encoder
+
+    train(tmp_path, epochs=1)
+    path = tmp_path / "model" / "model.json"
+    document = json.loads(path.read_text())
+    assert document["tagger"]["config"].pop("document_window") == 64  # the default now
+    path.write_text(json.dumps(document))
+    assert load_model(tmp_path / "model").config.document_window == 0
+    assert Encoder.of_model(document).window == 0
+
+
+def test_onnx_runs_document_windows_as_pytorch_does(tmp_path):
+    pytest.importorskip("onnxruntime")
+    from seqtag.export import OnnxTagger, export
+
+    config = {"model": {**TINY_MODEL, "document_window": 30}, "training": {"max_epochs": 2, "batch_tokens": 200}}
+    read = pipeline.ReadOptions(fmt="conll", columns=["word", "ner"])
+    pipeline.train_model("bilstm", write(documents(30, 0), tmp_path / "train.txt"),
+                         write(documents(20, 1), tmp_path / "dev.txt"), None, read, config, tmp_path / "model")
+    export(tmp_path / "model", "onnx")
+    torch_tagger, onnx_tagger = load_model(tmp_path / "model"), OnnxTagger(tmp_path / "model")
+    sentences = documents(25, 5).sentences + [Sentence(("Unseen", "zork"), {}, document=99), Sentence((), {})]
+    emissions = onnx_tagger._emissions([s for s in sentences if len(s)])
+    for indices, _, expected in torch_tagger.emission_batches([s for s in sentences if len(s)], use_context=False):
+        for row, i in enumerate(indices):
+            assert torch.allclose(torch.from_numpy(emissions[i]), expected[row, : len(emissions[i])], atol=1e-4)
+    assert onnx_tagger.predict(sentences) == torch_tagger.predict(sentences)

@@ -57,7 +57,8 @@ def documents(n: int, seed: int) -> Corpus:
 @pytest.fixture(scope="module")
 def document_model(tmp_path_factory):
     folder = tmp_path_factory.mktemp("context")
-    config = {"model": {**TINY_MODEL}, "training": {"max_epochs": 8, "seed": 1, "lr": 0.01, "batch_tokens": 200}}
+    # sentences read alone: with a document window the network carries the type itself (test_bilstm)
+    config = {"model": {**TINY_MODEL, "document_window": 0}, "training": {"max_epochs": 8, "seed": 1, "lr": 0.01, "batch_tokens": 200}}
     read = pipeline.ReadOptions(fmt="conll", columns=["word", "ner"])
     pipeline.train_model("bilstm", write(documents(150, 0), folder / "train.txt"),
                          write(documents(150, 1), folder / "dev.txt"), None, read, config, folder / "model")
@@ -124,7 +125,8 @@ def test_tag_reads_document_marks_from_conll_input(document_model, tmp_path):
 
 
 def test_a_one_sentence_dev_set_leaves_the_layer_zero(tmp_path):
-    config = {"model": {**TINY_MODEL}, "training": {"max_epochs": 1, "batch_tokens": 200}}
+    # sentences read alone: with a document window the network carries the type itself (test_bilstm)
+    config = {"model": {**TINY_MODEL, "document_window": 0}, "training": {"max_epochs": 1, "batch_tokens": 200}}
     read = pipeline.ReadOptions(fmt="conll", columns=["word", "ner"])
     dev = documents(1, 1)
     dev.sentences = dev.sentences[:1]
@@ -142,7 +144,8 @@ def test_ctrl_c_while_fitting_keeps_the_trained_network(tmp_path, monkeypatch):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(training, "fit_context", interrupted)
-    config = {"model": {**TINY_MODEL}, "training": {"max_epochs": 2, "batch_tokens": 200}}
+    # sentences read alone: with a document window the network carries the type itself (test_bilstm)
+    config = {"model": {**TINY_MODEL, "document_window": 0}, "training": {"max_epochs": 2, "batch_tokens": 200}}
     read = pipeline.ReadOptions(fmt="conll", columns=["word", "ner"])
     with pytest.raises(Interrupted, match="interrupted while fitting the context layer: kept the trained network"):
         pipeline.train_model("bilstm", write(documents(20, 0), tmp_path / "train.txt"),
