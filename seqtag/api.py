@@ -185,14 +185,25 @@ def train(train: str | Path | None = None, dev: str | Path | None = None, test: 
           model: str = kinds.DEFAULT_KIND, output: str | Path | None = None, *, resume: bool = False,
           overwrite: bool = False, format: str | None = None, columns: list[str] | None = None,
           layer: str | None = None, scheme: str | None = None, on_invalid: str = "repair",
-          on_progress: Progress | None = None, **options: Any) -> Model:
+          on_progress: Progress | None = None, time_budget: float | None = None, **options: Any) -> Model:
     """Train a model of any kind (seqtag.kinds.KINDS) on corpus files; `train=None` uses the bundled NER sample.
     `options` are the kind's own settings by name (hidden=100, max_epochs=5, ...); one the kind does not take is an
     error. With `output`, the model directory is written there (after every epoch, for kinds that train in epochs,
     so `resume=True` can continue); without, the model lives in memory until `Model.save`. Dev and test files are
-    scored at the end: `Model.metrics`."""
+    scored at the end: `Model.metrics`.
+
+    `model="auto"` trains each candidate kind and keeps the one with the best dev score (pipeline.fit_auto; within
+    `time_budget` seconds where given); the model directory is written once, at the end."""
     read = pipeline.ReadOptions(format, columns, layer, scheme, on_invalid)
     output = Path(output) if output is not None else None
+    if train is None and not resume:
+        train, dev, test = pipeline.SAMPLE["train"], pipeline.SAMPLE["dev"], pipeline.SAMPLE["test"]
+        read = replace(read, columns=read.columns or pipeline.SAMPLE["columns"],
+                       layer=read.layer or pipeline.SAMPLE["layer"])
+    if model == kinds.AUTO:
+        return _train_auto(train, dev, test, output, overwrite, read, on_progress, time_budget, resume, options)
+    if time_budget is not None:
+        raise DataError("--time-budget is the budget of --model auto; for one kind, --max-epochs and --patience")
     if resume:
         if output is None:
             raise DataError("resume=True continues the run saved in `output`: give it")
@@ -203,12 +214,33 @@ def train(train: str | Path | None = None, dev: str | Path | None = None, test: 
         config = pipeline.merge_config(pipeline.load_config(run.get("config_file")), config)
         read = replace(read, stream=bool(run.get("stream")))
         kind = model
-        if train is None:
-            train, dev, test = pipeline.SAMPLE["train"], pipeline.SAMPLE["dev"], pipeline.SAMPLE["test"]
-            read = replace(read, columns=read.columns or pipeline.SAMPLE["columns"],
-                           layer=read.layer or pipeline.SAMPLE["layer"])
     if output is not None:  # before any work: never replace what seqtag did not write, nor the data it reads
         reading = [train, dev, test, options.get("embeddings"), options.get("config_file")]
         outputs.check_model_destination(output, kind, overwrite, reading)
     tagger, document, files = pipeline.fit_model(kind, train, dev, test, read, config, output, resume, on_progress)
     return Model(tagger, document, {} if output else files, output)
+
+
+def _train_auto(train, dev, test, output: Path | None, overwrite: bool, read: pipeline.ReadOptions,
+                on_progress: Progress | None, time_budget: float | None, resume: bool, options: dict) -> Model:
+    if resume:
+        raise DataError("--model auto trains from the start: --resume continues one kind's run (its model folder "
+                        "names the kind)")
+    if time_budget is not None and not time_budget > 0:
+        raise DataError(f"--time-budget must be above 0 seconds, not {time_budget!r}")
+    config, run = kinds.config_from_options(options)
+    if run.get("stream"):
+        raise DataError("--stream trains the BiLSTM only; --model auto also trains baselines, which read their "
+                        "training data into memory")
+    config = pipeline.merge_config(pipeline.load_config(run.get("config_file")), config)
+    if output is not None:  # before any work; which kind is saved is known only at the end
+        if not overwrite and output.is_dir() and any(output.iterdir()):
+            raise DataError("holds files already; --model auto saves into a new or empty folder (the kind it saves "
+                            "is known only at the end): choose another, or replace it with --overwrite", output)
+        outputs.check_model_destination(output, kinds.AUTO, True,
+                                        [train, dev, test, options.get("embeddings"), options.get("config_file")])
+    tagger, document, files = pipeline.fit_auto(train, dev, test, read, config, time_budget, on_progress)
+    model = Model(tagger, document, files, None)
+    if output is not None:
+        model.save(output, overwrite=True)
+    return model

@@ -157,7 +157,11 @@ def train(
     dev_file: Annotated[Optional[Path], typer.Option("--dev", help="Dev file: early stopping and model choice.")] = None,
     test_file: Annotated[Optional[Path], typer.Option("--test", help="Test file, scored once at the end.")] = None,
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Model directory.")] = None,
-    model: Annotated[ModelKind, typer.Option("--model", help="Tagger kind.")] = kinds.DEFAULT_KIND,
+    model: Annotated[ModelKind, typer.Option("--model", help=f"Tagger kind; {kinds.AUTO}: train "
+                     f"{', '.join(kinds.AUTO_CANDIDATES)}, keep the best on dev.")] = kinds.DEFAULT_KIND,
+    time_budget: Annotated[Optional[float], typer.Option("--time-budget", help="Seconds for --model auto: a kind "
+                           "starts only while time is left; the BiLSTM, last, stops after the epoch that spends it.")
+                           ] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from the model directory's checkpoint.")] = False,
     overwrite: OverwriteOpt = False,
     fmt: FormatOpt = None,
@@ -176,8 +180,8 @@ def train(
     output = output or Path("models") / (layer or (pipeline.SAMPLE["layer"] if train_file is None else kind))
     with show.TrainingProgress() as progress:
         trained = api.train(train_file, dev_file, test_file, kind, output, resume=resume, overwrite=overwrite,
-                            on_progress=progress.update, **shared.reading(fmt, columns, layer, scheme, on_invalid),
-                            **shared.typed(context, options))
+                            on_progress=progress.update, time_budget=time_budget,
+                            **shared.reading(fmt, columns, layer, scheme, on_invalid), **shared.typed(context, options))
     if trained.predictor is not None:  # None on the torchrun ranks other than 0
         err.print(f"saved {output}")
         show.dev_curve(output)

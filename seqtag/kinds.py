@@ -166,6 +166,8 @@ KINDS: dict[str, Kind] = {  # in the order compare and bench list them: simplest
 
 
 DEFAULT_KIND = "bilstm"  # what `seqtag train` and seqtag.train train unless told otherwise
+AUTO = "auto"  # `seqtag train --model auto`: the candidate that does best on dev (seqtag.pipeline.fit_auto)
+AUTO_CANDIDATES = ("hmm", "perceptron", "bilstm")  # simplest first: a tie goes to the simpler kind
 
 
 def kind(name: str) -> Kind:

@@ -21,7 +21,7 @@ def _choices(name: str, values) -> type[Enum]:
 
 
 FormatChoice = _choices("FormatChoice", formats.NAMES)
-ModelKind = _choices("ModelKind", kinds.KINDS)
+ModelKind = _choices("ModelKind", [*kinds.KINDS, kinds.AUTO])
 TEXT_FORMATS = [name for name, fmt in formats.FORMATS.items() if fmt.text]
 InputFormat = _choices("InputFormat", [*TEXT_INPUTS, *TEXT_FORMATS])
 OutputFormat = _choices("OutputFormat", [*TEXT_FORMATS, *(a for n in TEXT_FORMATS for a in formats.FORMATS[n].aliases)])

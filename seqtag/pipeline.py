@@ -191,7 +191,7 @@ def fit_model(
             train, layer, repaired = read.read(train_path, stream=read.stream)
         read = replace(read, layer=layer)  # the caller's options stay as they were
         scheme = train.schemes[layer]
-        dev = read.read(dev_path, scheme)[0] if dev_path else None
+        dev = dev_path if isinstance(dev_path, Corpus) else read.read(dev_path, scheme)[0] if dev_path else None
         test = read.read(test_path, scheme)[0] if test_path else None
         if isinstance(train, Corpus):  # a streamed corpus is not read once more just for this
             known = {label for sentence in train for label in sentence.labels[layer]}
@@ -232,6 +232,72 @@ def fit_model(
     if trained.interrupted:
         raise Interrupted(trained.interrupted, output)
     return tagger, json.loads((output / "model.json").read_text("utf-8")), {}
+
+
+HELD_OUT = 10  # without a dev file, every 10th training sentence is held out as dev
+
+
+def fit_auto(train_path, dev_path, test_path, read: ReadOptions, config: dict, time_budget: float | None = None,
+             on_progress: Callable[[dict], None] | None = None):
+    """`seqtag train --model auto`: train each of kinds.AUTO_CANDIDATES on the training data (in memory), score
+    each on dev, and keep the best; only the winner is scored on test. Without a dev file, every HELD_OUT-th training
+    sentence is held out as dev (and the winner is trained without them). With `time_budget` (seconds), a kind
+    starts only while time is left, and the BiLSTM starts no epoch after it runs out (it trains last).
+
+    Returns (tagger, model.json document, extra files) of the winner, with the choice in training.selection."""
+    import time
+
+    from seqtag.evaluation import score_tagger
+    from seqtag.kinds import AUTO_CANDIDATES
+
+    report = on_progress or (lambda event: None)
+    train, layer, _ = read.read(train_path)
+    read = replace(read, layer=layer)
+    held_out = None
+    if dev_path is None:
+        if len(train) < HELD_OUT:
+            raise DataError(f"--model auto chooses on dev data: give --dev (a training file of {len(train)} "
+                            f"sentence(s) is too small to hold some out)", train_path)
+        dev = Corpus([s for i, s in enumerate(train) if i % HELD_OUT == HELD_OUT - 1], train.layers, train.schemes,
+                     f"{train.source} (held out: every {HELD_OUT}th sentence)")
+        train = Corpus([s for i, s in enumerate(train) if i % HELD_OUT != HELD_OUT - 1], train.layers,
+                       train.schemes, train.source)
+        held_out = dev.source
+    else:
+        dev = read.read(dev_path, train.schemes[layer])[0]
+    started = time.perf_counter()
+    candidates, best = [], None
+    for kind in AUTO_CANDIDATES:
+        spent = time.perf_counter() - started
+        if time_budget is not None and candidates and spent >= time_budget:
+            candidates.append({"kind": kind, "skipped": f"the time budget ({time_budget:g} s) was spent"})
+            report({"event": "warning", "message": f"--model auto: no time left for {kind} ({spent:.0f} s spent)"})
+            continue
+        run_config = config
+        if kind == "bilstm" and time_budget is not None:
+            left = max(time_budget - spent, 1.0)
+            run_config = {**config, "training": {**config.get("training", {}), "max_seconds": left}}
+        report({"event": "note", "message": f"--model auto: training {kind}"})
+        fitted = fit_model(kind, train, dev, None, read, run_config, None, on_progress=on_progress)
+        dev_report = fitted[1]["metrics"]["dev"]
+        candidates.append({"kind": kind, "dev_score": dev_report[dev_report["metric"]], "metric": dev_report["metric"],
+                           "seconds": round(time.perf_counter() - started - spent, 1)})
+        if best is None or candidates[-1]["dev_score"] > best[0]["dev_score"]:
+            best = (candidates[-1], fitted)
+    chosen, (tagger, document, files) = best
+    others = ", ".join(f"{c['kind']} {100 * c['dev_score']:.2f}" for c in candidates
+                       if "dev_score" in c and c is not chosen)
+    why = (f"{chosen['kind']}, the best dev {chosen['metric']}: {100 * chosen['dev_score']:.2f}"
+           + (f" (against {others})" if others else ""))
+    document["training"]["selection"] = {"candidates": candidates, "chosen": chosen["kind"], "why": why,
+                                         "dev": held_out or document["training"]["data"]["dev"]["path"],
+                                         "time_budget_s": time_budget}
+    if test_path is not None:
+        test = read.read(test_path, train.schemes[layer])[0]
+        document["training"]["data"]["test"] = file_record(test_path, test)
+        document["metrics"]["test"] = score_tagger(tagger, test)
+    report({"event": "note", "message": f"--model auto chose {why}"})
+    return tagger, document, files
 
 
 def resumed_run(output: Path, train, dev, test, options: dict):

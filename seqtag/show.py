@@ -150,9 +150,12 @@ def model_card(model: Path, document: dict, runtime: str | None = None) -> None:
         table.add_row(f"config {section}", json.dumps(values))
     training = document.get("training", {})
     for role, record in training.get("data", {}).items():
+        file = f", {record['bytes']:,} bytes, sha256 {record['sha256'][:12]}" if record.get("sha256") else ""
         table.add_row(f"{role} data", f"{_shown(record['path'])} ({record['sentences']:,} sentences, "
-                      f"{record['tokens']:,} tokens, "
-                      f"{record['bytes']:,} bytes, sha256 {str(record['sha256'])[:12]})")
+                      f"{record['tokens']:,} tokens{file})")
+    selection = training.get("selection")
+    if selection:
+        table.add_row("chosen by --model auto", f"{selection['why']}; dev data: {_shown(selection['dev'])}")
     for key in ("epochs", "best_epoch", "stopped", "date"):
         if key in training:
             table.add_row(key.replace("_", " "), str(training[key]))

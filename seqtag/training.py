@@ -40,9 +40,10 @@ class TrainConfig:
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     amp: bool = True  # bfloat16 autocast for the encoder on GPU
     stream_buffer: int = 20000  # --stream: sentences read, shuffled and batched together
+    max_seconds: float = 0.0  # no epoch starts after this long (0: no limit); `train --model auto`'s budget
 
     LIMITS: ClassVar[dict] = {"lr": (1e-12, None), "lr_decay": (0.0, None), "clip": (1e-12, None),
-                              "seed": (0, 2**32 - 1), "min_updates": (0, None)}
+                              "seed": (0, 2**32 - 1), "min_updates": (0, None), "max_seconds": (0.0, None)}
 
     @classmethod
     def from_dict(cls, values: dict) -> TrainConfig:
@@ -98,7 +99,7 @@ class TrainResult:
     history: list[dict]
     best_epoch: int
     best_score: float | None
-    stopped: str  # "patience" | "max_epochs" | "interrupted" | "diverged"
+    stopped: str  # "patience" | "max_epochs" | "max_seconds" | "interrupted" | "diverged"
     context: dict | None = None  # what fit_context measured, where the model has a context layer
 
 
@@ -195,10 +196,14 @@ def train_bilstm(
     autocast = config.amp and device.startswith("cuda")
     progress = on_progress if on_progress is not None and rank == 0 else (lambda event: None)
     stopped = "max_epochs"
+    begun = time.perf_counter()
     try:
         for epoch in range(run.epoch, config.max_epochs):
             if _patience_out(run, config):
                 stopped = "patience"
+                break
+            if config.max_seconds and run.history and time.perf_counter() - begun >= config.max_seconds:
+                stopped = "max_seconds"
                 break
             record = _train_epoch(trainable, batches, optimizer, model_config, config, generators, autocast, progress,
                                   epoch, rank, world)

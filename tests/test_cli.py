@@ -238,3 +238,23 @@ def test_stream_is_refused_for_baselines(tmp_path):
     result = run("train", "--model", "hmm", "--stream", "-o", tmp_path / "m")
     assert result.exit_code == 2 and "--stream is a setting of --model bilstm; --model hmm has no such setting" in result.stderr
     assert not (tmp_path / "m").exists()
+
+
+def test_train_auto_holds_out_dev_data_and_keeps_to_its_time_budget(tmp_path):
+    from seqtag import kinds
+
+    args = ["train", "--model", "auto", "--train", DATA / "ner" / "train.txt", "--columns", "word,pos,chunk,ner",
+            "--time-budget", "0.001", "-o", tmp_path / "auto"]
+    result = run(*args)
+    assert result.exit_code == 0, result.stderr
+    document = json.loads((tmp_path / "auto" / "model.json").read_text())
+    selection = document["training"]["selection"]
+    assert document["kind"] == selection["chosen"] == kinds.AUTO_CANDIDATES[0]  # the first always trains
+    assert ["skipped" in c for c in selection["candidates"]] == [False, True, True]
+    assert "held out: every 10th sentence" in selection["dev"] and "test" not in document["metrics"]
+    assert f"--model auto chose {selection['why']}" in result.stderr
+    assert "chosen by --model auto" in run("info", tmp_path / "auto").stdout
+    # again into the same folder: the kind it would replace is not known yet, so it is refused before training
+    again = run(*args)
+    assert again.exit_code == 2 and "new or empty folder" in again.stderr
+    assert run("train", "--model", "hmm", "--time-budget", "5", "-o", tmp_path / "hmm").exit_code == 2

@@ -45,7 +45,7 @@ def test_the_cli_derives_its_choices_from_the_registries():
     command = cli.typer.main.get_command(cli.app).commands
     train_flags = {flag for param in command["train"].params for flag in param.opts}
     assert {option.flag for option in kinds.all_options().values()} <= train_flags
-    assert [m.value for m in cli.ModelKind] == list(kinds.KINDS)
+    assert [m.value for m in cli.ModelKind] == [*kinds.KINDS, kinds.AUTO]
     assert [m.value for m in cli.FormatChoice] == list(formats.FORMATS)
     compare_models = next(p for p in command["compare"].params if p.name == "models")
     assert compare_models.default.split(",") == list(kinds.variants())
@@ -265,3 +265,15 @@ def test_every_command_body_is_thin():
         first = body[1] if isinstance(body[0], ast.Expr) else body[0]  # after the docstring
         lines = body[-1].end_lineno - first.lineno + 1
         assert lines <= 25, (function.__name__, lines)
+
+
+def test_train_auto_keeps_the_kind_best_on_dev_and_scores_only_it_on_test(tmp_path):
+    model = seqtag.train(model=kinds.AUTO, output=tmp_path / "auto", **TINY["bilstm"])
+    selection = model.document["training"]["selection"]
+    scores = {c["kind"]: c["dev_score"] for c in selection["candidates"]}
+    assert list(scores) == list(kinds.AUTO_CANDIDATES)
+    assert model.kind == selection["chosen"] == max(scores, key=scores.get)
+    assert model.metrics["dev"][model.metrics["dev"]["metric"]] == scores[model.kind]
+    assert "test" in model.metrics and seqtag.load(tmp_path / "auto").kind == model.kind
+    assert selection["chosen"] in selection["why"] and selection["dev"].endswith("dev.txt")
+
