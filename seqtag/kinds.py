@@ -137,7 +137,8 @@ BILSTM_OPTIONS = (
            ("training", "patience"), 1),
     Option("min_updates", "--min-updates", int, "Optimizer steps before --patience may stop training (default "
            "300).", ("training", "min_updates"), 0),
-    Option("batch_size", "--batch-size", int, "Padded tokens per batch.", ("training", "batch_tokens"), 1),
+    Option("batch_size", "--batch-size", int, "Padded tokens per batch (default: 800, fewer on a corpus under "
+           "80,000 tokens).", ("training", "batch_tokens"), 1),
     Option("lr", "--lr", float, "Learning rate (above 0).", ("training", "lr"), above=0),
     Option("optimizer", "--optimizer", str, "Optimizer.", ("training", "optimizer"), choices=("adam", "sgd")),
     Option("device", "--device", str, "auto, cpu, cuda or cuda:N.", ("training", "device")),

@@ -11,7 +11,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import ClassVar
 
 import torch
@@ -31,7 +31,7 @@ class TrainConfig:
     max_epochs: int = 30
     patience: int = 5  # epochs without a better dev score before stopping
     min_updates: int = 300  # optimizer steps before patience may stop a run: a small corpus gives few per epoch
-    batch_tokens: int = 800  # padded tokens per batch (sentences x longest); a longer sentence goes alone
+    batch_tokens: int = 0  # padded tokens per batch (sentences x longest; a longer one goes alone); 0: by corpus size
     optimizer: str = "adam"  # adam | sgd
     lr: float = 0.002
     lr_decay: float = 0.05  # learning rate at epoch e is lr / (1 + lr_decay * e)
@@ -43,7 +43,8 @@ class TrainConfig:
     max_seconds: float = 0.0  # no epoch starts after this long (0: no limit); `train --model auto`'s budget
 
     LIMITS: ClassVar[dict] = {"lr": (1e-12, None), "lr_decay": (0.0, None), "clip": (1e-12, None),
-                              "seed": (0, 2**32 - 1), "min_updates": (0, None), "max_seconds": (0.0, None)}
+                              "seed": (0, 2**32 - 1), "min_updates": (0, None), "max_seconds": (0.0, None),
+                              "batch_tokens": (0, None)}
 
     @classmethod
     def from_dict(cls, values: dict) -> TrainConfig:
@@ -101,6 +102,7 @@ class TrainResult:
     best_score: float | None
     stopped: str  # "patience" | "max_epochs" | "max_seconds" | "interrupted" | "diverged"
     context: dict | None = None  # what fit_context measured, where the model has a context layer
+    batch_tokens: int | None = None  # the batch size trained with (the configuration's 0 is by corpus size)
 
 
 def resolve_config(config: dict) -> dict:
@@ -131,7 +133,7 @@ def train_run(train: Corpus | StreamedCorpus, dev: Corpus | None, layer: str, co
     result = train_bilstm(train, dev, layer, model_config, train_config, config.get("features", ()), run.on_progress,
                           on_checkpoint if run.output is not None else None, resume)
     training = {"best_epoch": result.best_epoch, "stopped": result.stopped, "epochs": len(result.history),
-                "best_dev_score": result.best_score}
+                "best_dev_score": result.best_score, "batch_tokens": result.batch_tokens}
     if result.context is not None:  # fitted on dev after training: best_dev_score is from before
         training["context_layer"] = result.context
     files = {TRAIN_LOG_FILE: "".join(json.dumps(r) + "\n" for r in result.history)}
@@ -169,6 +171,8 @@ def train_bilstm(
     rank, world, device = _start_distributed(resolve_device(config.device))
     torch.manual_seed(config.seed)
     counts = TrainingCounts.of(train, layer, resume[0].features if resume else features)
+    if not config.batch_tokens:
+        config = replace(config, batch_tokens=batch_tokens_for(sum(counts.words.values())))
     if resume is None:
         tagger = BiLSTMTagger.build(counts, layer, train.schemes[layer], model_config, features, device)
     else:
@@ -246,7 +250,14 @@ def train_bilstm(
             with torch.no_grad():
                 network.context.zero_()
             context, stopped = {"kept": False, "interrupted": True}, "interrupted"
-    return TrainResult(tagger, run.history, run.best_epoch, run.best_score, stopped, context)
+    return TrainResult(tagger, run.history, run.best_epoch, run.best_score, stopped, context, config.batch_tokens)
+
+
+def batch_tokens_for(train_tokens: int) -> int:
+    """The default batch size: 800 padded tokens, fewer on a small corpus, so that an epoch of 20,000 tokens still
+    makes 100 steps (200 tokens a batch). Chosen on dev at about 20,000 training tokens, where 200 beat 800 on
+    CoNLL-2003 NER and UD English POS; from 80,000 tokens up it is 800, the setting of the full-corpus results."""
+    return min(800, max(200, train_tokens // 100))
 
 
 def make_optimizer(network: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
