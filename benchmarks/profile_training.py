@@ -16,7 +16,8 @@ import torch
 
 from seqtag.api import read_corpus
 from seqtag.bilstm import BiLSTMConfig, BiLSTMTagger, TrainingCounts
-from seqtag.training import EncodedBatches, TrainConfig, _train_epoch, make_optimizer, resolve_device, train_bilstm
+from seqtag.devices import resolve_device
+from seqtag.training import EncodedBatches, TrainConfig, _train_epoch, make_optimizer, train_bilstm
 
 
 def main() -> None:

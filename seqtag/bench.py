@@ -148,10 +148,10 @@ def default_data(data: Path | None, read):
 def run_all(models: list[Path], data: Path, read, train_bench: bool = True,
             on_progress: Callable[[str], None] = lambda message: None, devices: list[str] | None = None) -> dict:
     """`seqtag bench`: the given models, or one of every kind (seqtag.kinds) trained briefly on `data`."""
+    from seqtag.devices import resolve_device
     from seqtag.kinds import KINDS
     from seqtag.pipeline import train_model
     from seqtag.tagger import load_model
-    from seqtag.training import resolve_device
 
     devices = [resolve_device(d) for d in devices] if devices else None  # refused before any measuring starts
     for model in models:  # so is a damaged model

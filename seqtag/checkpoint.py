@@ -33,8 +33,9 @@ class Progress:
     history: list | None = None
 
 
-def capture(progress: Progress, network, optimizer, scheduler, generators, device: str, train_config) -> dict:
-    """The checkpoint after an epoch."""
+def capture(progress: Progress, network, optimizer, scheduler, generators, device: str, train_config,
+            average=None) -> dict:
+    """The checkpoint after an epoch (with the weight average, training.WeightAverage, where there is one)."""
     generator, dropout_generator = generators
     return {
         "epoch": progress.epoch,
@@ -51,10 +52,11 @@ def capture(progress: Progress, network, optimizer, scheduler, generators, devic
         "bad_epochs": progress.bad_epochs,
         "history": json.dumps(progress.history or []),
         "train_config": json.dumps(asdict(train_config)),
+        "weight_average": average.state() if average is not None else None,
     }
 
 
-def restore(state: dict, network, optimizer, scheduler, generators, device: str) -> Progress:
+def restore(state: dict, network, optimizer, scheduler, generators, device: str, average=None) -> Progress:
     """Put a checkpoint's state back into a fresh run's objects; returns where the run stood."""
     generator, dropout_generator = generators
     network.load_state_dict(state["model"])
@@ -65,6 +67,10 @@ def restore(state: dict, network, optimizer, scheduler, generators, device: str)
     torch.set_rng_state(state["torch_rng"])
     if device.startswith("cuda") and state.get("cuda_rng") is not None:
         torch.cuda.set_rng_state(state["cuda_rng"], device)
+    if average is not None:
+        if state.get("weight_average") is None:  # the average restarts from the weights as they are
+            raise DataError("--resume with a weight average the checkpoint's run did not keep")
+        average.load(state["weight_average"])
     return Progress(state["epoch"], state["best"], state["best_score"], state["best_epoch"], state["bad_epochs"],
                     json.loads(state["history"]))
 

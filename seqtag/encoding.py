@@ -70,7 +70,7 @@ def batches_by_tokens(order: Sequence[int], lengths: Sequence[int], budget: int)
 def document_windows(sentences: Sequence[Sentence], budget: int) -> list[list[int]]:
     """Indices of the non-empty `sentences`, in the spans the network reads at once: runs of consecutive sentences
     of one document (`Sentence.document`) of at most `budget` tokens, so a sentence is read beside its neighbours at
-    no extra cost per token. A sentence longer than the budget, one without a document mark, and every sentence
+    little extra cost per token. A sentence longer than the budget, one without a document mark, and every sentence
     when the budget is 0, is a span of its own."""
     windows: list[list[int]] = []
     size, document = 0, None

@@ -202,8 +202,10 @@ def runtime_status(model_dir: Path) -> str:
     int8 = " (model.int8.onnx for --runtime onnx-int8)" if (graph.parent / INT8_FILE).exists() else ""
     return f"onnxruntime, model.onnx{int8}"
 
+
 def _writable(folder: Path) -> bool:
     return os.access(folder, os.W_OK | os.X_OK)
+
 
 class OnnxTagger(Predictor):
     """A BiLSTM model run by onnxruntime: the BiLSTM's own encoder (numpy), the exported network, numpy Viterbi

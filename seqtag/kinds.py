@@ -140,6 +140,8 @@ BILSTM_OPTIONS = (
     Option("batch_size", "--batch-size", int, "Padded tokens per batch (default: 800, fewer on a corpus under "
            "80,000 tokens).", ("training", "batch_tokens"), 1),
     Option("lr", "--lr", float, "Learning rate (above 0).", ("training", "lr"), above=0),
+    Option("ema", "--ema", float, "Score and keep a moving average of the weights with this decay per step, e.g. "
+           "0.99 (0: off).", ("training", "ema"), 0.0, 0.9999),
     Option("optimizer", "--optimizer", str, "Optimizer.", ("training", "optimizer"), choices=("adam", "sgd")),
     Option("device", "--device", str, "auto, cpu, cuda or cuda:N.", ("training", "device")),
     Option("config_file", "--config", Path, "TOML file: [model], [training].", ("config_file",)),

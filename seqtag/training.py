@@ -5,10 +5,10 @@ never prints.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import math
-import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -18,9 +18,10 @@ import torch
 
 from seqtag import checkpoint
 from seqtag.bilstm import BiLSTMConfig, BiLSTMTagger, TrainingCounts, make_config
-from seqtag.encoding import batched_windows
 from seqtag.corpus import Corpus, Sentence, StreamedCorpus
-from seqtag.errors import DataError, SeqtagError
+from seqtag.devices import resolve_device, score_sharded, start_distributed
+from seqtag.encoding import batched_windows
+from seqtag.errors import SeqtagError
 from seqtag.evaluation import score_tagger
 from seqtag.kinds import Trained, TrainRun
 from seqtag.tagger import CHECKPOINT_FILE, TRAIN_LOG_FILE
@@ -41,10 +42,11 @@ class TrainConfig:
     amp: bool = True  # bfloat16 autocast for the encoder on GPU
     stream_buffer: int = 20000  # --stream: sentences read, shuffled and batched together
     max_seconds: float = 0.0  # no epoch starts after this long (0: no limit); `train --model auto`'s budget
+    ema: float = 0.0  # decay of an exponential moving average of the weights, scored and kept instead (0: off)
 
     LIMITS: ClassVar[dict] = {"lr": (1e-12, None), "lr_decay": (0.0, None), "clip": (1e-12, None),
                               "seed": (0, 2**32 - 1), "min_updates": (0, None), "max_seconds": (0.0, None),
-                              "batch_tokens": (0, None)}
+                              "batch_tokens": (0, None), "ema": (0.0, 0.9999)}
 
     @classmethod
     def from_dict(cls, values: dict) -> TrainConfig:
@@ -53,45 +55,6 @@ class TrainConfig:
 
 class TrainingDiverged(SeqtagError):
     exit_code = 1
-
-
-def distributed_rank() -> tuple[int, int]:
-    """(rank, world size): from torchrun's environment, (0, 1) for a plain run."""
-    return int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
-
-
-def placement(device: str, local_rank: int, local_world: int, gpus: int) -> tuple[str, str]:
-    """(device, backend) for one torchrun rank: NCCL with a GPU per rank; gloo on CPU, and when the ranks of a node
-    outnumber its GPUs (NCCL refuses two ranks on one GPU: "Duplicate GPU detected"), so they share GPUs in turn."""
-    if not device.startswith("cuda"):
-        return device, "gloo"
-    return f"cuda:{local_rank % gpus}", "nccl" if local_world <= gpus else "gloo"
-
-
-def _start_distributed(device: str) -> tuple[int, int, str]:
-    """Join torchrun's process group; each rank gets its own GPU where there are enough."""
-    import torch.distributed as dist
-
-    rank, world = distributed_rank()
-    if world > 1 and not dist.is_initialized():
-        local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-        local_world = int(os.environ.get("LOCAL_WORLD_SIZE", str(world)))
-        gpus = torch.cuda.device_count() if device.startswith("cuda") else 0
-        device, backend = placement(device, local_rank, local_world, gpus)
-        if device.startswith("cuda"):
-            torch.cuda.set_device(device)
-        dist.init_process_group(backend)
-    return rank, world, device
-
-
-def resolve_device(name: str) -> str:
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise DataError(f"--device {name}: no CUDA device is available here")
-    if name != "cpu" and not name.startswith("cuda"):
-        raise DataError(f"--device must be auto, cpu, cuda or cuda:N, not {name!r}")
-    return name
 
 
 @dataclass
@@ -168,7 +131,7 @@ def train_bilstm(
     resume: tuple[BiLSTMTagger, dict] | None = None,
 ) -> TrainResult:
     """Train, calling `on_checkpoint` after every epoch with the best weights so far and the resumable state."""
-    rank, world, device = _start_distributed(resolve_device(config.device))
+    rank, world, device = start_distributed(resolve_device(config.device))
     torch.manual_seed(config.seed)
     counts = TrainingCounts.of(train, layer, resume[0].features if resume else features)
     if not config.batch_tokens:
@@ -195,8 +158,9 @@ def train_bilstm(
         trainable = DistributedDataParallel(network, device_ids=[device] if device.startswith("cuda") else None)
     generators = (generator, dropout_generator)
     run = checkpoint.Progress(history=[])
+    average = WeightAverage(network, config.ema) if config.ema else None
     if resume is not None:
-        run = checkpoint.restore(resume[1], network, optimizer, scheduler, generators, device)
+        run = checkpoint.restore(resume[1], network, optimizer, scheduler, generators, device, average)
     autocast = config.amp and device.startswith("cuda")
     progress = on_progress if on_progress is not None and rank == 0 else (lambda event: None)
     stopped = "max_epochs"
@@ -210,28 +174,29 @@ def train_bilstm(
                 stopped = "max_seconds"
                 break
             record = _train_epoch(trainable, batches, optimizer, model_config, config, generators, autocast, progress,
-                                  epoch, rank, world)
+                                  epoch, rank, world, average.update if average else None)
             scheduler.step()
-            if dev is not None:
-                started = time.perf_counter()
-                report = _score_sharded(tagger, dev, rank, world)
-                record["dev"] = report
-                record["dev_score"] = report[report["metric"]]
-                record["dev_seconds"] = round(time.perf_counter() - started, 2)
-            else:
-                record["dev_score"] = -record["loss"]  # without dev data, the lowest training loss is best
-            if run.best_score is None or record["dev_score"] > run.best_score:
-                run.best = {k: v.detach().cpu().clone() for k, v in network.state_dict().items()}
-                run.best_score, run.best_epoch, run.bad_epochs = record["dev_score"], epoch + 1, 0
-            else:
-                run.bad_epochs += 1
+            with average.applied() if average else contextlib.nullcontext():  # scored and kept: the average
+                if dev is not None:
+                    started = time.perf_counter()
+                    report = score_sharded(tagger, dev, rank, world)
+                    record["dev"] = report
+                    record["dev_score"] = report[report["metric"]]
+                    record["dev_seconds"] = round(time.perf_counter() - started, 2)
+                else:
+                    record["dev_score"] = -record["loss"]  # without dev data, the lowest training loss is best
+                if run.best_score is None or record["dev_score"] > run.best_score:
+                    run.best = {k: v.detach().cpu().clone() for k, v in network.state_dict().items()}
+                    run.best_score, run.best_epoch, run.bad_epochs = record["dev_score"], epoch + 1, 0
+                else:
+                    run.bad_epochs += 1
             record["best_epoch"] = run.best_epoch
             run.history.append(record)
             run.epoch = epoch + 1
             progress({"event": "epoch_end", **record})
             if on_checkpoint is not None and rank == 0:  # only rank 0 writes
                 on_checkpoint(tagger, run.best, checkpoint.capture(run, network, optimizer, scheduler, generators,
-                                                                   device, config))
+                                                                   device, config, average))
         else:
             stopped = "patience" if _patience_out(run, config) else "max_epochs"
     except KeyboardInterrupt:
@@ -303,9 +268,48 @@ class StreamedBatches:
             yield from EncodedBatches(self.tagger, chunk, self.rare, self.budget).epoch(generator, rank, world)
 
 
+class WeightAverage:
+    """An exponential moving average of the trainable weights (`[training] ema`, the decay per optimizer step).
+    The dev set is scored, and the best epoch kept, with the average: it moves less from one epoch to the next
+    than the weights themselves, so the kept epoch is less an accident of noise."""
+
+    def __init__(self, network: torch.nn.Module, decay: float):
+        self.decay = decay
+        self.parameters = [p for p in network.parameters() if p.requires_grad]
+        self.average = [p.detach().clone() for p in self.parameters]
+
+    def update(self) -> None:
+        with torch.no_grad():
+            for average, parameter in zip(self.average, self.parameters):
+                average.lerp_(parameter, 1.0 - self.decay)
+
+    @contextlib.contextmanager
+    def applied(self):
+        """The network holds the average inside the block, its own weights again after it."""
+        own = [p.detach().clone() for p in self.parameters]
+        self._copy(self.average)
+        try:
+            yield
+        finally:
+            self._copy(own)
+
+    def _copy(self, values: list[torch.Tensor]) -> None:
+        with torch.no_grad():
+            for parameter, value in zip(self.parameters, values):
+                parameter.copy_(value)
+
+    def state(self) -> list[torch.Tensor]:
+        return [a.detach().cpu().clone() for a in self.average]
+
+    def load(self, state: list[torch.Tensor]) -> None:
+        with torch.no_grad():
+            for average, value in zip(self.average, state):
+                average.copy_(value)
+
+
 def _train_epoch(network, batches: EncodedBatches | StreamedBatches, optimizer, model_config: BiLSTMConfig,
                  config: TrainConfig, generators: tuple[torch.Generator, torch.Generator], autocast: bool, progress,
-                 epoch: int, rank: int = 0, world: int = 1) -> dict:
+                 epoch: int, rank: int = 0, world: int = 1, after_step: Callable[[], None] | None = None) -> dict:
     network.train()
     started = time.perf_counter()
     total_tokens, sentences, updates = 0, 0, 0
@@ -325,6 +329,8 @@ def _train_epoch(network, batches: EncodedBatches | StreamedBatches, optimizer, 
         loss.backward()
         torch.nn.utils.clip_grad_norm_(network.parameters(), config.clip)
         optimizer.step()
+        if after_step is not None:
+            after_step()
         updates += 1
         count, tokens = batch["mask"].size(0), int(batch["lengths"].sum())  # sentences (a run holds several)
         summed += loss.detach() * count
@@ -361,20 +367,6 @@ def _finite(loss: float, epoch: int) -> float:
 
 def network_device(network: torch.nn.Module) -> torch.device:
     return next(network.parameters()).device
-
-
-def _score_sharded(tagger, dev: Corpus, rank: int, world: int) -> dict:
-    """Dev scores; under torchrun each rank tags its share of the sentences and the predictions are gathered."""
-    if world == 1:
-        return score_tagger(tagger, dev)
-    import torch.distributed as dist
-
-    gathered: list = [None] * world
-    dist.all_gather_object(gathered, tagger.predict(dev.sentences[rank::world]))
-    predicted: list = [None] * len(dev)
-    for r, part in enumerate(gathered):
-        predicted[r::world] = part
-    return score_tagger(tagger, dev, predicted=predicted)
 
 
 def fit_context(tagger: BiLSTMTagger, dev: Corpus) -> dict:

@@ -275,3 +275,39 @@ def test_onnx_runs_document_windows_as_pytorch_does(tmp_path):
         for row, i in enumerate(indices):
             assert torch.allclose(torch.from_numpy(emissions[i]), expected[row, : len(emissions[i])], atol=1e-4)
     assert onnx_tagger.predict(sentences) == torch_tagger.predict(sentences)
+
+
+def test_a_weight_average_is_what_is_scored_kept_and_resumed(tmp_path):
+    from seqtag.training import WeightAverage
+
+    network = torch.nn.Linear(2, 1)
+    average = WeightAverage(network, 0.5)
+    first = network.weight.detach().clone()
+    with torch.no_grad():
+        network.weight.fill_(1.0)
+    average.update()
+    with average.applied():  # inside: the average, half way from the first weights to the new ones
+        assert torch.allclose(network.weight, (first + 1.0) / 2)
+    assert torch.all(network.weight == 1.0)  # after: the network's own weights again
+
+    train(tmp_path, "plain", epochs=3)
+    train_path, dev_path = tmp_path / "train.txt", tmp_path / "dev.txt"
+    config = {"model": {**TINY_MODEL, "context": False},
+              "training": {"max_epochs": 3, "seed": 1, "lr": 0.01, "batch_tokens": 200, "patience": 50, "ema": 0.9}}
+    read = pipeline.ReadOptions(fmt="conll", columns=["word", "ner"])
+    averaged = pipeline.train_model("bilstm", str(train_path), str(dev_path), None, read, config, tmp_path / "ema")
+    log = [json.loads(line) for line in (tmp_path / "ema" / "train_log.jsonl").read_text().splitlines()]
+    assert averaged["metrics"]["dev"]["f1"] == max(r["dev_score"] for r in log)  # the kept weights are the scored
+    plain_weights = torch.load(tmp_path / "plain" / "weights.pt", weights_only=True)
+    kept = torch.load(tmp_path / "ema" / "weights.pt", weights_only=True)
+    assert not torch.equal(plain_weights["rnn.weight_ih_l0"], kept["rnn.weight_ih_l0"])  # same seed: the average
+    # a resumed run continues the average: the same weights as the run that went on without stopping
+    pipeline.train_model("bilstm", str(train_path), str(dev_path), None, read,
+                         {**config, "training": {**config["training"], "max_epochs": 2}}, tmp_path / "resumed")
+    config["training"]["max_epochs"] = 3
+    pipeline.train_model("bilstm", str(train_path), str(dev_path), None, read, config, tmp_path / "resumed",
+                         resume=True)
+    assert load_model(tmp_path / "resumed").predict(synthetic(20, 4).sentences) == \
+        load_model(tmp_path / "ema").predict(synthetic(20, 4).sentences)
+    resumed = torch.load(tmp_path / "resumed" / "weights.pt", weights_only=True)
+    assert all(torch.equal(resumed[k], kept[k]) for k in kept)

@@ -9,8 +9,8 @@ import sys
 import pytest
 
 from seqtag.corpus import Sentence
+from seqtag.devices import placement
 from seqtag.tagger import load_model
-from seqtag.training import placement
 
 
 def free_port() -> int:
