@@ -226,8 +226,8 @@ def _train_auto(train, dev, test, output: Path | None, overwrite: bool, read: pi
     if resume:
         raise DataError("--model auto trains from the start: --resume continues one kind's run (its model folder "
                         "names the kind)")
-    if time_budget is not None and not time_budget > 0:
-        raise DataError(f"--time-budget must be above 0 seconds, not {time_budget!r}")
+    if time_budget is not None and not 0 < time_budget < float("inf"):
+        raise DataError(f"--time-budget must be a finite number of seconds above 0, not {time_budget!r}")
     config, run = kinds.config_from_options(options)
     if run.get("stream"):
         raise DataError("--stream trains the BiLSTM only; --model auto also trains baselines, which read their "

@@ -279,6 +279,8 @@ def fit_auto(train_path, dev_path, test_path, read: ReadOptions, config: dict, t
             run_config = {**config, "training": {**config.get("training", {}), "max_seconds": left}}
         report({"event": "note", "message": f"--model auto: training {kind}"})
         fitted = fit_model(kind, train, dev, None, read, run_config, None, on_progress=on_progress)
+        if fitted[1]["training"].get("stopped") == "interrupted":  # kept its best epoch, but the user said stop
+            raise Interrupted(f"interrupted while --model auto trained {kind}; nothing was saved")
         dev_report = fitted[1]["metrics"]["dev"]
         candidates.append({"kind": kind, "dev_score": dev_report[dev_report["metric"]], "metric": dev_report["metric"],
                            "seconds": round(time.perf_counter() - started - spent, 1)})
@@ -337,10 +339,10 @@ def warn_unseen_labels(corpus: Corpus, layer: str, known: Iterable[str], scheme:
                 f"has: {listed}{more}"})
 
 
-def _left_as_it_was(output: Path) -> str:
+def _left_as_it_was(output: Path | None) -> str:
     from seqtag.outputs import model_kind_at
 
-    if model_kind_at(output) is not None:
+    if output is not None and model_kind_at(output) is not None:
         return f"the model already in {output} is left as it was"
     return "nothing was saved"
 

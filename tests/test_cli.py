@@ -258,3 +258,4 @@ def test_train_auto_holds_out_dev_data_and_keeps_to_its_time_budget(tmp_path):
     again = run(*args)
     assert again.exit_code == 2 and "new or empty folder" in again.stderr
     assert run("train", "--model", "hmm", "--time-budget", "5", "-o", tmp_path / "hmm").exit_code == 2
+    assert run("train", "--model", "auto", "--time-budget", "inf", "-o", tmp_path / "inf").exit_code == 2

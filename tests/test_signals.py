@@ -99,6 +99,14 @@ def test_a_signal_after_two_epochs_keeps_the_best_and_resume_goes_on(tmp_path):
     assert epochs == [1, 2, 3]
 
 
+@pytest.mark.parametrize("moment, nth", [("baselines:PerceptronTagger.fit", 1), ("training:_train_epoch", 2)])
+def test_a_signal_stops_train_auto_whichever_kind_it_trains(tmp_path, moment, nth):
+    result = run_signalled(tmp_path, "SIGTERM", f"seqtag.{moment}", nth, "train", "--model", "auto", "-o", "auto",
+                           "--max-epochs", 3, *TINY)
+    assert result.returncode == 143, result.stderr
+    assert "nothing was saved" in result.stderr.decode() and not (tmp_path / "auto").exists()
+
+
 def test_sigterm_while_a_baseline_trains_leaves_its_old_model(tmp_path):
     pipeline.train_model("hmm", DATA / "ner/train.txt", None, None, pipeline.ReadOptions(**vars(NER)), {},
                          tmp_path / "models" / "hmm")
