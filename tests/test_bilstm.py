@@ -311,3 +311,11 @@ def test_a_weight_average_is_what_is_scored_kept_and_resumed(tmp_path):
         load_model(tmp_path / "ema").predict(synthetic(20, 4).sentences)
     resumed = torch.load(tmp_path / "resumed" / "weights.pt", weights_only=True)
     assert all(torch.equal(resumed[k], kept[k]) for k in kept)
+
+
+def test_max_seconds_stops_between_epochs_after_the_first(tmp_path):
+    config = {"model": {**TINY_MODEL}, "training": {"max_epochs": 5, "batch_tokens": 200, "max_seconds": 0.001}}
+    read = pipeline.ReadOptions(fmt="conll", columns=["word", "ner"])
+    document = pipeline.train_model("bilstm", write(synthetic(60, 0), tmp_path / "train.txt"),
+                                    write(synthetic(30, 1), tmp_path / "dev.txt"), None, read, config, tmp_path / "m")
+    assert document["training"]["stopped"] == "max_seconds" and document["training"]["epochs"] == 1
