@@ -231,10 +231,10 @@ class BiLSTMTagger(Tagger):
         """Padded tensors for one batch, on the model's device except the lengths, which packing reads on the CPU
         (kept there, a GPU step needs no copy back). With `runs` (lists of indices into `sentences`, from
         encoding.batched_windows), those sentences, a run of several read as one sequence (Encoder.encode_windows)."""
-        if runs is None or all(len(run) == 1 for run in runs):
-            arrays = self.encoder.encode([sentences[i] for run in runs for i in run] if runs else sentences, rare_words)
+        if runs is None:
+            arrays = self.encoder.encode(sentences, rare_words)
         else:
-            arrays = self.encoder.encode_windows([[sentences[i] for i in run] for run in runs], rare_words)
+            arrays = self.encoder.encode_runs([[sentences[i] for i in run] for run in runs], rare_words)
         return {k: torch.from_numpy(v) if k == "lengths" else torch.from_numpy(v).to(self.device)
                 for k, v in arrays.items()}
 

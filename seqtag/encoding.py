@@ -175,6 +175,14 @@ class Encoder:
         rows = [label_vocab.ids(L.convert(s.labels[self.layer], self.scheme, self.internal_scheme)) for s in sentences]
         return np.array([row + [0] * (width - len(row)) for row in rows], dtype=np.int64)
 
+    def encode_runs(self, runs: Sequence[Sequence[Sentence]], rare_words: set[str] | None = None
+                    ) -> dict[str, np.ndarray]:
+        """A batch of `document_windows`' runs: `encode_windows` where a run holds several sentences, else plain
+        `encode` (no positions to gather: sentences read alone cost what they did before windows)."""
+        if any(len(run) > 1 for run in runs):
+            return self.encode_windows(runs, rare_words)
+        return self.encode([run[0] for run in runs], rare_words)
+
     def encode_windows(self, windows: Sequence[Sequence[Sentence]], rare_words: set[str] | None = None
                        ) -> dict[str, np.ndarray]:
         """`encode` for runs of sentences read as one sequence each. The inputs (and lengths, and the rare-word

@@ -119,10 +119,17 @@ def _export_onnx(module, args, names: list[str], axes: dict, file, stamp: str) -
         warnings.simplefilter("ignore")
         torch.onnx.export(module, args, buffer, input_names=names, output_names=["emissions"],
                           dynamic_axes={**axes, "emissions": {0: "batch", 1: "time"}}, dynamo=False)
-    graph = onnx.load_model_from_string(buffer.getvalue())
+    file.write(_stamped(onnx.load_model_from_string(buffer.getvalue()), stamp))
+
+
+def _stamped(graph, stamp: str) -> bytes:
+    """The graph, serialized, with the model.json hash it belongs to as its only seqtag metadata."""
+    for i in reversed(range(len(graph.metadata_props))):
+        if graph.metadata_props[i].key == STAMP:
+            del graph.metadata_props[i]
     entry = graph.metadata_props.add()
     entry.key, entry.value = STAMP, stamp
-    file.write(graph.SerializeToString())
+    return graph.SerializeToString()
 
 
 def _replace(target: Path, write) -> None:
@@ -173,11 +180,8 @@ def quantize(model_dir: Path) -> Path:
             quantize_dynamic(str(model_dir / ONNX_FILE), str(scratch), weight_type=QuantType.QInt8)
         finally:
             logging.disable(logging.NOTSET)
-        graph = onnx.load(str(scratch))
-        del graph.metadata_props[:]
-        entry = graph.metadata_props.add()
-        entry.key, entry.value = STAMP, model_stamp(model_dir)
-        _replace(target, lambda f: f.write(graph.SerializeToString()))
+        graph = _stamped(onnx.load(str(scratch)), model_stamp(model_dir))
+        _replace(target, lambda f: f.write(graph))
     finally:
         scratch.unlink(missing_ok=True)
     return target
@@ -285,9 +289,7 @@ class OnnxTagger(Predictor):
         runs = document_windows(sentences, self.encoder.window)
         for group in _by_length([sum(len(sentences[i]) for i in run) for run in runs]):
             started = time.perf_counter()
-            members = [[sentences[i] for i in runs[k]] for k in group]
-            arrays = (self.encoder.encode_windows(members) if any(len(run) > 1 for run in members)
-                      else self.encoder.encode([run[0] for run in members]))
+            arrays = self.encoder.encode_runs([[sentences[i] for i in runs[k]] for k in group])
             encoded = time.perf_counter()
             (batch,) = self.session.run(None, {name: arrays[name] for name in self.names})
             self.seconds["encode"] += encoded - started

@@ -58,7 +58,7 @@ class Kind:
     options: tuple[Option, ...] = ()
     variants: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # compare's names -> [model] settings
     bench: Mapping[str, Any] = field(default_factory=dict)  # settings of the short run `seqtag bench` trains
-    capabilities: frozenset[str] = frozenset()  # "probs", "nbest", "onnx", "stream"
+    capabilities: frozenset[str] = frozenset()  # "probs", "nbest", "onnx", "stream", "auto" (--model auto tries it)
     resolver: str | None = None  # "module:callable": config -> the full, checked config (defaults filled in)
 
     def predictor_class(self):
@@ -154,15 +154,15 @@ KINDS: dict[str, Kind] = {  # in the order compare and bench list them: simplest
                      "seqtag.baselines:MajorityTagger", "seqtag.baselines:MajorityTagger.fit", (SEED,)),
     "hmm": Kind("hmm", "second-order HMM with a suffix model for unknown words (TnT)",
                 "seqtag.baselines:HMMTagger", "seqtag.baselines:HMMTagger.fit", (SEED,),
-                capabilities=frozenset({"nbest"})),
+                capabilities=frozenset({"nbest", "auto"})),
     "perceptron": Kind("perceptron", "averaged structured perceptron with Viterbi decoding",
                        "seqtag.baselines:PerceptronTagger", "seqtag.baselines:PerceptronTagger.fit",
-                       (SEED, MAX_EPOCHS)),
+                       (SEED, MAX_EPOCHS), capabilities=frozenset({"auto"})),
     "bilstm": Kind(
         "bilstm", "BiLSTM with character features and a CRF or softmax output layer",
         "seqtag.bilstm:BiLSTMTagger", "seqtag.training:train_run", BILSTM_OPTIONS,
         variants={"bilstm": {"decoder": "softmax"}, "bilstm-crf": {"decoder": "crf"}},
-        bench={"max_epochs": 2}, capabilities=frozenset({"probs", "nbest", "onnx", "stream"}),
+        bench={"max_epochs": 2}, capabilities=frozenset({"probs", "nbest", "onnx", "stream", "auto"}),
         resolver="seqtag.training:resolve_config",
     ),
 }
@@ -170,7 +170,8 @@ KINDS: dict[str, Kind] = {  # in the order compare and bench list them: simplest
 
 DEFAULT_KIND = "bilstm"  # what `seqtag train` and seqtag.train train unless told otherwise
 AUTO = "auto"  # `seqtag train --model auto`: the candidate that does best on dev (seqtag.pipeline.fit_auto)
-AUTO_CANDIDATES = ("hmm", "perceptron", "bilstm")  # simplest first: a tie goes to the simpler kind
+# the kinds --model auto tries, in KINDS' order (simplest first: a tie goes to the simpler kind)
+AUTO_CANDIDATES = tuple(name for name, k in KINDS.items() if "auto" in k.capabilities)
 
 
 def kind(name: str) -> Kind:
