@@ -17,6 +17,7 @@ import numpy as np
 
 from seqtag import labels as L
 from seqtag.corpus import Corpus, Sentence
+from seqtag.decoding import second_order_viterbi, viterbi
 from seqtag.tagger import Tagger
 
 MAX_SUFFIX = 6  # longest suffix the unknown-word models look at
@@ -103,22 +104,12 @@ class HMMTagger(Tagger):
         self.word_index = {w: i for i, w in enumerate(words)}
         self.suffixes = suffixes  # "lower"/"upper" -> suffix strings, rows of arrays["suffix_<kind>"]
         self.suffix_index = {kind: {s: i for i, s in enumerate(items)} for kind, items in suffixes.items()}
-        offsets = arrays["emit_offsets"]  # known words' candidate tags and log P(word | tag): slices of flat arrays
         start, transitions, _ = L.allowed_transitions(self.labels, scheme)
         n = len(self.labels)
         allowed = np.zeros((n + 1, n), dtype=bool)  # row n: sentence start
         allowed[:n] = np.array(transitions)
         allowed[n] = np.array(start)
         self.log_trans = np.where(allowed[None, :, :], arrays["log_trans"], -np.inf)  # [t1, t2, t3]
-        # the same per-word slices as padded rows, for batched lookups (seqtag's Viterbi); a last row for the
-        # unknown words' -1, filled per sentence
-        counts = np.diff(offsets)
-        width = int(counts.max(initial=1))
-        row = np.repeat(np.arange(len(counts)), counts)
-        column = np.arange(len(row)) - np.repeat(offsets[:-1], counts)
-        self._known_tags = np.zeros((len(words) + 1, width), dtype=np.int64)
-        self._known_logp = np.full((len(words) + 1, width), -np.inf)
-        self._known_tags[row, column], self._known_logp[row, column] = arrays["emit_tags"], arrays["emit_logp"]
         self._unknown: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # suffix-model candidates, by word
 
     @classmethod
@@ -205,75 +196,34 @@ class HMMTagger(Tagger):
         return self._viterbi_batch([tokens])[0]
 
     def _viterbi_batch(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
-        """Second-order Viterbi over each token's candidate tags, for all sentences of one length at once (numpy
-        steps over a (sentences, a, b, c) block, so the per-token Python work is one dictionary lookup)."""
-        results: list = [None] * len(sentences)
+        """Second-order Viterbi for all sentences at once (see `second_order_viterbi`); the per-token Python work is
+        one dictionary lookup."""
         if not sentences:
-            return results
-        tags, emitted = self._candidate_rows([word for tokens in sentences for word in tokens])
+            return []
+        starts, widths, tags, emitted = self._candidate_lists([word for tokens in sentences for word in tokens])
         lengths = np.array([len(tokens) for tokens in sentences])
-        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-        # sentences are grouped by length and by their most ambiguous word (a block is as wide as its widest row)
-        widths = np.maximum.reduceat(np.isfinite(emitted).sum(axis=1), starts)
-        groups: dict[tuple[int, int], list[int]] = defaultdict(list)
-        for i, key in enumerate(zip(lengths.tolist(), widths.tolist())):
-            groups[key].append(i)
-        for (length, width), group in groups.items():
-            rows = (starts[group][:, None] + np.arange(length)).reshape(-1)
-            shape = (len(group), length, width)
-            paths = self._viterbi_block(tags[rows, :width].reshape(shape), emitted[rows, :width].reshape(shape))
-            for i, path in zip(group, paths.tolist()):
-                results[i] = [self.labels[t] for t in path]
-        return results
+        chosen = second_order_viterbi(self.log_trans, lengths, starts, widths, tags, emitted)
+        labels = [self.labels[t] for t in chosen.tolist()]
+        ends = np.cumsum(lengths).tolist()
+        return [labels[end - length : end] for end, length in zip(ends, lengths.tolist())]
 
-    def _candidate_rows(self, words: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Candidate tags and log P(word | tag) of every word, one padded row each (padding: tag 0 at -inf)."""
-        index = self.word_index
+    def _candidate_lists(self, words: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Every word's candidate tags and log P(word | tag) as slices of two flat arrays: (start, width) per word.
+        Known words point into the model's own arrays; unknown words' suffix candidates are appended after them."""
+        index, offsets = self.word_index, self.arrays["emit_offsets"]
         ids = np.fromiter((index.get(w, -1) for w in words), dtype=np.int64, count=len(words))
-        tags, emitted = self._known_tags[ids], self._known_logp[ids]  # row -1: filled in below for unknown words
+        starts, widths = offsets[ids], offsets[ids + 1] - offsets[ids]  # wrong for unknown words (-1): set below
+        tags, emitted = self.arrays["emit_tags"], self.arrays["emit_logp"]
         unknown = np.flatnonzero(ids < 0)
         if len(unknown):
-            width = max(tags.shape[1], UNKNOWN_CANDIDATES)
-            tags = np.pad(tags, ((0, 0), (0, width - tags.shape[1])))
-            emitted = np.pad(emitted, ((0, 0), (0, width - emitted.shape[1])), constant_values=-np.inf)
-            for row in unknown:
-                candidates, logp = self._candidates(words[row])
-                tags[row], emitted[row] = 0, -np.inf
-                tags[row, : len(candidates)], emitted[row, : len(candidates)] = candidates, logp
-        return tags, emitted
-
-    def _viterbi_block(self, tags: np.ndarray, emitted: np.ndarray) -> np.ndarray:
-        """Best tag paths, (sentences, length), for candidate tags and emissions of shape (sentences, length, k)."""
-        count, length, _ = tags.shape
-        n = len(self.labels)
-        log_trans, rows = self.log_trans, np.arange(count)
-        # candidates come first in each row, padding after: each position is cut to its widest row
-        widths = np.isfinite(emitted).sum(axis=2).max(axis=0).clip(min=1)
-        tags = [tags[:, i, : widths[i]] for i in range(length)]
-        emitted = [emitted[:, i, : widths[i]] for i in range(length)]
-        previous = np.full((count, 1), n)  # tags at i-1: the start symbol
-        # score[s, a, b]: best log score of sentence s with candidate a at i-1 and candidate b at i
-        score = (log_trans[n, n][tags[0]] + emitted[0])[:, None, :]
-        backs = []
-        flat_trans, stride = log_trans.reshape(-1), log_trans.shape[1]
-        for i in range(1, length):
-            current, following = tags[i - 1], tags[i]
-            # log_trans[a, b, c] through one flat index into the flattened table (one take, no three-array indexing)
-            pairs = previous[:, :, None] * stride + current[:, None, :]  # shape: (s, a, b)
-            step = score[:, :, :, None] + flat_trans.take(pairs[:, :, :, None] * n + following[:, None, None, :])
-            back = step.argmax(axis=1)  # shape: (s, b, c)
-            backs.append(back)
-            score = step.max(axis=1) + emitted[i][:, None, :]
-            previous = current
-        flat = score.reshape(count, -1).argmax(axis=1)
-        b, c = np.unravel_index(flat, score.shape[1:])
-        path = np.empty((count, length), dtype=np.int64)
-        path[:, length - 1] = tags[length - 1][rows, c]
-        for i in range(length - 1, 0, -1):
-            a = backs[i - 1][rows, b, c]
-            path[:, i - 1] = tags[i - 1][rows, b]
-            b, c = a, b
-        return path
+            extra = [self._candidates(words[i]) for i in unknown.tolist()]
+            # a word no tag can emit keeps one impossible candidate, so its sentence still gets a path
+            extra = [(t, e) if len(t) else (np.zeros(1, np.int64), np.full(1, -np.inf)) for t, e in extra]
+            widths[unknown] = [len(t) for t, _ in extra]
+            starts[unknown] = len(tags) + np.cumsum(widths[unknown]) - widths[unknown]
+            tags = np.concatenate([tags] + [t for t, _ in extra])
+            emitted = np.concatenate([emitted] + [e for _, e in extra])
+        return starts, widths, tags, emitted
 
     def _nbest(self, tokens: Sequence[str], k: int) -> list[tuple[list[str], float]]:
         """The k best tag sequences by joint log probability: second-order Viterbi keeping k paths per state."""
@@ -476,20 +426,3 @@ class PerceptronTagger(Tagger):
         return cls(document["layer"], L.Scheme(document["scheme"]), document["labels"], meta["features"],
                    arrays["weights"].astype(np.float64), arrays["transitions"].astype(np.float64), meta["words"])
 
-
-def viterbi(emissions: np.ndarray, start: np.ndarray, transitions: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """First-order Viterbi over a batch of equal-length sequences. emissions: (batch, seq_len, tags);
-    transitions: (from, to). Returns the best tag ids, shape (batch, seq_len)."""
-    batch, length, _ = emissions.shape
-    score = start + emissions[:, 0]  # shape: (batch, tags)
-    back = np.zeros((batch, max(length - 1, 0), emissions.shape[2]), dtype=np.int64)
-    for t in range(1, length):
-        step = score[:, :, None] + transitions  # shape: (batch, from, to)
-        back[:, t - 1] = step.argmax(axis=1)
-        score = step.max(axis=1) + emissions[:, t]
-    path = np.zeros((batch, length), dtype=np.int64)
-    path[:, -1] = (score + end).argmax(axis=1)
-    rows = np.arange(batch)
-    for t in range(length - 2, -1, -1):
-        path[:, t] = back[rows, t, path[:, t + 1]]
-    return path

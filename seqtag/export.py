@@ -262,7 +262,7 @@ class OnnxTagger(Predictor):
         return self._session
 
     def predict(self, sentences: Sequence[Sentence]) -> list[list[str]]:
-        from seqtag.baselines import viterbi
+        from seqtag.decoding import viterbi
         from seqtag.context import features
 
         self.check_features(sentences)

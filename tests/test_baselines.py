@@ -45,6 +45,20 @@ def test_hmm_viterbi_agrees_with_brute_force(pos_split):
         assert path_score(hmm, tokens, predicted) == pytest.approx(path_score(hmm, tokens, best))
 
 
+def test_hmm_batched_viterbi_finds_each_sentences_best_path(pos_split):
+    """All sentences decoded at once (mixed lengths, 1 and 2 tokens included, unknown words) score as high as
+    the one-sentence n-best search finds for each."""
+    train, test = pos_split
+    hmm = HMMTagger.fit(train, None, "pos", {})
+    sentences = [s.tokens for s in test.sentences[:200]] + [("Zorbly",), ("Prices", "Zorbled")]
+    assert len({len(tokens) for tokens in sentences}) > 20
+    batched = hmm._viterbi_batch(sentences)
+    for tokens, labels in zip(sentences, batched):
+        (_, score), = hmm._nbest(tokens, 1)
+        predicted = [hmm.labels.index(t) for t in labels]
+        assert path_score(hmm, tokens, predicted) == pytest.approx(score)
+
+
 def test_hmm_probabilities_normalise(pos_split):
     train, _ = pos_split
     hmm = HMMTagger.fit(train, None, "pos", {})
