@@ -8,12 +8,38 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.table import Table
+if TYPE_CHECKING:
+    import rich.table
 
-out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)  # results; wide tables when piped
-err = Console(stderr=True, soft_wrap=True)  # progress, warnings, errors
+
+class _Console:
+    """A Rich console made on first use: `seqtag tag` prints nothing through Rich, and importing Rich would add
+    about 20 ms to its start-up."""
+
+    def __init__(self, **options):
+        self.options, self.console = options, None
+
+    def rich(self):
+        if self.console is None:
+            from rich.console import Console
+
+            self.console = Console(**self.options)
+        return self.console
+
+    def __getattr__(self, name):
+        return getattr(self.rich(), name)
+
+
+def Table(*args, **kwargs):  # Rich's class, imported when a table is drawn
+    from rich.table import Table
+
+    return Table(*args, **kwargs)
+
+
+out = _Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)  # results; wide tables when piped
+err = _Console(stderr=True, soft_wrap=True)  # progress, warnings, errors
 
 
 def statistics(names: list[str], reports: list[dict]) -> None:
@@ -45,6 +71,11 @@ def statistics(names: list[str], reports: list[dict]) -> None:
     out.print(table)
 
 
+def _rich(console):
+    """The Rich console itself, for Rich objects that take one."""
+    return console.rich() if isinstance(console, _Console) else console
+
+
 class TrainingProgress:
     """A Rich progress bar per epoch on stderr, and one summary line per epoch."""
 
@@ -53,7 +84,7 @@ class TrainingProgress:
 
         self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                                  TextColumn("loss {task.fields[loss]:.3f}  {task.fields[speed]:,.0f} tok/s"),
-                                 TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal)
+                                 TimeElapsedColumn(), console=_rich(err), transient=True, disable=not err.is_terminal)
         self.progress.__enter__()
         self.task = None
         return self
@@ -107,7 +138,7 @@ def metrics(metrics: dict) -> None:
         out.print(report_table(report, f"{name}: {report['metric']} {100 * report[report['metric']]:.2f}"))
 
 
-def report_table(report: dict, title: str) -> Table:
+def report_table(report: dict, title: str) -> rich.table.Table:
     table = Table(title=title, title_justify="left")
     if "per_type" in report:
         table.caption = f"scheme {report['scheme']}, seqeval {report['mode']} mode"
