@@ -110,7 +110,7 @@ def stage_seconds(model_dir: Path, tokens_file: Path) -> dict:
     model = api.load(model_dir)
     loaded = time.perf_counter()
     lines = tokens_file.read_text("utf-8").splitlines()
-    units = list(units_from_lines(lines, "tokens", model.scheme is Scheme.BMES))
+    units = list(units_from_lines(lines, "tokens", model.scheme is Scheme.BMES, offsets=False))  # as for CoNLL
     read = time.perf_counter()
     results = tag_units(model.predictor, units)
     tagged = time.perf_counter()

@@ -116,25 +116,33 @@ class Tagged:
 Unit = tuple[list[str], list | None, str | None, int | None, dict]
 
 
-def units_from_texts(texts: Iterable[str], segmentation: bool, tokenized: bool = False, paragraphs: bool = False
-                     ) -> Iterator[Unit]:
+def units_from_texts(texts: Iterable[str], segmentation: bool, tokenized: bool = False, paragraphs: bool = False,
+                     offsets: bool = True) -> Iterator[Unit]:
     """Units from texts, each its own document; with `paragraphs`, texts are lines, and the lines between blank
-    lines are one document (a BiLSTM with a document window reads them together)."""
+    lines are one document (a BiLSTM with a document window reads them together). Without `offsets`, whitespace
+    tokens come without their character offsets (only jsonl output writes them; finding them is most of the time
+    spent reading tokens)."""
     split = whitespace_tokens if tokenized else characters if segmentation else tokenize
+    if tokenized and not offsets:
+        split = _tokens_alone
     paragraph = 0
     for text in texts:
-        tokens, offsets = split(text)
+        tokens, spans = split(text)
         paragraph += paragraphs and not tokens
-        yield tokens, offsets, text, paragraph if paragraphs else None, {}
+        yield tokens, spans, text, paragraph if paragraphs else None, {}
+
+
+def _tokens_alone(text: str) -> tuple[list[str], None]:
+    return text.split(), None
 
 
 def units_from_lines(lines: Iterable[str], input_format: str, segmentation: bool,
-                     columns: Sequence[str] | None = None) -> Iterator[Unit]:
+                     columns: Sequence[str] | None = None, offsets: bool = True) -> Iterator[Unit]:
     """Units from stdin lines: raw text and whitespace tokens one sentence a line (an empty line stays an empty
     output sentence, and ends a paragraph: a document), any other format as its reader reads it (documents and
     input columns kept)."""
     if input_format in TEXT_INPUTS:
-        return units_from_texts(lines, segmentation, tokenized=input_format == "tokens", paragraphs=True)
+        return units_from_texts(lines, segmentation, input_format == "tokens", paragraphs=True, offsets=offsets)
     _, sentences = formats.read_lines(lines, "<stdin>", input_format, columns)
     return ((list(s.tokens), None, None, s.document, s.labels) for s in sentences)
 
