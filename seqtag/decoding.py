@@ -15,8 +15,9 @@ def viterbi(emissions: np.ndarray, start: np.ndarray, transitions: np.ndarray, e
     back = np.zeros((batch, max(length - 1, 0), emissions.shape[2]), dtype=np.int64)
     for t in range(1, length):
         step = score[:, :, None] + transitions  # shape: (batch, from, to)
-        back[:, t - 1] = step.argmax(axis=1)
-        score = step.max(axis=1) + emissions[:, t]
+        back[:, t - 1] = best = step.argmax(axis=1)
+        # the max read at the argmax: one pass over the step instead of two
+        score = np.take_along_axis(step, best[:, None, :], axis=1)[:, 0] + emissions[:, t]
     path = np.zeros((batch, length), dtype=np.int64)
     path[:, -1] = (score + end).argmax(axis=1)
     rows = np.arange(batch)
