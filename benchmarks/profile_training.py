@@ -25,7 +25,7 @@ def main() -> None:
     parser.add_argument("train", help="a CoNLL-2003 style file (word pos chunk ner)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--batch-tokens", default="800,2000,4000", help="padded tokens per batch, comma-separated")
-    parser.add_argument("--steps", type=int, default=40, help="steps under the profiler")
+    parser.add_argument("--steps", type=int, default=40, help="steps under the profiler (at the first batch size)")
     args = parser.parse_args()
     device = resolve_device(args.device)
     train = read_corpus(args.train, columns=["word", "pos", "chunk", "ner"], layer="ner")
@@ -38,9 +38,11 @@ def main() -> None:
 
     counts = TrainingCounts.of(train, "ner", ())
     tagger = BiLSTMTagger.build(counts, "ner", train.schemes["ner"], BiLSTMConfig(), (), device)
-    config = TrainConfig(device=device)
+    config = TrainConfig(device=device, batch_tokens=int(args.batch_tokens.split(",")[0]))
     batches = EncodedBatches(tagger, train.sentences, counts.rare_words(), config.batch_tokens)
-    batches.batches = batches.batches[: args.steps]
+    # a random sample of the epoch's batches (they are built in length order, so the first ones are the shortest)
+    sample = torch.randperm(len(batches.batches), generator=torch.Generator().manual_seed(0))[: args.steps].tolist()
+    batches.batches = [batches.batches[i] for i in sample]
     optimizer = make_optimizer(tagger.network, config)
     generators = (torch.Generator().manual_seed(1), torch.Generator().manual_seed(2))
     gpu = device.startswith("cuda")
