@@ -45,6 +45,15 @@ def _belongs(model_dir: Path, stamp: str | None) -> bool:
     return stamp is None or stamp == model_stamp(model_dir)
 
 
+def not_exportable(document: dict) -> str | None:
+    """Why a BiLSTM model's network has no ONNX form, or None. The character BiLSTM packs each word's characters
+    (pack_padded_sequence), which the ONNX exporter cannot express; checked from model.json, before torch."""
+    config = document.get("tagger", {}).get("config", {})
+    if config.get("char_encoder") == "lstm" and document.get("scheme") != L.Scheme.BMES.value:
+        return "a character BiLSTM (--char-encoder lstm) cannot be exported to ONNX; `seqtag tag --runtime torch` runs it"
+    return None
+
+
 def input_names(tagger) -> list[str]:
     encoder = tagger.encoder
     names = ["words"]
@@ -62,6 +71,8 @@ def export(model_dir: str | Path, fmt: str, output: str | Path | None = None) ->
     tagger = load_model(model_dir)
     if tagger.kind != "bilstm":
         raise DataError(f"only BiLSTM models can be exported; this is a {tagger.kind} model", model_dir)
+    if fmt == "onnx" and (reason := not_exportable(read_model_json(model_dir))):
+        raise DataError(reason, model_dir)
     output = Path(output) if output else model_dir
     output.mkdir(parents=True, exist_ok=True)
     names = input_names(tagger)
@@ -152,6 +163,8 @@ def onnx_predictor(model_dir: Path, on_progress=lambda event: None, int8: bool =
     predictor = OnnxTagger(model_dir, name) if (model_dir / name).exists() else None
     if predictor is not None and _belongs(model_dir, predictor.stamp):
         return predictor
+    if reason := not_exportable(read_model_json(model_dir)):
+        raise DataError(reason, model_dir)
     if not _writable(model_dir):
         what = "is missing" if predictor is None else "was exported from another version of the model"
         raise DataError(f"{name} {what}, and this folder cannot be written: run `seqtag export -m {model_dir} "
@@ -192,6 +205,8 @@ def runtime_status(model_dir: Path) -> str:
     model_dir = Path(model_dir)
     graph = model_dir / ONNX_FILE
     if not graph.exists():
+        if reason := not_exportable(read_model_json(model_dir)):
+            return f"PyTorch: {reason.split(';')[0]}"
         if not _writable(model_dir):
             return "PyTorch: this folder cannot be written, so model.onnx cannot be exported into it"
         return "onnxruntime, once the first `seqtag tag` has exported model.onnx"
@@ -262,8 +277,8 @@ class OnnxTagger(Predictor):
         return self._session
 
     def predict(self, sentences: Sequence[Sentence]) -> list[list[str]]:
-        from seqtag.decoding import viterbi
         from seqtag.context import features
+        from seqtag.decoding import viterbi
 
         self.check_features(sentences)
         scored = [i for i, sentence in enumerate(sentences) if len(sentence)]
