@@ -147,10 +147,22 @@ class Network(nn.Module):
             convolved = self.char_cnn(embedded.transpose(1, 2))  # shape: (types, filters, max_chars)
             convolved = convolved.masked_fill((chars == 0).unsqueeze(1), -1e4)
             return convolved.max(dim=2).values
-        lengths = (chars != 0).sum(1).clamp(min=1).cpu()
-        packed = pack_padded_sequence(embedded, lengths, batch_first=True, enforce_sorted=False)
-        _, (hidden, _) = self.char_rnn(packed)  # shape: (2, types, char_hidden)
-        return torch.cat([hidden[0], hidden[1]], dim=1)
+        lengths = (chars != 0).sum(1).clamp(min=1)
+        if not torch.onnx.is_in_onnx_export():
+            packed = pack_padded_sequence(embedded, lengths.cpu(), batch_first=True, enforce_sorted=False)
+            _, (hidden, _) = self.char_rnn(packed)  # shape: (2, types, char_hidden)
+            return torch.cat([hidden[0], hidden[1]], dim=1)
+        # the same states without packing, which ONNX cannot express: the forward direction's output at each word's
+        # last character, and the backward direction's on the word moved to the right end (it starts at the last
+        # character and has read the whole word when it reaches the first; the padding comes after)
+        steps, half = chars.size(1), self.char_rnn.hidden_size
+        forward = self.char_rnn(embedded)[0][:, :, :half]
+        last = forward.gather(1, (lengths - 1).view(-1, 1, 1).expand(-1, 1, half)).squeeze(1)
+        source = (torch.arange(steps, device=chars.device).unsqueeze(0) - (steps - lengths).unsqueeze(1)).clamp(min=0)
+        moved = embedded.gather(1, source.unsqueeze(2).expand(-1, -1, embedded.size(2)))
+        backward = self.char_rnn(moved)[0][:, :, half:]
+        first = backward.gather(1, (steps - lengths).view(-1, 1, 1).expand(-1, 1, half)).squeeze(1)
+        return torch.cat([last, first], dim=1)
 
     def emissions(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """Label scores, shape (batch, seq_len, num_labels): per sentence, also where a sequence was a run of

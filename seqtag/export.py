@@ -45,15 +45,6 @@ def _belongs(model_dir: Path, stamp: str | None) -> bool:
     return stamp is None or stamp == model_stamp(model_dir)
 
 
-def not_exportable(document: dict) -> str | None:
-    """Why a BiLSTM model's network has no ONNX form, or None. The character BiLSTM packs each word's characters
-    (pack_padded_sequence), which the ONNX exporter cannot express; checked from model.json, before torch."""
-    config = document.get("tagger", {}).get("config", {})
-    if config.get("char_encoder") == "lstm" and document.get("scheme") != L.Scheme.BMES.value:
-        return "a character BiLSTM (--char-encoder lstm) cannot be exported to ONNX; `seqtag tag --runtime torch` runs it"
-    return None
-
-
 def input_names(tagger) -> list[str]:
     encoder = tagger.encoder
     names = ["words"]
@@ -71,8 +62,6 @@ def export(model_dir: str | Path, fmt: str, output: str | Path | None = None) ->
     tagger = load_model(model_dir)
     if tagger.kind != "bilstm":
         raise DataError(f"only BiLSTM models can be exported; this is a {tagger.kind} model", model_dir)
-    if fmt == "onnx" and (reason := not_exportable(read_model_json(model_dir))):
-        raise DataError(reason, model_dir)
     output = Path(output) if output else model_dir
     output.mkdir(parents=True, exist_ok=True)
     names = input_names(tagger)
@@ -128,8 +117,13 @@ def _export_onnx(module, args, names: list[str], axes: dict, file, stamp: str) -
     buffer = io.BytesIO()
     with warnings.catch_warnings():  # the legacy exporter (no onnxscript needed) warns that it is deprecated
         warnings.simplefilter("ignore")
-        torch.onnx.export(module, args, buffer, input_names=names, output_names=["emissions"],
-                          dynamic_axes={**axes, "emissions": {0: "batch", 1: "time"}}, dynamo=False)
+        try:
+            torch.onnx.export(module, args, buffer, input_names=names, output_names=["emissions"],
+                              dynamic_axes={**axes, "emissions": {0: "batch", 1: "time"}}, dynamo=False)
+        except Exception as error:  # a network the exporter cannot express: said in a line, not its IR dump
+            reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
+            raise DataError(f"the network cannot be exported to ONNX ({reason}); `seqtag tag --runtime torch` "
+                            "runs it") from None
     file.write(_stamped(onnx.load_model_from_string(buffer.getvalue()), stamp))
 
 
@@ -163,8 +157,6 @@ def onnx_predictor(model_dir: Path, on_progress=lambda event: None, int8: bool =
     predictor = OnnxTagger(model_dir, name) if (model_dir / name).exists() else None
     if predictor is not None and _belongs(model_dir, predictor.stamp):
         return predictor
-    if reason := not_exportable(read_model_json(model_dir)):
-        raise DataError(reason, model_dir)
     if not _writable(model_dir):
         what = "is missing" if predictor is None else "was exported from another version of the model"
         raise DataError(f"{name} {what}, and this folder cannot be written: run `seqtag export -m {model_dir} "
@@ -205,8 +197,6 @@ def runtime_status(model_dir: Path) -> str:
     model_dir = Path(model_dir)
     graph = model_dir / ONNX_FILE
     if not graph.exists():
-        if reason := not_exportable(read_model_json(model_dir)):
-            return f"PyTorch: {reason.split(';')[0]}"
         if not _writable(model_dir):
             return "PyTorch: this folder cannot be written, so model.onnx cannot be exported into it"
         return "onnxruntime, once the first `seqtag tag` has exported model.onnx"

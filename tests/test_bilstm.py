@@ -44,10 +44,10 @@ def write(corpus: Corpus, path) -> str:
 
 
 def train(tmp_path, name="model", epochs=12, decoder="crf", seed=1, resume=False, train_path=None, dev_path=None,
-          stream_buffer=None):
+          stream_buffer=None, char_encoder=None):
     train_path = train_path or write(synthetic(150, 0), tmp_path / "train.txt")
     dev_path = dev_path or write(synthetic(150, 1), tmp_path / "dev.txt")
-    config = {"model": {**TINY_MODEL, "decoder": decoder},
+    config = {"model": {**TINY_MODEL, "decoder": decoder, **({"char_encoder": char_encoder} if char_encoder else {})},
               "training": {"max_epochs": epochs, "seed": seed, "lr": 0.01, "batch_tokens": 200, "patience": 50}}
     read = pipeline.ReadOptions(fmt="conll", columns=["word", "ner"], stream=stream_buffer is not None)
     if stream_buffer is not None:
@@ -159,12 +159,13 @@ def test_loading_refuses_pickles_newer_formats_and_broken_files(tmp_path):
         load_model(tmp_path / "missing")
 
 
-@pytest.mark.parametrize("decoder", ["crf", "softmax"])
-def test_onnx_export_gives_the_same_labels(tmp_path, decoder):
+@pytest.mark.parametrize("decoder, char_encoder", [("crf", "cnn"), ("softmax", "cnn"), ("crf", "lstm")])
+def test_onnx_export_gives_the_same_labels(tmp_path, decoder, char_encoder):
+    """The character BiLSTM packs sequences in PyTorch and is exported in an unpacked form of the same function."""
     pytest.importorskip("onnxruntime")
     from seqtag.export import OnnxTagger, export
 
-    train(tmp_path, epochs=3, decoder=decoder)
+    train(tmp_path, epochs=3, decoder=decoder, char_encoder=char_encoder)
     export(tmp_path / "model", "onnx")
     onnx_tagger = OnnxTagger(tmp_path / "model")
     torch_tagger = load_model(tmp_path / "model")

@@ -97,20 +97,28 @@ def test_without_a_writable_folder_auto_runs_pytorch_and_onnx_says_why(ner_model
     assert sorted(p.name for p in model.iterdir()) == before
 
 
-def test_a_model_with_no_onnx_form_is_tagged_by_pytorch_and_explicit_onnx_says_why(tmp_path, capfd):
-    """The character BiLSTM packs sequences, which ONNX cannot express: auto runs PyTorch without trying (no
-    exporter dump on stderr), --runtime onnx and `seqtag export` exit 2 saying so, `info` says PyTorch."""
+def test_a_network_the_exporter_fails_on_is_a_one_line_error_and_auto_runs_pytorch(ner_model, tmp_path,
+                                                                                   monkeypatch, capfd):
+    pytest.importorskip("onnxruntime")
+    import shutil
+
+    import torch
+
+    from seqtag.errors import DataError
+
     model = tmp_path / "model"
-    seqtag.train(output=model, char_encoder="lstm", **SMALL)
-    before = sorted(p.name for p in model.iterdir())
+    shutil.copytree(ner_model, model, ignore=shutil.ignore_patterns("model.onnx", "model.int8.onnx"))
+
+    def failing(*args, **kwargs):
+        raise RuntimeError("Unsupported: prim::PackPadded\nTorch IR graph at exception: graph(...)")
+
+    monkeypatch.setattr(torch.onnx, "export", failing)
+    with pytest.raises(DataError, match=r"cannot be exported to ONNX \(Unsupported: prim::PackPadded\)") as caught:
+        seqtag.load(model, runtime="onnx")
+    assert "Torch IR" not in str(caught.value)
     assert type(seqtag.load(model).predictor).__name__ == "BiLSTMTagger"
-    capfd.readouterr()
-    for args in (["tag", "-m", model, "--runtime", "onnx"], ["export", "-m", model, "--format", "onnx"]):
-        assert run(*args) == 2
-        assert "cannot be exported to ONNX" in capfd.readouterr().err
-    assert run("info", model) == 0
-    assert "PyTorch: a character BiLSTM" in capfd.readouterr().out
-    assert sorted(p.name for p in model.iterdir()) == before
+    assert "Torch IR" not in capfd.readouterr().err
+    assert not (model / "model.onnx").exists()
 
 
 def test_the_int8_runtime_quantizes_once_from_the_float_graph(ner_model, tmp_path):
