@@ -30,7 +30,8 @@ def main() -> None:
     device = resolve_device(args.device)
     train = read_corpus(args.train, columns=["word", "pos", "chunk", "ner"], layer="ner")
     print(f"{len(train)} sentences, {train.num_tokens()} tokens, {device}", flush=True)
-    for batch_tokens in (int(b) for b in args.batch_tokens.split(",")):
+    sizes = [int(b) for b in args.batch_tokens.split(",")]
+    for batch_tokens in sizes:
         config = TrainConfig(max_epochs=2, batch_tokens=batch_tokens, device=device)
         history = train_bilstm(train, None, "ner", BiLSTMConfig(), config).history
         print(f"batch_tokens={batch_tokens}: epochs {', '.join(str(r['seconds']) for r in history)} s; "
@@ -38,7 +39,7 @@ def main() -> None:
 
     counts = TrainingCounts.of(train, "ner", ())
     tagger = BiLSTMTagger.build(counts, "ner", train.schemes["ner"], BiLSTMConfig(), (), device)
-    config = TrainConfig(device=device, batch_tokens=int(args.batch_tokens.split(",")[0]))
+    config = TrainConfig(device=device, batch_tokens=sizes[0])
     batches = EncodedBatches(tagger, train.sentences, counts.rare_words(), config.batch_tokens)
     # a random sample of the epoch's batches (they are built in length order, so the first ones are the shortest)
     sample = torch.randperm(len(batches.batches), generator=torch.Generator().manual_seed(0))[: args.steps].tolist()

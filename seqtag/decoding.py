@@ -45,7 +45,8 @@ def second_order_viterbi(log_trans: np.ndarray, lengths: np.ndarray, starts: np.
     flat_trans = log_trans.reshape(-1)
     order = np.argsort(-lengths, kind="stable")
     length, first = lengths[order], (np.cumsum(lengths) - lengths)[order]
-    active = [int(np.count_nonzero(length > i)) for i in range(int(length[0]))]
+    # active[i]: how many sentences reach position i (a prefix of them, longest first)
+    active = np.searchsorted(-length, -np.arange(int(length[0])), side="left").tolist()
     # step i: score[offset[s] + a * width_i[s] + b] for candidate a at i-1 and candidate b at i of sentence s
     width_before, width = np.ones(len(order), np.int64), widths[first]
     index = np.repeat(starts[first], width) + _ragged_arange(width)

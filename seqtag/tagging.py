@@ -122,9 +122,10 @@ def units_from_texts(texts: Iterable[str], segmentation: bool, tokenized: bool =
     lines are one document (a BiLSTM with a document window reads them together). Without `offsets`, whitespace
     tokens come without their character offsets (only jsonl output writes them; finding them is most of the time
     spent reading tokens)."""
-    split = whitespace_tokens if tokenized else characters if segmentation else tokenize
-    if tokenized and not offsets:
-        split = _tokens_alone
+    if tokenized:
+        split = whitespace_tokens if offsets else _tokens_alone
+    else:
+        split = characters if segmentation else tokenize
     paragraph = 0
     for text in texts:
         tokens, spans = split(text)
