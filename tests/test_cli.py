@@ -7,6 +7,7 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
+from seqtag import cli
 from seqtag.cli import app
 
 from conftest import DATA
@@ -18,10 +19,13 @@ def run(*args, input=None):
     return runner.invoke(app, [str(a) for a in args], input=input)
 
 
+COMMANDS = ("preprocess", "train", "tag", "evaluate", "compare", "report", "bench", "info", "export")
+
+
 def test_version_and_help_list_every_command():
     assert run("--version").stdout.startswith("seqtag ")
     result = run("--help")
-    for command in ("preprocess", "train", "tag", "evaluate", "compare", "bench", "info", "export"):
+    for command in COMMANDS:
         assert command in result.stdout
 
 
@@ -31,6 +35,21 @@ def test_help_does_not_import_torch_or_datasets():
         "False",
         "False",
     ]
+
+
+@pytest.mark.parametrize("args", [[name, "--help"] for name in COMMANDS] + [["tag", "--bogus"], ["--debug", "tagg"]])
+def test_the_app_built_for_one_command_says_what_the_whole_app_says(args, capsys):
+    """`run` builds only the command it runs (start-up time): the same help, errors and exit codes."""
+    code = cli.run(args)
+    one = capsys.readouterr()
+    whole = cli._app_for
+    try:
+        cli._app_for = lambda argv: app
+        assert cli.run(args) == code
+    finally:
+        cli._app_for = whole
+    assert capsys.readouterr() == one
+    assert one.out + one.err
 
 
 def test_preprocess_converts_and_reports(tmp_path):
