@@ -126,8 +126,8 @@ BILSTM_OPTIONS = (
     Option("cell", "--cell", str, "Recurrent cell.", ("model", "cell"), choices=("lstm", "gru")),
     Option("layers", "--layers", int, "Stacked BiLSTM layers.", ("model", "layers"), 1, 16),
     Option("hidden", "--hidden", int, "Hidden units per direction.", ("model", "hidden"), 1, 8192),
-    Option("char_encoder", "--char-encoder", str, "Character encoder.", ("model", "char_encoder"),
-           choices=("cnn", "lstm", "none")),
+    Option("char_encoder", "--char-encoder", str, "Character encoder (default auto: a BiLSTM on a corpus under "
+           "80,000 tokens, the CNN from there).", ("model", "char_encoder"), choices=("auto", "cnn", "lstm", "none")),
     Option("document_window", "--document-window", int, "Tokens of a document the network reads at once: "
            "neighbouring sentences together, up to this many (0: each sentence alone).",
            ("model", "document_window"), 0),

@@ -221,7 +221,7 @@ def test_pretrained_embeddings_initialise_the_word_vectors(tmp_path):
     assert abs(float(row.mean()) - 0.5) < 1e-3  # with lr ~0 the loaded vector is still there
 
 
-@pytest.mark.parametrize("settings", [{"cell": "gru"}, {"char_encoder": "lstm"}, {"char_encoder": "none"},
+@pytest.mark.parametrize("settings", [{"cell": "gru"}, {"char_encoder": "cnn"}, {"char_encoder": "none"},
                                       {"optimizer": "sgd", "lr": 0.05}, {"decoder": "softmax"}])
 def test_every_bilstm_setting_trains_saves_and_reloads(settings, tmp_path):
     model = seqtag.train(output=tmp_path / "m", **{**SMALL, **settings})
@@ -240,7 +240,9 @@ def test_config_precedence_defaults_then_file_then_flags(tmp_path):
     saved = json.loads((tmp_path / "m" / "model.json").read_text())["config"]
     assert saved["model"]["hidden"] == 10  # the flag beats the file
     assert saved["model"]["layers"] == 1 and saved["training"]["patience"] == 3  # the file beats the defaults
-    assert saved["model"]["char_encoder"] == "cnn"  # a default
+    assert saved["model"]["char_encoder"] == "auto"  # a default, resolved by corpus size:
+    tagger = json.loads((tmp_path / "m" / "model.json").read_text())["tagger"]["config"]
+    assert tagger["char_encoder"] == "lstm"  # the bundled sample is under 80,000 tokens
 
 
 def test_evaluate_strict_mode_through_the_cli(tmp_path):
