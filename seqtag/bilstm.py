@@ -56,8 +56,8 @@ class BiLSTMConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> BiLSTMConfig:
-        return make_config(cls, values, "[model]", {"char_encoder": ("auto", "cnn", "lstm", "none"), "cell": ("lstm", "gru"),
-                                                    "decoder": ("crf", "softmax")})
+        return make_config(cls, values, "[model]", {"char_encoder": ("auto", "cnn", "lstm", "none"),
+                                                    "cell": ("lstm", "gru"), "decoder": ("crf", "softmax")})
 
 
 CHAR_LSTM_BELOW = 80_000  # training tokens

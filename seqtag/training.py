@@ -97,7 +97,7 @@ def train_run(train: Corpus | StreamedCorpus, dev: Corpus | None, layer: str, co
                           on_checkpoint if run.output is not None else None, resume)
     training = {"best_epoch": result.best_epoch, "stopped": result.stopped, "epochs": len(result.history),
                 "best_dev_score": result.best_score, "batch_tokens": result.batch_tokens,
-                "char_encoder": result.tagger.config.char_encoder}  # these two as resolved by corpus size
+                "char_encoder": result.tagger.network.char_encoder}  # these two as resolved by corpus size
     if result.context is not None:  # fitted on dev after training: best_dev_score is from before
         training["context_layer"] = result.context
     files = {TRAIN_LOG_FILE: "".join(json.dumps(r) + "\n" for r in result.history)}
