@@ -320,3 +320,17 @@ def test_max_seconds_stops_between_epochs_after_the_first(tmp_path):
     document = pipeline.train_model("bilstm", write(synthetic(60, 0), tmp_path / "train.txt"),
                                     write(synthetic(30, 1), tmp_path / "dev.txt"), None, read, config, tmp_path / "m")
     assert document["training"]["stopped"] == "max_seconds" and document["training"]["epochs"] == 1
+
+
+@pytest.mark.parametrize("scale, expected", [(1, "lstm"), (1000, "cnn")])
+def test_the_default_character_encoder_follows_the_corpus_size(scale, expected):
+    """--char-encoder auto: a character BiLSTM under 80,000 training tokens, the CNN from there (README)."""
+    from seqtag.bilstm import BiLSTMConfig, BiLSTMTagger, TrainingCounts
+    from seqtag.labels import Scheme
+
+    corpus = Corpus(synthetic(150, 0).sentences, ("ner",), {"ner": Scheme.IOB2})  # ~1,000 tokens, x scale below
+    counts = TrainingCounts.of(corpus, "ner")
+    counts.words = type(counts.words)({word: n * scale for word, n in counts.words.items()})
+    assert (sum(counts.words.values()) < 80_000) == (expected == "lstm")
+    tagger = BiLSTMTagger.build(counts, "ner", Scheme.IOB2, BiLSTMConfig(hidden=8, layers=1))
+    assert tagger.config.char_encoder == tagger.network.char_encoder == expected
