@@ -103,10 +103,7 @@ class Model:
 
     def read_gold(self, path: str | Path, **read_options) -> Corpus:
         """A gold file in this model's layer and scheme, read as its training data was unless told otherwise."""
-        saved = self.document.get("training", {}).get("read", {})
-        read = {"columns": saved.get("columns"), "format": saved.get("fmt"), "layer": self.layer,
-                **{key: value for key, value in read_options.items() if value is not None}}
-        return read_corpus(path, to_scheme=self.scheme, **read)
+        return _read_gold({**self.document, "layer": self.layer, "scheme": self.scheme.value}, path, read_options)
 
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Write the model directory (atomically). An existing folder is replaced only if it holds a model of the
@@ -159,6 +156,21 @@ def load(path: str | Path, runtime: str = "auto", on_progress: Progress | None =
     if fallback:  # after loading: a model PyTorch cannot load either is reported once, by PyTorch's loader
         report({"event": "note", "message": fallback})
     return model
+
+
+def read_gold(model: str | Path, path: str | Path, **read_options) -> Corpus:
+    """`load(model).read_gold(path)` without preparing the model to tag (no ONNX export on first use): a bad gold
+    file is reported before anything is written."""
+    from seqtag.tagger import read_model_json
+
+    return _read_gold(read_model_json(Path(model)), path, read_options)
+
+
+def _read_gold(document: dict, path: str | Path, read_options: dict) -> Corpus:
+    saved = document.get("training", {}).get("read", {})
+    read = {"columns": saved.get("columns"), "format": saved.get("fmt"), "layer": document["layer"],
+            **{key: value for key, value in read_options.items() if value is not None}}
+    return read_corpus(path, to_scheme=L.Scheme(document["scheme"]), **read)
 
 
 def read_corpus(path: str | Path, *, format: str | None = None, columns: list[str] | None = None,

@@ -218,8 +218,8 @@ def evaluate(
         outputs.check_file_destination(json_file, "evaluate", overwrite, [model, gold, pred])
     reading = shared.reading(fmt, columns, layer, scheme, on_invalid)
     if model is not None:
-        report = api.load(model, on_progress=show.notice).evaluate(gold, strict=strict, on_progress=show.notice,
-                                                                   **reading)
+        gold_corpus = api.read_gold(model, gold, **reading)  # checked before the model may export its network
+        report = api.load(model, on_progress=show.notice).evaluate(gold_corpus, strict=strict, on_progress=show.notice)
     else:
         report = pipeline.evaluate_files(pred, gold, shared.read_options(fmt, columns, layer, scheme, on_invalid), strict)
     value = report[report["metric"]]

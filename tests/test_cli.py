@@ -219,6 +219,20 @@ BAD_INPUTS = {
 }
 
 
+def test_evaluate_reads_the_gold_file_before_it_prepares_the_model(tmp_path):
+    """A bad gold file is the whole story: no ONNX export into the model directory first (it happens on first use)."""
+    seqtag.train(output=tmp_path / "m", hidden=8, layers=1, max_epochs=1)
+    before = sorted(p.name for p in (tmp_path / "m").iterdir())
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"EU NNP I-NP I-ORG\nrejects VBZ I-V")
+    result = run("evaluate", "-m", tmp_path / "m", bad)
+    assert result.exit_code == 2 and result.stderr.strip().count("\n") == 0 and "bad.txt:2:" in result.stderr
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == before
+    good = run("evaluate", "-m", tmp_path / "m", DATA / "ner/dev.txt")
+    assert good.exit_code == 0 and "f1" in good.stdout
+    assert "model.onnx" in {p.name for p in (tmp_path / "m").iterdir()} - set(before)  # exported on first use
+
+
 @pytest.mark.parametrize("command", ["preprocess", "train", "evaluate"])
 @pytest.mark.parametrize("case", sorted(BAD_INPUTS))
 def test_every_command_reports_bad_input_as_one_line(tmp_path, sample_model, command, case):
