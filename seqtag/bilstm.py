@@ -24,6 +24,7 @@ from seqtag.corpus import Corpus, Sentence, StreamedCorpus
 from seqtag.crf import CRF
 from seqtag.encoding import NUM_CASES, Encoder, batched_windows, char_bigrams, normalize_word, training_scheme
 from seqtag.errors import DataError
+from seqtag.kinds import bilstm_choices
 from seqtag.tagger import Tagger
 from seqtag.vocab import Vocabulary
 
@@ -56,8 +57,7 @@ class BiLSTMConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> BiLSTMConfig:
-        return make_config(cls, values, "[model]", {"char_encoder": ("auto", "cnn", "lstm", "none"),
-                                                    "cell": ("lstm", "gru"), "decoder": ("crf", "softmax")})
+        return make_config(cls, values, "[model]", bilstm_choices("model"))
 
 
 CHAR_LSTM_BELOW = 80_000  # training tokens

@@ -149,6 +149,12 @@ BILSTM_OPTIONS = (
            "memory (for corpora larger than memory).", ("stream",)),
 )
 
+def bilstm_choices(section: str) -> dict[str, tuple[str, ...]]:
+    """The allowed values of the BiLSTM's choice settings in one section of its configuration ("model" or
+    "training"), as the flags above spell them: a TOML file is checked against the same lists."""
+    return {option.key[1]: option.choices for option in BILSTM_OPTIONS if option.choices and option.key[0] == section}
+
+
 KINDS: dict[str, Kind] = {  # in the order compare and bench list them: simplest first
     "majority": Kind("majority", "most frequent label per word (suffix and global fallbacks)",
                      "seqtag.baselines:MajorityTagger", "seqtag.baselines:MajorityTagger.fit", (SEED,)),

@@ -23,7 +23,7 @@ from seqtag.devices import resolve_device, score_sharded, start_distributed
 from seqtag.encoding import batched_windows
 from seqtag.errors import SeqtagError
 from seqtag.evaluation import score_tagger
-from seqtag.kinds import Trained, TrainRun
+from seqtag.kinds import Trained, TrainRun, bilstm_choices
 from seqtag.tagger import CHECKPOINT_FILE, TRAIN_LOG_FILE
 
 
@@ -50,7 +50,7 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> TrainConfig:
-        return make_config(cls, values, "[training]", {"optimizer": ("adam", "sgd")})
+        return make_config(cls, values, "[training]", bilstm_choices("training"))
 
 
 class TrainingDiverged(SeqtagError):
