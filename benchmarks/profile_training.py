@@ -3,7 +3,7 @@ then a torch.profiler table of 40 steps (by device time on a GPU, by CPU time ot
 
     python benchmarks/profile_training.py ../shared/corpora/conll2003/eng.train --device cuda
 
-On one H200 this showed the step launch-bound (440 kernel launches per 800-token step, the GPU busy a tenth of the
+On one H200 this showed the step launch-bound (at 800 tokens, with the document window, the GPU busy about 4% of the
 time), which is why larger batches are what a GPU needs; see README, Benchmarks.
 """
 
