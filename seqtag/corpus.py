@@ -11,6 +11,8 @@ from typing import NamedTuple
 from seqtag import labels as L
 from seqtag.errors import DataError
 
+HELD_OUT = 10  # without dev data, every 10th document (or sentence) of the training data is held out as dev
+
 
 class Origin(NamedTuple):
     """Where a sentence came from, so later errors can point at the source."""
@@ -65,6 +67,26 @@ class Corpus:
 
     def column(self, layer: str) -> list[tuple[str, ...]]:
         return [s.labels[layer] for s in self.sentences]
+
+    def hold_out(self, every: int = HELD_OUT) -> tuple[Corpus, Corpus]:
+        """(the rest, a held-out dev set): every `every`-th document where the corpus marks at least 2 x `every` of
+        them (a held-out sentence keeps its neighbours, which a document-window network reads), else every
+        `every`-th sentence. Deterministic, so a resumed run holds out the same sentences."""
+        documents = {s.document for s in self.sentences} - {None}
+        by_document = len(documents) >= 2 * every
+        order = {d: i for i, d in enumerate(dict.fromkeys(s.document for s in self.sentences))} if by_document else {}
+        held = [order[s.document] % every == every - 1 if by_document else i % every == every - 1
+                for i, s in enumerate(self.sentences)]
+        unit = "document" if by_document else "sentence"
+        rest = Corpus([s for s, h in zip(self.sentences, held) if not h], self.layers, dict(self.schemes), self.source)
+        dev = Corpus([s for s, h in zip(self.sentences, held) if h], self.layers, dict(self.schemes),
+                     f"{self.source} (held out: every {_ordinal(every)} {unit})")
+        return rest, dev
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 class StreamedCorpus:

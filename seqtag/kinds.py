@@ -142,6 +142,9 @@ BILSTM_OPTIONS = (
     Option("lr", "--lr", float, "Learning rate (above 0).", ("training", "lr"), above=0),
     Option("ema", "--ema", float, "Score and keep a moving average of the weights with this decay per step, e.g. "
            "0.99 (0: off).", ("training", "ema"), 0.0, 0.9999),
+    Option("hold_out", "--hold-out", int, "Without --dev, hold out every Nth document (or sentence) of the training "
+           "data to choose the epoch and fit the context layer (default 0: train on all of it and keep the epoch "
+           "with the lowest training loss, which did better on small corpora).", ("training", "hold_out"), 0),
     Option("optimizer", "--optimizer", str, "Optimizer.", ("training", "optimizer"), choices=("adam", "sgd")),
     Option("device", "--device", str, "auto, cpu, cuda or cuda:N.", ("training", "device")),
     Option("config_file", "--config", Path, "TOML file: [model], [training].", ("config_file",)),

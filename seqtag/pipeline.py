@@ -15,7 +15,7 @@ from pathlib import Path
 
 from seqtag import formats
 from seqtag import labels as L
-from seqtag.corpus import Corpus, StreamedCorpus
+from seqtag.corpus import HELD_OUT, Corpus, StreamedCorpus
 from seqtag.errors import DataError, Interrupted
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -234,14 +234,12 @@ def fit_model(
     return tagger, json.loads((output / "model.json").read_text("utf-8")), {}
 
 
-HELD_OUT = 10  # without a dev file, every 10th training sentence is held out as dev
-
 
 def fit_auto(train_path, dev_path, test_path, read: ReadOptions, config: dict, time_budget: float | None = None,
              on_progress: Callable[[dict], None] | None = None):
     """`seqtag train --model auto`: train each of kinds.AUTO_CANDIDATES on the training data (in memory), score
     each on dev, and keep the best; only the winner is scored on test. Without a dev file, every HELD_OUT-th training
-    sentence is held out as dev (and the winner is trained without them). With `time_budget` (seconds), a kind
+    document (or sentence: Corpus.hold_out) is held out as dev (and the winner is trained without them). With `time_budget` (seconds), a kind
     starts only while time is left, and the BiLSTM starts no epoch after it runs out (it trains last).
 
     Returns (tagger, model.json document, extra files) of the winner, with the choice in training.selection."""
@@ -258,10 +256,7 @@ def fit_auto(train_path, dev_path, test_path, read: ReadOptions, config: dict, t
         if len(train) < HELD_OUT:
             raise DataError(f"--model auto chooses on dev data: give --dev (a training file of {len(train)} "
                             f"sentence(s) is too small to hold some out)", train_path)
-        dev = Corpus([s for i, s in enumerate(train) if i % HELD_OUT == HELD_OUT - 1], train.layers, train.schemes,
-                     f"{train.source} (held out: every {HELD_OUT}th sentence)")
-        train = Corpus([s for i, s in enumerate(train) if i % HELD_OUT != HELD_OUT - 1], train.layers,
-                       train.schemes, train.source)
+        train, dev = train.hold_out(HELD_OUT)
         held_out = dev.source
     else:
         dev = read.read(dev_path, train.schemes[layer])[0]

@@ -193,8 +193,14 @@ def model_card(model: Path, document: dict, runtime: str | None = None) -> None:
     for key in ("epochs", "best_epoch", "stopped", "date"):
         if key in training:
             table.add_row(key.replace("_", " "), str(training[key]))
-    if training.get("best_dev_score") is not None and "dev" in training.get("data", {}):
+    held_out = training.get("held_out")
+    if held_out:
+        table.add_row("dev data", f"held out of the training data: {_shown(held_out['dev'])} ({held_out['sentences']:,} "
+                      f"sentences, {held_out['tokens']:,} tokens), not trained on")
+    if training.get("best_dev_score") is not None and ("dev" in training.get("data", {}) or held_out):
         table.add_row("best dev score", f"{100 * training['best_dev_score']:.2f} (what early stopping saw)")
+    elif "best_epoch" in training and "dev" not in training.get("data", {}):
+        table.add_row("epoch kept", "the one with the lowest training loss (no dev data)")
     context = training.get("context_layer")
     if context and context.get("interrupted"):
         table.add_row("context layer", "not fitted (interrupted): zero")

@@ -21,7 +21,7 @@ from seqtag.bilstm import BiLSTMConfig, BiLSTMTagger, TrainingCounts, make_confi
 from seqtag.corpus import Corpus, Sentence, StreamedCorpus
 from seqtag.devices import resolve_device, score_sharded, start_distributed
 from seqtag.encoding import batched_windows
-from seqtag.errors import SeqtagError
+from seqtag.errors import DataError, SeqtagError
 from seqtag.evaluation import score_tagger
 from seqtag.kinds import Trained, TrainRun, bilstm_choices
 from seqtag.tagger import CHECKPOINT_FILE, TRAIN_LOG_FILE
@@ -43,14 +43,21 @@ class TrainConfig:
     stream_buffer: int = 20000  # --stream: sentences read, shuffled and batched together
     max_seconds: float = 0.0  # no epoch starts after this long (0: no limit); `train --model auto`'s budget
     ema: float = 0.0  # decay of an exponential moving average of the weights, scored and kept instead (0: off)
+    # without dev data, every Nth document (or sentence) of the training data is held out as dev; 0 (the default,
+    # chosen on dev of small corpora: README, Training): none, the epoch with the lowest training loss is kept
+    hold_out: int = 0
 
     LIMITS: ClassVar[dict] = {"lr": (1e-12, None), "lr_decay": (0.0, None), "clip": (1e-12, None),
                               "seed": (0, 2**32 - 1), "min_updates": (0, None), "max_seconds": (0.0, None),
-                              "batch_tokens": (0, None), "ema": (0.0, 0.9999)}
+                              "batch_tokens": (0, None), "ema": (0.0, 0.9999), "hold_out": (0, None)}
 
     @classmethod
     def from_dict(cls, values: dict) -> TrainConfig:
-        return make_config(cls, values, "[training]", bilstm_choices("training"))
+        config = make_config(cls, values, "[training]", bilstm_choices("training"))
+        if config.hold_out == 1:
+            raise DataError("[training] hold_out (--hold-out) must be 0 (off) or at least 2: 1 would hold out all "
+                            "of the training data")
+        return config
 
 
 class TrainingDiverged(SeqtagError):
@@ -82,6 +89,7 @@ def train_run(train: Corpus | StreamedCorpus, dev: Corpus | None, layer: str, co
 
     model_config = BiLSTMConfig.from_dict(config.get("model", {}))
     train_config = TrainConfig.from_dict(config.get("training", {}))
+    train, dev, held_out = _dev_or_held_out(train, dev, train_config.hold_out, run.on_progress)
     resume = None
     if run.resume:
         train_sha = run.info["training"]["data"]["train"]["sha256"]
@@ -98,6 +106,8 @@ def train_run(train: Corpus | StreamedCorpus, dev: Corpus | None, layer: str, co
     training = {"best_epoch": result.best_epoch, "stopped": result.stopped, "epochs": len(result.history),
                 "best_dev_score": result.best_score, "batch_tokens": result.batch_tokens,
                 "char_encoder": result.tagger.network.char_encoder}  # these two as resolved by corpus size
+    if held_out is not None:
+        training["held_out"] = held_out
     if result.context is not None:  # fitted on dev after training: best_dev_score is from before
         training["context_layer"] = result.context
     files = {TRAIN_LOG_FILE: "".join(json.dumps(r) + "\n" for r in result.history)}
@@ -217,6 +227,21 @@ def train_bilstm(
                 network.context.zero_()
             context, stopped = {"kept": False, "interrupted": True}, "interrupted"
     return TrainResult(tagger, run.history, run.best_epoch, run.best_score, stopped, context, config.batch_tokens)
+
+
+def _dev_or_held_out(train, dev, every: int, on_progress) -> tuple:
+    """(train, dev, what was held out): with `every` (--hold-out) and no dev data, every `every`-th document or
+    sentence of an in-memory training corpus is held out, so that early stopping and the context layer see data the
+    network does not train on (the training loss falls to the last epoch, so choosing by it keeps the last one)."""
+    if dev is not None or not every or not isinstance(train, Corpus):
+        return train, dev, None
+    if len(train) < 2 * every:
+        if on_progress is not None:
+            on_progress({"event": "warning", "message": f"no dev data, and {len(train)} training sentence(s) are too "
+                         f"few to hold out every {every}th: the epoch with the lowest training loss is kept"})
+        return train, dev, None
+    train, dev = train.hold_out(every)
+    return train, dev, {"dev": dev.source, "sentences": len(dev), "tokens": dev.num_tokens()}
 
 
 def batch_tokens_for(train_tokens: int) -> int:

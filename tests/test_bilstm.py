@@ -334,3 +334,57 @@ def test_the_default_character_encoder_follows_the_corpus_size(scale, expected):
     assert (sum(counts.words.values()) < 80_000) == (expected == "lstm")
     tagger = BiLSTMTagger.build(counts, "ner", Scheme.IOB2, BiLSTMConfig(hidden=8, layers=1))
     assert tagger.config.char_encoder == tagger.network.char_encoder == expected
+
+
+def test_hold_out_takes_every_nth_document_where_there_are_enough_else_every_nth_sentence():
+    plain = synthetic(45, 0)
+    rest, held = plain.hold_out(10)
+    assert held.sentences == [plain.sentences[i] for i in (9, 19, 29, 39)]
+    assert rest.sentences == [s for i, s in enumerate(plain.sentences) if i not in (9, 19, 29, 39)]
+    assert held.source == "synthetic (held out: every 10th sentence)" and rest.source == "synthetic"
+    # 25 documents of 3 sentences: whole documents go, so a held-out sentence keeps its neighbours
+    marked = Corpus([Sentence(s.tokens, s.labels, document=i // 3) for i, s in enumerate(synthetic(75, 1))], ("ner",),
+                    source="docs")
+    rest, held = marked.hold_out(10)
+    assert sorted({s.document for s in held}) == [9, 19] and len(held) == 6 and len(rest) == 69
+    assert held.source == "docs (held out: every 10th document)"
+    # too few documents to hold out whole ones: sentences, as in a file without document marks
+    assert marked.hold_out(40)[1].source == "docs (held out: every 40th sentence)"
+
+
+def test_without_dev_data_hold_out_keeps_part_of_the_training_data_to_choose_the_epoch(tmp_path):
+    """With --hold-out 10 the epoch is chosen on sentences the network does not train on; by default (0) it trains on
+    all of them and keeps the epoch with the lowest training loss."""
+    config = {"model": {**TINY_MODEL},
+              "training": {"max_epochs": 3, "seed": 1, "lr": 0.01, "batch_tokens": 200, "hold_out": 10}}
+    read = pipeline.ReadOptions(fmt="conll", columns=["word", "ner"])
+    train_path = write(synthetic(150, 0), tmp_path / "train.txt")
+    events = []
+    document = pipeline.train_model("bilstm", train_path, None, None, read, config, tmp_path / "held",
+                                    on_progress=events.append)
+    held_out = document["training"]["held_out"]
+    assert held_out["sentences"] == 15 and held_out["dev"].endswith("(held out: every 10th sentence)")
+    assert document["training"]["data"]["train"]["sentences"] == 150  # the file, as read
+    log = [json.loads(line) for line in (tmp_path / "held" / "train_log.jsonl").read_text().splitlines()]
+    assert all(r["dev"]["metric"] == "f1" and r["dev_score"] == r["dev"]["f1"] for r in log)
+    assert document["training"]["best_dev_score"] == max(r["dev_score"] for r in log)
+    # an epoch trains on the other 135 sentences alone
+    rest, _ = synthetic(150, 0).hold_out(10)
+    first_end = next(i for i, e in enumerate(events) if e.get("event") == "epoch_end")
+    trained_tokens = sum(e["tokens"] for e in events[:first_end] if e.get("event") == "batch")
+    assert trained_tokens == rest.num_tokens() < synthetic(150, 0).num_tokens()
+
+    del config["training"]["hold_out"]  # the default
+    document = pipeline.train_model("bilstm", train_path, None, None, read, config, tmp_path / "all")
+    assert "held_out" not in document["training"]
+    log = [json.loads(line) for line in (tmp_path / "all" / "train_log.jsonl").read_text().splitlines()]
+    assert all("dev" not in r and r["dev_score"] == -r["loss"] for r in log)
+
+    # too small to hold any out: said, and trained on all of it
+    small = write(synthetic(15, 0), tmp_path / "small.txt")
+    events.clear()
+    config["training"]["hold_out"] = 10
+    document = pipeline.train_model("bilstm", small, None, None, read, config, tmp_path / "small",
+                                    on_progress=events.append)
+    assert "held_out" not in document["training"]
+    assert any(e.get("event") == "warning" and "too few to hold out" in e["message"] for e in events)

@@ -128,6 +128,21 @@ def test_train_writes_a_described_model(sample_model):
     assert "batches of 200 padded tokens, a character BiLSTM" in result.stdout  # the sample is small
 
 
+def test_train_without_dev_holds_out_part_of_the_training_file_when_asked_and_info_says_so(tmp_path):
+    args = ["train", "--train", DATA / "ner" / "train.txt", "--columns", "word,pos,chunk,ner", "--max-epochs", "1",
+            "--hidden", "16", "--layers", "1"]
+    result = run(*args, "--hold-out", "10", "-o", tmp_path / "held")
+    assert result.exit_code == 0, result.output
+    info = run("info", tmp_path / "held").stdout
+    assert "held out of the training data" in info and "every 10th document" in info and "best dev score" in info
+    result = run(*args, "-o", tmp_path / "all")  # by default: all of it
+    assert result.exit_code == 0, result.output
+    info = run("info", tmp_path / "all").stdout
+    assert "lowest training loss" in info and "held out" not in info and "best dev score" not in info
+    refused = run(*args, "--hold-out", "1", "-o", tmp_path / "none")
+    assert refused.exit_code == 2 and "--hold-out" in refused.stderr and not (tmp_path / "none").exists()
+
+
 def test_tag_streams_every_output_format(sample_model):
     text = "EU rejects German call to boycott British lamb .\n\nPeter Blackburn\n"
     conll = run("tag", "-m", sample_model, "--input-format", "tokens", input=text)
@@ -287,7 +302,7 @@ def test_train_auto_holds_out_dev_data_and_keeps_to_its_time_budget(tmp_path):
     selection = document["training"]["selection"]
     assert document["kind"] == selection["chosen"] == kinds.AUTO_CANDIDATES[0]  # the first always trains
     assert ["skipped" in c for c in selection["candidates"]] == [False, True, True]
-    assert "held out: every 10th sentence" in selection["dev"] and "test" not in document["metrics"]
+    assert "held out: every 10th document" in selection["dev"] and "test" not in document["metrics"]
     assert f"--model auto chose {selection['why']}" in result.stderr
     assert "chosen by --model auto" in run("info", tmp_path / "auto").stdout
     # again into the same folder: the kind it would replace is not known yet, so it is refused before training
