@@ -234,13 +234,13 @@ def fit_model(
     return tagger, json.loads((output / "model.json").read_text("utf-8")), {}
 
 
-
 def fit_auto(train_path, dev_path, test_path, read: ReadOptions, config: dict, time_budget: float | None = None,
              on_progress: Callable[[dict], None] | None = None):
     """`seqtag train --model auto`: train each of kinds.AUTO_CANDIDATES on the training data (in memory), score
     each on dev, and keep the best; only the winner is scored on test. Without a dev file, every HELD_OUT-th training
-    document (or sentence: Corpus.hold_out) is held out as dev (and the winner is trained without them). With `time_budget` (seconds), a kind
-    starts only while time is left, and the BiLSTM starts no epoch after it runs out (it trains last).
+    document (or sentence: Corpus.hold_out) is held out as dev (and the winner is trained without them). With
+    `time_budget` (seconds), a kind starts only while time is left, and the BiLSTM starts no epoch after it runs
+    out (it trains last).
 
     Returns (tagger, model.json document, extra files) of the winner, with the choice in training.selection."""
     import time

@@ -141,6 +141,8 @@ def test_train_without_dev_holds_out_part_of_the_training_file_when_asked_and_in
     assert "lowest training loss" in info and "held out" not in info and "best dev score" not in info
     refused = run(*args, "--hold-out", "1", "-o", tmp_path / "none")
     assert refused.exit_code == 2 and "--hold-out" in refused.stderr and not (tmp_path / "none").exists()
+    refused = run(*args, "--hold-out", "10", "--stream", "-o", tmp_path / "streamed")  # nothing in memory to hold out
+    assert refused.exit_code == 2 and "give --dev" in refused.stderr and not (tmp_path / "streamed").exists()
 
 
 def test_tag_streams_every_output_format(sample_model):
