@@ -49,6 +49,9 @@ class BiLSTMConfig:
     rare_word_dropout: float = 0.3  # words seen once in training read as unknown with this probability
     embeddings: str | None = None  # GloVe/word2vec text file to initialise word vectors
     context: bool = True  # span tasks: the document/corpus context layer (seqtag.context), fitted on the dev set
+    # the context layer's corpus-level mention count, log(1 + n): off since dev showed it neutral on the full
+    # CoNLL-2003 dev set and ruinous where the layer was fitted on a small one (README, Training)
+    corpus_mention_count: bool = False
     # the network reads neighbouring sentences of a document together, up to this many tokens (0: one at a time);
     # 64 chosen on CoNLL-2003 dev (README), where it costs about 1.2x the training time and no tagging time
     document_window: int = 64
@@ -71,7 +74,7 @@ def char_encoder_for(train_tokens: int) -> str:
 
 
 # Settings added after models were saved without them: what those models were trained with.
-OLDER_MODELS = {"document_window": 0}
+OLDER_MODELS = {"document_window": 0, "corpus_mention_count": True}
 
 
 def make_config(cls, values: dict, section: str, choices: dict[str, tuple[str, ...]]):
@@ -322,7 +325,7 @@ class BiLSTMTagger(Tagger):
         scored = [sentences[i] for indices, _, _ in batches for i in indices]
         emissions = [e[row, : len(sentences[i])].cpu().numpy() for indices, _, e in batches
                      for row, i in enumerate(indices)]
-        rows = iter(context.features(scored, emissions, self.context_types))
+        rows = iter(context.features(scored, emissions, self.context_types, self.config.corpus_mention_count))
         inputs = []
         for indices, _, e in batches:
             padded = torch.zeros(e.shape[:2] + (self.network.context.size(1),), device=e.device)

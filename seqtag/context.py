@@ -37,11 +37,14 @@ def num_features(num_types: int) -> int:
     return 2 * (num_types + 2)
 
 
-def features(sentences: Sequence[Sentence], emissions: Sequence[np.ndarray], types: np.ndarray) -> list[np.ndarray]:
+def features(sentences: Sequence[Sentence], emissions: Sequence[np.ndarray], types: np.ndarray,
+             corpus_count: bool = False) -> list[np.ndarray]:
     """Context features, one (length, num_features) array per sentence.
 
     emissions: the network's label scores per sentence, (length, labels); the mentions' type distributions are
-    their softmax, summed over the labels of each type.
+    their softmax, summed over the labels of each type. The corpus-level count is zero unless `corpus_count`
+    (models saved before it was dropped): it grows without bound with the number of sentences tagged together, so a
+    layer fitted on a small dev set and applied to a large file went far wrong (README, Training).
     """
     num_types = int(types.max()) + 1
     one_hot = np.eye(num_types, dtype=np.float32)[types]  # shape: (labels, types)
@@ -56,6 +59,8 @@ def features(sentences: Sequence[Sentence], emissions: Sequence[np.ndarray], typ
     marked = any(s.document is not None for s in sentences)
     documents = [(s.document,) if marked else i for i, s in enumerate(sentences) for _ in s.tokens]
     pooled = [_others_mean(probs, keys) for keys in (list(zip(documents, words)), words)]
+    if not corpus_count:
+        pooled[1][2][:] = 0.0
     stacked = np.concatenate([part for parts in pooled for part in parts], axis=1)
     ends = np.cumsum([len(s) for s in sentences])[:-1]
     return np.split(stacked, ends)

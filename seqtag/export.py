@@ -252,6 +252,8 @@ class OnnxTagger(Predictor):
         if (path / CONTEXT_FILE).exists():
             with np.load(path / CONTEXT_FILE, allow_pickle=False) as archive:
                 self.context = (archive["weight"], archive["types"])
+        # models from before the setting read the corpus-level mention count (bilstm.OLDER_MODELS)
+        self.corpus_count = document["tagger"]["config"].get("corpus_mention_count", True)
 
     @property
     def session(self):
@@ -276,7 +278,7 @@ class OnnxTagger(Predictor):
         started = time.perf_counter()
         if self.context is not None:  # as BiLSTMTagger.emission_batches does
             weight, types = self.context
-            inputs = features([sentences[i] for i in scored], emissions, types)
+            inputs = features([sentences[i] for i in scored], emissions, types, self.corpus_count)
             emissions = [e + x @ weight.T for e, x in zip(emissions, inputs)]
         results: list[list[str]] = [[] for _ in sentences]
         for group in _by_length([len(e) for e in emissions]):

@@ -1,6 +1,7 @@
 """The document/corpus context layer: pools what the network said about a word's other mentions, and learns to
 use it: a name's type, given away by a cue in one sentence, is carried to its bare mention in another."""
 
+import importlib.util
 import json
 import random
 import string
@@ -23,7 +24,7 @@ def test_features_pool_the_other_mentions_by_document_and_by_corpus():
     big = 20.0  # a label score that makes its softmax 1.0 in float32
     emissions = [np.array([[0, big, 0, 0], [big, 0, 0, 0]]), np.array([[0, 0, 0, big]]),
                  np.array([[0, 0, big, 0], [big, 0, 0, 0]])]
-    rows = context.features(sentences, emissions, types)
+    rows = context.features(sentences, emissions, types, corpus_count=True)
     assert [r.shape for r in rows] == [(2, 10), (1, 10), (2, 10)]
     # columns by document, then by corpus: mean (O, PER, LOC) of the other mentions, whether any, log(1 + count)
     one, two = np.log(2), np.log(3)
@@ -33,10 +34,46 @@ def test_features_pool_the_other_mentions_by_document_and_by_corpus():
     np.testing.assert_allclose(rows[0][1], np.zeros(10), atol=1e-6)  # x: no other mention anywhere
     # in input without document marks each sentence is a document; beside marked ones, the unmarked are one
     unmarked = [Sentence(s.tokens, {}) for s in sentences]
-    np.testing.assert_allclose(context.features(unmarked, emissions, types)[2][0], [0] * 5 + [0, .5, .5, 1, two],
+    np.testing.assert_allclose(context.features(unmarked, emissions, types, True)[2][0], [0] * 5 + [0, .5, .5, 1, two],
                                atol=1e-6)
     leading = [Sentence(("Ann", "x"), {}), Sentence(("ANN",), {}), sentences[2]]
-    np.testing.assert_allclose(context.features(leading, emissions, types)[1][0], rows[1][0], atol=1e-6)
+    np.testing.assert_allclose(context.features(leading, emissions, types, True)[1][0], rows[1][0], atol=1e-6)
+    # by default (models saved since it was dropped) the corpus-level count is zero, and the rest as it was
+    default = context.features(sentences, emissions, types)
+    for row, with_count in zip(default, rows):
+        np.testing.assert_allclose(row[:, 9], 0.0)
+        np.testing.assert_allclose(row[:, :9], with_count[:, :9], atol=1e-6)
+
+
+def test_the_corpus_level_features_do_not_grow_with_the_sentences_tagged_together():
+    """A layer fitted on a small dev set must not meet larger values in a large file (README: it went from 69.84 F1
+    to 28.48 when the corpus-level count was read)."""
+    types = np.array([0, 1])
+    one = [Sentence(("ann", "said"), {})]
+    emissions = [np.array([[0.0, 3.0], [3.0, 0.0]])]
+    small = context.features(one * 10, emissions * 10, types)[0]
+    large = context.features(one * 1000, emissions * 1000, types)[0]
+    np.testing.assert_allclose(small, large, atol=1e-5)  # float32 sums of 10 and 1,000 mentions
+    assert context.features(one * 1000, emissions * 1000, types, True)[0][0, -1] > small[0, -1] + 4  # as it was
+
+
+def test_models_saved_before_the_corpus_count_was_dropped_still_read_it(document_model, tmp_path):
+    import shutil
+
+    from seqtag.export import OnnxTagger, export
+
+    assert load_model(document_model).config.corpus_mention_count is False
+    old = tmp_path / "old"
+    shutil.copytree(document_model, old)
+    path = old / "model.json"
+    document = json.loads(path.read_text())
+    del document["tagger"]["config"]["corpus_mention_count"]
+    path.write_text(json.dumps(document))
+    assert load_model(old).config.corpus_mention_count is True
+    if importlib.util.find_spec("onnxruntime"):
+        export(old, "onnx", old)
+        export(document_model, "onnx", tmp_path / "new")
+        assert OnnxTagger(old).corpus_count is True and OnnxTagger(tmp_path / "new").corpus_count is False
 
 
 def documents(n: int, seed: int) -> Corpus:
