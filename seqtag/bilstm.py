@@ -50,7 +50,8 @@ class BiLSTMConfig:
     embeddings: str | None = None  # GloVe/word2vec text file to initialise word vectors
     context: bool = True  # span tasks: the document/corpus context layer (seqtag.context), fitted on the dev set
     # the context layer's corpus-level mention count, log(1 + n): off since dev showed it neutral on the full
-    # CoNLL-2003 dev set and ruinous where the layer was fitted on a small one (README, Training)
+    # CoNLL-2003 dev set and ruinous where the layer was fitted on a small one (README: How the context layer was
+    # measured)
     corpus_mention_count: bool = False
     # the network reads neighbouring sentences of a document together, up to this many tokens (0: one at a time);
     # 64 chosen on CoNLL-2003 dev (README), where it costs about 1.2x the training time and no tagging time

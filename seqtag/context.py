@@ -44,7 +44,8 @@ def features(sentences: Sequence[Sentence], emissions: Sequence[np.ndarray], typ
     emissions: the network's label scores per sentence, (length, labels); the mentions' type distributions are
     their softmax, summed over the labels of each type. The corpus-level count is zero unless `corpus_count`
     (models saved before it was dropped): it grows without bound with the number of sentences tagged together, so a
-    layer fitted on a small dev set and applied to a large file went far wrong (README, Training).
+    layer fitted on a small dev set and applied to a large file went far wrong (README: How the context layer was
+    measured).
     """
     num_types = int(types.max()) + 1
     one_hot = np.eye(num_types, dtype=np.float32)[types]  # shape: (labels, types)
@@ -60,7 +61,7 @@ def features(sentences: Sequence[Sentence], emissions: Sequence[np.ndarray], typ
     documents = [(s.document,) if marked else i for i, s in enumerate(sentences) for _ in s.tokens]
     pooled = [_others_mean(probs, keys) for keys in (list(zip(documents, words)), words)]
     if not corpus_count:
-        pooled[1][2][:] = 0.0
+        pooled[1][2][:] = 0.0  # (mean, has, log count) by corpus: its count
     stacked = np.concatenate([part for parts in pooled for part in parts], axis=1)
     ends = np.cumsum([len(s) for s in sentences])[:-1]
     return np.split(stacked, ends)
