@@ -74,10 +74,6 @@ def char_encoder_for(train_tokens: int) -> str:
     return "lstm" if train_tokens < CHAR_LSTM_BELOW else "cnn"
 
 
-# Settings added after models were saved without them: what those models were trained with.
-OLDER_MODELS = {"document_window": 0, "corpus_mention_count": True}
-
-
 def make_config(cls, values: dict, section: str, choices: dict[str, tuple[str, ...]]):
     """A settings dataclass from a dict (a TOML table, flags): unknown keys, wrong types and bad choices are
     errors that name the setting."""
@@ -358,7 +354,7 @@ class BiLSTMTagger(Tagger):
         meta = document["tagger"]
         vocabularies = Vocabulary.from_lists(meta["vocab"])
         tagger = cls(document["layer"], L.Scheme(document["scheme"]), document["labels"], document["features"],
-                     BiLSTMConfig.from_dict({**OLDER_MODELS, **meta["config"]}), vocabularies, device)
+                     BiLSTMConfig.from_dict(meta["config"]), vocabularies, device)
         tagger.network.load_state_dict(tensors)
         return tagger
 

@@ -252,8 +252,7 @@ class OnnxTagger(Predictor):
         if (path / CONTEXT_FILE).exists():
             with np.load(path / CONTEXT_FILE, allow_pickle=False) as archive:
                 self.context = (archive["weight"], archive["types"])
-        # models from before the setting read the corpus-level mention count (bilstm.OLDER_MODELS)
-        self.corpus_count = document["tagger"]["config"].get("corpus_mention_count", True)
+        self.corpus_count = document["tagger"]["config"]["corpus_mention_count"]  # as saved, or tagger.upgrade's
 
     @property
     def session(self):

@@ -183,6 +183,9 @@ def fit_model(
     if read.stream and "stream" not in chosen.capabilities:
         raise DataError(f"--stream trains the BiLSTM only; the {kind} baseline reads its training data into memory")
     config = chosen.resolve(config)  # settings are checked before any data is read
+    hold_out = config.get("training", {}).get("hold_out")
+    if read.stream and dev_path is None and hold_out:
+        raise DataError(f"--hold-out {hold_out} needs the training data in memory; with --stream, give --dev")
     try:
         if isinstance(train_path, Corpus):  # already read (compare's learning curve trains on subsets)
             scheme = L.Scheme(read.scheme) if read.scheme else None

@@ -197,9 +197,10 @@ def model_card(model: Path, document: dict, runtime: str | None = None) -> None:
     if held_out:
         table.add_row("dev data", f"held out of the training data: {_shown(held_out['dev'])} ({held_out['sentences']:,} "
                       f"sentences, {held_out['tokens']:,} tokens), not trained on")
-    if training.get("best_dev_score") is not None and ("dev" in training.get("data", {}) or held_out):
+    scored_on_dev = "dev" in training.get("data", {}) or held_out
+    if training.get("best_dev_score") is not None and scored_on_dev:
         table.add_row("best dev score", f"{100 * training['best_dev_score']:.2f} (what early stopping saw)")
-    elif "best_epoch" in training and "dev" not in training.get("data", {}):
+    elif "best_epoch" in training and not scored_on_dev:
         table.add_row("epoch kept", "the one with the lowest training loss (no dev data)")
     context = training.get("context_layer")
     if context and context.get("interrupted"):

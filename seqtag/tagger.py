@@ -232,11 +232,19 @@ def read_model_json(path: str | Path) -> dict:
     return upgrade(document)
 
 
+# Settings added to BiLSTM models after some were saved without them: what those models were trained with.
+OLDER_BILSTM_SETTINGS = {"document_window": 0, "corpus_mention_count": True}
+
+
 def upgrade(document: dict) -> dict:
-    """The one place that brings an older model.json up to FORMAT_VERSION, step by step."""
+    """The one place that brings an older model.json up to FORMAT_VERSION, step by step, and fills in the BiLSTM
+    settings added since, so that both runtimes read a saved model as it was trained."""
     config = document.get("tagger", {}).get("config") if isinstance(document.get("tagger"), dict) else None
-    if document["format_version"] < 2 and document.get("kind") == "bilstm" and isinstance(config, dict):
-        config.setdefault("context", False)  # models from before the context layer have none
+    if document.get("kind") == "bilstm" and isinstance(config, dict):
+        if document["format_version"] < 2:
+            config.setdefault("context", False)  # models from before the context layer have none
+        for name, value in OLDER_BILSTM_SETTINGS.items():
+            config.setdefault(name, value)
     return document
 
 

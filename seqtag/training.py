@@ -233,10 +233,8 @@ def _dev_or_held_out(train, dev, every: int, on_progress) -> tuple:
     """(train, dev, what was held out): with `every` (--hold-out) and no dev data, every `every`-th document or
     sentence of an in-memory training corpus is held out, so that early stopping and the context layer see data the
     network does not train on (the training loss falls to the last epoch, so choosing by it keeps the last one)."""
-    if dev is not None or not every:
+    if dev is not None or not every:  # (a streamed corpus with --hold-out is refused before it is read: pipeline)
         return train, dev, None
-    if not isinstance(train, Corpus):
-        raise DataError(f"--hold-out {every} needs the training data in memory; with --stream, give --dev")
     if len(train) < 2 * every:
         if on_progress is not None:
             on_progress({"event": "warning", "message": f"no dev data, and {len(train)} training sentence(s) are too "
