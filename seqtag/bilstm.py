@@ -91,6 +91,8 @@ def make_config(cls, values: dict, section: str, choices: dict[str, tuple[str, .
         if name in values and values[name] not in allowed:
             raise DataError(f"{section} {name} must be one of {', '.join(allowed)}, not {values[name]!r}")
     for name, value in values.items():  # sizes and counts at least 1, rates in their range
+        if isinstance(value, float) and not math.isfinite(value):  # nan passes every comparison below
+            raise DataError(f"{section} {name} must be a finite number, not {value!r}")
         low, high = getattr(cls, "LIMITS", {}).get(name, (1, None) if type(defaults[name]) is int else (None, None))
         if isinstance(value, (int, float)) and not isinstance(value, bool) and (
                 (low is not None and value < low) or (high is not None and value > high)):

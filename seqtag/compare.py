@@ -14,14 +14,20 @@ from seqtag.corpus import Corpus
 from seqtag.errors import DataError
 from seqtag.pipeline import ReadOptions, merge_config, train_model
 
+
 def comparable_kinds(names: list[str]) -> list[str]:
     """The model kind behind each name of `compare --models` (seqtag.kinds.variants); an unknown name is an error."""
     from seqtag.kinds import variants
 
     table = variants()
+    if not names:
+        raise DataError(f"--models names no model; give some of {', '.join(table)}")
     unknown = [n for n in names if n not in table]
     if unknown:
         raise DataError(f"--models: unknown model(s) {', '.join(unknown)}; expected some of {', '.join(table)}")
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:  # one row and one model folder per name
+        raise DataError(f"--models names {', '.join(repeated)} more than once")
     return [table[name][0] for name in names]
 
 

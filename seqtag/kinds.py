@@ -8,6 +8,7 @@ entry here. Classes are named as "module:attribute" strings, so reading this tab
 from __future__ import annotations
 
 import importlib
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,8 @@ class Option:
             expected = (list, tuple)
         if not isinstance(value, expected) or (self.type is int and isinstance(value, bool)):
             raise DataError(f"{self.flag} takes a {self.type.__name__}, not {value!r}")
+        if isinstance(value, float) and not math.isfinite(value):  # nan passes every comparison below
+            raise DataError(f"{self.flag} must be a finite number, not {value}")
         if self.minimum is not None and value < self.minimum or self.maximum is not None and value > self.maximum:
             span = f"from {self.minimum}" + (f" to {self.maximum}" if self.maximum is not None else " up")
             raise DataError(f"{self.flag} must be {span}, not {value}")

@@ -72,6 +72,7 @@ def world(tmp_path_factory) -> Path:
     (data / "pred_tokens.txt").write_text("".join(pred), "utf-8")
     (data / "bad.toml").write_text("[training\nmax_epochs = 3\n", "utf-8")
     (data / "zero.toml").write_text("[training]\nmax_epochs = 0\n", "utf-8")
+    (data / "nan.toml").write_text("[training]\nlr = nan\n", "utf-8")
     (data / "dropout.toml").write_text("[model]\ndropout = 2.0\n", "utf-8")
     (data / "section.toml").write_text("[optimiser]\nlr = 0.1\n", "utf-8")
 
@@ -192,6 +193,9 @@ CASES = {
     "train/layers-0": ("train --layers 0 -o {w}/out", 2, "--layers"),
     "train/lr-0": ("train --lr 0 -o {w}/out", 2, "--lr must be above 0"),
     "train/lr-negative": ("train --lr -0.1 -o {w}/out", 2, "--lr"),
+    "train/lr-nan": ("train --lr nan -o {w}/out", 2, "--lr must be a finite number, not nan"),
+    "train/lr-inf": ("train --lr inf -o {w}/out", 2, "--lr must be a finite number, not inf"),
+    "train/config-nan": ("train --config {w}/data/nan.toml -o {w}/out", 2, "[training] lr must be a finite number"),
     "train/seed-negative": ("train --seed -1 -o {w}/out", 2, "--seed"),
     "train/patience-0": ("train --patience 0 -o {w}/out", 2, "--patience"),
     "train/max-epochs-text": ("train --max-epochs many -o {w}/out", 2, "--max-epochs"),
@@ -314,6 +318,10 @@ CASES = {
     "compare/max-epochs-0": ("compare --train {w}/data/train.txt --test {w}/data/test.txt --max-epochs 0", 2,
                              "--max-epochs"),
     "compare/seed-negative": ("compare --train {w}/data/train.txt --test {w}/data/test.txt --seed -3", 2, "--seed"),
+    "compare/no-models": ("compare --train {w}/data/train.txt --test {w}/data/test.txt --models ,", 2,
+                          "--models names no model"),
+    "compare/model-twice": ("compare --train {w}/data/train.txt --test {w}/data/test.txt --models hmm,majority,hmm",
+                            2, "--models names hmm more than once"),
     "compare/no-test": ("compare --train {w}/data/train.txt", 2, "Missing option '--test'"),
     "compare/missing-train": ("compare --train {w}/data/nope.txt --test {w}/data/test.txt --models majority", 2,
                               "nope.txt: no such file"),
