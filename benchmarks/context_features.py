@@ -4,7 +4,7 @@ tagged whole or in chunks of sentences, as `seqtag tag` pools one window at a ti
 
     python benchmarks/context_features.py models/ner ../shared/corpora/conll2003/eng.testa
 
-The README's table of variants (Training: how the context layer was measured) comes from this script.
+The table of variants in docs/experiments.md (The context layer) comes from this script.
 """
 
 from __future__ import annotations

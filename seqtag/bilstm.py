@@ -50,11 +50,11 @@ class BiLSTMConfig:
     embeddings: str | None = None  # GloVe/word2vec text file to initialise word vectors
     context: bool = True  # span tasks: the document/corpus context layer (seqtag.context), fitted on the dev set
     # the context layer's corpus-level mention count, log(1 + n): off since dev showed it neutral on the full
-    # CoNLL-2003 dev set and ruinous where the layer was fitted on a small one (README: How the context layer was
-    # measured)
+    # CoNLL-2003 dev set and ruinous where the layer was fitted on a small one (docs/experiments.md: The context
+    # layer)
     corpus_mention_count: bool = False
     # the network reads neighbouring sentences of a document together, up to this many tokens (0: one at a time);
-    # 64 chosen on CoNLL-2003 dev (README), where it costs about 1.2x the training time and no tagging time
+    # 64 chosen on CoNLL-2003 dev (docs/experiments.md), where it costs about 1.2x the training time and no tagging time
     document_window: int = 64
 
     LIMITS: ClassVar[dict] = {"dropout": (0.0, 0.95), "rare_word_dropout": (0.0, 1.0), "document_window": (0, None)}
@@ -69,7 +69,7 @@ CHAR_LSTM_BELOW = 80_000  # training tokens
 
 def char_encoder_for(train_tokens: int) -> str:
     """The default character encoder: a BiLSTM on a small corpus, where most errors are unknown words and it read
-    them better than the CNN on dev (CoNLL-2000 POS and CoNLL-2003 NER subsets, README: Learning curves); the CNN
+    them better than the CNN on dev (CoNLL-2000 POS and CoNLL-2003 NER subsets, docs/experiments.md); the CNN
     from CHAR_LSTM_BELOW tokens up, where the two scored alike on dev and the CNN tags faster."""
     return "lstm" if train_tokens < CHAR_LSTM_BELOW else "cnn"
 

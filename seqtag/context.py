@@ -44,8 +44,8 @@ def features(sentences: Sequence[Sentence], emissions: Sequence[np.ndarray], typ
     emissions: the network's label scores per sentence, (length, labels); the mentions' type distributions are
     their softmax, summed over the labels of each type. The corpus-level count is zero unless `corpus_count`
     (models saved before it was dropped): it grows without bound with the number of sentences tagged together, so a
-    layer fitted on a small dev set and applied to a large file went far wrong (README: How the context layer was
-    measured).
+    layer fitted on a small dev set and applied to a large file went far wrong (docs/experiments.md: The context
+    layer).
     """
     num_types = int(types.max()) + 1
     one_hot = np.eye(num_types, dtype=np.float32)[types]  # shape: (labels, types)

@@ -46,8 +46,8 @@ def test_features_pool_the_other_mentions_by_document_and_by_corpus():
 
 
 def test_the_corpus_level_features_do_not_grow_with_the_sentences_tagged_together():
-    """A layer fitted on a small dev set must not meet larger values in a large file (README: it went from 69.84 F1
-    to 28.48 when the corpus-level count was read)."""
+    """A layer fitted on a small dev set must not meet larger values in a large file (docs/experiments.md: it went
+    from 69.84 F1 to 28.48 when the corpus-level count was read)."""
     types = np.array([0, 1])
     one = [Sentence(("ann", "said"), {})]
     emissions = [np.array([[0.0, 3.0], [3.0, 0.0]])]
