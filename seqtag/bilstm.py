@@ -12,7 +12,7 @@ import math
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, fields, replace
-from typing import ClassVar
+from typing import ClassVar, get_args, get_type_hints
 
 import torch
 from torch import nn
@@ -81,12 +81,12 @@ def make_config(cls, values: dict, section: str, choices: dict[str, tuple[str, .
     unknown = sorted(set(values) - set(defaults))
     if unknown:
         raise DataError(f"unknown {section} setting(s): {', '.join(unknown)}; known: {', '.join(defaults)}")
+    hints = get_type_hints(cls)
     for name, value in values.items():
-        expected = type(defaults[name])
-        if defaults[name] is not None and value is not None and not isinstance(value, expected) and not (
-            expected is float and isinstance(value, int)
-        ):
-            raise DataError(f"{section} {name} must be of type {expected.__name__}, not {value!r}")
+        expected = tuple(t for t in get_args(hints[name]) or (hints[name],) if t is not type(None))
+        if value is not None and (not isinstance(value, expected + ((int,) if float in expected else ()))
+                                  or isinstance(value, bool) and bool not in expected):
+            raise DataError(f"{section} {name} must be of type {expected[0].__name__}, not {value!r}")
     for name, allowed in choices.items():
         if name in values and values[name] not in allowed:
             raise DataError(f"{section} {name} must be one of {', '.join(allowed)}, not {values[name]!r}")

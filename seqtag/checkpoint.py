@@ -71,8 +71,11 @@ def restore(state: dict, network, optimizer, scheduler, generators, device: str,
         if state.get("weight_average") is None:  # the average restarts from the weights as they are
             raise DataError("--resume with a weight average the checkpoint's run did not keep")
         average.load(state["weight_average"])
+    history = json.loads(state["history"])
+    if average is not None:  # its warm-up goes on from the steps already made
+        average.steps = sum(record.get("updates", 0) for record in history)
     return Progress(state["epoch"], state["best"], state["best_score"], state["best_epoch"], state["bad_epochs"],
-                    json.loads(state["history"]))
+                    history)
 
 
 def history_of(state: dict) -> str:

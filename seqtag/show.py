@@ -182,7 +182,9 @@ def model_card(model: Path, document: dict, runtime: str | None = None) -> None:
     training = document.get("training", {})
     if "char_encoder" in training:  # BiLSTM settings that default to a rule of corpus size: as trained
         chars = {"cnn": "a character CNN", "lstm": "a character BiLSTM"}.get(training["char_encoder"], "no characters")
-        table.add_row("trained with", f"batches of {training['batch_tokens']:,} padded tokens, {chars}")
+        average = f", a weight average of decay {training['ema']:g}" if training.get("ema") else ", no weight average"
+        table.add_row("trained with", f"batches of {training['batch_tokens']:,} padded tokens, {chars}"
+                      + (average if "ema" in training else ""))
     for role, record in training.get("data", {}).items():
         file = f", {record['bytes']:,} bytes, sha256 {record['sha256'][:12]}" if record.get("sha256") else ""
         table.add_row(f"{role} data", f"{_shown(record['path'])} ({record['sentences']:,} sentences, "

@@ -17,7 +17,7 @@ from typing import ClassVar
 import torch
 
 from seqtag import checkpoint
-from seqtag.bilstm import BiLSTMConfig, BiLSTMTagger, TrainingCounts, make_config
+from seqtag.bilstm import CHAR_LSTM_BELOW, BiLSTMConfig, BiLSTMTagger, TrainingCounts, make_config
 from seqtag.corpus import Corpus, Sentence, StreamedCorpus
 from seqtag.devices import resolve_device, score_sharded, start_distributed
 from seqtag.encoding import batched_windows
@@ -42,7 +42,7 @@ class TrainConfig:
     amp: bool = True  # bfloat16 autocast for the encoder on GPU
     stream_buffer: int = 20000  # --stream: sentences read, shuffled and batched together
     max_seconds: float = 0.0  # no epoch starts after this long (0: no limit); `train --model auto`'s budget
-    ema: float = 0.0  # decay of an exponential moving average of the weights, scored and kept instead (0: off)
+    ema: float | None = None  # decay of a moving average of the weights, scored and kept; 0: off; None: ema_for
     # without dev data, every Nth document (or sentence) of the training data is held out as dev; 0 (the default,
     # chosen on dev of small corpora: README, Training): none, the epoch with the lowest training loss is kept
     hold_out: int = 0
@@ -73,6 +73,7 @@ class TrainResult:
     stopped: str  # "patience" | "max_epochs" | "max_seconds" | "interrupted" | "diverged"
     context: dict | None = None  # what fit_context measured, where the model has a context layer
     batch_tokens: int | None = None  # the batch size trained with (the configuration's 0 is by corpus size)
+    ema: float = 0.0  # the weight-average decay trained with (the configuration's None is by corpus size)
 
 
 def resolve_config(config: dict) -> dict:
@@ -104,8 +105,8 @@ def train_run(train: Corpus | StreamedCorpus, dev: Corpus | None, layer: str, co
     result = train_bilstm(train, dev, layer, model_config, train_config, config.get("features", ()), run.on_progress,
                           on_checkpoint if run.output is not None else None, resume)
     training = {"best_epoch": result.best_epoch, "stopped": result.stopped, "epochs": len(result.history),
-                "best_dev_score": result.best_score, "batch_tokens": result.batch_tokens,
-                "char_encoder": result.tagger.network.char_encoder}  # these two as resolved by corpus size
+                "best_dev_score": result.best_score, "batch_tokens": result.batch_tokens, "ema": result.ema,
+                "char_encoder": result.tagger.network.char_encoder}  # these three as resolved by corpus size
     if held_out is not None:
         training["held_out"] = held_out
     if result.context is not None:  # fitted on dev after training: best_dev_score is from before
@@ -145,8 +146,9 @@ def train_bilstm(
     rank, world, device = start_distributed(resolve_device(config.device))
     torch.manual_seed(config.seed)
     counts = TrainingCounts.of(train, layer, resume[0].features if resume else features)
-    if not config.batch_tokens:
-        config = replace(config, batch_tokens=batch_tokens_for(sum(counts.words.values())))
+    train_tokens = sum(counts.words.values())
+    config = replace(config, batch_tokens=config.batch_tokens or batch_tokens_for(train_tokens),
+                     ema=ema_for(train_tokens) if config.ema is None else config.ema)
     if resume is None:
         tagger = BiLSTMTagger.build(counts, layer, train.schemes[layer], model_config, features, device)
     else:
@@ -226,13 +228,13 @@ def train_bilstm(
             with torch.no_grad():
                 network.context.zero_()
             context, stopped = {"kept": False, "interrupted": True}, "interrupted"
-    return TrainResult(tagger, run.history, run.best_epoch, run.best_score, stopped, context, config.batch_tokens)
+    return TrainResult(tagger, run.history, run.best_epoch, run.best_score, stopped, context, config.batch_tokens,
+                       config.ema)
 
 
 def _dev_or_held_out(train, dev, every: int, on_progress) -> tuple:
     """(train, dev, what was held out): with `every` (--hold-out) and no dev data, every `every`-th document or
-    sentence of an in-memory training corpus is held out, so that early stopping and the context layer see data the
-    network does not train on (the training loss falls to the last epoch, so choosing by it keeps the last one)."""
+    sentence is held out, so that early stopping and the context layer see data the network does not train on."""
     if dev is not None or not every:  # (a streamed corpus with --hold-out is refused before it is read: pipeline)
         return train, dev, None
     if len(train) < 2 * every:
@@ -249,6 +251,11 @@ def batch_tokens_for(train_tokens: int) -> int:
     makes 100 steps (200 tokens a batch). Chosen on dev at about 20,000 training tokens, where 200 beat 800 on
     CoNLL-2003 NER and UD English POS; from 80,000 tokens up it is 800, the setting of the full-corpus results."""
     return min(800, max(200, train_tokens // 100))
+
+
+def ema_for(train_tokens: int) -> float:
+    """0.99 under CHAR_LSTM_BELOW tokens, smoother and as good on dev; off above (README: "Weight averaging")."""
+    return 0.99 if train_tokens < CHAR_LSTM_BELOW else 0.0
 
 
 def make_optimizer(network: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
@@ -301,15 +308,17 @@ class WeightAverage:
     The dev set is scored, and the best epoch kept, with the average: it moves less from one epoch to the next
     than the weights themselves, so the kept epoch is less an accident of noise."""
 
-    def __init__(self, network: torch.nn.Module, decay: float):
-        self.decay = decay
+    def __init__(self, network: torch.nn.Module, decay: float, steps: int = 0):
+        self.decay, self.steps = decay, steps  # optimizer steps so far (checkpoint.restore sets a resumed run's)
         self.parameters = [p for p in network.parameters() if p.requires_grad]
         self.average = [p.detach().clone() for p in self.parameters]
 
     def update(self) -> None:
+        self.steps += 1  # warm-up (TensorFlow's ExponentialMovingAverage): the initial weights fade fast, not at 1%
+        decay = min(self.decay, self.steps / (self.steps + 9))  # per step, in a short run on a tiny corpus
         with torch.no_grad():
             for average, parameter in zip(self.average, self.parameters):
-                average.lerp_(parameter, 1.0 - self.decay)
+                average.lerp_(parameter, 1.0 - decay)
 
     @contextlib.contextmanager
     def applied(self):

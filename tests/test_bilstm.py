@@ -44,7 +44,7 @@ def write(corpus: Corpus, path) -> str:
 
 
 def train(tmp_path, name="model", epochs=12, decoder="crf", seed=1, resume=False, train_path=None, dev_path=None,
-          stream_buffer=None, char_encoder=None):
+          stream_buffer=None, char_encoder=None, ema=None):
     train_path = train_path or write(synthetic(150, 0), tmp_path / "train.txt")
     dev_path = dev_path or write(synthetic(150, 1), tmp_path / "dev.txt")
     config = {"model": {**TINY_MODEL, "decoder": decoder, **({"char_encoder": char_encoder} if char_encoder else {})},
@@ -52,6 +52,8 @@ def train(tmp_path, name="model", epochs=12, decoder="crf", seed=1, resume=False
     read = pipeline.ReadOptions(fmt="conll", columns=["word", "ner"], stream=stream_buffer is not None)
     if stream_buffer is not None:
         config["training"]["stream_buffer"] = stream_buffer
+    if ema is not None:
+        config["training"]["ema"] = ema
     return pipeline.train_model("bilstm", train_path, dev_path, None, read, config, tmp_path / name, resume)
 
 
@@ -282,16 +284,20 @@ def test_a_weight_average_is_what_is_scored_kept_and_resumed(tmp_path):
     from seqtag.training import WeightAverage
 
     network = torch.nn.Linear(2, 1)
-    average = WeightAverage(network, 0.5)
+    average = WeightAverage(network, 0.5, steps=100)  # past the warm-up: the decay itself
+    warming = WeightAverage(network, 0.99)
     first = network.weight.detach().clone()
     with torch.no_grad():
         network.weight.fill_(1.0)
     average.update()
+    warming.update()
     with average.applied():  # inside: the average, half way from the first weights to the new ones
         assert torch.allclose(network.weight, (first + 1.0) / 2)
     assert torch.all(network.weight == 1.0)  # after: the network's own weights again
+    with warming.applied():  # the first step of a run: decay 1/10, not 0.99, so the initial weights fade fast
+        assert torch.allclose(network.weight, 0.1 * first + 0.9)
 
-    train(tmp_path, "plain", epochs=3)
+    train(tmp_path, "plain", epochs=3, ema=0.0)
     train_path, dev_path = tmp_path / "train.txt", tmp_path / "dev.txt"
     config = {"model": {**TINY_MODEL, "context": False},
               "training": {"max_epochs": 3, "seed": 1, "lr": 0.01, "batch_tokens": 200, "patience": 50, "ema": 0.9}}
@@ -312,6 +318,23 @@ def test_a_weight_average_is_what_is_scored_kept_and_resumed(tmp_path):
         load_model(tmp_path / "ema").predict(synthetic(20, 4).sentences)
     resumed = torch.load(tmp_path / "resumed" / "weights.pt", weights_only=True)
     assert all(torch.equal(resumed[k], kept[k]) for k in kept)
+
+
+def test_the_weight_average_is_on_by_default_under_80000_tokens_and_zero_turns_it_off(tmp_path):
+    from seqtag.training import ema_for
+
+    assert ema_for(79_999) == 0.99 and ema_for(80_000) == 0.0
+    read = pipeline.ReadOptions(fmt="conll", columns=["word", "ner"])
+    paths = write(synthetic(60, 0), tmp_path / "train.txt"), write(synthetic(30, 1), tmp_path / "dev.txt")
+    documents, weights = {}, {}
+    for name, training in (("default", {}), ("off", {"ema": 0.0})):
+        config = {"model": {**TINY_MODEL, "context": False},
+                  "training": {"max_epochs": 2, "batch_tokens": 200, "patience": 50, **training}}
+        documents[name] = pipeline.train_model("bilstm", *paths, None, read, config, tmp_path / name)
+        weights[name] = torch.load(tmp_path / name / "weights.pt", weights_only=True)
+    assert documents["default"]["training"]["ema"] == 0.99 and documents["off"]["training"]["ema"] == 0.0
+    assert documents["default"]["config"]["training"]["ema"] is None  # by size: a resumed run resolves it again
+    assert not torch.equal(weights["default"]["rnn.weight_ih_l0"], weights["off"]["rnn.weight_ih_l0"])
 
 
 def test_max_seconds_stops_between_epochs_after_the_first(tmp_path):
