@@ -245,6 +245,9 @@ def upgrade(document: dict) -> dict:
             config.setdefault("context", False)  # models from before the context layer have none
         for name, value in OLDER_BILSTM_SETTINGS.items():
             config.setdefault(name, value)
+        run = document.get("config", {}).get("training")
+        if isinstance(run, dict):  # a run saved before weight averaging existed had none: --resume goes on without
+            run.setdefault("ema", 0.0)
     return document
 
 

@@ -115,6 +115,16 @@ def test_resuming_from_a_checkpoint_of_an_older_version_is_refused_clearly(tmp_p
         train(tmp_path, epochs=2, resume=True)
 
 
+def test_a_run_saved_before_weight_averaging_existed_resumes_without_one(tmp_path):
+    train(tmp_path, epochs=1, ema=0.0)  # a small corpus: today's default would average
+    path = tmp_path / "model" / "model.json"
+    document = json.loads(path.read_text())
+    del document["config"]["training"]["ema"]  # as saved before the setting existed
+    path.write_text(json.dumps(document))
+    resumed = seqtag.train(output=tmp_path / "model", resume=True, max_epochs=2)
+    assert resumed.document["training"]["ema"] == 0.0 and resumed.document["training"]["epochs"] == 2
+
+
 def test_an_interrupted_save_leaves_the_previous_model(tmp_path, monkeypatch):
     train(tmp_path, epochs=1)
     before = (tmp_path / "model" / "weights.pt").read_bytes()
