@@ -32,6 +32,11 @@ class Progress:
     bad_epochs: int = 0
     history: list | None = None
 
+    @property
+    def updates(self) -> int:
+        """Optimizer steps made so far (of this rank, under torchrun)."""
+        return sum(record.get("updates", 0) for record in self.history or [])
+
 
 def capture(progress: Progress, network, optimizer, scheduler, generators, device: str, train_config,
             average=None) -> dict:
@@ -71,11 +76,11 @@ def restore(state: dict, network, optimizer, scheduler, generators, device: str,
         if state.get("weight_average") is None:  # the average restarts from the weights as they are
             raise DataError("--resume with a weight average the checkpoint's run did not keep")
         average.load(state["weight_average"])
-    history = json.loads(state["history"])
+    progress = Progress(state["epoch"], state["best"], state["best_score"], state["best_epoch"], state["bad_epochs"],
+                        json.loads(state["history"]))
     if average is not None:  # its warm-up goes on from the steps already made
-        average.steps = sum(record.get("updates", 0) for record in history)
-    return Progress(state["epoch"], state["best"], state["best_score"], state["best_epoch"], state["bad_epochs"],
-                    history)
+        average.steps = progress.updates
+    return progress
 
 
 def history_of(state: dict) -> str:

@@ -269,8 +269,7 @@ def make_optimizer(network: torch.nn.Module, config: TrainConfig) -> torch.optim
 def _patience_out(run: checkpoint.Progress, config: TrainConfig) -> bool:
     """Early stopping: `patience` epochs without a better dev score, once the run has made `min_updates` steps (on
     the bundled sample an epoch is 6 steps, and a softmax BiLSTM still predicts only O after 36 of them)."""
-    updates = sum(record.get("updates", 0) for record in run.history or [])
-    return run.best_score is not None and run.bad_epochs >= config.patience and updates >= config.min_updates
+    return run.best_score is not None and run.bad_epochs >= config.patience and run.updates >= config.min_updates
 
 
 class EncodedBatches:
