@@ -4,7 +4,8 @@ then a torch.profiler table of 40 steps (by device time on a GPU, by CPU time ot
     python benchmarks/profile_training.py ../shared/corpora/conll2003/eng.train --device cuda
 
 On one H200 this showed the step launch-bound (at 800 tokens, with the document window, the GPU busy about 4% of the
-time), which is why larger batches are what a GPU needs; see README, Benchmarks.
+time), which is why larger batches are what a GPU needs and why the CRF's forward algorithm runs as a parallel scan
+there; `--crf scan,loop` times both ways of computing it (on a CPU it is always the loop). See README, Benchmarks.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import time
 
 import torch
 
+from seqtag import crf
 from seqtag.api import read_corpus
 from seqtag.bilstm import BiLSTMConfig, BiLSTMTagger, TrainingCounts
 from seqtag.devices import resolve_device
@@ -26,16 +28,23 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--batch-tokens", default="800,2000,4000", help="padded tokens per batch, comma-separated")
     parser.add_argument("--steps", type=int, default=40, help="steps under the profiler (at the first batch size)")
+    parser.add_argument("--crf", default="scan", help="the CRF's forward algorithm off the CPU: scan, loop or both "
+                        "(comma-separated); the profile uses the first")
     args = parser.parse_args()
     device = resolve_device(args.device)
     train = read_corpus(args.train, columns=["word", "pos", "chunk", "ner"], layer="ner")
     print(f"{len(train)} sentences, {train.num_tokens()} tokens, {device}", flush=True)
     sizes = [int(b) for b in args.batch_tokens.split(",")]
+    modes = args.crf.split(",")
+    budget = crf.SCAN_BUDGET
     for batch_tokens in sizes:
-        config = TrainConfig(max_epochs=2, batch_tokens=batch_tokens, device=device)
-        history = train_bilstm(train, None, "ner", BiLSTMConfig(), config).history
-        print(f"batch_tokens={batch_tokens}: epochs {', '.join(str(r['seconds']) for r in history)} s; "
-              f"{history[-1]['sentences_per_s']} sentences/s after a warm-up epoch", flush=True)
+        for mode in modes:
+            crf.SCAN_BUDGET = budget if mode == "scan" else 0
+            config = TrainConfig(max_epochs=2, batch_tokens=batch_tokens, device=device)
+            history = train_bilstm(train, None, "ner", BiLSTMConfig(), config).history
+            print(f"batch_tokens={batch_tokens} crf={mode}: epochs {', '.join(str(r['seconds']) for r in history)} s; "
+                  f"{history[-1]['sentences_per_s']} sentences/s after a warm-up epoch", flush=True)
+    crf.SCAN_BUDGET = budget if modes[0] == "scan" else 0
 
     counts = TrainingCounts.of(train, "ner", ())
     tagger = BiLSTMTagger.build(counts, "ner", train.schemes["ner"], BiLSTMConfig(), (), device)
@@ -62,6 +71,8 @@ def main() -> None:
     print(f"{args.steps} profiled steps: {time.perf_counter() - started:.2f} s", flush=True)
     sort = "self_cuda_time_total" if gpu else "self_cpu_time_total"
     print(profile.key_averages().table(sort_by=sort, row_limit=25, max_name_column_width=60))
+    if gpu:  # where the host's time goes, which is what bounds a launch-bound step
+        print(profile.key_averages().table(sort_by="self_cpu_time_total", row_limit=25, max_name_column_width=60))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,12 @@ import torch
 from torch import nn
 
 FORBIDDEN = -10000.0
+# Off-diagonal score of the identity step that stands in for padding in the parallel scan: exp() of it is 0.0 in
+# float32, and being finite it can never make a row all -inf (whose logsumexp would have a NaN gradient).
+UNREACHABLE = -30000.0
+# The parallel scan's first level holds batch x steps/2 x tags^3 numbers; above this many (256 MB of float32) the
+# step-by-step loop is used instead, so a tag set of hundreds cannot exhaust GPU memory.
+SCAN_BUDGET = 1 << 26
 
 
 class CRF(nn.Module):
@@ -37,13 +43,17 @@ class CRF(nn.Module):
             raise ValueError(f"expected emissions of shape (batch, seq_len, {self.num_tags}), got {tuple(emissions.shape)}")
         if mask.shape != emissions.shape[:2]:
             raise ValueError(f"expected mask of shape {tuple(emissions.shape[:2])}, got {tuple(mask.shape)}")
-        if not bool(mask[:, 0].all()):
+        # on a GPU, reading the mask back would make the host wait at every training step; the encoders never
+        # produce such a mask, so there it is not checked
+        if emissions.device.type == "cpu" and not bool(mask[:, 0].all()):
             raise ValueError("the first timestep of every sequence must be unmasked")
 
     def log_partition(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Forward algorithm. emissions: (batch, seq_len, num_tags); mask: (batch, seq_len) bool. -> (batch,)"""
         self._check(emissions, mask)
         start, transitions, end = self._scores()
+        if emissions.device.type != "cpu" and scan_fits(*emissions.shape):
+            return log_partition_scan(emissions, mask, start, transitions, end)
         alpha = start + emissions[:, 0]  # shape: (batch, num_tags)
         for t in range(1, emissions.size(1)):
             # shape: (batch, from, to) -> (batch, to)
@@ -122,6 +132,34 @@ class CRF(nn.Module):
         tags = torch.stack(path[::-1], dim=1).tolist()  # shape: (batch, seq_len)
         lengths = mask.sum(1).tolist()
         return [row[:n] for row, n in zip(tags, lengths)], best_score
+
+
+def scan_fits(batch: int, steps: int, tags: int) -> bool:
+    return batch * (steps // 2 + 1) * tags**3 <= SCAN_BUDGET
+
+
+def log_partition_scan(emissions: torch.Tensor, mask: torch.Tensor, start: torch.Tensor, transitions: torch.Tensor,
+                       end: torch.Tensor) -> torch.Tensor:
+    """The forward algorithm as a parallel scan: the steps' (from, to) score matrices are multiplied pairwise in the
+    log semiring, log2(seq_len) rounds instead of one per position. On a GPU the loop's cost is the host launching a
+    few small kernels per position (the device is mostly idle), so fewer, larger operations are what pays; on a CPU
+    the scan's tags^3 work per step makes it slower, and the loop is used there."""
+    batch, steps, tags = emissions.shape
+    identity = torch.full((tags, tags), UNREACHABLE, dtype=emissions.dtype, device=emissions.device)
+    identity.fill_diagonal_(0.0)
+    # step t moves from tag i to tag j with score transitions[i, j] + emissions[t, j]; a padded step stays put
+    matrices = transitions + emissions[:, 1:].unsqueeze(2)  # shape: (batch, steps - 1, from, to)
+    matrices = torch.where(mask[:, 1:, None, None], matrices, identity)
+    while matrices.size(1) > 1:
+        if matrices.size(1) % 2:
+            matrices = torch.cat([matrices, identity.expand(batch, 1, tags, tags)], dim=1)
+        left, right = matrices[:, 0::2], matrices[:, 1::2]
+        # shape: (batch, pairs, from, via, to) -> (batch, pairs, from, to)
+        matrices = torch.logsumexp(left.unsqueeze(4) + right.unsqueeze(2), dim=3)
+    alpha = start + emissions[:, 0]  # shape: (batch, num_tags)
+    if steps > 1:
+        alpha = torch.logsumexp(alpha.unsqueeze(2) + matrices[:, 0], dim=1)
+    return torch.logsumexp(alpha + end, dim=1)
 
 
 def _penalty(allowed) -> torch.Tensor:

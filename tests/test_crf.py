@@ -85,3 +85,29 @@ def test_nbest_matches_the_top_of_the_enumeration():
     assert [tuple(path) for path, _ in got] == [seq for seq, _ in expected]
     assert all(abs(score - float(s)) < 1e-4 for (_, score), (_, s) in zip(got, expected))
     assert crf.nbest(emissions[:1], 10)[0][0] == [int((crf.start + crf.end + emissions[0]).argmax())]
+
+
+@pytest.mark.parametrize("steps", [1, 2, 5, 8, 13])
+def test_parallel_scan_matches_the_loop(steps):
+    """The GPU's forward algorithm (a log-semiring scan) gives the loop's log-partition and gradients, with padding,
+    forbidden transitions and odd lengths at every round."""
+    from seqtag.crf import log_partition_scan
+
+    torch.manual_seed(steps)
+    labels = ["O", "B-X", "I-X", "E-X", "S-X", "B-Y", "I-Y", "E-Y", "S-Y"]
+    crf = CRF(len(labels), allowed_transitions(labels, Scheme.BIOES))
+    with torch.no_grad():
+        for p in (crf.transitions, crf.start, crf.end):
+            p.normal_()
+    lengths = torch.tensor([steps, max(1, steps - 1), 1, (steps + 1) // 2])
+    mask = torch.arange(steps)[None, :] < lengths[:, None]
+    emissions = (3 * torch.randn(4, steps, len(labels))).requires_grad_()
+    loop = crf.log_partition(emissions, mask)  # on a CPU tensor: the loop
+    inputs = [emissions, crf.transitions, crf.start, crf.end]
+    loop_grads = torch.autograd.grad(loop.sum(), inputs, allow_unused=True, materialize_grads=True)
+    scan = log_partition_scan(emissions, mask, *crf._scores())
+    scan_grads = torch.autograd.grad(scan.sum(), inputs, allow_unused=True, materialize_grads=True)
+    assert torch.allclose(scan, loop, atol=1e-4)
+    for a, b in zip(scan_grads, loop_grads):
+        assert torch.isfinite(a).all()
+        assert torch.allclose(a, b, atol=1e-4)
