@@ -16,7 +16,7 @@ from seqtag.api import read_corpus
 from seqtag.bilstm import BiLSTMConfig, BiLSTMTagger, TrainingCounts
 from seqtag.export import OnnxTagger, export
 from seqtag.tagger import save_model
-from seqtag.training import EncodedBatches, TrainConfig, _train_epoch, make_optimizer
+from seqtag.training import EncodedBatches, TrainConfig, _train_epoch, make_optimizer, resolve
 
 COLUMNS = ["word", "pos", "chunk", "ner"]
 
@@ -35,7 +35,7 @@ def main() -> None:
     for window in [int(w) for w in args.windows.split(",")]:
         torch.manual_seed(1)
         tagger = BiLSTMTagger.build(counts, "ner", train.schemes["ner"], BiLSTMConfig(document_window=window))
-        config = TrainConfig(device="cpu")
+        config = resolve(TrainConfig(device="cpu"), sum(counts.words.values()), "cpu")
         batches = EncodedBatches(tagger, train.sentences[: args.sentences], counts.rare_words(), config.batch_tokens)
         generators = (torch.Generator().manual_seed(1), torch.Generator().manual_seed(2))
         epoch = _train_epoch(tagger.network, batches, make_optimizer(tagger.network, config), tagger.config, config,

@@ -19,7 +19,7 @@ from seqtag import crf
 from seqtag.api import read_corpus
 from seqtag.bilstm import BiLSTMConfig, BiLSTMTagger, TrainingCounts
 from seqtag.devices import resolve_device
-from seqtag.training import EncodedBatches, TrainConfig, _train_epoch, make_optimizer, train_bilstm
+from seqtag.training import EncodedBatches, TrainConfig, _train_epoch, make_optimizer, resolve, train_bilstm
 
 
 def main() -> None:
@@ -48,7 +48,7 @@ def main() -> None:
 
     counts = TrainingCounts.of(train, "ner", ())
     tagger = BiLSTMTagger.build(counts, "ner", train.schemes["ner"], BiLSTMConfig(), (), device)
-    config = TrainConfig(device=device, batch_tokens=sizes[0])
+    config = resolve(TrainConfig(device=device, batch_tokens=sizes[0]), train.num_tokens(), device)
     batches = EncodedBatches(tagger, train.sentences, counts.rare_words(), config.batch_tokens)
     # a random sample of the epoch's batches (they are built in length order, so the first ones are the shortest)
     sample = torch.randperm(len(batches.batches), generator=torch.Generator().manual_seed(0))[: args.steps].tolist()

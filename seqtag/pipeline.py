@@ -311,6 +311,12 @@ def resumed_run(output: Path, train, dev, test, options: dict):
         raise DataError(f"--resume continues the saved run; only --max-epochs and --patience may change, not "
                         f"{', '.join(sorted(set(options) - allowed))}", output)
     config = merge_config(saved["config"], {"training": options})
+    # settings the saved run left to corpus size and device go on as it resolved them, so a run begun on a GPU and
+    # resumed on a CPU keeps its batch size and learning rate
+    run, resolved = config.get("training"), saved["training"]
+    for name in ("batch_tokens", "lr", "max_epochs"):
+        if isinstance(run, dict) and not run.get(name) and resolved.get(name):
+            run[name] = resolved[name]
     data = saved["training"]["data"]
     train = train or Path(data["train"]["path"])
     dev = dev or (Path(data["dev"]["path"]) if "dev" in data else None)

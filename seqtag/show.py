@@ -180,10 +180,11 @@ def model_card(model: Path, document: dict, runtime: str | None = None) -> None:
     for section, values in document.get("config", {}).items():
         table.add_row(f"config {section}", json.dumps(values))
     training = document.get("training", {})
-    if "char_encoder" in training:  # BiLSTM settings that default to a rule of corpus size: as trained
+    if "char_encoder" in training:  # BiLSTM settings that default to a rule of corpus size and device: as trained
         chars = {"cnn": "a character CNN", "lstm": "a character BiLSTM"}.get(training["char_encoder"], "no characters")
         average = f", a weight average of decay {training['ema']:g}" if training.get("ema") else ", no weight average"
-        table.add_row("trained with", f"batches of {training['batch_tokens']:,} padded tokens, {chars}"
+        schedule = f", learning rate {training['lr']:g}, at most {training['max_epochs']} epochs" if "lr" in training else ""
+        table.add_row("trained with", f"batches of {training['batch_tokens']:,} padded tokens{schedule}, {chars}"
                       + (average if "ema" in training else ""))
     for role, record in training.get("data", {}).items():
         file = f", {record['bytes']:,} bytes, sha256 {record['sha256'][:12]}" if record.get("sha256") else ""

@@ -17,24 +17,25 @@ from typing import ClassVar
 import torch
 
 from seqtag import checkpoint
-from seqtag.bilstm import CHAR_LSTM_BELOW, BiLSTMConfig, BiLSTMTagger, TrainingCounts, make_config
+from seqtag.bilstm import BiLSTMConfig, BiLSTMTagger, TrainingCounts, make_config
 from seqtag.corpus import Corpus, Sentence, StreamedCorpus
 from seqtag.devices import resolve_device, score_sharded, start_distributed
 from seqtag.encoding import batched_windows
 from seqtag.errors import DataError, SeqtagError
 from seqtag.evaluation import score_tagger
 from seqtag.kinds import Trained, TrainRun, bilstm_choices
+from seqtag.schedule import ema_for, schedule_for
 from seqtag.tagger import CHECKPOINT_FILE, TRAIN_LOG_FILE
 
 
 @dataclass
 class TrainConfig:
-    max_epochs: int = 30
+    max_epochs: int | None = None  # None: by corpus size and device (schedule_for), as batch_tokens and lr
     patience: int = 5  # epochs without a better dev score before stopping
     min_updates: int = 300  # optimizer steps before patience may stop a run: a small corpus gives few per epoch
     batch_tokens: int = 0  # padded tokens per batch (sentences x longest; a longer one goes alone); 0: by corpus size
     optimizer: str = "adam"  # adam | sgd
-    lr: float = 0.002
+    lr: float | None = None
     lr_decay: float = 0.05  # learning rate at epoch e is lr / (1 + lr_decay * e)
     clip: float = 5.0  # gradient norm
     seed: int = 1
@@ -49,7 +50,8 @@ class TrainConfig:
 
     LIMITS: ClassVar[dict] = {"lr": (1e-12, None), "lr_decay": (0.0, None), "clip": (1e-12, None),
                               "seed": (0, 2**32 - 1), "min_updates": (0, None), "max_seconds": (0.0, None),
-                              "batch_tokens": (0, None), "ema": (0.0, 0.9999), "hold_out": (0, None)}
+                              "batch_tokens": (0, None), "ema": (0.0, 0.9999), "hold_out": (0, None),
+                              "max_epochs": (1, None)}
 
     @classmethod
     def from_dict(cls, values: dict) -> TrainConfig:
@@ -72,8 +74,7 @@ class TrainResult:
     best_score: float | None
     stopped: str  # "patience" | "max_epochs" | "max_seconds" | "interrupted" | "diverged"
     context: dict | None = None  # what fit_context measured, where the model has a context layer
-    batch_tokens: int | None = None  # the batch size trained with (the configuration's 0 is by corpus size)
-    ema: float = 0.0  # the weight-average decay trained with (the configuration's None is by corpus size)
+    config: TrainConfig | None = None  # as trained with: the settings left to corpus size and device resolved
 
 
 def resolve_config(config: dict) -> dict:
@@ -104,9 +105,11 @@ def train_run(train: Corpus | StreamedCorpus, dev: Corpus | None, layer: str, co
 
     result = train_bilstm(train, dev, layer, model_config, train_config, config.get("features", ()), run.on_progress,
                           on_checkpoint if run.output is not None else None, resume)
+    resolved = result.config
     training = {"best_epoch": result.best_epoch, "stopped": result.stopped, "epochs": len(result.history),
-                "best_dev_score": result.best_score, "batch_tokens": result.batch_tokens, "ema": result.ema,
-                "char_encoder": result.tagger.network.char_encoder}  # these three as resolved by corpus size
+                "best_dev_score": result.best_score, "batch_tokens": resolved.batch_tokens, "lr": resolved.lr,
+                "max_epochs": resolved.max_epochs, "ema": resolved.ema,
+                "char_encoder": result.tagger.network.char_encoder}  # these as resolved by corpus size and device
     if held_out is not None:
         training["held_out"] = held_out
     if result.context is not None:  # fitted on dev after training: best_dev_score is from before
@@ -146,9 +149,7 @@ def train_bilstm(
     rank, world, device = start_distributed(resolve_device(config.device))
     torch.manual_seed(config.seed)
     counts = TrainingCounts.of(train, layer, resume[0].features if resume else features)
-    train_tokens = sum(counts.words.values())
-    config = replace(config, batch_tokens=config.batch_tokens or batch_tokens_for(train_tokens),
-                     ema=ema_for(train_tokens) if config.ema is None else config.ema)
+    config = resolve(config, sum(counts.words.values()), device)
     if resume is None:
         tagger = BiLSTMTagger.build(counts, layer, train.schemes[layer], model_config, features, device)
     else:
@@ -228,8 +229,7 @@ def train_bilstm(
             with torch.no_grad():
                 network.context.zero_()
             context, stopped = {"kept": False, "interrupted": True}, "interrupted"
-    return TrainResult(tagger, run.history, run.best_epoch, run.best_score, stopped, context, config.batch_tokens,
-                       config.ema)
+    return TrainResult(tagger, run.history, run.best_epoch, run.best_score, stopped, context, config)
 
 
 def _dev_or_held_out(train, dev, every: int, on_progress) -> tuple:
@@ -246,16 +246,13 @@ def _dev_or_held_out(train, dev, every: int, on_progress) -> tuple:
     return train, dev, {"dev": dev.source, "sentences": len(dev), "tokens": dev.num_tokens()}
 
 
-def batch_tokens_for(train_tokens: int) -> int:
-    """The default batch size: 800 padded tokens, fewer on a small corpus, so that an epoch of 20,000 tokens still
-    makes 100 steps (200 tokens a batch). Chosen on dev at about 20,000 training tokens, where 200 beat 800 on
-    CoNLL-2003 NER and UD English POS; from 80,000 tokens up it is 800, the setting of the full-corpus results."""
-    return min(800, max(200, train_tokens // 100))
-
-
-def ema_for(train_tokens: int) -> float:
-    """0.99 under CHAR_LSTM_BELOW tokens, smoother and as good on dev; off above (README: "Weight averaging")."""
-    return 0.99 if train_tokens < CHAR_LSTM_BELOW else 0.0
+def resolve(config: TrainConfig, train_tokens: int, device: str) -> TrainConfig:
+    """The settings left to the corpus size and device (None, or batch_tokens 0) filled in, each on its own: a
+    batch size given with no learning rate keeps the schedule's learning rate."""
+    schedule = schedule_for(train_tokens, device)
+    return replace(config, batch_tokens=config.batch_tokens or schedule["batch_tokens"],
+                   lr=config.lr or schedule["lr"], max_epochs=config.max_epochs or schedule["max_epochs"],
+                   ema=ema_for(train_tokens) if config.ema is None else config.ema)
 
 
 def make_optimizer(network: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:

@@ -331,7 +331,7 @@ def test_a_weight_average_is_what_is_scored_kept_and_resumed(tmp_path):
 
 
 def test_the_weight_average_is_on_by_default_under_80000_tokens_and_zero_turns_it_off(tmp_path):
-    from seqtag.training import ema_for
+    from seqtag.schedule import ema_for
 
     assert ema_for(79_999) == 0.99 and ema_for(80_000) == 0.0
     read = pipeline.ReadOptions(fmt="conll", columns=["word", "ner"])
@@ -345,6 +345,29 @@ def test_the_weight_average_is_on_by_default_under_80000_tokens_and_zero_turns_i
     assert documents["default"]["training"]["ema"] == 0.99 and documents["off"]["training"]["ema"] == 0.0
     assert documents["default"]["config"]["training"]["ema"] is None  # by size: a resumed run resolves it again
     assert not torch.equal(weights["default"]["rnn.weight_ih_l0"], weights["off"]["rnn.weight_ih_l0"])
+
+
+def test_a_gpu_trains_a_large_corpus_with_larger_batches_and_a_resumed_run_keeps_its_schedule(tmp_path):
+    from seqtag.schedule import schedule_for
+    from seqtag.training import TrainConfig, resolve
+
+    cpu = {"batch_tokens": 800, "lr": 0.002, "max_epochs": 30}
+    assert schedule_for(199_999, "cuda:0") == schedule_for(10**6, "cpu") == cpu
+    assert schedule_for(200_000, "cuda:0") == {"batch_tokens": 4000, "lr": 0.0045, "max_epochs": 60}
+    given = resolve(TrainConfig(batch_tokens=1000), 300_000, "cuda")  # what was given stays, the rest is the GPU's
+    assert (given.batch_tokens, given.lr, given.max_epochs) == (1000, 0.0045, 60)
+    # a run saved as resolved on a GPU and resumed here (a CPU, a tiny corpus) goes on with the GPU's schedule
+    read = pipeline.ReadOptions(fmt="conll", columns=["word", "ner"])
+    paths = write(synthetic(60, 0), tmp_path / "train.txt"), write(synthetic(30, 1), tmp_path / "dev.txt")
+    config = {"model": {**TINY_MODEL, "context": False}, "training": {"max_epochs": 1}}
+    document = pipeline.train_model("bilstm", *paths, None, read, config, tmp_path / "m")
+    assert document["config"]["training"]["lr"] is None and document["training"]["lr"] == 0.002
+    assert (document["training"]["batch_tokens"], document["training"]["max_epochs"]) == (200, 1)
+    saved = json.loads((tmp_path / "m" / "model.json").read_text())
+    saved["training"].update(batch_tokens=4000, lr=0.0045)
+    (tmp_path / "m" / "model.json").write_text(json.dumps(saved))
+    resumed = pipeline.resumed_run(tmp_path / "m", None, None, None, {"max_epochs": 3})[5]["training"]
+    assert (resumed["batch_tokens"], resumed["lr"], resumed["max_epochs"]) == (4000, 0.0045, 3)
 
 
 def test_max_seconds_stops_between_epochs_after_the_first(tmp_path):

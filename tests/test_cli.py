@@ -126,7 +126,8 @@ def test_train_writes_a_described_model(sample_model):
     assert result.exit_code == 0 and "ner (iob1)" in result.stdout and "sha256" in result.stdout
     assert "best dev score" in result.stdout and "context layer" in result.stdout
     # the sample is small: the settings that follow the corpus size take their small-corpus values
-    assert "batches of 200 padded tokens, a character BiLSTM, a weight average of decay 0.99" in result.stdout
+    assert ("batches of 200 padded tokens, learning rate 0.002, at most 2 epochs, a character BiLSTM, a weight average "
+            "of decay 0.99") in result.stdout
 
 
 def test_train_without_dev_holds_out_part_of_the_training_file_when_asked_and_info_says_so(tmp_path):
