@@ -146,7 +146,7 @@ BILSTM_OPTIONS = (
     Option("lr", "--lr", float, "Learning rate (above 0; default 0.002, 0.0045 with a GPU's 4,000-token "
            "batches).", ("training", "lr"), above=0),
     Option("ema", "--ema", float, "Score and keep a moving average of the weights with this decay per step (0: off; "
-           "default: 0.99 on a corpus under 80,000 tokens, off from there).", ("training", "ema"), 0.0, 0.9999),
+           "default: 0.99 on a corpus under 25,000 tokens, off from there).", ("training", "ema"), 0.0, 0.9999),
     Option("hold_out", "--hold-out", int, "Without --dev, hold out every Nth document (or sentence) of the training "
            "data to choose the epoch and fit the context layer (default 0: train on all of it and keep the epoch "
            "with the lowest training loss, which did better on small corpora).", ("training", "hold_out"), 0),

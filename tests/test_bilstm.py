@@ -330,10 +330,10 @@ def test_a_weight_average_is_what_is_scored_kept_and_resumed(tmp_path):
     assert all(torch.equal(resumed[k], kept[k]) for k in kept)
 
 
-def test_the_weight_average_is_on_by_default_under_80000_tokens_and_zero_turns_it_off(tmp_path):
+def test_the_weight_average_is_on_by_default_under_25000_tokens_and_zero_turns_it_off(tmp_path):
     from seqtag.schedule import ema_for
 
-    assert ema_for(79_999) == 0.99 and ema_for(80_000) == 0.0
+    assert ema_for(24_999) == 0.99 and ema_for(25_000) == 0.0
     read = pipeline.ReadOptions(fmt="conll", columns=["word", "ner"])
     paths = write(synthetic(60, 0), tmp_path / "train.txt"), write(synthetic(30, 1), tmp_path / "dev.txt")
     documents, weights = {}, {}
