@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from seqtag import schedule
 from seqtag.errors import DataError
 
 
@@ -119,8 +120,9 @@ def _resolve(target: str):
 
 SEED = Option("seed", "--seed", int, "Random seed (taken by every kind, so one command line fits all; the majority "
               "and HMM baselines are deterministic).", ("training", "seed"), 0, 2**32 - 1)
+_ON_GPU = f"on a GPU from {schedule.GPU_SCHEDULE_FROM:,} training tokens"
 MAX_EPOCHS = Option("max_epochs", "--max-epochs", int, "Most epochs (passes over the training data; BiLSTM "
-                    "default 30, 60 on a GPU from 200,000 training tokens).",
+                    f"default {schedule.MAX_EPOCHS}, {schedule.GPU_SCHEDULE['max_epochs']} {_ON_GPU}).",
                     ("training", "max_epochs"), 1)
 
 BILSTM_OPTIONS = (
@@ -141,12 +143,14 @@ BILSTM_OPTIONS = (
            ("training", "patience"), 1),
     Option("min_updates", "--min-updates", int, "Optimizer steps before --patience may stop training (default "
            "300).", ("training", "min_updates"), 0),
-    Option("batch_size", "--batch-size", int, "Padded tokens per batch (default: 800, fewer on a corpus under "
-           "80,000 tokens; 4,000 on a GPU from 200,000 tokens).", ("training", "batch_tokens"), 1),
-    Option("lr", "--lr", float, "Learning rate (above 0; default 0.002, 0.0045 with a GPU's 4,000-token "
-           "batches).", ("training", "lr"), above=0),
+    Option("batch_size", "--batch-size", int, f"Padded tokens per batch (default: {schedule.BATCH_TOKENS}, fewer on "
+           f"a corpus under {schedule.BATCH_TOKENS * schedule.STEPS:,} tokens; "
+           f"{schedule.GPU_SCHEDULE['batch_tokens']:,} {_ON_GPU}).", ("training", "batch_tokens"), 1),
+    Option("lr", "--lr", float, f"Learning rate (above 0; default {schedule.LR:g}, "
+           f"{schedule.GPU_SCHEDULE['lr']:g} {_ON_GPU}).", ("training", "lr"), above=0),
     Option("ema", "--ema", float, "Score and keep a moving average of the weights with this decay per step (0: off; "
-           "default: 0.99 on a corpus under 25,000 tokens, off from there).", ("training", "ema"), 0.0, 0.9999),
+           f"default: {schedule.EMA_DECAY:g} on a corpus under {schedule.EMA_BELOW:,} tokens, off from there).",
+           ("training", "ema"), 0.0, 0.9999),
     Option("hold_out", "--hold-out", int, "Without --dev, hold out every Nth document (or sentence) of the training "
            "data to choose the epoch and fit the context layer (default 0: train on all of it and keep the epoch "
            "with the lowest training loss, which did better on small corpora).", ("training", "hold_out"), 0),

@@ -17,6 +17,7 @@ from seqtag import formats
 from seqtag import labels as L
 from seqtag.corpus import HELD_OUT, Corpus, StreamedCorpus
 from seqtag.errors import DataError, Interrupted
+from seqtag.schedule import RESOLVED
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 SAMPLE = {  # the bundled NER sample: what `seqtag train` trains with no arguments
@@ -311,12 +312,11 @@ def resumed_run(output: Path, train, dev, test, options: dict):
         raise DataError(f"--resume continues the saved run; only --max-epochs and --patience may change, not "
                         f"{', '.join(sorted(set(options) - allowed))}", output)
     config = merge_config(saved["config"], {"training": options})
-    # settings the saved run left to corpus size and device go on as it resolved them, so a run begun on a GPU and
-    # resumed on a CPU keeps its batch size and learning rate
-    run, resolved = config.get("training"), saved["training"]
-    for name in ("batch_tokens", "lr", "max_epochs"):
-        if isinstance(run, dict) and not run.get(name) and resolved.get(name):
-            run[name] = resolved[name]
+    # settings left to corpus size and device go on as the saved run resolved them, so a run begun on a GPU and
+    # resumed on a CPU keeps its batch size and learning rate, and a rule changed since does not change the run
+    for name in RESOLVED:
+        if name in saved["training"] and name not in options:
+            config["training"][name] = saved["training"][name]
     data = saved["training"]["data"]
     train = train or Path(data["train"]["path"])
     dev = dev or (Path(data["dev"]["path"]) if "dev" in data else None)

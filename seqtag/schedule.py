@@ -9,6 +9,11 @@ from __future__ import annotations
 GPU_SCHEDULE_FROM = 200_000
 GPU_SCHEDULE = {"batch_tokens": 4000, "lr": 0.0045, "max_epochs": 60}  # lr: 0.002 x sqrt(5), 5x the batch
 LR, MAX_EPOCHS = 0.002, 30
+BATCH_TOKENS = 800  # from BATCH_TOKENS x STEPS training tokens up; fewer below (batch_tokens_for)
+STEPS = 100  # optimizer steps an epoch of a small corpus still makes
+# The TrainConfig settings these rules fill in when left unset: model.json's `training` records them as a run used
+# them, and --resume goes on with those values (a rule may have changed since, or the device).
+RESOLVED = ("batch_tokens", "lr", "max_epochs", "ema")
 
 
 def schedule_for(train_tokens: int, device: str) -> dict:
@@ -22,15 +27,16 @@ def batch_tokens_for(train_tokens: int) -> int:
     """The default batch size: 800 padded tokens, fewer on a small corpus, so that an epoch of 20,000 tokens still
     makes 100 steps (200 tokens a batch). Chosen on dev at about 20,000 training tokens, where 200 beat 800 on
     CoNLL-2003 NER and UD English POS; from 80,000 tokens up it is 800, the setting of the full-corpus results."""
-    return min(800, max(200, train_tokens // 100))
+    return min(BATCH_TOKENS, max(200, train_tokens // STEPS))
 
 
 # The weight average is on by default under this many training tokens. Measured on dev (README, "Weight
 # averaging"): better or within 0.1 at about 20,000 tokens (NER +0.31, POS -0.07, 3 and 1 seeds), 0.26 worse for
 # NER at 51,000 (3 seeds; POS +0.01 at 53,000), so the threshold sits just above the sizes where it held.
 EMA_BELOW = 25_000
+EMA_DECAY = 0.99
 
 
 def ema_for(train_tokens: int) -> float:
-    """0.99 under EMA_BELOW tokens, smoother and as good on dev; off above (README: "Weight averaging")."""
-    return 0.99 if train_tokens < EMA_BELOW else 0.0
+    """EMA_DECAY under EMA_BELOW tokens, smoother and as good on dev; off above (README: "Weight averaging")."""
+    return EMA_DECAY if train_tokens < EMA_BELOW else 0.0

@@ -24,7 +24,7 @@ from seqtag.encoding import batched_windows
 from seqtag.errors import DataError, SeqtagError
 from seqtag.evaluation import score_tagger
 from seqtag.kinds import Trained, TrainRun, bilstm_choices
-from seqtag.schedule import ema_for, schedule_for
+from seqtag.schedule import RESOLVED, ema_for, schedule_for
 from seqtag.tagger import CHECKPOINT_FILE, TRAIN_LOG_FILE
 
 
@@ -105,10 +105,8 @@ def train_run(train: Corpus | StreamedCorpus, dev: Corpus | None, layer: str, co
 
     result = train_bilstm(train, dev, layer, model_config, train_config, config.get("features", ()), run.on_progress,
                           on_checkpoint if run.output is not None else None, resume)
-    resolved = result.config
     training = {"best_epoch": result.best_epoch, "stopped": result.stopped, "epochs": len(result.history),
-                "best_dev_score": result.best_score, "batch_tokens": resolved.batch_tokens, "lr": resolved.lr,
-                "max_epochs": resolved.max_epochs, "ema": resolved.ema,
+                "best_dev_score": result.best_score, **{name: getattr(result.config, name) for name in RESOLVED},
                 "char_encoder": result.tagger.network.char_encoder}  # these as resolved by corpus size and device
     if held_out is not None:
         training["held_out"] = held_out

@@ -368,6 +368,7 @@ def test_a_gpu_trains_a_large_corpus_with_larger_batches_and_a_resumed_run_keeps
     (tmp_path / "m" / "model.json").write_text(json.dumps(saved))
     resumed = pipeline.resumed_run(tmp_path / "m", None, None, None, {"max_epochs": 3})[5]["training"]
     assert (resumed["batch_tokens"], resumed["lr"], resumed["max_epochs"]) == (4000, 0.0045, 3)
+    assert resumed["ema"] == 0.99  # as the run resolved it, whatever the size rule says when it is resumed
 
 
 def test_max_seconds_stops_between_epochs_after_the_first(tmp_path):
