@@ -12,6 +12,7 @@ from seqtag.corpus import Sentence
 from seqtag.vocab import Vocabulary
 
 NUM_CASES = 8
+CACHE_TOKENS = 200_000  # distinct tokens whose ids an Encoder keeps
 
 
 def normalize_word(word: str) -> str:
@@ -112,6 +113,10 @@ class Encoder:
         self.use_chars = char_encoder != "none" and not self.segmentation
         self.max_chars = max_chars
         self.layer, self.scheme, self.internal_scheme = layer, scheme, internal_scheme
+        # token -> (word id, casing) and token -> character ids: most tokens of a text recur, and computing these
+        # was most of encoding's time; bounded, cleared when full
+        self._codes: dict[str, tuple[int, int]] = {}
+        self._chars: dict[str, list[int]] = {}
 
     @classmethod
     def of_model(cls, document: dict) -> Encoder:
@@ -136,28 +141,33 @@ class Encoder:
                ) -> dict[str, np.ndarray]:
         """Padded arrays for one batch. Characters are encoded once per distinct word of the batch. With
         `rare_words` (training), the rare-word mask and (with `gold`) the gold labels too."""
-        words = self.vocab["words"]
         width = max(len(s) for s in sentences)
 
         def pad(rows: list[list[int]]) -> np.ndarray:
             return np.array([row + [0] * (width - len(row)) for row in rows], dtype=np.int64)
 
         lengths = np.array([len(s) for s in sentences], dtype=np.int64)
-        batch = {
-            "words": pad([words.ids(normalize_word(t) for t in s.tokens) for s in sentences]),
-            "lengths": lengths,
-            "mask": np.arange(width)[None, :] < lengths[:, None],
-        }
+        mask = np.arange(width)[None, :] < lengths[:, None]
+
+        def pad_flat(values: Sequence[int]) -> np.ndarray:
+            """One value per token of the batch, in order -> (sentences, width), zero-padded."""
+            array = np.zeros(mask.shape, dtype=np.int64)
+            array[mask] = values
+            return array
+
+        tokens = [t for s in sentences for t in s.tokens]
+        codes = self._token_codes(tokens)
+        batch = {"words": pad_flat([c[0] for c in codes]), "lengths": lengths, "mask": mask}
         if self.segmentation:
             bigrams = self.vocab["bigrams"]
             batch["left"] = pad([bigrams.ids(char_bigrams(s.tokens, -1)) for s in sentences])
             batch["right"] = pad([bigrams.ids(char_bigrams(s.tokens, +1)) for s in sentences])
         else:
-            batch["cases"] = pad([[casing(t) for t in s.tokens] for s in sentences])
+            batch["cases"] = pad_flat([c[1] for c in codes])
             if self.use_chars:
                 types: dict[str, int] = {}
-                batch["types"] = pad([[types.setdefault(t, len(types)) for t in s.tokens] for s in sentences])
-                rows = [self.vocab["chars"].ids(t[: self.max_chars]) for t in types]
+                batch["types"] = pad_flat([types.setdefault(t, len(types)) for t in tokens])
+                rows = self._char_ids(types)
                 longest = max(len(r) for r in rows)
                 batch["chars"] = np.array([r + [0] * (longest - len(r)) for r in rows], dtype=np.int64)
         if self.features:
@@ -168,6 +178,20 @@ class Encoder:
                 batch["labels"] = self.gold(sentences, width)
             batch["rare"] = pad([[int(normalize_word(t) in rare_words) for t in s.tokens] for s in sentences]) > 0
         return batch
+
+    def _token_codes(self, tokens: Sequence[str]) -> list[tuple[int, int]]:
+        codes, words = self._codes, self.vocab["words"]
+        if len(codes) > CACHE_TOKENS:
+            codes.clear()
+        get = codes.get
+        return [get(t) or codes.setdefault(t, (words.id(normalize_word(t)), casing(t))) for t in tokens]
+
+    def _char_ids(self, types: Sequence[str]) -> list[list[int]]:
+        rows, chars = self._chars, self.vocab["chars"]
+        if len(rows) > CACHE_TOKENS:
+            rows.clear()
+        get = rows.get
+        return [get(t) or rows.setdefault(t, chars.ids(t[: self.max_chars])) for t in types]
 
     def gold(self, sentences: Sequence[Sentence], width: int) -> np.ndarray:
         """The gold label ids in the internal scheme (converted sentence by sentence), padded to `width`."""

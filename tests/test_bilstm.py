@@ -4,6 +4,7 @@ import json
 import os
 import random
 
+import numpy as np
 import pytest
 import torch
 
@@ -183,6 +184,34 @@ def test_onnx_export_gives_the_same_labels(tmp_path, decoder, char_encoder):
     torch_tagger = load_model(tmp_path / "model")
     sentences = synthetic(40, 5).sentences + [Sentence(("Unseen", "mr", "Words", "x" * 80), {})]
     assert onnx_tagger.predict(sentences) == torch_tagger.predict(sentences)
+
+
+def test_the_encoders_token_cache_changes_no_array(tmp_path, monkeypatch):
+    """Ids computed once per token: batches encoded by a warm encoder, and by one whose bounded cache is cleared
+    as it fills, equal those of a fresh encoder, position by position (padding zero)."""
+    from seqtag import encoding
+    from seqtag.encoding import Encoder, casing, normalize_word
+
+    train(tmp_path, epochs=1)
+    document = json.loads((tmp_path / "model" / "model.json").read_text())
+    batches = [synthetic(20, seed).sentences + [Sentence(("Unseen", "MR", "x" * 80, "12:30"), {})] for seed in (3, 4)]
+    warm, fresh = Encoder.of_model(document), Encoder.of_model(document)
+    monkeypatch.setattr(encoding, "CACHE_TOKENS", 5)
+    small = Encoder.of_model(document)
+    for sentences in batches + batches:
+        expected = Encoder.of_model(document).encode(sentences)
+        words = Encoder.of_model(document).vocab["words"]
+        for i, sentence in enumerate(sentences):  # the ids themselves, computed here without the encoder
+            assert expected["words"][i, : len(sentence)].tolist() == [words.id(normalize_word(t)) for t in sentence.tokens]
+            assert expected["cases"][i, : len(sentence)].tolist() == [casing(t) for t in sentence.tokens]
+        for encoder in (warm, fresh, small):
+            arrays = encoder.encode(sentences)
+            assert arrays.keys() == expected.keys()
+            for name, array in expected.items():
+                assert (arrays[name] == array).all(), name
+    assert len(small._codes) <= 5 + len({t for s in batches[1] for t in s.tokens})
+    lengths = expected["lengths"]
+    assert not expected["words"][np.arange(expected["words"].shape[1])[None, :] >= lengths[:, None]].any()
 
 
 def test_torchscript_export_computes_the_same_emissions(tmp_path):
