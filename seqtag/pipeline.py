@@ -16,7 +16,7 @@ from pathlib import Path
 from seqtag import formats
 from seqtag import labels as L
 from seqtag.corpus import HELD_OUT, Corpus, StreamedCorpus
-from seqtag.errors import DataError, Interrupted
+from seqtag.errors import DataError, Interrupted, ModelFormatError
 from seqtag.schedule import RESOLVED
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -304,6 +304,7 @@ def fit_auto(train_path, dev_path, test_path, read: ReadOptions, config: dict, t
 def resumed_run(output: Path, train, dev, test, options: dict):
     """(kind, train, dev, test, read options, config) of the run saved in `output`, for --resume: the saved
     configuration and data, unless given again; only the epoch limits may change."""
+    from seqtag.kinds import kind as kind_named
     from seqtag.tagger import read_model_json
 
     saved = read_model_json(output)
@@ -311,17 +312,24 @@ def resumed_run(output: Path, train, dev, test, options: dict):
     if set(options) - allowed:
         raise DataError(f"--resume continues the saved run; only --max-epochs and --patience may change, not "
                         f"{', '.join(sorted(set(options) - allowed))}", output)
-    config = merge_config(saved["config"], {"training": options})
-    # settings left to corpus size and device go on as the saved run resolved them, so a run begun on a GPU and
-    # resumed on a CPU keeps its batch size and learning rate, and a rule changed since does not change the run
-    for name in RESOLVED:
-        if name in saved["training"] and name not in options:
-            config["training"][name] = saved["training"][name]
-    data = saved["training"]["data"]
-    train = train or Path(data["train"]["path"])
-    dev = dev or (Path(data["dev"]["path"]) if "dev" in data else None)
-    test = test or (Path(data["test"]["path"]) if "test" in data else None)
-    return saved["kind"], train, dev, test, ReadOptions(**saved["training"]["read"]), config
+    try:  # what the saved run used, checked here so a damaged record is reported as model.json's, not as input
+        config = merge_config(saved["config"], {"training": options})
+        # settings left to corpus size and device go on as the saved run resolved them, so a run begun on a GPU and
+        # resumed on a CPU keeps its batch size and learning rate, and a rule changed since does not change the run
+        for name in RESOLVED:
+            if name in saved["training"] and name not in options:
+                config["training"][name] = saved["training"][name]
+        kind_named(saved["kind"]).resolve(config)
+        data = saved["training"]["data"]
+        train = train or Path(data["train"]["path"])
+        dev = dev or (Path(data["dev"]["path"]) if "dev" in data else None)
+        test = test or (Path(data["test"]["path"]) if "test" in data else None)
+        read = ReadOptions(**saved["training"]["read"])
+    except (DataError, KeyError, TypeError, AttributeError) as error:
+        reason = error.message if isinstance(error, DataError) else f"{type(error).__name__}: {error}"
+        raise ModelFormatError(f"the saved run cannot be resumed: its record is damaged ({reason}); train it "
+                               "again without --resume", output / "model.json") from None
+    return saved["kind"], train, dev, test, read, config
 
 
 def warn_unseen_labels(corpus: Corpus, layer: str, known: Iterable[str], scheme: L.Scheme,

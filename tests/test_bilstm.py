@@ -126,6 +126,25 @@ def test_a_run_saved_before_weight_averaging_existed_resumes_without_one(tmp_pat
     assert resumed.document["training"]["ema"] == 0.0 and resumed.document["training"]["epochs"] == 2
 
 
+@pytest.mark.parametrize("damage", ["lr", "data", "kind"])
+def test_resuming_a_run_whose_saved_record_is_damaged_names_model_json_and_changes_nothing(tmp_path, damage):
+    train(tmp_path, epochs=1)
+    path = tmp_path / "model" / "model.json"
+    document = json.loads(path.read_text())
+    if damage == "lr":
+        document["training"]["lr"] = "fast"
+    elif damage == "data":
+        del document["training"]["data"]
+    else:
+        document["kind"] = "oracle"
+    path.write_text(json.dumps(document))
+    before = {p.name: p.read_bytes() for p in (tmp_path / "model").iterdir()}
+    with pytest.raises(ModelFormatError, match="cannot be resumed: its record is damaged") as error:
+        seqtag.train(output=tmp_path / "model", resume=True, max_epochs=2)
+    assert error.value.path == str(path)
+    assert {p.name: p.read_bytes() for p in (tmp_path / "model").iterdir()} == before
+
+
 def test_an_interrupted_save_leaves_the_previous_model(tmp_path, monkeypatch):
     train(tmp_path, epochs=1)
     before = (tmp_path / "model" / "weights.pt").read_bytes()
