@@ -312,23 +312,32 @@ def resumed_run(output: Path, train, dev, test, options: dict):
     if set(options) - allowed:
         raise DataError(f"--resume continues the saved run; only --max-epochs and --patience may change, not "
                         f"{', '.join(sorted(set(options) - allowed))}", output)
-    try:  # what the saved run used, checked here so a damaged record is reported as model.json's, not as input
+
+    def damaged(reason: str) -> ModelFormatError:
+        return ModelFormatError(f"the saved run cannot be resumed: its record is damaged ({reason}); train it again "
+                                "without --resume", output / "model.json")
+
+    try:
+        trainer = kind_named(saved.get("kind"))
+    except DataError as error:
+        raise damaged(error.message) from None
+    if options:
+        trainer.resolve({"training": dict(options)})  # the values given now: an error in them is the caller's
+    try:  # what the saved run used, checked here so that a damaged record is reported as model.json's
         config = merge_config(saved["config"], {"training": options})
         # settings left to corpus size and device go on as the saved run resolved them, so a run begun on a GPU and
         # resumed on a CPU keeps its batch size and learning rate, and a rule changed since does not change the run
         for name in RESOLVED:
             if name in saved["training"] and name not in options:
                 config["training"][name] = saved["training"][name]
-        kind_named(saved["kind"]).resolve(config)
+        trainer.resolve(config)
         data = saved["training"]["data"]
         train = train or Path(data["train"]["path"])
         dev = dev or (Path(data["dev"]["path"]) if "dev" in data else None)
         test = test or (Path(data["test"]["path"]) if "test" in data else None)
         read = ReadOptions(**saved["training"]["read"])
     except (DataError, KeyError, TypeError, AttributeError) as error:
-        reason = error.message if isinstance(error, DataError) else f"{type(error).__name__}: {error}"
-        raise ModelFormatError(f"the saved run cannot be resumed: its record is damaged ({reason}); train it "
-                               "again without --resume", output / "model.json") from None
+        raise damaged(error.message if isinstance(error, DataError) else f"{type(error).__name__}: {error}") from None
     return saved["kind"], train, dev, test, read, config
 
 

@@ -11,7 +11,7 @@ import torch
 import seqtag
 from seqtag import formats, pipeline
 from seqtag.corpus import Corpus, Sentence
-from seqtag.errors import ModelFormatError
+from seqtag.errors import DataError, ModelFormatError
 from seqtag.tagger import load_model, save_model
 
 TINY_MODEL = {"word_dim": 16, "case_dim": 4, "char_dim": 8, "char_hidden": 8, "hidden": 24, "layers": 1,
@@ -129,6 +129,8 @@ def test_a_run_saved_before_weight_averaging_existed_resumes_without_one(tmp_pat
 @pytest.mark.parametrize("damage", ["lr", "data", "kind"])
 def test_resuming_a_run_whose_saved_record_is_damaged_names_model_json_and_changes_nothing(tmp_path, damage):
     train(tmp_path, epochs=1)
+    with pytest.raises(DataError, match="max_epochs must be at least 1"):  # the caller's value, not the record's
+        seqtag.train(output=tmp_path / "model", resume=True, max_epochs=0)
     path = tmp_path / "model" / "model.json"
     document = json.loads(path.read_text())
     if damage == "lr":
