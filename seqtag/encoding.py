@@ -3,7 +3,8 @@ share it, so a model exported for serving reads its input exactly as it did in t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -40,6 +41,15 @@ def training_scheme(scheme: L.Scheme) -> L.Scheme:
     """The scheme the network predicts in: BIOES for IOB1/IOB2 input (the output layer then knows where chunks
     end); predictions are converted back to the data's scheme."""
     return L.Scheme.BIOES if scheme in (L.Scheme.IOB1, L.Scheme.IOB2) else scheme
+
+
+def _cached(cache: dict, keys: Iterable[str], compute: Callable[[str], Any]) -> list:
+    """compute(key) for every key, each distinct key computed once while it stays in `cache` (bounded: cleared
+    once it holds CACHE_TOKENS keys)."""
+    if len(cache) > CACHE_TOKENS:
+        cache.clear()
+    get = cache.get
+    return [get(key) or cache.setdefault(key, compute(key)) for key in keys]
 
 
 def char_bigrams(chars: Sequence[str], direction: int) -> list[str]:
@@ -141,57 +151,40 @@ class Encoder:
                ) -> dict[str, np.ndarray]:
         """Padded arrays for one batch. Characters are encoded once per distinct word of the batch. With
         `rare_words` (training), the rare-word mask and (with `gold`) the gold labels too."""
-        width = max(len(s) for s in sentences)
-
-        def pad(rows: list[list[int]]) -> np.ndarray:
-            return np.array([row + [0] * (width - len(row)) for row in rows], dtype=np.int64)
-
         lengths = np.array([len(s) for s in sentences], dtype=np.int64)
-        mask = np.arange(width)[None, :] < lengths[:, None]
+        mask = np.arange(int(lengths.max()))[None, :] < lengths[:, None]
 
-        def pad_flat(values: Sequence[int]) -> np.ndarray:
+        def pad(values: Iterable[int]) -> np.ndarray:
             """One value per token of the batch, in order -> (sentences, width), zero-padded."""
             array = np.zeros(mask.shape, dtype=np.int64)
-            array[mask] = values
+            array[mask] = list(values)
             return array
 
-        tokens = [t for s in sentences for t in s.tokens]
-        codes = self._token_codes(tokens)
-        batch = {"words": pad_flat([c[0] for c in codes]), "lengths": lengths, "mask": mask}
+        tokens, words = [t for s in sentences for t in s.tokens], self.vocab["words"]
+        codes = _cached(self._codes, tokens, lambda t: (words.id(normalize_word(t)), casing(t)))
+        batch = {"words": pad(c[0] for c in codes), "lengths": lengths, "mask": mask}
         if self.segmentation:
             bigrams = self.vocab["bigrams"]
-            batch["left"] = pad([bigrams.ids(char_bigrams(s.tokens, -1)) for s in sentences])
-            batch["right"] = pad([bigrams.ids(char_bigrams(s.tokens, +1)) for s in sentences])
+            batch["left"] = pad(i for s in sentences for i in bigrams.ids(char_bigrams(s.tokens, -1)))
+            batch["right"] = pad(i for s in sentences for i in bigrams.ids(char_bigrams(s.tokens, +1)))
         else:
-            batch["cases"] = pad_flat([c[1] for c in codes])
+            batch["cases"] = pad(c[1] for c in codes)
             if self.use_chars:
                 types: dict[str, int] = {}
-                batch["types"] = pad_flat([types.setdefault(t, len(types)) for t in tokens])
-                rows = self._char_ids(types)
+                batch["types"] = pad(types.setdefault(t, len(types)) for t in tokens)
+                chars = self.vocab["chars"]
+                rows = _cached(self._chars, types, lambda t: chars.ids(t[: self.max_chars]))
                 longest = max(len(r) for r in rows)
                 batch["chars"] = np.array([r + [0] * (longest - len(r)) for r in rows], dtype=np.int64)
         if self.features:
-            columns = [pad([self.vocab[f"feature:{f}"].ids(s.labels[f]) for s in sentences]) for f in self.features]
+            columns = [pad(self.vocab[f"feature:{f}"].ids(v for s in sentences for v in s.labels[f]))
+                       for f in self.features]
             batch["features"] = np.stack(columns, axis=2)
         if rare_words is not None:
             if gold:
-                batch["labels"] = self.gold(sentences, width)
-            batch["rare"] = pad([[int(normalize_word(t) in rare_words) for t in s.tokens] for s in sentences]) > 0
+                batch["labels"] = self.gold(sentences, mask.shape[1])
+            batch["rare"] = pad(int(normalize_word(t) in rare_words) for t in tokens) > 0
         return batch
-
-    def _token_codes(self, tokens: Sequence[str]) -> list[tuple[int, int]]:
-        codes, words = self._codes, self.vocab["words"]
-        if len(codes) > CACHE_TOKENS:
-            codes.clear()
-        get = codes.get
-        return [get(t) or codes.setdefault(t, (words.id(normalize_word(t)), casing(t))) for t in tokens]
-
-    def _char_ids(self, types: Sequence[str]) -> list[list[int]]:
-        rows, chars = self._chars, self.vocab["chars"]
-        if len(rows) > CACHE_TOKENS:
-            rows.clear()
-        get = rows.get
-        return [get(t) or rows.setdefault(t, chars.ids(t[: self.max_chars])) for t in types]
 
     def gold(self, sentences: Sequence[Sentence], width: int) -> np.ndarray:
         """The gold label ids in the internal scheme (converted sentence by sentence), padded to `width`."""
