@@ -243,6 +243,17 @@ class OnnxTagger(Predictor):
                                    f"--format onnx` writes it again", path) from None
         self.stamp = self._session.get_modelmeta().custom_metadata_map.get(STAMP)
         self.names = [i.name for i in self._session.get_inputs()]
+        # a graph that takes other inputs than this model's encoder gives (another seqtag's export, or one edited
+        # by hand) is refused here, not at the first batch as onnxruntime's internal error
+        expected = {name: "tensor(int64)" for name in input_names(self)}
+        given = {i.name: i.type for i in self._session.get_inputs()}
+        if given != expected:
+            wrong = sorted(f"{name} ({kind})" for name, kind in given.items() if expected.get(name) != kind)
+            missing = sorted(set(expected) - set(given))
+            raise ModelFormatError(f"{graph} does not take the inputs this model gives it ("
+                                   + "; ".join(([f"unexpected: {', '.join(wrong)}"] if wrong else [])
+                                               + ([f"missing: {', '.join(missing)}"] if missing else []))
+                                   + f"); `seqtag export -m {path} --format onnx` writes it again", path)
         self.seconds = {"encode": 0.0, "network": 0.0, "decode": 0.0}  # where predict's time went (seqtag bench)
         self.decoder = None
         if document["tagger"]["config"]["decoder"] == "crf":

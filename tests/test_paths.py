@@ -181,6 +181,29 @@ def test_a_damaged_graph_is_refused_by_onnx_and_left_alone_by_auto(ner_model, tm
     assert (model / "model.onnx").read_bytes() == b"\x08\x07garbage" * 100  # not ours to replace
 
 
+def test_a_graph_taking_other_inputs_is_refused_at_load_not_at_the_first_batch(ner_model, tmp_path):
+    pytest.importorskip("onnxruntime")
+    import shutil
+
+    import onnx
+
+    model = tmp_path / "model"
+    shutil.copytree(ner_model, model, ignore=shutil.ignore_patterns("*.onnx", "decoder.npz", "context.npz"))
+    assert _tag(model).returncode == 0  # exports the graph
+    graph = onnx.load(model / "model.onnx")  # as another seqtag might have exported it: int32 ids
+    next(i for i in graph.graph.input if i.name == "words").type.tensor_type.elem_type = onnx.TensorProto.INT32
+    onnx.save(graph, model / "model.onnx")
+    edited = (model / "model.onnx").read_bytes()
+    refused = _tag(model, "--runtime", "onnx")
+    assert refused.returncode == 3, refused.stderr
+    assert b"model.onnx does not take the inputs this model gives it (unexpected: words (tensor(int32)))" in (
+        refused.stderr)
+    fallback = _tag(model)
+    assert fallback.returncode == 0 and b"tagging with PyTorch" in fallback.stderr
+    assert fallback.stdout == _tag(model, "--runtime", "torch").stdout
+    assert (model / "model.onnx").read_bytes() == edited
+
+
 def test_auto_hands_probabilities_and_nbest_to_pytorch_and_workers_agree(ner_model, tmp_path):
     pytest.importorskip("onnxruntime")
     model = seqtag.load(ner_model)
