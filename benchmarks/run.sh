@@ -12,4 +12,7 @@ if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q -r "$here/requirements-peers.txt"
 fi
+# seqtag's modules compiled to bytecode, as `pip install` compiles the peers': an editable install run under
+# PYTHONDONTWRITEBYTECODE=1 would compile them anew at every start, a cost no installed tool pays
+python3 -m compileall -q "$(python3 -c 'import os, seqtag; print(os.path.dirname(seqtag.__file__))')" >/dev/null
 exec "$venv/bin/python" "$here/peers.py" --seqtag "$seqtag_bin" "$@"

@@ -8,7 +8,6 @@ to the scheme of the training data.
 from __future__ import annotations
 
 import math
-
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, fields, replace
@@ -25,6 +24,7 @@ from seqtag.crf import CRF
 from seqtag.encoding import NUM_CASES, Encoder, batched_windows, char_bigrams, normalize_word, training_scheme
 from seqtag.errors import DataError
 from seqtag.kinds import bilstm_choices
+from seqtag.schedule import hidden_for
 from seqtag.tagger import Tagger
 from seqtag.vocab import Vocabulary
 
@@ -41,7 +41,7 @@ class BiLSTMConfig:
     max_chars: int = 30  # longer words are cut for the character encoder
     feature_dim: int = 20  # per extra input column (--features)
     bigram_dim: int = 50  # segmentation: embeddings of the character bigrams left and right
-    hidden: int = 200  # per direction
+    hidden: int | None = None  # per direction; None: by corpus size and device (schedule.hidden_for)
     layers: int = 2
     cell: str = "lstm"  # lstm | gru
     dropout: float = 0.5
@@ -57,7 +57,8 @@ class BiLSTMConfig:
     # 64 chosen on CoNLL-2003 dev (docs/experiments.md), where it costs about 1.2x the training time and no tagging time
     document_window: int = 64
 
-    LIMITS: ClassVar[dict] = {"dropout": (0.0, 0.95), "rare_word_dropout": (0.0, 1.0), "document_window": (0, None)}
+    LIMITS: ClassVar[dict] = {"hidden": (1, 8192), "dropout": (0.0, 0.95), "rare_word_dropout": (0.0, 1.0),
+                              "document_window": (0, None)}
 
     @classmethod
     def from_dict(cls, values: dict) -> BiLSTMConfig:
@@ -365,8 +366,11 @@ class BiLSTMTagger(Tagger):
               features: Sequence[str] = (), device: str = "cpu") -> BiLSTMTagger:
         """A new, untrained tagger with vocabularies from the counts of the training corpus (and the settings that
         depend on its size)."""
+        tokens = sum(counts.words.values())
         if config.char_encoder == "auto":
-            config = replace(config, char_encoder=char_encoder_for(sum(counts.words.values())))
+            config = replace(config, char_encoder=char_encoder_for(tokens))
+        if config.hidden is None:
+            config = replace(config, hidden=hidden_for(tokens, device))
         vocabularies = {
             "words": Vocabulary.from_counts(counts.words),
             "chars": Vocabulary.from_counts(counts.chars),

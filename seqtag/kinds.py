@@ -121,8 +121,10 @@ def _resolve(target: str):
 SEED = Option("seed", "--seed", int, "Random seed (taken by every kind, so one command line fits all; the majority "
               "and HMM baselines are deterministic).", ("training", "seed"), 0, 2**32 - 1)
 _ON_GPU = f"on a GPU from {schedule.GPU_SCHEDULE_FROM:,} training tokens"
+_ON_CPU = f"on a CPU from {schedule.CPU_SCHEDULE_FROM:,} training tokens"
 MAX_EPOCHS = Option("max_epochs", "--max-epochs", int, "Most epochs (passes over the training data; BiLSTM "
-                    f"default {schedule.MAX_EPOCHS}, {schedule.GPU_SCHEDULE['max_epochs']} {_ON_GPU}).",
+                    f"default {schedule.MAX_EPOCHS}, {schedule.CPU_SCHEDULE['max_epochs']} {_ON_CPU}, "
+                    f"{schedule.GPU_SCHEDULE['max_epochs']} {_ON_GPU}).",
                     ("training", "max_epochs"), 1)
 
 BILSTM_OPTIONS = (
@@ -131,7 +133,8 @@ BILSTM_OPTIONS = (
     Option("decoder", "--decoder", str, "Output layer.", ("model", "decoder"), choices=("crf", "softmax")),
     Option("cell", "--cell", str, "Recurrent cell.", ("model", "cell"), choices=("lstm", "gru")),
     Option("layers", "--layers", int, "Stacked BiLSTM layers.", ("model", "layers"), 1, 16),
-    Option("hidden", "--hidden", int, "Hidden units per direction.", ("model", "hidden"), 1, 8192),
+    Option("hidden", "--hidden", int, f"Hidden units per direction (default {schedule.HIDDEN}, "
+           f"{schedule.CPU_SCHEDULE['hidden']} {_ON_CPU}).", ("model", "hidden"), 1, 8192),
     Option("char_encoder", "--char-encoder", str, "Character encoder (default auto: a BiLSTM on a corpus under "
            "80,000 tokens, the CNN from there).", ("model", "char_encoder"), choices=("auto", "cnn", "lstm", "none")),
     Option("document_window", "--document-window", int, "Tokens of a document the network reads at once: "

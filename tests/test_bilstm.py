@@ -402,7 +402,7 @@ def test_a_gpu_trains_a_large_corpus_with_larger_batches_and_a_resumed_run_keeps
     from seqtag.training import TrainConfig, resolve
 
     cpu = {"batch_tokens": 800, "lr": 0.002, "max_epochs": 30}
-    assert schedule_for(199_999, "cuda:0") == schedule_for(10**6, "cpu") == cpu
+    assert schedule_for(199_999, "cuda:0") == schedule_for(199_999, "cpu") == cpu
     assert schedule_for(200_000, "cuda:0") == {"batch_tokens": 4000, "lr": 0.0045, "max_epochs": 60}
     given = resolve(TrainConfig(batch_tokens=1000), 300_000, "cuda")  # what was given stays, the rest is the GPU's
     assert (given.batch_tokens, given.lr, given.max_epochs) == (1000, 0.0045, 60)
@@ -419,6 +419,31 @@ def test_a_gpu_trains_a_large_corpus_with_larger_batches_and_a_resumed_run_keeps
     resumed = pipeline.resumed_run(tmp_path / "m", None, None, None, {"max_epochs": 3})[5]["training"]
     assert (resumed["batch_tokens"], resumed["lr"], resumed["max_epochs"]) == (4000, 0.0045, 3)
     assert resumed["ema"] == 0.99  # as the run resolved it, whatever the size rule says when it is resumed
+
+
+def test_a_cpu_trains_a_large_corpus_with_a_narrower_network_for_longer_unless_told_otherwise(tmp_path, monkeypatch):
+    from seqtag import schedule
+    from seqtag.bilstm import BiLSTMConfig
+    from seqtag.training import TrainConfig, resolve
+
+    assert schedule.hidden_for(199_999, "cpu") == schedule.hidden_for(10**6, "cuda:0") == 200
+    assert schedule.hidden_for(200_000, "cpu") == 100
+    assert resolve(TrainConfig(), 200_000, "cpu").max_epochs == 45
+    assert resolve(TrainConfig(), 10**6, "cuda").max_epochs == 60
+    monkeypatch.setattr(schedule, "CPU_SCHEDULE_FROM", 100)  # the synthetic corpus below counts as large
+    read = pipeline.ReadOptions(fmt="conll", columns=["word", "ner"])
+    paths = write(synthetic(60, 0), tmp_path / "train.txt"), write(synthetic(30, 1), tmp_path / "dev.txt")
+    unsized = {key: value for key, value in TINY_MODEL.items() if key != "hidden"}
+    widths = {}
+    for name, given in (("default", {}), ("given", {"hidden": 24})):
+        config = {"model": {**unsized, **given, "context": False}, "training": {"max_epochs": 1}}
+        pipeline.train_model("bilstm", *paths, None, read, config, tmp_path / name)
+        saved = json.loads((tmp_path / name / "model.json").read_text())
+        weights = torch.load(tmp_path / name / "weights.pt", weights_only=True)
+        widths[name] = (saved["tagger"]["config"]["hidden"], weights["rnn.weight_hh_l0"].shape[1])
+    assert widths == {"default": (100, 100), "given": (24, 24)}
+    with pytest.raises(DataError, match="hidden must be from 1 to 8192"):
+        BiLSTMConfig.from_dict({"hidden": 0})
 
 
 def test_max_seconds_stops_between_epochs_after_the_first(tmp_path):
