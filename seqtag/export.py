@@ -235,6 +235,7 @@ class OnnxTagger(Predictor):
         self.encoder = Encoder.of_model(document)
         self.train_words = set(document.get("train_words", []))
         self.graph, self.pid = path / graph, os.getpid()
+        self.owner = self.pid  # the process that loaded the model
         try:
             self._session = onnxruntime.InferenceSession(str(self.graph), providers=["CPUExecutionProvider"])
         except Exception as error:  # onnxruntime's own errors: a damaged or foreign file
@@ -267,16 +268,22 @@ class OnnxTagger(Predictor):
 
     @property
     def session(self):
-        """onnxruntime's session; a forked worker (tag --workers) opens its own, with one thread: a session's
-        thread pool does not survive fork."""
-        if os.getpid() != self.pid:
+        """onnxruntime's session, opened in the process that runs it. A session's thread pool does not survive
+        fork, and a forked worker (tag --workers) that opened its own beside a live session inherited from the
+        parent sometimes hung for good, so the parent closes its session before forking (before_fork) and each
+        worker opens one with one thread."""
+        if self._session is None or os.getpid() != self.pid:
             import onnxruntime
 
             options = onnxruntime.SessionOptions()
-            options.intra_op_num_threads = options.inter_op_num_threads = 1
+            if os.getpid() != self.owner:  # a forked worker: the processes are the parallelism
+                options.intra_op_num_threads = options.inter_op_num_threads = 1
             self._session = onnxruntime.InferenceSession(str(self.graph), options, providers=["CPUExecutionProvider"])
             self.pid = os.getpid()
         return self._session
+
+    def before_fork(self) -> None:
+        self._session = None  # its threads end with it
 
     def predict(self, sentences: Sequence[Sentence]) -> list[list[str]]:
         from seqtag.context import features

@@ -215,6 +215,23 @@ def test_auto_hands_probabilities_and_nbest_to_pytorch_and_workers_agree(ner_mod
     assert parallel.returncode == 0 and parallel.stdout == single.stdout, parallel.stderr
 
 
+def test_worker_processes_on_the_onnx_runtime_never_hang(ner_model):
+    # a worker opening its own onnxruntime session beside the parent's live one hung about one run in four
+    pytest.importorskip("onnxruntime")
+    text = "".join(f"Peter Blackburn went to Paris number {i} .\n" for i in range(300))
+    command = [sys.executable, "-m", "seqtag", "tag", "-m", str(ner_model), "--input-format", "tokens",
+               "--workers", "2"]
+    outputs = set()
+    for _ in range(6):
+        try:
+            done = subprocess.run(command, input=text.encode(), capture_output=True, timeout=60)
+        except subprocess.TimeoutExpired:
+            pytest.fail("seqtag tag --workers 2 hung")
+        assert done.returncode == 0, done.stderr
+        outputs.add(done.stdout)
+    assert len(outputs) == 1 and outputs == {_tag(ner_model, "--runtime", "torch", text=text).stdout}
+
+
 def test_bilstm_segmentation_and_segmented_output(tmp_path):
     model = seqtag.train(DATA / "seg/train.txt", DATA / "seg/dev.txt", hidden=16, layers=1, max_epochs=2)
     assert model.scheme.value == "bmes" and model.metrics["dev"]["metric"] == "f1"
