@@ -14,5 +14,7 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 # seqtag's modules compiled to bytecode, as `pip install` compiles the peers': an editable install run under
 # PYTHONDONTWRITEBYTECODE=1 would compile them anew at every start, a cost no installed tool pays
-python3 -m compileall -q "$(python3 -c 'import os, seqtag; print(os.path.dirname(seqtag.__file__))')" >/dev/null
+if package="$(python3 -c 'import os, seqtag; print(os.path.dirname(seqtag.__file__))' 2>/dev/null)"; then
+  python3 -m compileall -q "$package" >/dev/null
+fi
 exec "$venv/bin/python" "$here/peers.py" --seqtag "$seqtag_bin" "$@"

@@ -156,6 +156,9 @@ def onnx_predictor(model_dir: Path, on_progress=lambda event: None, int8: bool =
     name = INT8_FILE if int8 else ONNX_FILE
     predictor = OnnxTagger(model_dir, name) if (model_dir / name).exists() else None
     if predictor is not None and _belongs(model_dir, predictor.stamp):
+        if predictor.misfit:  # refused here, not at the first batch as onnxruntime's internal error
+            raise ModelFormatError(f"{name} does not take the inputs this model gives it ({predictor.misfit}); "
+                                   f"`seqtag export -m {model_dir} --format onnx` writes it again", model_dir)
         return predictor
     if not _writable(model_dir):
         what = "is missing" if predictor is None else "was exported from another version of the model"
@@ -244,17 +247,7 @@ class OnnxTagger(Predictor):
                                    f"--format onnx` writes it again", path) from None
         self.stamp = self._session.get_modelmeta().custom_metadata_map.get(STAMP)
         self.names = [i.name for i in self._session.get_inputs()]
-        # a graph that takes other inputs than this model's encoder gives (another seqtag's export, or one edited
-        # by hand) is refused here, not at the first batch as onnxruntime's internal error
-        expected = {name: "tensor(int64)" for name in input_names(self)}
-        given = {i.name: i.type for i in self._session.get_inputs()}
-        if given != expected:
-            wrong = sorted(f"{name} ({kind})" for name, kind in given.items() if expected.get(name) != kind)
-            missing = sorted(set(expected) - set(given))
-            raise ModelFormatError(f"{graph} does not take the inputs this model gives it ("
-                                   + "; ".join(([f"unexpected: {', '.join(wrong)}"] if wrong else [])
-                                               + ([f"missing: {', '.join(missing)}"] if missing else []))
-                                   + f"); `seqtag export -m {path} --format onnx` writes it again", path)
+        self.misfit = _misfit({i.name: i.type for i in self._session.get_inputs()}, input_names(self))
         self.seconds = {"encode": 0.0, "network": 0.0, "decode": 0.0}  # where predict's time went (seqtag bench)
         self.decoder = None
         if document["tagger"]["config"]["decoder"] == "crf":
@@ -334,6 +327,15 @@ class OnnxTagger(Predictor):
 
     def predict_nbest(self, sentences, n):
         raise DataError("--nbest is computed by PyTorch: use --runtime torch")
+
+
+def _misfit(given: dict[str, str], names: Sequence[str]) -> str | None:
+    """What keeps a graph from reading this model's inputs (all int64, as the Encoder gives them): another seqtag's
+    export, or one edited by hand. None when it fits."""
+    wrong = sorted(f"{name} ({kind})" for name, kind in given.items() if name not in names or kind != "tensor(int64)")
+    missing = sorted(set(names) - set(given))
+    reasons = [f"{what}: {', '.join(items)}" for what, items in (("unexpected", wrong), ("missing", missing)) if items]
+    return "; ".join(reasons) or None
 
 
 def _by_length(lengths: Sequence[int]) -> list[list[int]]:

@@ -66,6 +66,10 @@ class Predictor(ABC):
         """The n best label sequences per sentence, each with its score (see `nbest_score`); CRF and HMM models."""
         raise DataError(f"--nbest needs a BiLSTM-CRF or HMM model; this is a {self.kind} model")
 
+    def before_fork(self) -> None:
+        """Called before worker processes fork from this one (tag --workers): let go of what must not be shared
+        across fork (the ONNX runtime's session)."""
+
     @abstractmethod
     def known(self, token: str) -> bool:
         """Whether the token was seen in training (for out-of-vocabulary scores)."""

@@ -192,7 +192,7 @@ def tag_stream_parallel(predictor, units: Iterable[Unit], window: int = 2000, pr
 
     _worker.update(predictor=predictor, options=(probs, nbest))
     units = iter(units)
-    getattr(predictor, "before_fork", lambda: None)()  # no live onnxruntime session across fork (OnnxTagger)
+    predictor.before_fork()
     with _quiet_children():
         pool = multiprocessing.get_context("fork").Pool(workers, _one_thread_each)
     with pool:
