@@ -39,7 +39,16 @@ def num_features(num_types: int) -> int:
 
 def features(sentences: Sequence[Sentence], emissions: Sequence[np.ndarray], types: np.ndarray,
              corpus_count: bool = False) -> list[np.ndarray]:
-    """Context features, one (length, num_features) array per sentence.
+    """Context features, one (length, num_features) array per sentence (`token_features`, cut by sentence)."""
+    if not emissions:
+        return []
+    ends = np.cumsum([len(s) for s in sentences])[:-1]
+    return np.split(token_features(sentences, emissions, types, corpus_count), ends)
+
+
+def token_features(sentences: Sequence[Sentence], emissions: Sequence[np.ndarray], types: np.ndarray,
+                   corpus_count: bool = False) -> np.ndarray:
+    """Context features of every token of the (non-empty) `sentences` in order, (tokens, num_features).
 
     emissions: the network's label scores per sentence, (length, labels); the mentions' type distributions are
     their softmax, summed over the labels of each type. The corpus-level count is zero unless `corpus_count`
@@ -49,32 +58,36 @@ def features(sentences: Sequence[Sentence], emissions: Sequence[np.ndarray], typ
     """
     num_types = int(types.max()) + 1
     one_hot = np.eye(num_types, dtype=np.float32)[types]  # shape: (labels, types)
-    if not emissions:
-        return []
     scores = np.concatenate(emissions).astype(np.float32)
     probs = np.exp(scores - scores.max(axis=1, keepdims=True))
     probs = (probs / probs.sum(axis=1, keepdims=True)) @ one_hot  # shape: (tokens, types)
-    words = [normalize_word(t) for s in sentences for t in s.tokens]
+    tokens = [t for s in sentences for t in s.tokens]
+    # a word id per distinct token (most tokens of a text recur), then per token
+    ids: dict[str, int] = {}
+    word_of = {t: ids.setdefault(normalize_word(t), len(ids)) for t in set(tokens)}
+    words = np.fromiter(map(word_of.__getitem__, tokens), dtype=np.int64, count=len(tokens))
     # Unmarked sentences are one document beside marked ones (the block before a file's first -DOCSTART-);
     # where no sentence is marked (plain text), each is a document of its own.
-    marked = any(s.document is not None for s in sentences)
-    documents = [(s.document,) if marked else i for i, s in enumerate(sentences) for _ in s.tokens]
-    pooled = [_others_mean(probs, keys) for keys in (list(zip(documents, words)), words)]
+    if any(s.document is not None for s in sentences):
+        marks: dict = {}
+        document = [marks.setdefault(s.document, len(marks)) for s in sentences]
+    else:
+        document = range(len(sentences))
+    documents = np.repeat(np.array(document, dtype=np.int64), [len(s) for s in sentences])
+    in_document = np.unique(documents * len(ids) + words, return_inverse=True)[1].reshape(-1)
+    pooled = [_others_mean(probs, group) for group in (in_document, words)]
     if not corpus_count:
         pooled[1][2][:] = 0.0  # (mean, has, log count) by corpus: its count
-    stacked = np.concatenate([part for parts in pooled for part in parts], axis=1)
-    ends = np.cumsum([len(s) for s in sentences])[:-1]
-    return np.split(stacked, ends)
+    return np.concatenate([part for parts in pooled for part in parts], axis=1)
 
 
-def _others_mean(probs: np.ndarray, keys: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For each token, the mean of `probs` over the other tokens with its key (zeros where there is none), a 0/1
-    column saying whether there is one, and log(1 + how many)."""
-    ids: dict = {}
-    group = np.array([ids.setdefault(k, len(ids)) for k in keys], dtype=np.int64)
-    sums = np.zeros((len(ids), probs.shape[1]), dtype=np.float32)
+def _others_mean(probs: np.ndarray, group: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each token, the mean of `probs` over the other tokens of its group (ids from 0; zeros where there is
+    none), a 0/1 column saying whether there is one, and log(1 + how many)."""
+    counts = np.bincount(group)
+    sums = np.zeros((len(counts), probs.shape[1]), dtype=np.float32)
     np.add.at(sums, group, probs)
-    others = np.bincount(group)[group] - 1
+    others = counts[group] - 1
     mean = (sums[group] - probs) / np.maximum(others, 1)[:, None]
     has = (others > 0).astype(np.float32)[:, None]
     return mean * has, has, np.log1p(others).astype(np.float32)[:, None]

@@ -7,17 +7,23 @@ from __future__ import annotations
 import numpy as np
 
 
-def viterbi(emissions: np.ndarray, start: np.ndarray, transitions: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """First-order Viterbi over a batch of equal-length sequences. emissions: (batch, seq_len, tags);
-    transitions: (from, to). Returns the best tag ids, shape (batch, seq_len)."""
-    batch, length, _ = emissions.shape
+def viterbi(emissions: np.ndarray, start: np.ndarray, transitions: np.ndarray, end: np.ndarray,
+            lengths: np.ndarray | None = None) -> np.ndarray:
+    """First-order Viterbi over a batch of sequences. emissions: (batch, seq_len, tags), padded at the end where
+    `lengths` are given (past its length a sequence's scores are carried unchanged, so its end is read at the last
+    step: sequences of many lengths go through the same numpy calls); transitions: (from, to). Returns the best tag
+    ids, shape (batch, seq_len), only the first `lengths` of each meaningful."""
+    batch, length, tags = emissions.shape
     score = start + emissions[:, 0]  # shape: (batch, tags)
-    back = np.zeros((batch, max(length - 1, 0), emissions.shape[2]), dtype=np.int64)
+    back = np.zeros((batch, max(length - 1, 0), tags), dtype=np.int64)
     for t in range(1, length):
         step = score[:, :, None] + transitions  # shape: (batch, from, to)
-        back[:, t - 1] = best = step.argmax(axis=1)
+        best = step.argmax(axis=1)
         # the max read at the argmax: one pass over the step instead of two
-        score = np.take_along_axis(step, best[:, None, :], axis=1)[:, 0] + emissions[:, t]
+        new = np.take_along_axis(step, best[:, None, :], axis=1)[:, 0] + emissions[:, t]
+        if lengths is not None and (ended := lengths <= t).any():
+            best[ended], new[ended] = np.arange(tags), score[ended]
+        back[:, t - 1], score = best, new
     path = np.zeros((batch, length), dtype=np.int64)
     path[:, -1] = (score + end).argmax(axis=1)
     rows = np.arange(batch)

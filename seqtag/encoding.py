@@ -18,7 +18,10 @@ CACHE_TOKENS = 200_000  # distinct tokens whose ids an Encoder keeps
 
 def normalize_word(word: str) -> str:
     """Word-embedding key: lowercase with digits as 0 (casing and shape have their own inputs)."""
-    return "".join("0" if c.isdigit() else c for c in word.lower())
+    lower = word.lower()
+    if lower.isalpha():  # most words: letters only, so no digit (no character is both)
+        return lower
+    return "".join("0" if c.isdigit() else c for c in lower)
 
 
 def casing(word: str) -> int:

@@ -12,25 +12,31 @@ is never run through a graph seqtag exported from another model.json.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import logging
 import os
 import shutil
+import threading
 import time
 import warnings
 from collections import defaultdict
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 from seqtag import labels as L
 from seqtag.corpus import Sentence
-from seqtag.encoding import Encoder, document_windows
+from seqtag.encoding import Encoder, batches_by_tokens, document_windows
 from seqtag.errors import DataError, ModelFormatError
 from seqtag.tagger import (CONTEXT_FILE, DECODER_FILE, INT8_FILE, ONNX_FILE, TORCHSCRIPT_FILE, Predictor,
                            read_model_json)
 
 BATCH_SENTENCES = 256
+CONCURRENT_RUNS = 2  # OnnxTagger.runs
+DECODE_TOKENS = 2048  # padded tokens per Viterbi batch: few numpy calls per token, little padding (2,048 timed best
+# of 2,048, 8,192 and 32,768 on the lengths of eng.testb's sentences)
 STAMP = "seqtag_model_json_sha256"  # in model.onnx's metadata: which model.json the graph was exported from
 
 
@@ -226,11 +232,8 @@ class OnnxTagger(Predictor):
     kind = "bilstm"
 
     def __init__(self, path: Path, graph: str = ONNX_FILE):
-        try:
-            import onnxruntime
-        except ImportError:
-            raise DataError("the ONNX runtime needs onnxruntime: pip install onnxruntime", path) from None
-
+        if importlib.util.find_spec("onnxruntime") is None:
+            raise DataError("the ONNX runtime needs onnxruntime: pip install onnxruntime", path)
         document = read_model_json(path)
         if document["kind"] != "bilstm" or not (path / graph).exists():
             raise ModelFormatError(f"no {graph} here: run `seqtag export -m {path} --format onnx` first", path)
@@ -240,7 +243,7 @@ class OnnxTagger(Predictor):
         self.graph, self.pid = path / graph, os.getpid()
         self.owner = self.pid  # the process that loaded the model
         try:
-            self._session = onnxruntime.InferenceSession(str(self.graph), providers=["CPUExecutionProvider"])
+            self._session = self._open()
         except Exception as error:  # onnxruntime's own errors: a damaged or foreign file
             reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
             raise ModelFormatError(f"{graph} cannot be read by onnxruntime ({reason}); `seqtag export -m {path} "
@@ -249,6 +252,7 @@ class OnnxTagger(Predictor):
         self.names = [i.name for i in self._session.get_inputs()]
         self.misfit = _misfit({i.name: i.type for i in self._session.get_inputs()}, input_names(self))
         self.seconds = {"encode": 0.0, "network": 0.0, "decode": 0.0}  # where predict's time went (seqtag bench)
+        self.lock = threading.Lock()
         self.decoder = None
         if document["tagger"]["config"]["decoder"] == "crf":
             with np.load(path / DECODER_FILE, allow_pickle=False) as archive:
@@ -266,36 +270,56 @@ class OnnxTagger(Predictor):
         parent sometimes hung for good, so the parent closes its session before forking (before_fork) and each
         worker opens one with one thread."""
         if self._session is None or os.getpid() != self.pid:
-            import onnxruntime
-
-            options = onnxruntime.SessionOptions()
-            if os.getpid() != self.owner:  # a forked worker: the processes are the parallelism
-                options.intra_op_num_threads = options.inter_op_num_threads = 1
-            self._session = onnxruntime.InferenceSession(str(self.graph), options, providers=["CPUExecutionProvider"])
+            self._session = self._open()
             self.pid = os.getpid()
         return self._session
 
+    def _open(self):
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = max(1, _cpus() // self.runs)
+        options.inter_op_num_threads = 1
+        return onnxruntime.InferenceSession(str(self.graph), options, providers=["CPUExecutionProvider"])
+
+    @property
+    def runs(self) -> int:
+        """How many batches go through the network at once, each in a thread of its own: onnxruntime lets go of
+        the GIL while it runs, so one batch is encoded while others run, and two single-threaded runs used this
+        2-core CPU better than one run on two threads (README: Tagging throughput). A forked worker runs one: the
+        processes are the parallelism."""
+        return CONCURRENT_RUNS if os.getpid() == self.owner else 1
+
     def before_fork(self) -> None:
         self._session = None  # its threads end with it
+        self.lock = threading.Lock()  # not one another thread might hold
 
     def predict(self, sentences: Sequence[Sentence]) -> list[list[str]]:
-        from seqtag.context import features
+        from seqtag.context import token_features
         from seqtag.decoding import viterbi
 
         self.check_features(sentences)
+        results: list[list[str]] = [[] for _ in sentences]
         scored = [i for i, sentence in enumerate(sentences) if len(sentence)]
+        if not scored:
+            return results
         emissions = self._emissions([sentences[i] for i in scored])
         started = time.perf_counter()
+        scores = np.concatenate(emissions)  # every token's, sentence after sentence
         if self.context is not None:  # as BiLSTMTagger.emission_batches does
             weight, types = self.context
-            inputs = features([sentences[i] for i in scored], emissions, types, self.corpus_count)
-            emissions = [e + x @ weight.T for e, x in zip(emissions, inputs)]
-        results: list[list[str]] = [[] for _ in sentences]
-        for group in _by_length([len(e) for e in emissions]):
-            stacked = np.stack([emissions[k] for k in group])
-            paths = viterbi(stacked, *self.decoder) if self.decoder else stacked.argmax(axis=2)
+            scores += token_features([sentences[i] for i in scored], emissions, types, self.corpus_count) @ weight.T
+        lengths = np.array([len(e) for e in emissions])
+        firsts = np.cumsum(lengths) - lengths
+        order = np.argsort(lengths, kind="stable")
+        for group in batches_by_tokens(order, lengths, DECODE_TOKENS):
+            group = np.array(group)
+            longest, last = lengths[group[-1]], firsts[group] + lengths[group] - 1
+            # each sentence's scores padded to the longest of the group (with its last token's: never read)
+            padded = scores[np.minimum(firsts[group, None] + np.arange(longest), last[:, None])]
+            paths = viterbi(padded, *self.decoder, lengths[group]) if self.decoder else padded.argmax(axis=2)
             for k, path in zip(group, paths):
-                results[scored[k]] = self.encoder.tags_of(path)
+                results[scored[k]] = self.encoder.tags_of(path[: lengths[k]])
         self.seconds["decode"] += time.perf_counter() - started
         return results
 
@@ -304,19 +328,26 @@ class OnnxTagger(Predictor):
         sequence being a sentence or, with a document window, a run of sentences (cut back into sentences)."""
         emissions: list = [None] * len(sentences)
         runs = document_windows(sentences, self.encoder.window)
-        for group in _by_length([sum(len(sentences[i]) for i in run) for run in runs]):
+
+        def run(group: list[int]) -> tuple[list[int], dict, np.ndarray]:
             started = time.perf_counter()
             arrays = self.encoder.encode_runs([[sentences[i] for i in runs[k]] for k in group])
             encoded = time.perf_counter()
             (batch,) = self.session.run(None, {name: arrays[name] for name in self.names})
-            self.seconds["encode"] += encoded - started
-            self.seconds["network"] += time.perf_counter() - encoded
-            indices = [i for k in group for i in runs[k]]
-            if "positions" in arrays:
-                flat = batch.reshape(-1, batch.shape[2])
-                batch = [flat[row[: len(sentences[i])]] for row, i in zip(arrays["positions"], indices)]
-            for i, row in zip(indices, batch):
-                emissions[i] = row
+            with self.lock:  # thread time, summed over the runs
+                self.seconds["encode"] += encoded - started
+                self.seconds["network"] += time.perf_counter() - encoded
+            return group, arrays, batch
+
+        groups = _by_length([sum(len(sentences[i]) for i in run) for run in runs])
+        with ThreadPoolExecutor(max(1, min(self.runs, len(groups)))) as pool:
+            for group, arrays, batch in pool.map(run, groups):
+                indices = [i for k in group for i in runs[k]]
+                if "positions" in arrays:
+                    flat = batch.reshape(-1, batch.shape[2])
+                    batch = [flat[row[: len(sentences[i])]] for row, i in zip(arrays["positions"], indices)]
+                for i, row in zip(indices, batch):
+                    emissions[i] = row
         return emissions
 
     def known(self, token: str) -> bool:
@@ -336,6 +367,11 @@ def _misfit(given: dict[str, str], names: Sequence[str]) -> str | None:
     missing = sorted(set(names) - set(given))
     reasons = [f"{what}: {', '.join(items)}" for what, items in (("unexpected", wrong), ("missing", missing)) if items]
     return "; ".join(reasons) or None
+
+
+def _cpus() -> int:
+    """The CPUs this process may run on (a container's or taskset's share, where the system says)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _by_length(lengths: Sequence[int]) -> list[list[int]]:

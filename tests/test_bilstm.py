@@ -322,7 +322,7 @@ def test_models_saved_before_the_document_window_read_sentences_alone(tmp_path):
     assert Encoder.of_model(document).window == 0
 
 
-def test_onnx_runs_document_windows_as_pytorch_does(tmp_path):
+def test_onnx_runs_document_windows_as_pytorch_does(tmp_path, monkeypatch):
     pytest.importorskip("onnxruntime")
     from seqtag.export import OnnxTagger, export
 
@@ -338,6 +338,11 @@ def test_onnx_runs_document_windows_as_pytorch_does(tmp_path):
         for row, i in enumerate(indices):
             assert torch.allclose(torch.from_numpy(emissions[i]), expected[row, : len(emissions[i])], atol=1e-4)
     assert onnx_tagger.predict(sentences) == torch_tagger.predict(sentences)
+    # batches run in threads of their own (OnnxTagger.runs): the same scores, each in its sentence's place
+    assert onnx_tagger.runs > 1
+    monkeypatch.setattr(OnnxTagger, "runs", 1)
+    alone = onnx_tagger._emissions([s for s in sentences if len(s)])
+    assert all(np.array_equal(a, b) for a, b in zip(emissions, alone, strict=True))
 
 
 def test_a_weight_average_is_what_is_scored_kept_and_resumed(tmp_path):

@@ -111,3 +111,24 @@ def test_parallel_scan_matches_the_loop(steps):
     for a, b in zip(scan_grads, loop_grads):
         assert torch.isfinite(a).all()
         assert torch.allclose(a, b, atol=1e-4)
+
+
+def test_numpy_viterbi_over_padded_sequences_of_many_lengths_finds_each_ones_best_path():
+    """seqtag.decoding.viterbi with `lengths`: one padded batch, each sequence's path the best of its own length."""
+    import numpy as np
+
+    from seqtag.decoding import viterbi
+
+    rng = np.random.default_rng(0)
+    tags, lengths = 4, np.array([1, 2, 3, 5, 5, 4])
+    start, transitions, end = rng.normal(size=tags), rng.normal(size=(tags, tags)), rng.normal(size=tags)
+    emissions = rng.normal(size=(len(lengths), lengths.max(), tags))
+    emissions[np.arange(lengths.max()) >= lengths[:, None]] = 50.0  # padding that would win if it were read
+    paths = viterbi(emissions, start, transitions, end, lengths)
+    for row, length in enumerate(lengths):
+        def score(seq, row=row, length=length):
+            return (start[seq[0]] + end[seq[-1]] + sum(emissions[row, t, seq[t]] for t in range(length))
+                    + sum(transitions[a, b] for a, b in itertools.pairwise(seq)))
+        best = max(itertools.product(range(tags), repeat=int(length)), key=score)
+        assert tuple(paths[row, :length]) == best
+        assert (viterbi(emissions[row : row + 1, :length], start, transitions, end)[0] == best).all()
