@@ -340,6 +340,7 @@ class OnnxTagger(Predictor):
             return group, arrays, batch
 
         groups = _by_length([sum(len(sentences[i]) for i in run) for run in runs])
+        # (an error or Ctrl-C in one batch: map's iterator cancels the batches not yet started)
         with ThreadPoolExecutor(max(1, min(self.runs, len(groups)))) as pool:
             for group, arrays, batch in pool.map(run, groups):
                 indices = [i for k in group for i in runs[k]]

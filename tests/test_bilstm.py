@@ -324,7 +324,8 @@ def test_models_saved_before_the_document_window_read_sentences_alone(tmp_path):
 
 def test_onnx_runs_document_windows_as_pytorch_does(tmp_path, monkeypatch):
     pytest.importorskip("onnxruntime")
-    from seqtag.export import OnnxTagger, export
+    from seqtag.encoding import document_windows
+    from seqtag.export import OnnxTagger, _by_length, export
 
     config = {"model": {**TINY_MODEL, "document_window": 30}, "training": {"max_epochs": 2, "batch_tokens": 200}}
     read = pipeline.ReadOptions(fmt="conll", columns=["word", "ner"])
@@ -343,6 +344,22 @@ def test_onnx_runs_document_windows_as_pytorch_does(tmp_path, monkeypatch):
     monkeypatch.setattr(OnnxTagger, "runs", 1)
     alone = onnx_tagger._emissions([s for s in sentences if len(s)])
     assert all(np.array_equal(a, b) for a, b in zip(emissions, alone, strict=True))
+    # an interruption in one batch drops the batches not yet started instead of running them all first
+    monkeypatch.setattr(OnnxTagger, "runs", 2)
+    encoded, encode_runs = [], onnx_tagger.encoder.encode_runs
+
+    def interrupted(runs, *args):
+        encoded.append(len(runs))
+        if len(encoded) == 1:
+            raise KeyboardInterrupt
+        return encode_runs(runs, *args)
+
+    monkeypatch.setattr(onnx_tagger.encoder, "encode_runs", interrupted)
+    scored = [s for s in sentences if len(s)]
+    with pytest.raises(KeyboardInterrupt):
+        onnx_tagger._emissions(scored)
+    groups = _by_length([sum(len(scored[i]) for i in run) for run in document_windows(scored, 30)])
+    assert len(groups) > 4 and len(encoded) <= 3
 
 
 def test_a_weight_average_is_what_is_scored_kept_and_resumed(tmp_path):
