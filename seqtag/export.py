@@ -286,7 +286,7 @@ class OnnxTagger(Predictor):
     def runs(self) -> int:
         """How many batches go through the network at once, each in a thread of its own: onnxruntime lets go of
         the GIL while it runs, so one batch is encoded while others run, and two single-threaded runs used this
-        2-core CPU better than one run on two threads (README: Tagging throughput). A forked worker runs one: the
+        2-core CPU better than one run on two threads (README, Against the peers). A forked worker runs one: the
         processes are the parallelism."""
         return CONCURRENT_RUNS if os.getpid() == self.owner else 1
 
