@@ -275,6 +275,7 @@ class OnnxTagger(Predictor):
         return self._session
 
     def _open(self):
+        """A session whose runs each take their share of this process's CPUs (see runs)."""
         import onnxruntime
 
         options = onnxruntime.SessionOptions()
