@@ -43,22 +43,22 @@ def features(sentences: Sequence[Sentence], emissions: Sequence[np.ndarray], typ
     if not emissions:
         return []
     ends = np.cumsum([len(s) for s in sentences])[:-1]
-    return np.split(token_features(sentences, emissions, types, corpus_count), ends)
+    return np.split(token_features(sentences, np.concatenate(emissions), types, corpus_count), ends)
 
 
-def token_features(sentences: Sequence[Sentence], emissions: Sequence[np.ndarray], types: np.ndarray,
+def token_features(sentences: Sequence[Sentence], scores: np.ndarray, types: np.ndarray,
                    corpus_count: bool = False) -> np.ndarray:
     """Context features of every token of the (non-empty) `sentences` in order, (tokens, num_features).
 
-    emissions: the network's label scores per sentence, (length, labels); the mentions' type distributions are
-    their softmax, summed over the labels of each type. The corpus-level count is zero unless `corpus_count`
-    (models saved before it was dropped): it grows without bound with the number of sentences tagged together, so a
-    layer fitted on a small dev set and applied to a large file went far wrong (docs/experiments.md: The context
-    layer).
+    scores: the network's label scores of every token, sentence after sentence, (tokens, labels) (left unchanged);
+    the mentions' type distributions are their softmax, summed over the labels of each type. The corpus-level count
+    is zero unless `corpus_count` (models saved before it was dropped): it grows without bound with the number of
+    sentences tagged together, so a layer fitted on a small dev set and applied to a large file went far wrong
+    (docs/experiments.md: The context layer).
     """
     num_types = int(types.max()) + 1
     one_hot = np.eye(num_types, dtype=np.float32)[types]  # shape: (labels, types)
-    scores = np.concatenate(emissions).astype(np.float32)
+    scores = np.asarray(scores, dtype=np.float32)
     probs = np.exp(scores - scores.max(axis=1, keepdims=True))
     probs = (probs / probs.sum(axis=1, keepdims=True)) @ one_hot  # shape: (tokens, types)
     tokens = [t for s in sentences for t in s.tokens]

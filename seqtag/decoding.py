@@ -16,13 +16,14 @@ def viterbi(emissions: np.ndarray, start: np.ndarray, transitions: np.ndarray, e
     batch, length, tags = emissions.shape
     score = start + emissions[:, 0]  # shape: (batch, tags)
     back = np.zeros((batch, max(length - 1, 0), tags), dtype=np.int64)
+    stay = np.arange(tags)  # the back pointers of a step past a sequence's end
     for t in range(1, length):
         step = score[:, :, None] + transitions  # shape: (batch, from, to)
         best = step.argmax(axis=1)
         # the max read at the argmax: one pass over the step instead of two
         new = np.take_along_axis(step, best[:, None, :], axis=1)[:, 0] + emissions[:, t]
         if lengths is not None and (ended := lengths <= t).any():
-            best[ended], new[ended] = np.arange(tags), score[ended]
+            best[ended], new[ended] = stay, score[ended]
         back[:, t - 1], score = best, new
     path = np.zeros((batch, length), dtype=np.int64)
     path[:, -1] = (score + end).argmax(axis=1)

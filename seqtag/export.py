@@ -16,7 +16,6 @@ import importlib.util
 import logging
 import os
 import shutil
-import threading
 import time
 import warnings
 from collections import defaultdict
@@ -252,7 +251,6 @@ class OnnxTagger(Predictor):
         self.names = [i.name for i in self._session.get_inputs()]
         self.misfit = _misfit({i.name: i.type for i in self._session.get_inputs()}, input_names(self))
         self.seconds = {"encode": 0.0, "network": 0.0, "decode": 0.0}  # where predict's time went (seqtag bench)
-        self.lock = threading.Lock()
         self.decoder = None
         if document["tagger"]["config"]["decoder"] == "crf":
             with np.load(path / DECODER_FILE, allow_pickle=False) as archive:
@@ -293,7 +291,6 @@ class OnnxTagger(Predictor):
 
     def before_fork(self) -> None:
         self._session = None  # its threads end with it
-        self.lock = threading.Lock()  # not one another thread might hold
 
     def predict(self, sentences: Sequence[Sentence]) -> list[list[str]]:
         from seqtag.context import token_features
@@ -309,7 +306,7 @@ class OnnxTagger(Predictor):
         scores = np.concatenate(emissions)  # every token's, sentence after sentence
         if self.context is not None:  # as BiLSTMTagger.emission_batches does
             weight, types = self.context
-            scores += token_features([sentences[i] for i in scored], emissions, types, self.corpus_count) @ weight.T
+            scores += token_features([sentences[i] for i in scored], scores, types, self.corpus_count) @ weight.T
         lengths = np.array([len(e) for e in emissions])
         firsts = np.cumsum(lengths) - lengths
         order = np.argsort(lengths, kind="stable")
@@ -330,20 +327,19 @@ class OnnxTagger(Predictor):
         emissions: list = [None] * len(sentences)
         runs = document_windows(sentences, self.encoder.window)
 
-        def run(group: list[int]) -> tuple[list[int], dict, np.ndarray]:
+        def run(group: list[int]) -> tuple[list[int], dict, np.ndarray, float, float]:
             started = time.perf_counter()
             arrays = self.encoder.encode_runs([[sentences[i] for i in runs[k]] for k in group])
             encoded = time.perf_counter()
             (batch,) = self.session.run(None, {name: arrays[name] for name in self.names})
-            with self.lock:  # thread time, summed over the runs
-                self.seconds["encode"] += encoded - started
-                self.seconds["network"] += time.perf_counter() - encoded
-            return group, arrays, batch
+            return group, arrays, batch, encoded - started, time.perf_counter() - encoded
 
         groups = _by_length([sum(len(sentences[i]) for i in run) for run in runs])
         # (an error or Ctrl-C in one batch: map's iterator cancels the batches not yet started)
         with ThreadPoolExecutor(max(1, min(self.runs, len(groups)))) as pool:
-            for group, arrays, batch in pool.map(run, groups):
+            for group, arrays, batch, encoding, network in pool.map(run, groups):
+                self.seconds["encode"] += encoding  # thread time, summed over the runs
+                self.seconds["network"] += network
                 indices = [i for k in group for i in runs[k]]
                 if "positions" in arrays:
                     flat = batch.reshape(-1, batch.shape[2])
