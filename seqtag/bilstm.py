@@ -24,7 +24,7 @@ from seqtag.crf import CRF
 from seqtag.encoding import NUM_CASES, Encoder, batched_windows, char_bigrams, normalize_word, training_scheme
 from seqtag.errors import DataError
 from seqtag.kinds import bilstm_choices
-from seqtag.schedule import hidden_for
+from seqtag.schedule import hidden_for, window_for
 from seqtag.tagger import Tagger
 from seqtag.vocab import Vocabulary
 
@@ -54,8 +54,8 @@ class BiLSTMConfig:
     # layer)
     corpus_mention_count: bool = False
     # the network reads neighbouring sentences of a document together, up to this many tokens (0: one at a time);
-    # 64 chosen on CoNLL-2003 dev (docs/experiments.md), where it costs about 1.2x the training time and no tagging time
-    document_window: int = 64
+    # None: by corpus size and device (schedule.window_for)
+    document_window: int | None = None
 
     LIMITS: ClassVar[dict] = {"hidden": (1, 8192), "dropout": (0.0, 0.95), "rare_word_dropout": (0.0, 1.0),
                               "document_window": (0, None)}
@@ -371,6 +371,8 @@ class BiLSTMTagger(Tagger):
             config = replace(config, char_encoder=char_encoder_for(tokens))
         if config.hidden is None:
             config = replace(config, hidden=hidden_for(tokens, device))
+        if config.document_window is None:
+            config = replace(config, document_window=window_for(tokens, device))
         vocabularies = {
             "words": Vocabulary.from_counts(counts.words),
             "chars": Vocabulary.from_counts(counts.chars),

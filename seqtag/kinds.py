@@ -138,7 +138,8 @@ BILSTM_OPTIONS = (
     Option("char_encoder", "--char-encoder", str, "Character encoder (default auto: a BiLSTM on a corpus under "
            "80,000 tokens, the CNN from there).", ("model", "char_encoder"), choices=("auto", "cnn", "lstm", "none")),
     Option("document_window", "--document-window", int, "Tokens of a document the network reads at once: "
-           "neighbouring sentences together, up to this many (0: each sentence alone).",
+           "neighbouring sentences together, up to this many (0: each sentence alone; default "
+           f"{schedule.DOCUMENT_WINDOW}, {schedule.CPU_SCHEDULE['document_window']} {_ON_CPU}).",
            ("model", "document_window"), 0),
     Option("features", "--features", str, "Extra input columns, comma-separated, e.g. pos.", ("features",)),
     Option("embeddings", "--embeddings", Path, "GloVe/word2vec text vectors.", ("model", "embeddings")),
