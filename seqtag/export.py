@@ -316,8 +316,8 @@ class OnnxTagger(Predictor):
             # each sentence's scores padded to the longest of the group (with its last token's: never read)
             padded = scores[np.minimum(firsts[group, None] + np.arange(longest), last[:, None])]
             paths = viterbi(padded, *self.decoder, lengths[group]) if self.decoder else padded.argmax(axis=2)
-            for k, path in zip(group, paths):
-                results[scored[k]] = self.encoder.tags_of(path[: lengths[k]])
+            for k, tags in zip(group, self.encoder.tags_of_paths(paths, lengths[group])):
+                results[scored[k]] = tags
         self.seconds["decode"] += time.perf_counter() - started
         return results
 

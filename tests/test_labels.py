@@ -1,5 +1,6 @@
 import itertools
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -99,3 +100,41 @@ def test_repair_gives_a_valid_sequence_with_the_same_spans(tags):
     fixed = L.repair(tags, Scheme.IOB2)
     assert L.first_problem(fixed, Scheme.IOB2) is None
     assert L.to_spans(fixed, Scheme.IOB2) == L.to_spans(tags, Scheme.IOB2)
+
+
+@settings(deadline=None)
+@given(st.lists(st.one_of(span_sequences(), st.lists(st.integers(0, 8), min_size=1, max_size=6)), min_size=1,
+                max_size=6), st.permutations(["O"] + [f"{p}-{t}" for t in ("PER", "LOC") for p in "BIES"]))
+def test_label_tables_convert_many_sentences_as_convert_does_one(sentences, labels):
+    """The ONNX runtime's batched conversion (encoding.LabelTables) against labels.convert: valid BIOES sentences
+    (from spans) and arbitrary ones (mostly invalid, which convert repairs), in any label order."""
+    from seqtag.encoding import LabelTables
+
+    sequences = []
+    for sentence in sentences:
+        if isinstance(sentence, tuple):
+            spans, length = sentence
+            if length:
+                sequences.append(L.from_spans(spans, length, Scheme.BIOES))
+        else:
+            sequences.append([labels[i] for i in sentence])
+    if not sequences:
+        return
+    ids = np.array([labels.index(tag) for tags in sequences for tag in tags])
+    lengths = np.array([len(tags) for tags in sequences])
+    for target in (Scheme.IOB1, Scheme.IOB2, Scheme.BIOES):
+        expected = [L.convert(tags, Scheme.BIOES, target) for tags in sequences]
+        assert LabelTables(labels, Scheme.BIOES, target).convert(ids, lengths) == expected
+
+
+def test_label_tables_keep_segmentation_and_plain_tags_and_repair_what_is_invalid():
+    from seqtag.encoding import LabelTables
+
+    tables = LabelTables(["S", "B", "E", "M"], Scheme.BMES, Scheme.BMES)
+    ids = np.array([1, 2, 0, 1, 3, 2, 3, 0])  # B E S | B M E | M S: the last is invalid, repaired as convert does
+    assert tables.convert(ids, np.array([3, 3, 2])) == [["B", "E", "S"], ["B", "M", "E"],
+                                                        L.convert(["M", "S"], Scheme.BMES, Scheme.BMES)]
+    assert LabelTables(["NN", "VB"], Scheme.PLAIN, Scheme.PLAIN).convert(np.array([1, 0, 0]), np.array([2, 1])) == [
+        ["VB", "NN"], ["NN"]]
+    with pytest.raises(ValueError):
+        LabelTables(["O"], Scheme.BIOES, Scheme.BMES)
