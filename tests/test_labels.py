@@ -132,8 +132,8 @@ def test_label_tables_keep_segmentation_and_plain_tags_and_repair_what_is_invali
 
     tables = LabelTables(["S", "B", "E", "M"], Scheme.BMES, Scheme.BMES)
     ids = np.array([1, 2, 0, 1, 3, 2, 3, 0])  # B E S | B M E | M S: the last is invalid, repaired as convert does
-    assert tables.convert(ids, np.array([3, 3, 2])) == [["B", "E", "S"], ["B", "M", "E"],
-                                                        L.convert(["M", "S"], Scheme.BMES, Scheme.BMES)]
+    assert tables.convert(ids, np.array([3, 3, 2])) == [["B", "E", "S"], ["B", "M", "E"], ["S", "S"]]
+    assert L.convert(["M", "S"], Scheme.BMES, Scheme.BMES) == ["S", "S"]
     assert LabelTables(["NN", "VB"], Scheme.PLAIN, Scheme.PLAIN).convert(np.array([1, 0, 0]), np.array([2, 1])) == [
         ["VB", "NN"], ["NN"]]
     with pytest.raises(ValueError):
