@@ -4,6 +4,7 @@ share it, so a model exported for serving reads its input exactly as it did in t
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -58,21 +59,21 @@ class LabelTables:
         self.start, self.transitions, self.end = np.array(start), np.array(transitions), np.array(end)
         n = len(self.labels)
         if internal is target:  # valid ids map to themselves
-            self.names, self.inside, self.begin = self.labels, np.arange(n), np.arange(n)
+            self.names = np.array(self.labels, dtype=object)
+            self.inside = self.begin = np.arange(n)
             self.opens = self.closes = np.zeros(n, bool)
-            self.kind = np.zeros(n, np.int64)
             return
         if internal is not L.Scheme.BIOES or target not in (L.Scheme.IOB1, L.Scheme.IOB2):
             raise ValueError(f"no label tables from {internal.value} to {target.value}")
         parsed = [L.parse_tag(label, internal) for label in self.labels]
         kinds = sorted({kind for prefix, kind in parsed if prefix != "O"})
-        self.names = ["O"] + [f"{p}-{kind}" for kind in kinds for p in "BI"]
+        self.names = np.array(["O"] + [f"{p}-{kind}" for kind in kinds for p in "BI"], dtype=object)
         begin_of = {kind: 1 + 2 * k for k, kind in enumerate(kinds)}  # I- is the next name
+        # the output id of B-<type> (0 for O): also what tells two tokens' types apart
         self.begin = np.array([0 if p == "O" else begin_of[kind] for p, kind in parsed])
         self.inside = np.where(self.begin > 0, self.begin + 1, 0)
         self.opens = np.array([p in "BS" for p, _ in parsed])  # a span starts here
         self.closes = np.array([p in "ES" for p, _ in parsed])  # a span ends here
-        self.kind = self.begin  # one number per type (0 for O)
 
     def convert(self, ids: np.ndarray, lengths: np.ndarray) -> list[list[str]]:
         """ids: the sentences' label ids one after another (lengths > 0) -> each sentence's labels."""
@@ -85,11 +86,11 @@ class LabelTables:
         ok[ends - 1] &= self.end[ids[ends - 1]]
         valid = np.logical_and.reduceat(ok, firsts)
         if self.target is L.Scheme.IOB1:  # B- only where a span directly follows one of the same type
-            touching = ~first & self.closes[previous] & (self.kind[previous] == self.kind[ids])
+            touching = ~first & self.closes[previous] & (self.begin[previous] == self.begin[ids])
             out = np.where(self.opens[ids] & touching, self.begin[ids], self.inside[ids])
         else:  # IOB2: B- wherever a span starts; the internal scheme itself: the ids as they are
             out = np.where(self.opens[ids], self.begin[ids], self.inside[ids])
-        names = np.array(self.names, dtype=object)[out].tolist()
+        names = self.names[out].tolist()
         return [names[a:b] if good else L.convert([self.labels[j] for j in ids[a:b]], self.internal, self.target)
                 for a, b, good in zip(firsts.tolist(), ends.tolist(), valid.tolist())]
 
@@ -168,7 +169,6 @@ class Encoder:
     def __init__(self, vocab: dict[str, Vocabulary], features: Sequence[str], char_encoder: str, max_chars: int,
                  layer: str, scheme: L.Scheme, internal_scheme: L.Scheme, window: int = 0):
         self.window = window
-        self._tables: LabelTables | None = None  # made on first use (tags_of_paths)
         self.vocab = vocab
         self.features = tuple(features)
         self.segmentation = scheme is L.Scheme.BMES
@@ -199,11 +199,13 @@ class Encoder:
         labels = self.vocab["labels"].items
         return L.convert([labels[j] for j in path], self.internal_scheme, self.scheme)
 
+    @cached_property
+    def label_tables(self) -> LabelTables:
+        return LabelTables(self.vocab["labels"].items, self.internal_scheme, self.scheme)
+
     def tags_of_paths(self, paths: np.ndarray, lengths: np.ndarray) -> list[list[str]]:
         """`tags_of` for each row of a padded (sentences, steps) array of label ids, cut to its length (> 0)."""
-        if self._tables is None:
-            self._tables = LabelTables(self.vocab["labels"].items, self.internal_scheme, self.scheme)
-        return self._tables.convert(paths[np.arange(paths.shape[1]) < lengths[:, None]], lengths)
+        return self.label_tables.convert(paths[np.arange(paths.shape[1]) < lengths[:, None]], lengths)
 
     def encode(self, sentences: Sequence[Sentence], rare_words: set[str] | None = None, gold: bool = True
                ) -> dict[str, np.ndarray]:
