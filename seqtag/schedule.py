@@ -18,7 +18,7 @@ DOCUMENT_WINDOW = 64  # tokens of a document the network reads at once (chosen o
 # 200 units and 30 epochs, where the narrower network's best epochs had come in the last four. That network then
 # read windows of 128 tokens better than 64 on the same dev set at 30 epochs (90.84 / 91.44 / 90.83, mean 91.04,
 # against 90.78), at about 1.35x the time an epoch and no more tagging time (at 45 epochs, as trained, the gain
-# shrank to 91.09 against 91.02; docs/experiments.md). The GPU keeps 64, unmeasured at 128.
+# shrank to 91.09 against 91.02; docs/experiments.md). The GPU keeps 64: 128 lost there on dev (90.89, H200).
 CPU_SCHEDULE_FROM = 200_000
 CPU_SCHEDULE = {"hidden": 100, "max_epochs": 45, "document_window": 128}
 BATCH_TOKENS = 800  # from BATCH_TOKENS x STEPS training tokens up; fewer below (batch_tokens_for)
