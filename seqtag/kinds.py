@@ -145,6 +145,8 @@ BILSTM_OPTIONS = (
     Option("embeddings", "--embeddings", Path, "GloVe/word2vec text vectors.", ("model", "embeddings")),
     Option("patience", "--patience", int, "Epochs without a better dev score before stopping.",
            ("training", "patience"), 1),
+    Option("plateau", "--plateau", int, "Halve the learning rate each time this many epochs in a row bring no "
+           "better dev score (0: off, the default).", ("training", "plateau"), 0),
     Option("min_updates", "--min-updates", int, "Optimizer steps before --patience may stop training (default "
            "300).", ("training", "min_updates"), 0),
     Option("batch_size", "--batch-size", int, f"Padded tokens per batch (default: {schedule.BATCH_TOKENS}, fewer on "

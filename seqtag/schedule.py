@@ -1,6 +1,6 @@
 """Training settings that follow the corpus size and the device: the batch size, learning rate and epoch limit
-(schedule_for), the network's width (hidden_for), its document window (window_for) and the weight average
-(ema_for). Each rule was chosen on dev data; README, Training, says how."""
+(schedule_for), the network's width (hidden_for), its document window (window_for), the weight average
+(ema_for) and the learning rate's factor by epoch (lr_factor). Each rule was chosen on dev data; README, Training, says how."""
 
 from __future__ import annotations
 
@@ -67,3 +67,19 @@ EMA_DECAY = 0.99
 def ema_for(train_tokens: int) -> float:
     """EMA_DECAY under EMA_BELOW tokens, smoother and as good on dev; off above (README: "Weight averaging")."""
     return EMA_DECAY if train_tokens < EMA_BELOW else 0.0
+
+
+def lr_factor(epoch: int, lr_decay: float, history: list[dict], plateau: int) -> float:
+    """The learning rate's factor for an epoch: inverse-time decay (lr / (1 + lr_decay x epoch)), halved each time
+    `plateau` epochs in a row bring no better dev score. The halvings are counted from the run's history (epochs
+    scored on dev data only, the same on every torchrun rank), so a resumed run goes on at the same rate."""
+    halvings, best, bad = 0, None, 0
+    for record in history if plateau else ():
+        if "dev" not in record:
+            continue
+        if best is None or record["dev_score"] > best:
+            best, bad = record["dev_score"], 0
+        else:
+            bad += 1
+            halvings += bad % plateau == 0
+    return 0.5**halvings / (1.0 + lr_decay * epoch)

@@ -24,7 +24,7 @@ from seqtag.encoding import batched_windows
 from seqtag.errors import DataError, SeqtagError
 from seqtag.evaluation import score_tagger
 from seqtag.kinds import Trained, TrainRun, bilstm_choices
-from seqtag.schedule import RESOLVED, ema_for, schedule_for
+from seqtag.schedule import RESOLVED, ema_for, lr_factor, schedule_for
 from seqtag.tagger import CHECKPOINT_FILE, TRAIN_LOG_FILE
 
 
@@ -37,6 +37,7 @@ class TrainConfig:
     optimizer: str = "adam"  # adam | sgd
     lr: float | None = None
     lr_decay: float = 0.05  # learning rate at epoch e is lr / (1 + lr_decay * e)
+    plateau: int = 0  # halve the learning rate each time this many epochs bring no better dev score; 0: off
     clip: float = 5.0  # gradient norm
     seed: int = 1
     device: str = "auto"  # auto | cpu | cuda | cuda:N
@@ -51,7 +52,7 @@ class TrainConfig:
     LIMITS: ClassVar[dict] = {"lr": (1e-12, None), "lr_decay": (0.0, None), "clip": (1e-12, None),
                               "seed": (0, 2**32 - 1), "min_updates": (0, None), "max_seconds": (0.0, None),
                               "batch_tokens": (0, None), "ema": (0.0, 0.9999), "hold_out": (0, None),
-                              "max_epochs": (1, None)}
+                              "max_epochs": (1, None), "plateau": (0, None)}
 
     @classmethod
     def from_dict(cls, values: dict) -> TrainConfig:
@@ -159,7 +160,9 @@ def train_bilstm(
     else:
         batches = EncodedBatches(tagger, train.sentences, rare, config.batch_tokens)
     optimizer = make_optimizer(network, config)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda e: 1.0 / (1.0 + config.lr_decay * e))
+    run = checkpoint.Progress(history=[])  # read by the scheduler at each step: a plateau halves the rate
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda e: lr_factor(e, config.lr_decay, run.history, config.plateau))
     # one generator orders the batches (the same on every rank, which then takes its shard), one drops words
     generator = torch.Generator().manual_seed(config.seed)
     dropout_generator = torch.Generator().manual_seed(config.seed + 1000 * rank)
@@ -169,7 +172,6 @@ def train_bilstm(
 
         trainable = DistributedDataParallel(network, device_ids=[device] if device.startswith("cuda") else None)
     generators = (generator, dropout_generator)
-    run = checkpoint.Progress(history=[])
     average = WeightAverage(network, config.ema) if config.ema else None
     if resume is not None:
         run = checkpoint.restore(resume[1], network, optimizer, scheduler, generators, device, average)
@@ -187,7 +189,6 @@ def train_bilstm(
                 break
             record = _train_epoch(trainable, batches, optimizer, model_config, config, generators, autocast, progress,
                                   epoch, rank, world, average.update if average else None)
-            scheduler.step()
             with average.applied() if average else contextlib.nullcontext():  # scored and kept: the average
                 if dev is not None:
                     started = time.perf_counter()
@@ -205,6 +206,7 @@ def train_bilstm(
             record["best_epoch"] = run.best_epoch
             run.history.append(record)
             run.epoch = epoch + 1
+            scheduler.step()  # after the epoch's dev score, which a plateau reads
             progress({"event": "epoch_end", **record})
             if on_checkpoint is not None and rank == 0:  # only rank 0 writes
                 on_checkpoint(tagger, run.best, checkpoint.capture(run, network, optimizer, scheduler, generators,

@@ -547,3 +547,30 @@ def test_without_dev_data_hold_out_keeps_part_of_the_training_data_to_choose_the
                                     on_progress=events.append)
     assert "held_out" not in document["training"]
     assert any(e.get("event") == "warning" and "too few to hold out" in e["message"] for e in events)
+
+
+def test_a_plateau_halves_the_learning_rate_and_a_resumed_run_goes_on_at_the_same_rate(tmp_path):
+    from seqtag.schedule import lr_factor
+
+    scored = [{"dev": {}, "dev_score": s} for s in (0.1, 0.2, 0.2, 0.2, 0.2, 0.3, 0.3, 0.3)]
+    assert lr_factor(8, 0.05, scored, 2) == pytest.approx(0.25 / 1.4)  # halved at the 2nd epoch of each plateau
+    assert lr_factor(8, 0.05, scored, 0) == pytest.approx(1 / 1.4)  # off
+    assert lr_factor(5, 0.0, [{"dev_score": -1.0}] * 5, 1) == 1.0  # no dev data: nothing to read a plateau from
+    read = pipeline.ReadOptions(fmt="conll", columns=["word", "ner"])
+    paths = write(synthetic(150, 0), tmp_path / "train.txt"), write(synthetic(150, 1), tmp_path / "dev.txt")
+    config = {"model": {**TINY_MODEL, "context": False},
+              "training": {"max_epochs": 6, "seed": 1, "lr": 0.01, "batch_tokens": 200, "patience": 50, "plateau": 1}}
+    pipeline.train_model("bilstm", *paths, None, read, config, tmp_path / "whole")
+    log = [json.loads(line) for line in (tmp_path / "whole" / "train_log.jsonl").read_text().splitlines()]
+    best, halvings = None, 0
+    for record in log:  # each epoch's rate: the decay, halved once for every epoch before it without a better score
+        assert record["lr"] == pytest.approx(0.01 * 0.5**halvings / (1 + 0.05 * (record["epoch"] - 1)))
+        halvings += best is not None and record["dev_score"] <= best
+        best = record["dev_score"] if best is None else max(best, record["dev_score"])
+    assert halvings >= 2  # the tiny task reaches F1 1.0 early: the test saw plateaus
+    pipeline.train_model("bilstm", *paths, None, read, {**config, "training": {**config["training"], "max_epochs": 3}},
+                         tmp_path / "resumed")
+    pipeline.train_model("bilstm", *paths, None, read, config, tmp_path / "resumed", resume=True)
+    whole, resumed = (torch.load(tmp_path / name / "checkpoint.pt", weights_only=True)["model"]
+                      for name in ("whole", "resumed"))
+    assert all(torch.equal(whole[k], resumed[k]) for k in whole)
