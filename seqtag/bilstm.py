@@ -24,7 +24,7 @@ from seqtag.crf import CRF
 from seqtag.encoding import NUM_CASES, Encoder, batched_windows, char_bigrams, normalize_word, training_scheme
 from seqtag.errors import DataError
 from seqtag.kinds import bilstm_choices
-from seqtag.schedule import hidden_for, window_for
+from seqtag.schedule import network_for
 from seqtag.tagger import Tagger
 from seqtag.vocab import Vocabulary
 
@@ -41,8 +41,8 @@ class BiLSTMConfig:
     max_chars: int = 30  # longer words are cut for the character encoder
     feature_dim: int = 20  # per extra input column (--features)
     bigram_dim: int = 50  # segmentation: embeddings of the character bigrams left and right
-    hidden: int | None = None  # per direction; None: by corpus size and device (schedule.hidden_for)
-    layers: int = 2
+    hidden: int | None = None  # per direction; None: by corpus size and device (schedule.network_for)
+    layers: int | None = None  # None: by corpus size and device, as hidden
     cell: str = "lstm"  # lstm | gru
     dropout: float = 0.5
     decoder: str = "crf"  # crf | softmax
@@ -54,11 +54,11 @@ class BiLSTMConfig:
     # layer)
     corpus_mention_count: bool = False
     # the network reads neighbouring sentences of a document together, up to this many tokens (0: one at a time);
-    # None: by corpus size and device (schedule.window_for)
+    # None: by corpus size and device, as hidden
     document_window: int | None = None
 
-    LIMITS: ClassVar[dict] = {"hidden": (1, 8192), "dropout": (0.0, 0.95), "rare_word_dropout": (0.0, 1.0),
-                              "document_window": (0, None)}
+    LIMITS: ClassVar[dict] = {"hidden": (1, 8192), "layers": (1, 16), "dropout": (0.0, 0.95),
+                              "rare_word_dropout": (0.0, 1.0), "document_window": (0, None)}
 
     @classmethod
     def from_dict(cls, values: dict) -> BiLSTMConfig:
@@ -369,10 +369,8 @@ class BiLSTMTagger(Tagger):
         tokens = sum(counts.words.values())
         if config.char_encoder == "auto":
             config = replace(config, char_encoder=char_encoder_for(tokens))
-        if config.hidden is None:
-            config = replace(config, hidden=hidden_for(tokens, device))
-        if config.document_window is None:
-            config = replace(config, document_window=window_for(tokens, device))
+        sized = network_for(tokens, device)
+        config = replace(config, **{key: sized[key] for key in sized if getattr(config, key) is None})
         vocabularies = {
             "words": Vocabulary.from_counts(counts.words),
             "chars": Vocabulary.from_counts(counts.chars),

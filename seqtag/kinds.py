@@ -132,7 +132,8 @@ BILSTM_OPTIONS = (
     MAX_EPOCHS,
     Option("decoder", "--decoder", str, "Output layer.", ("model", "decoder"), choices=("crf", "softmax")),
     Option("cell", "--cell", str, "Recurrent cell.", ("model", "cell"), choices=("lstm", "gru")),
-    Option("layers", "--layers", int, "Stacked BiLSTM layers.", ("model", "layers"), 1, 16),
+    Option("layers", "--layers", int, f"Stacked BiLSTM layers (default {schedule.LAYERS}, "
+           f"{schedule.CPU_SCHEDULE['layers']} {_ON_CPU}).", ("model", "layers"), 1, 16),
     Option("hidden", "--hidden", int, f"Hidden units per direction (default {schedule.HIDDEN}, "
            f"{schedule.CPU_SCHEDULE['hidden']} {_ON_CPU}).", ("model", "hidden"), 1, 8192),
     Option("char_encoder", "--char-encoder", str, "Character encoder (default auto: a BiLSTM on a corpus under "

@@ -444,31 +444,32 @@ def test_a_gpu_trains_a_large_corpus_with_larger_batches_and_a_resumed_run_keeps
 
 
 def test_a_cpu_trains_a_large_corpus_with_a_narrower_network_for_longer_unless_told_otherwise(tmp_path, monkeypatch):
-    """The CPU schedule from 200,000 training tokens: 100 hidden units, 45 epochs and windows of 128 tokens; a
-    setting given explicitly wins."""
+    """The CPU schedule from 200,000 training tokens: 100 hidden units, one layer, 45 epochs and windows of 128
+    tokens; a setting given explicitly wins."""
     from seqtag import schedule
     from seqtag.bilstm import BiLSTMConfig
     from seqtag.training import TrainConfig, resolve
 
-    assert schedule.hidden_for(199_999, "cpu") == schedule.hidden_for(10**6, "cuda:0") == 200
-    assert schedule.hidden_for(200_000, "cpu") == 100
-    assert schedule.window_for(199_999, "cpu") == schedule.window_for(10**6, "cuda:0") == 64
-    assert schedule.window_for(200_000, "cpu") == 128
+    small = {"hidden": 200, "layers": 2, "document_window": 64}
+    large = {"hidden": 100, "layers": 1, "document_window": 128}
+    assert schedule.network_for(199_999, "cpu") == schedule.network_for(10**6, "cuda:0") == small
+    assert schedule.network_for(200_000, "cpu") == large
     assert resolve(TrainConfig(), 200_000, "cpu").max_epochs == 45
     assert resolve(TrainConfig(), 10**6, "cuda").max_epochs == 60
     monkeypatch.setattr(schedule, "CPU_SCHEDULE_FROM", 100)  # the synthetic corpus below counts as large
     read = pipeline.ReadOptions(fmt="conll", columns=["word", "ner"])
     paths = write(synthetic(60, 0), tmp_path / "train.txt"), write(synthetic(30, 1), tmp_path / "dev.txt")
-    unsized = {key: value for key, value in TINY_MODEL.items() if key not in ("hidden", "document_window")}
+    unsized = {key: value for key, value in TINY_MODEL.items() if key not in ("hidden", "layers", "document_window")}
     widths = {}
-    for name, given in (("default", {}), ("given", {"hidden": 24, "document_window": 16})):
+    for name, given in (("default", {}), ("given", {"hidden": 24, "layers": 2, "document_window": 16})):
         config = {"model": {**unsized, **given, "context": False}, "training": {"max_epochs": 1}}
         pipeline.train_model("bilstm", *paths, None, read, config, tmp_path / name)
         saved = json.loads((tmp_path / name / "model.json").read_text())
         weights = torch.load(tmp_path / name / "weights.pt", weights_only=True)
         widths[name] = (saved["tagger"]["config"]["hidden"], weights["rnn.weight_hh_l0"].shape[1],
+                        saved["tagger"]["config"]["layers"], "rnn.weight_hh_l1" in weights,
                         saved["tagger"]["config"]["document_window"])
-    assert widths == {"default": (100, 100, 128), "given": (24, 24, 16)}
+    assert widths == {"default": (100, 100, 1, False, 128), "given": (24, 24, 2, True, 16)}
     with pytest.raises(DataError, match="hidden must be from 1 to 8192"):
         BiLSTMConfig.from_dict({"hidden": 0})
 
