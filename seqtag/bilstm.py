@@ -356,8 +356,12 @@ class BiLSTMTagger(Tagger):
     def from_state(cls, document: dict, tensors: dict[str, torch.Tensor], device: str = "cpu") -> BiLSTMTagger:
         meta = document["tagger"]
         vocabularies = Vocabulary.from_lists(meta["vocab"])
+        config = BiLSTMConfig.from_dict(meta["config"])
+        unset = [key for key in network_for(0, device) if getattr(config, key) is None]
+        if unset:  # a trained model records what its training resolved
+            raise ValueError(f"model.json's tagger config lacks {', '.join(unset)}")
         tagger = cls(document["layer"], L.Scheme(document["scheme"]), document["labels"], document["features"],
-                     BiLSTMConfig.from_dict(meta["config"]), vocabularies, device)
+                     config, vocabularies, device)
         tagger.network.load_state_dict(tensors)
         return tagger
 

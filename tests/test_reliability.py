@@ -109,16 +109,19 @@ def test_a_gpu_trained_model_loads_on_cpu(tmp_path):
     assert tagger.predict([Sentence(("Peter", "went"), {})])[0] and next(tagger.network.parameters()).is_cpu
 
 
-def test_a_model_missing_its_vocabulary_is_refused(tmp_path):
+def test_a_model_missing_its_vocabulary_or_a_size_setting_is_refused(tmp_path):
     read = pipeline.ReadOptions(columns=["word", "pos", "chunk", "ner"], layer="ner")
     pipeline.train_model("bilstm", DATA / "ner/train.txt", None, None, read,
                          {"model": {"hidden": 8, "layers": 1}, "training": {"max_epochs": 1}}, tmp_path / "m")
-    document = json.loads((tmp_path / "m" / "model.json").read_text())
-    del document["tagger"]["vocab"]
-    (tmp_path / "m" / "model.json").write_text(json.dumps(document))
-    result = seqtag("tag", "-m", tmp_path / "m", input=b"x\n")
-    assert result.returncode == 3 and b"model files do not fit together" in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1
+    saved = json.loads((tmp_path / "m" / "model.json").read_text())
+    for damage in ("vocab", "layers"):  # layers: a setting the corpus size fills in when training, not when loading
+        document = json.loads(json.dumps(saved))
+        del (document["tagger"] if damage == "vocab" else document["tagger"]["config"])[damage]
+        (tmp_path / "m" / "model.json").write_text(json.dumps(document))
+        result = seqtag("tag", "-m", tmp_path / "m", input=b"x\n")
+        assert result.returncode == 3 and b"model files do not fit together" in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+    assert b"tagger config lacks layers" in result.stderr
 
 
 def test_several_tag_processes_share_one_model_directory(tmp_path):
