@@ -24,7 +24,7 @@ from seqtag.crf import CRF
 from seqtag.encoding import NUM_CASES, Encoder, batched_windows, char_bigrams, normalize_word, training_scheme
 from seqtag.errors import DataError
 from seqtag.kinds import bilstm_choices
-from seqtag.schedule import network_for
+from seqtag.schedule import NETWORK, network_for
 from seqtag.tagger import Tagger
 from seqtag.vocab import Vocabulary
 
@@ -357,7 +357,7 @@ class BiLSTMTagger(Tagger):
         meta = document["tagger"]
         vocabularies = Vocabulary.from_lists(meta["vocab"])
         config = BiLSTMConfig.from_dict(meta["config"])
-        unset = [key for key in network_for(0, device) if getattr(config, key) is None]
+        unset = [key for key in NETWORK if getattr(config, key) is None]
         if unset:  # a trained model records what its training resolved
             raise ValueError(f"model.json's tagger config lacks {', '.join(unset)}")
         tagger = cls(document["layer"], L.Scheme(document["scheme"]), document["labels"], document["features"],

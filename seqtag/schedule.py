@@ -39,13 +39,17 @@ def schedule_for(train_tokens: int, device: str) -> dict:
             "max_epochs": CPU_SCHEDULE["max_epochs"] if _cpu_schedule(train_tokens, device) else MAX_EPOCHS}
 
 
+# The word BiLSTM's settings that follow corpus size and device (network_for), with their defaults; a trained model
+# records the values its training resolved
+NETWORK = {"hidden": HIDDEN, "layers": LAYERS, "document_window": DOCUMENT_WINDOW}
+
+
 def network_for(train_tokens: int, device: str) -> dict:
-    """The word BiLSTM's default width, depth and document window: HIDDEN, LAYERS and DOCUMENT_WINDOW, or
-    CPU_SCHEDULE's on a CPU from CPU_SCHEDULE_FROM tokens."""
-    network = {"hidden": HIDDEN, "layers": LAYERS, "document_window": DOCUMENT_WINDOW}
+    """The word BiLSTM's default width, depth and document window: NETWORK, or CPU_SCHEDULE's on a CPU from
+    CPU_SCHEDULE_FROM tokens."""
     if _cpu_schedule(train_tokens, device):
-        network.update((key, CPU_SCHEDULE[key]) for key in network)
-    return network
+        return {key: CPU_SCHEDULE[key] for key in NETWORK}
+    return dict(NETWORK)
 
 
 def _cpu_schedule(train_tokens: int, device: str) -> bool:
