@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, fields, replace
-from typing import ClassVar, get_args, get_type_hints
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, replace
+from typing import ClassVar
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from seqtag import context
+from seqtag import context, vectors
 from seqtag import labels as L
 from seqtag.corpus import Corpus, Sentence, StreamedCorpus
 from seqtag.crf import CRF
@@ -25,6 +26,7 @@ from seqtag.encoding import NUM_CASES, Encoder, batched_windows, char_bigrams, n
 from seqtag.errors import DataError
 from seqtag.kinds import bilstm_choices
 from seqtag.schedule import NETWORK, network_for
+from seqtag.settings import make_config
 from seqtag.tagger import Tagger
 from seqtag.vocab import Vocabulary
 
@@ -33,7 +35,7 @@ from seqtag.vocab import Vocabulary
 class BiLSTMConfig:
     """Model hyperparameters. Input sizes are derived from these, never configured."""
 
-    word_dim: int = 100
+    word_dim: int | None = None  # None: the pretrained vectors' dimension, or WORD_DIM without them
     case_dim: int = 8
     char_dim: int = 30
     char_encoder: str = "auto"  # cnn | lstm | none | auto: by corpus size (char_encoder_for)
@@ -47,7 +49,11 @@ class BiLSTMConfig:
     dropout: float = 0.5
     decoder: str = "crf"  # crf | softmax
     rare_word_dropout: float = 0.3  # words seen once in training read as unknown with this probability
-    embeddings: str | None = None  # GloVe/word2vec text file to initialise word vectors
+    embeddings: str | None = None  # pretrained word vectors: a file or a package name (seqtag.vectors)
+    # with vectors: their rows of the training words are fine-tuned (True) or kept as they are (False); the rows of
+    # the vectors' other words are always kept frozen, for the words a test brings that training never saw
+    fine_tune_vectors: bool = True
+    pretrained_words: int = 0  # set by training: the last this many words of the vocabulary have frozen vectors
     context: bool = True  # span tasks: the document/corpus context layer (seqtag.context), fitted on the dev set
     # the context layer's corpus-level mention count, log(1 + n): off since dev showed it neutral on the full
     # CoNLL-2003 dev set and ruinous where the layer was fitted on a small one (docs/experiments.md: The context
@@ -58,13 +64,15 @@ class BiLSTMConfig:
     document_window: int | None = None
 
     LIMITS: ClassVar[dict] = {"hidden": (1, 8192), "layers": (1, 16), "dropout": (0.0, 0.95),
-                              "rare_word_dropout": (0.0, 1.0), "document_window": (0, None)}
+                              "rare_word_dropout": (0.0, 1.0), "document_window": (0, None),
+                              "word_dim": (1, 4096), "pretrained_words": (0, None)}
 
     @classmethod
     def from_dict(cls, values: dict) -> BiLSTMConfig:
         return make_config(cls, values, "[model]", bilstm_choices("model"))
 
 
+WORD_DIM = 100  # the word vectors' size without pretrained vectors
 CHAR_LSTM_BELOW = 80_000  # training tokens
 
 
@@ -73,33 +81,6 @@ def char_encoder_for(train_tokens: int) -> str:
     them better than the CNN on dev (CoNLL-2000 POS and CoNLL-2003 NER subsets, docs/experiments.md); the CNN
     from CHAR_LSTM_BELOW tokens up, where the two scored alike on dev and the CNN tags faster."""
     return "lstm" if train_tokens < CHAR_LSTM_BELOW else "cnn"
-
-
-def make_config(cls, values: dict, section: str, choices: dict[str, tuple[str, ...]]):
-    """A settings dataclass from a dict (a TOML table, flags): unknown keys, wrong types and bad choices are
-    errors that name the setting."""
-    defaults = {f.name: f.default for f in fields(cls)}
-    unknown = sorted(set(values) - set(defaults))
-    if unknown:
-        raise DataError(f"unknown {section} setting(s): {', '.join(unknown)}; known: {', '.join(defaults)}")
-    hints = get_type_hints(cls)
-    for name, value in values.items():
-        expected = tuple(t for t in get_args(hints[name]) or (hints[name],) if t is not type(None))
-        if value is not None and (not isinstance(value, expected + ((int,) if float in expected else ()))
-                                  or isinstance(value, bool) and bool not in expected):
-            raise DataError(f"{section} {name} must be of type {expected[0].__name__}, not {value!r}")
-    for name, allowed in choices.items():
-        if name in values and values[name] not in allowed:
-            raise DataError(f"{section} {name} must be one of {', '.join(allowed)}, not {values[name]!r}")
-    for name, value in values.items():  # sizes and counts at least 1, rates in their range
-        if isinstance(value, float) and not math.isfinite(value):  # nan passes every comparison below
-            raise DataError(f"{section} {name} must be a finite number, not {value!r}")
-        low, high = getattr(cls, "LIMITS", {}).get(name, (1, None) if type(defaults[name]) is int else (None, None))
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and (
-                (low is not None and value < low) or (high is not None and value > high)):
-            bounds = f"from {low} to {high}" if high is not None else f"at least {low}"
-            raise DataError(f"{section} {name} must be {bounds}, not {value!r}")
-    return cls(**values)
 
 
 class Dropout(nn.Module):
@@ -124,6 +105,13 @@ class Network(nn.Module):
         self.config = config
         self.segmentation = sizes["bigrams"] > 0
         self.words = nn.Embedding(sizes["words"], config.word_dim, padding_idx=0)
+        # pretrained vectors of words that training never saw, frozen and half-size: ids from sizes["words"] up
+        self.register_buffer("pretrained", torch.zeros(config.pretrained_words, config.word_dim, dtype=torch.float16)
+                             if config.pretrained_words else None)
+        # which training words have a pretrained vector (frozen unless fine_tune_vectors)
+        self.register_buffer("has_vector", torch.zeros(sizes["words"], dtype=torch.bool) if config.embeddings else None)
+        if config.embeddings and not config.fine_tune_vectors:
+            self.words.weight.register_hook(lambda grad: grad.masked_fill(self.has_vector.unsqueeze(1), 0.0))
         width = config.word_dim
         if not self.segmentation:
             self.cases = nn.Embedding(NUM_CASES, config.case_dim)
@@ -177,10 +165,19 @@ class Network(nn.Module):
         first = backward.gather(1, (steps - lengths).view(-1, 1, 1).expand(-1, 1, half)).squeeze(1)
         return torch.cat([last, first], dim=1)
 
+    def word_vectors(self, ids: torch.Tensor) -> torch.Tensor:
+        """The trained rows for the training words, the frozen pretrained rows for the others."""
+        if self.pretrained is None:
+            return self.words(ids)
+        trained = self.words.num_embeddings
+        own = self.words(ids.clamp(max=trained - 1))
+        other = nn.functional.embedding((ids - trained).clamp(min=0), self.pretrained).to(own.dtype)
+        return torch.where((ids < trained).unsqueeze(-1), own, other)
+
     def emissions(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """Label scores, shape (batch, seq_len, num_labels): per sentence, also where a sequence was a run of
         sentences (`positions`, from Encoder.encode_windows)."""
-        parts = [self.words(batch["words"])]
+        parts = [self.word_vectors(batch["words"])]
         if not self.segmentation:
             parts.append(self.cases(batch["cases"]))
         if self.char_encoder != "none":
@@ -236,7 +233,7 @@ class BiLSTMTagger(Tagger):
         internal_labels = self.vocab["labels"].items
         allowed = L.allowed_transitions(internal_labels, self.internal_scheme)
         sizes = {
-            "words": len(self.vocab["words"]),
+            "words": len(self.vocab["words"]) - config.pretrained_words,
             "chars": len(self.vocab["chars"]),
             "bigrams": len(self.vocab["bigrams"]) if self.segmentation else 0,
             "features": [len(self.vocab[f"feature:{f}"]) for f in self.features],
@@ -249,7 +246,7 @@ class BiLSTMTagger(Tagger):
         self.network = Network(config, sizes, allowed).to(device)
         self.device = device
         self.encoder = Encoder(self.vocab, self.features, config.char_encoder, config.max_chars, layer, scheme,
-                               self.internal_scheme, config.document_window)
+                               self.internal_scheme, config.document_window, sizes["words"])
 
     def encode(self, sentences: Sequence[Sentence], rare_words: set[str] | None = None,
                runs: Sequence[Sequence[int]] | None = None) -> dict[str, torch.Tensor]:
@@ -345,6 +342,24 @@ class BiLSTMTagger(Tagger):
     def known(self, token: str) -> bool:
         return self.encoder.known(token)
 
+    def vectors(self, corpora: dict[str, Iterable[Sentence]]) -> dict | None:
+        has_vector = self.network.has_vector
+        if has_vector is None:
+            return None
+        trained, words = self.network.words.num_embeddings, self.vocab["words"]
+        has_vector = has_vector.cpu().numpy()
+        coverage = {}
+        for name, sentences in corpora.items():
+            ids = np.array(words.ids(normalize_word(t) for s in sentences for t in s.tokens), dtype=np.int64)
+            vector = (ids >= trained) | has_vector[np.minimum(ids, trained - 1)]
+            unseen = (ids >= trained) | (ids == 1)  # not a training word
+            coverage[name] = {"tokens": len(ids), "with_vector": _share(vector.sum(), len(ids)),
+                              "unseen": _share(unseen.sum(), len(ids)),
+                              "unseen_with_vector": _share((unseen & vector).sum(), unseen.sum())}
+        return {"source": self.config.embeddings, "dim": self.config.word_dim,
+                "words": int(has_vector.sum()) + self.config.pretrained_words,
+                "fine_tuned": self.config.fine_tune_vectors, "coverage": coverage}
+
     def to_state(self) -> tuple[dict, dict[str, torch.Tensor]]:
         meta = {
             "config": asdict(self.config),
@@ -357,11 +372,13 @@ class BiLSTMTagger(Tagger):
         meta = document["tagger"]
         vocabularies = Vocabulary.from_lists(meta["vocab"])
         config = BiLSTMConfig.from_dict(meta["config"])
-        unset = [key for key in NETWORK if getattr(config, key) is None]
+        unset = [key for key in (*NETWORK, "word_dim") if getattr(config, key) is None]
         if unset:  # a trained model records what its training resolved
             raise ValueError(f"model.json's tagger config lacks {', '.join(unset)}")
         tagger = cls(document["layer"], L.Scheme(document["scheme"]), document["labels"], document["features"],
                      config, vocabularies, device)
+        if tagger.network.has_vector is not None and "has_vector" not in tensors:  # saved before pretrained tables
+            tensors = {**tensors, "has_vector": tagger.network.has_vector}
         tagger.network.load_state_dict(tensors)
         return tagger
 
@@ -375,8 +392,21 @@ class BiLSTMTagger(Tagger):
             config = replace(config, char_encoder=char_encoder_for(tokens))
         sized = network_for(tokens, device)
         config = replace(config, **{key: sized[key] for key in sized if getattr(config, key) is None})
+        words = Vocabulary.from_counts(counts.words)
+        pretrained = None
+        if config.embeddings:
+            pretrained = vectors.load(config.embeddings)
+            if config.word_dim is not None and config.word_dim != pretrained.dim:
+                raise DataError(f"[model] word_dim is {config.word_dim}, but the vectors have {pretrained.dim} "
+                                "dimensions; leave word_dim out and it follows them", config.embeddings)
+            rows = pretrained.by_key(normalize_word)
+            extra = [key for key in rows if key not in words]
+            words = Vocabulary(words.items[2:] + extra)
+            config = replace(config, word_dim=pretrained.dim, pretrained_words=len(extra))
+        elif config.word_dim is None:
+            config = replace(config, word_dim=WORD_DIM)
         vocabularies = {
-            "words": Vocabulary.from_counts(counts.words),
+            "words": words,
             "chars": Vocabulary.from_counts(counts.chars),
             "labels": Vocabulary(_label_order(counts.labels, training_scheme(scheme)), specials=False),
         }
@@ -385,9 +415,31 @@ class BiLSTMTagger(Tagger):
         for feature in features:
             vocabularies[f"feature:{feature}"] = Vocabulary.from_counts(counts.features[feature])
         tagger = cls(layer, scheme, sorted(counts.labels), features, config, vocabularies, device)
-        if config.embeddings:
-            load_embeddings(tagger, config.embeddings)
+        if pretrained is not None:
+            tagger.set_vectors(pretrained, rows)
         return tagger
+
+    def set_vectors(self, pretrained: vectors.Vectors, rows: dict[str, int]) -> None:
+        """Pretrained vectors into the word table: the training words that have one start from it (the others from
+        random rows of the vectors' own spread), the other words' go to the frozen table."""
+        network, words = self.network, self.vocab["words"]
+        trained = network.words.num_embeddings
+        matrix = torch.from_numpy(pretrained.matrix)
+        own = [(i, rows[word]) for i, word in enumerate(words.items[:trained]) if i > 1 and word in rows]
+        with torch.no_grad():
+            weight = network.words.weight
+            weight.normal_(0.0, float(matrix.std()))
+            weight[0] = 0.0
+            if own:
+                ids, sources = zip(*own)
+                weight[list(ids)] = matrix[list(sources)].to(weight.dtype)
+                network.has_vector[list(ids)] = True
+            if network.pretrained is not None:
+                network.pretrained.copy_(matrix[[rows[word] for word in words.items[trained:]]].half())
+
+
+def _share(part, whole) -> float:
+    return round(float(part) / float(whole), 4) if whole else 0.0
 
 
 @dataclass
@@ -431,29 +483,3 @@ def _label_order(seen: set[str], internal: L.Scheme) -> list[str]:
         return ["B", "M", "E", "S"]
     types = sorted({tag[2:] for tag in seen if tag != "O"})  # every non-O tag of a checked layer is in a span
     return ["O"] + [f"{p}-{t}" for t in types for p in "BIES"]
-
-
-def load_embeddings(tagger: BiLSTMTagger, path: str) -> int:
-    """Initialise word vectors from a GloVe/word2vec text file (exact key, then lowercase). Returns how many."""
-    from seqtag.formats import iter_text_lines
-
-    weight = tagger.network.words.weight
-    vocab = tagger.vocab["words"]
-    found = 0
-    with torch.no_grad():
-        for number, line in enumerate(iter_text_lines(path), 1):
-            parts = line.rstrip().split(" ")
-            if number == 1 and len(parts) == 2:
-                continue  # word2vec header: count and dimension
-            key = normalize_word(parts[0])
-            if key not in vocab:
-                continue
-            if len(parts) - 1 != weight.size(1):
-                raise DataError(f"vector has {len(parts) - 1} dimensions, the model uses {weight.size(1)} "
-                                "(set word_dim to match)", path, number)
-            try:
-                weight[vocab.id(key)] = torch.tensor([float(v) for v in parts[1:]])
-            except ValueError:
-                raise DataError("not a number in vector", path, number) from None
-            found += 1
-    return found

@@ -299,7 +299,7 @@ def compare(
     test_file: Annotated[Path, typer.Option("--test", help="Test file every model is scored on.")],
     dev_file: Annotated[Optional[Path], typer.Option("--dev", help="Dev file (early stopping of the BiLSTMs).")] = None,
     models: Annotated[str, typer.Option("--models", help="Comma-separated, from: " + ",".join(kinds.variants()))
-                      ] = ",".join(kinds.variants()),
+                      ] = ",".join(kinds.compared_by_default()),
     output_dir: Annotated[Optional[Path], typer.Option("-o", "--output-dir", help="Keep the trained models here "
                                                        "(default: a temporary folder).")] = None,
     json_file: Annotated[Optional[Path], typer.Option("--json", help="Write the rows as JSON.")] = None,

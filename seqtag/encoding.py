@@ -167,9 +167,12 @@ class Encoder:
     and its scores are cut back into sentences (`encode_windows`' positions)."""
 
     def __init__(self, vocab: dict[str, Vocabulary], features: Sequence[str], char_encoder: str, max_chars: int,
-                 layer: str, scheme: L.Scheme, internal_scheme: L.Scheme, window: int = 0):
+                 layer: str, scheme: L.Scheme, internal_scheme: L.Scheme, window: int = 0,
+                 trained_words: int | None = None):
         self.window = window
         self.vocab = vocab
+        # word ids from here up are pretrained words that training never saw (unknown to `known`)
+        self.trained_words = len(vocab["words"]) if trained_words is None else trained_words
         self.features = tuple(features)
         self.segmentation = scheme is L.Scheme.BMES
         self.use_chars = char_encoder != "none" and not self.segmentation
@@ -189,10 +192,12 @@ class Encoder:
         config = document["tagger"]["config"]
         return cls(Vocabulary.from_lists(document["tagger"]["vocab"]), document["features"], config["char_encoder"],
                    config["max_chars"], document["layer"], scheme, training_scheme(scheme),
-                   config.get("document_window", 0))  # models from before the window read sentences alone
+                   config.get("document_window", 0),  # models from before the window read sentences alone
+                   len(document["tagger"]["vocab"]["words"]) + 2 - config.get("pretrained_words", 0))
 
     def known(self, token: str) -> bool:
-        return normalize_word(token) in self.vocab["words"]
+        """Seen in training."""
+        return 1 < self.vocab["words"].id(normalize_word(token)) < self.trained_words
 
     def tags_of(self, path: Sequence[int]) -> list[str]:
         """Label ids of the internal scheme -> the data's labels."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from seqtag import schedule
+from seqtag import schedule, vectors
 from seqtag.errors import DataError
 
 
@@ -143,7 +143,9 @@ BILSTM_OPTIONS = (
            f"{schedule.DOCUMENT_WINDOW}, {schedule.CPU_SCHEDULE['document_window']} {_ON_CPU}).",
            ("model", "document_window"), 0),
     Option("features", "--features", str, "Extra input columns, comma-separated, e.g. pos.", ("features",)),
-    Option("embeddings", "--embeddings", Path, "GloVe/word2vec text vectors.", ("model", "embeddings")),
+    Option("embeddings", "--embeddings", Path, "Pretrained word vectors: an installed package (glove-6b-50d, with "
+           "seqtag[glove]) or a file (GloVe, word2vec text or binary, fastText .vec; gzipped or not). Their words "
+           "keep their vectors at tag time, also those training never saw.", ("model", "embeddings")),
     Option("patience", "--patience", int, "Epochs without a better dev score before stopping.",
            ("training", "patience"), 1),
     Option("plateau", "--plateau", int, "Halve the learning rate each time this many epochs in a row bring no "
@@ -186,7 +188,9 @@ KINDS: dict[str, Kind] = {  # in the order compare and bench list them: simplest
     "bilstm": Kind(
         "bilstm", "BiLSTM with character features and a CRF or softmax output layer",
         "seqtag.bilstm:BiLSTMTagger", "seqtag.training:train_run", BILSTM_OPTIONS,
-        variants={"bilstm": {"decoder": "softmax"}, "bilstm-crf": {"decoder": "crf"}},
+        variants={"bilstm": {"decoder": "softmax"}, "bilstm-crf": {"decoder": "crf"},
+                  # needs seqtag[glove]: named in --models, not compared by default
+                  "bilstm-crf-glove": {"decoder": "crf", "embeddings": "glove-6b-50d"}},
         bench={"max_epochs": 2}, capabilities=frozenset({"probs", "nbest", "onnx", "stream", "auto"}),
         resolver="seqtag.training:resolve_config",
     ),
@@ -210,6 +214,11 @@ def variants() -> dict[str, tuple[str, Mapping[str, Any]]]:
     """compare's model names: name -> (kind, [model] settings). A kind without variants is listed by its name."""
     return {name: (k.name, settings) for k in KINDS.values()
             for name, settings in (k.variants or {k.name: {}}).items()}
+
+
+def compared_by_default() -> list[str]:
+    """compare's names that need no optional extra (no pretrained vectors)."""
+    return [name for name, (_, settings) in variants().items() if "embeddings" not in settings]
 
 
 def all_options() -> dict[str, Option]:
@@ -250,8 +259,8 @@ def config_from_options(options: Mapping[str, Any]) -> tuple[dict, dict]:
             raise DataError(f"unknown option {name!r}; options are: {', '.join(sorted(table))}")
         key = table[name].key
         value = table[name].check(value)
-        if key == ("model", "embeddings"):
-            value = str(Path(value).resolve())  # absolute: the model remembers where its vectors came from
+        if key == ("model", "embeddings"):  # checked before any data is read; a file is kept as an absolute path
+            value = vectors.checked_source(value)
         if key == ("features",):
             value = [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else list(value)
             config["features"] = value

@@ -224,6 +224,10 @@ def fit_model(
     if scheme is L.Scheme.BMES:
         tagger.train_words = {"".join(s.tokens[a:b]) for s in train
                               for a, b, _ in L.to_spans(s.labels[layer], scheme)}
+    vectors = tagger.vectors({name: corpus for name, corpus in (("train", train), ("dev", dev), ("test", test))
+                              if corpus is not None})
+    if vectors is not None:
+        info["training"]["vectors"] = vectors
     metrics = {}
     for name, corpus in (("dev", dev), ("test", test)):
         if corpus is not None:

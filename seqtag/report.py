@@ -17,6 +17,7 @@ from pathlib import Path
 
 from seqtag import labels as L
 from seqtag.errors import DataError
+from seqtag.vectors import coverage_lines
 
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 LENGTHS = ((1, 10), (11, 20), (21, 30), (31, 50), (51, None))
@@ -202,6 +203,10 @@ def _cards(analyses: list[dict]) -> str:
         rows += [(f"config {k}", json.dumps(v)) for k, v in d.get("config", {}).items()]
         rows += [(f"{role} data", f"{r['path']} ({r['sentences']:,} sentences, {r['tokens']:,} tokens)")
                  for role, r in training.get("data", {}).items()]
+        vectors = training.get("vectors")
+        if vectors:
+            rows.append(("word vectors", f"{vectors['source']}: {vectors['words']:,} words, {vectors['dim']} dimensions"))
+            rows += [(f"vectors cover {role}", text) for role, text in coverage_lines(vectors)]
         rows += [(k.replace("_", " "), str(training[k])) for k in ("epochs", "best_epoch", "stopped", "date")
                  if k in training]
         rows += [(f"{name} {r['metric']}", _pct(r[r["metric"]])) for name, r in d.get("metrics", {}).items()]

@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from seqtag.vectors import coverage_lines
+
 if TYPE_CHECKING:
     import rich.table
 
@@ -186,6 +188,12 @@ def model_card(model: Path, document: dict, runtime: str | None = None) -> None:
         schedule = f", learning rate {training['lr']:g}, at most {training['max_epochs']} epochs" if "lr" in training else ""
         table.add_row("trained with", f"batches of {training['batch_tokens']:,} padded tokens{schedule}, {chars}"
                       + (average if "ema" in training else ""))
+    vectors = training.get("vectors")
+    if vectors:
+        table.add_row("word vectors", f"{_shown(vectors['source'])}: {vectors['words']:,} words of {vectors['dim']} "
+                      f"dimensions, {'fine-tuned' if vectors['fine_tuned'] else 'frozen'} on the training words")
+        for role, text in coverage_lines(vectors):
+            table.add_row(f"vectors cover {role}", text)
     for role, record in training.get("data", {}).items():
         file = f", {record['bytes']:,} bytes, sha256 {record['sha256'][:12]}" if record.get("sha256") else ""
         table.add_row(f"{role} data", f"{_shown(record['path'])} ({record['sentences']:,} sentences, "

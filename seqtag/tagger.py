@@ -14,7 +14,7 @@ import os
 import shutil
 import tempfile
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -88,6 +88,11 @@ class Predictor(ABC):
 
 class Tagger(Predictor):
     """A model that saves to and loads from a model directory (seqtag.kinds registers one per kind)."""
+
+    def vectors(self, corpora: dict[str, Iterable[Sentence]]) -> dict | None:
+        """Where the model reads pretrained word vectors: their source and size, and how much of each corpus they
+        cover (model.json's training.vectors); None without vectors."""
+        return None
 
     @abstractmethod
     def to_state(self) -> tuple[dict, dict[str, Any]]:

@@ -17,7 +17,7 @@ from typing import ClassVar
 import torch
 
 from seqtag import checkpoint
-from seqtag.bilstm import BiLSTMConfig, BiLSTMTagger, TrainingCounts, make_config
+from seqtag.bilstm import BiLSTMConfig, BiLSTMTagger, TrainingCounts
 from seqtag.corpus import Corpus, Sentence, StreamedCorpus
 from seqtag.devices import resolve_device, score_sharded, start_distributed
 from seqtag.encoding import batched_windows
@@ -25,6 +25,7 @@ from seqtag.errors import DataError, SeqtagError
 from seqtag.evaluation import score_tagger
 from seqtag.kinds import Trained, TrainRun, bilstm_choices
 from seqtag.schedule import RESOLVED, ema_for, lr_factor, schedule_for
+from seqtag.settings import make_config
 from seqtag.tagger import CHECKPOINT_FILE, TRAIN_LOG_FILE
 
 

