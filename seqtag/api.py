@@ -186,10 +186,14 @@ def read_corpus(path: str | Path, *, format: str | None = None, columns: list[st
 read = read_corpus
 
 
-def write(corpus: Corpus, path: str | Path, *, format: str = "canonical", overwrite: bool = False) -> Path:
-    """Write a corpus in any format, atomically. An existing file is replaced only if seqtag wrote it as a
-    canonical corpus, unless `overwrite`."""
+def write(corpus: Corpus, path: str | Path, *, format: str = "canonical", overwrite: bool = False,
+          layers: list[str] | None = None) -> Path:
+    """Write a corpus in any format, atomically: only `layers`, where given ([]: the tokens alone). A format that
+    cannot hold the corpus so that `read` gives it back refuses before writing. An existing file is replaced only
+    if seqtag wrote it as a canonical corpus, unless `overwrite`."""
     outputs.check_file_destination(path, "preprocess", overwrite, [corpus.source], "path")
+    if layers is not None:
+        corpus = corpus.keep(layers)
     formats.write_corpus(corpus, path, formats.get(format).name)
     return Path(path)
 

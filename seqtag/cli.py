@@ -125,6 +125,9 @@ def preprocess(
         Optional[SchemeChoice], typer.Option("--to-scheme", help="Convert the target layer to this scheme.")
     ] = None,
     to_format: Annotated[FormatChoice, typer.Option("--to-format", help="Format of the -o files.")] = "canonical",
+    keep_layers: Annotated[Optional[str], typer.Option("--keep-layers", help="Write only these label layers "
+                           "(comma-separated; none: the tokens alone). A format that cannot hold what is written "
+                           "refuses before writing.")] = None,
     on_invalid: OnInvalidOpt = OnInvalid.repair,
     dataset: Annotated[
         Optional[str], typer.Option("--dataset", help="A Hugging Face dataset (hub name or save_to_disk folder).")
@@ -142,8 +145,9 @@ def preprocess(
         outputs.check_file_destination(stats_json, "preprocess", overwrite, files or [])
     read = shared.read_options(fmt, columns, layer, scheme, on_invalid)
     target = None if to_scheme in (None, SchemeChoice.auto) else to_scheme.value
+    keep = None if keep_layers is None else [c for c in shared.columns_of(keep_layers) or [] if c != "none"]
     names, reports = pipeline.preprocess(files or [], dataset, split, read, target, output, FormatChoice(to_format).value,
-                                         overwrite, show.notice)
+                                         overwrite, show.notice, keep)
     show.statistics(names, reports)
     if stats_json is not None:
         outputs.write_json(stats_json, "preprocess", {"files": dict(zip(names, reports))})

@@ -68,6 +68,14 @@ class Corpus:
     def column(self, layer: str) -> list[tuple[str, ...]]:
         return [s.labels[layer] for s in self.sentences]
 
+    def keep(self, layers: Sequence[str]) -> Corpus:
+        """The corpus with only these label layers, in this order (none: tokens only)."""
+        for layer in layers:
+            self.resolve_layer(layer)  # names the layers there are
+        return Corpus([replace(s, labels={layer: s.labels[layer] for layer in layers}) for s in self.sentences],
+                      tuple(layers), {layer: self.schemes[layer] for layer in layers if layer in self.schemes},
+                      self.source)
+
     def hold_out(self, every: int = HELD_OUT) -> tuple[Corpus, Corpus]:
         """(the rest, a held-out dev set): every `every`-th document where the corpus marks at least 2 x `every` of
         them (a held-out sentence keeps its neighbours, which a document-window network reads), else every

@@ -24,6 +24,7 @@ from seqtag.errors import DataError
 
 CANONICAL_MAGIC = "#seqtag canonical 1"  # first line of a canonical TSV, the mark of `seqtag preprocess`
 MARK = "written_by"  # key in every JSON report, e.g. "seqtag evaluate"
+DATASET_MARK = "seqtag.json"  # in a Hugging Face dataset folder that seqtag wrote
 OVERWRITE_HINT = "pass --overwrite to replace it, or choose another path"
 
 
@@ -112,9 +113,11 @@ def check_file_destination(destination: str | Path, command: str, overwrite: boo
     """A report or corpus file may be new, or replace what this command wrote there before."""
     path = Path(destination)
     check_not_reading(path, reading, option)
-    if path.is_dir():
+    # a Hugging Face dataset folder that seqtag preprocess wrote is replaced whole (formats.hf.write_dataset)
+    dataset = command == "preprocess" and path.is_dir() and (path / DATASET_MARK).is_file()
+    if path.is_dir() and not dataset:
         raise DataError(f"{option} names a folder; give a file name", path)
-    if path.exists() and not overwrite and not written_by(path, command):
+    if path.exists() and not overwrite and not dataset and not written_by(path, command):
         raise DataError(f"exists and was not written by {mark(command)}; {OVERWRITE_HINT}", path)
     check_writable(path)
 

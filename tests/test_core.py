@@ -167,8 +167,8 @@ def test_every_format_is_registered_with_a_reader_and_a_writer():
 def test_a_huggingface_dataset_round_trip_and_preprocess_dataset(tmp_path):
     corpus = formats.read_corpus(DATA / "ner/train.txt", columns=NER["columns"])
     formats.write_corpus(corpus, tmp_path / "ds", "hf")
-    with pytest.raises(seqtag.errors.DataError, match="exists"):  # a folder is never replaced
-        formats.write_corpus(corpus, tmp_path / "ds", "hf")
+    formats.write_corpus(corpus, tmp_path / "ds", "hf")  # a folder seqtag wrote is replaced whole, not nested
+    assert not any(p.is_dir() for p in (tmp_path / "ds").iterdir())
     back = formats.read_corpus(tmp_path / "ds", "hf")
     assert back.column("ner") == corpus.column("ner") and [s.tokens for s in back] == [s.tokens for s in corpus]
     result = cli.run(["preprocess", "--dataset", str(tmp_path / "ds"), "--layer", "ner", "--to-format", "conllu",
@@ -181,8 +181,12 @@ def test_a_huggingface_dataset_round_trip_and_preprocess_dataset(tmp_path):
 def test_a_treebank_becomes_segmented_text_to_train_a_segmenter(tmp_path):
     treebank = Corpus([Sentence(("中国", "人民", "好"), {"upos": ("PROPN", "NOUN", "ADJ")})], ("upos",))
     formats.write_corpus(treebank, tmp_path / "zh.conllu", "conllu")
+    # segmented text holds a B/M/E/S layer over characters: words with their tags are refused, nothing written
     assert cli.run(["preprocess", str(tmp_path / "zh.conllu"), "--to-format", "segmented", "-o",
-                    str(tmp_path / "zh.txt")]) == 0
+                    str(tmp_path / "zh.txt")]) == 2 and not (tmp_path / "zh.txt").exists()
+    # the words alone, as tokens, are what segmented text is
+    assert cli.run(["preprocess", str(tmp_path / "zh.conllu"), "--keep-layers", "none", "--to-format", "tokens",
+                    "-o", str(tmp_path / "zh.txt")]) == 0
     assert (tmp_path / "zh.txt").read_text() == "中国 人民 好\n"
     segmented = formats.read_corpus(tmp_path / "zh.txt", "segmented")
     assert segmented.sentences[0].labels["seg"] == ("B", "E", "B", "E", "S")
@@ -191,16 +195,17 @@ def test_a_treebank_becomes_segmented_text_to_train_a_segmenter(tmp_path):
 def test_preprocess_turns_conllu_into_segmented_text_and_conll_into_conllu(tmp_path):
     assert cli.run(["preprocess", str(DATA / "seg/train.txt"), "--to-format", "conllu", "-o",
                     str(tmp_path / "seg.conllu")]) == 0
-    assert cli.run(["preprocess", str(tmp_path / "seg.conllu"), "--layer", "upos", "--to-format", "tokens", "-o",
-                    str(tmp_path / "chars.txt")]) == 0
+    back = formats.read_corpus(tmp_path / "seg.conllu")  # the B/M/E/S layer comes back from MISC
+    assert back.column("seg") == formats.read_corpus(DATA / "seg/train.txt", "segmented").column("seg")
+    assert cli.run(["preprocess", str(tmp_path / "seg.conllu"), "--layer", "upos", "--keep-layers", "none",
+                    "--to-format", "tokens", "-o", str(tmp_path / "chars.txt")]) == 0
     assert cli.run(["preprocess", str(DATA / "pos/train.conllu"), "--to-format", "slash", "-o",
-                    str(tmp_path / "pos.txt")]) == 0
+                    str(tmp_path / "pos.txt")]) == 2 and not (tmp_path / "pos.txt").exists()  # two layers
+    assert cli.run(["preprocess", str(DATA / "pos/train.conllu"), "--keep-layers", "upos", "--to-format", "slash",
+                    "-o", str(tmp_path / "pos.txt")]) == 0
     original = formats.read_corpus(DATA / "pos/train.conllu")
     slash = formats.read_corpus(tmp_path / "pos.txt", "slash")
     assert slash.column("tag") == original.column("upos")
-
-
-# ---------------------------------------------------------------------------------------------------- the API
 
 
 def readme_block(title: str) -> str:

@@ -152,8 +152,23 @@ def write_sentences(sentences: Iterable[Sentence], layers: Sequence[str], scheme
         yield writer.render(sentence, layers, new_document)
 
 
+def check_writable(corpus: Corpus, fmt: str) -> None:
+    """Refuse, before anything is written, a corpus the format cannot write so that its reader reads it back
+    exactly: tokens, every label layer, sentence and document boundaries."""
+    writer = get(fmt)
+    empty = next((number for number, s in enumerate(corpus.sentences, 1) if not len(s)), None)
+    reason = f"cannot hold an empty sentence (sentence {empty})" if empty else writer.cannot_hold(
+        corpus.layers, corpus.sentences)
+    if reason:
+        raise DataError(f"the {writer.name} format {reason}", corpus.source)
+
+
 def write_corpus(corpus: Corpus, path: str | Path, fmt: str = "canonical") -> None:
-    """Write atomically: a temporary file beside the target, then a rename, so a crash leaves no partial file."""
+    """Write atomically: a temporary file beside the target, then a rename, so a crash leaves no partial file.
+    A corpus the format cannot hold is refused first (check_writable)."""
+    check_writable(corpus, fmt)
+    if Path(path).is_dir() and get(fmt).name != "hf":
+        raise DataError(f"is a folder; a {get(fmt).name} corpus is written to a file", path)
     if get(fmt).name == "hf":
         return write_dataset(corpus, path)
     with atomic_output(path) as out:

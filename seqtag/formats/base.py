@@ -29,6 +29,11 @@ class Format:
     def layout(self, lines: Lines, path: str, columns: Sequence[str] | None = None) -> Layout:
         raise NotImplementedError
 
+    def cannot_hold(self, layers: Sequence[str], sentences: Sequence[Sentence]) -> str | None:
+        """What of a corpus this format cannot write so that its reader reads it back exactly (tokens, every label
+        layer, sentence and document boundaries), said in a few words; None if it can. Checked before writing."""
+        return None
+
     def header(self, layers: Sequence[str], schemes: dict[str, L.Scheme]) -> str:
         """What the output starts with (a TSV header); most formats have none."""
         return ""
@@ -39,6 +44,40 @@ class Format:
 
 
 _SPACE = re.compile(r"\s")  # for str patterns, exactly the characters of str.isspace
+
+
+def first_bad(values, bad) -> str | None:
+    """The first value (token, label, layer name) for which bad(value), shown, or None."""
+    return next((repr(value) for value in values if bad(value)), None)
+
+
+def spaced(value: str) -> bool:
+    return not value or bool(_SPACE.search(value))
+
+
+def bad_tokens(sentences: Sequence[Sentence], also=lambda token: False) -> str | None:
+    found = first_bad((t for s in sentences for t in s.tokens), lambda t: spaced(t) or also(t))
+    return f"the token {found}" if found else None
+
+
+def bad_labels(layers: Sequence[str], sentences: Sequence[Sentence], also=lambda label: False) -> str | None:
+    for layer in layers:
+        found = first_bad((v for s in sentences for v in s.labels[layer]), lambda v: spaced(v) or also(v))
+        if found:
+            return f"the {layer} label {found}"
+    return None
+
+
+def document_marks(sentences: Sequence[Sentence]) -> str | None:
+    """Formats that mark where a document starts (and none before the first mark) cannot hold a sentence outside
+    any document after one inside a document."""
+    inside = False
+    for number, sentence in enumerate(sentences, 1):
+        if sentence.document is not None:
+            inside = True
+        elif inside:
+            return f"sentence {number}, outside any document after a document began"
+    return None
 
 
 def check_tokens(sentence: Sentence) -> None:

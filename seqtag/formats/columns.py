@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from seqtag import labels as L
 from seqtag.corpus import Origin, Sentence
 from seqtag.errors import DataError
-from seqtag.formats.base import Format, Layout, check_tokens
+from seqtag.formats.base import Format, Layout, bad_labels, bad_tokens, check_tokens, document_marks, first_bad, spaced
 from seqtag.formats.text import DOCSTART, Lines, sentence_blocks
 from seqtag.outputs import CANONICAL_MAGIC
 
@@ -47,6 +47,12 @@ def render_rows(sentence: Sentence, layers: Sequence[str], new_document: bool, s
     return head + "".join([separator.join(row) + "\n" for row in rows]) + "\n"
 
 
+def cannot_hold_columns(layers: Sequence[str], sentences: Sequence[Sentence]) -> str | None:
+    found = (bad_tokens(sentences, lambda token: token == DOCSTART) or bad_labels(layers, sentences)
+             or document_marks(sentences))
+    return f"cannot hold {found} (columns are split at whitespace, and {DOCSTART} marks a document)" if found else None
+
+
 class Conll(Format):
     name = "conll"
     suffix = ".conll"
@@ -64,6 +70,9 @@ class Conll(Format):
         token_column = names.index("word") if "word" in names else 0
         layers = tuple(name for i, name in enumerate(names) if i != token_column)
         return layers, {}, lambda: read_rows(lines(), path, names, by_tab, token_column)
+
+    def cannot_hold(self, layers: Sequence[str], sentences: Sequence[Sentence]) -> str | None:
+        return cannot_hold_columns(layers, sentences)
 
     def render(self, sentence: Sentence, layers: Sequence[str], new_document: bool) -> str:
         return render_rows(sentence, layers, new_document, "\t")
@@ -97,6 +106,12 @@ class Canonical(Format):
             return itertools.chain(["", "", ""], itertools.islice(lines(), 3, None))
 
         return layers, schemes, lambda: read_rows(body(), path, names, True, token_column)
+
+    def cannot_hold(self, layers: Sequence[str], sentences: Sequence[Sentence]) -> str | None:
+        name = first_bad(layers, lambda layer: spaced(layer) or layer == "word" or "=" in layer)
+        if name:
+            return f"cannot hold the layer name {name} (the header lists word and the layers, and layer=scheme)"
+        return cannot_hold_columns(layers, sentences)
 
     def header(self, layers: Sequence[str], schemes: dict[str, L.Scheme]) -> str:
         known = [f"{layer}={schemes[layer].value}" for layer in layers if layer in schemes]

@@ -14,6 +14,9 @@ from seqtag.errors import DataError
 from seqtag.formats.base import Format
 
 
+DOCUMENT = "document"  # the column of document numbers (int), where the corpus marks documents
+
+
 def split_name(path: str) -> tuple[str, str]:
     """`NAME_OR_PATH:split` picks a split; the default is train."""
     name, colon, split = path.rpartition(":")
@@ -98,7 +101,9 @@ def _hf_layout(data, source: str) -> tuple[tuple[str, ...], Callable[[], Iterato
             if any(not t or any(c.isspace() for c in t) for t in tokens):
                 raise DataError("a token is empty or contains whitespace", source, row_number)
             if tokens:
-                yield Sentence(tokens, labels, Origin(source, row_number, False))
+                document = row.get(DOCUMENT) if DOCUMENT not in label_columns else None
+                yield Sentence(tokens, labels, Origin(source, row_number, False),
+                               document if isinstance(document, int) else None)
 
     return layers, sentences
 
@@ -116,22 +121,40 @@ def _classlabel_names(feature) -> list[str] | None:
 
 
 def write_dataset(corpus: Corpus, path: str | Path) -> None:
-    """A `save_to_disk` folder, written beside the target and renamed into place."""
+    """A `save_to_disk` folder, written beside the target and renamed into place; it replaces only a folder that
+    seqtag wrote (marked by outputs.DATASET_MARK), whole."""
     import datasets
+
+    from seqtag.outputs import DATASET_MARK, mark
 
     path = Path(path)
     columns = {"tokens": [list(s.tokens) for s in corpus.sentences]}
     for layer in corpus.layers:
         columns[layer] = [list(s.labels[layer]) for s in corpus.sentences]
-    if path.exists():  # a folder of files: never replaced, whoever wrote it
-        raise DataError("exists; a dataset is written to a new folder", path)
+    if any(s.document is not None for s in corpus.sentences):
+        columns[DOCUMENT] = [s.document for s in corpus.sentences]
+    if path.exists() and not (path / DATASET_MARK).is_file():  # never replaced unless seqtag wrote it
+        raise DataError("exists; a dataset is written to a new folder, or replaces one seqtag wrote", path)
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
     try:
+        datasets.disable_progress_bars()  # the command says what it wrote
         datasets.Dataset.from_dict(columns).save_to_disk(str(staging / "data"))
+        (staging / "data" / DATASET_MARK).write_text(f'{{"written_by": "{mark("preprocess")}"}}\n', "utf-8")
+        if path.exists():
+            os.replace(path, staging / "old")
         os.replace(staging / "data", path)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def cannot_hold_dataset(layers, sentences) -> str | None:
+    from seqtag.formats.base import bad_tokens, first_bad
+
+    name = first_bad(layers, lambda layer: layer in ("tokens", "words", DOCUMENT) or layer.endswith("_tags"))
+    found = (f"a layer named {name}" if name else None) or bad_tokens(sentences)
+    return f"cannot hold {found} (tokens, words and {DOCUMENT} are its own columns, a _tags suffix is read off, a " \
+           "token has no whitespace)" if found else None
 
 
 class HuggingFace(Format):
@@ -139,3 +162,6 @@ class HuggingFace(Format):
     suffix = ".hf"  # a folder, named like the files
     summary = "a Hugging Face dataset: save_to_disk folder, json/csv/parquet file or hub name (NAME:split)"
     text = False
+
+    def cannot_hold(self, layers, sentences) -> str | None:
+        return cannot_hold_dataset(layers, sentences)

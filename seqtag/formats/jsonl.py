@@ -9,7 +9,7 @@ from collections.abc import Iterator, Sequence
 
 from seqtag.corpus import Origin, Sentence
 from seqtag.errors import DataError
-from seqtag.formats.base import Format, Layout
+from seqtag.formats.base import Format, Layout, bad_tokens, first_bad
 from seqtag.formats.text import Lines
 
 
@@ -57,6 +57,12 @@ class Jsonl(Format):
                                    Origin(path, number, False), record.get("document"))
 
         return layers, {}, sentences
+
+    def cannot_hold(self, layers: Sequence[str], sentences: Sequence[Sentence]) -> str | None:
+        name = first_bad(layers, lambda layer: layer in ("tokens", "document"))
+        found = (f"a layer named {name}" if name else None) or bad_tokens(sentences)
+        return f"cannot hold {found} (tokens and document are its own keys; a token has no whitespace)" \
+            if found else None
 
     def render(self, sentence: Sentence, layers: Sequence[str], new_document: bool) -> str:
         record = {"tokens": list(sentence.tokens), **{layer: list(sentence.labels[layer]) for layer in layers}}
