@@ -42,6 +42,16 @@ class Model:
             self.predictor, self._torch_predictor = self._torch_predictor(), None
         return self.predictor
 
+    def _savable(self):
+        """A predictor that saves: the ONNX runtime only runs a model, so a model it loaded saves PyTorch's."""
+        from seqtag.tagger import Tagger, load_model
+
+        if isinstance(self.predictor, Tagger):
+            return self.predictor
+        if self.path is None:
+            raise DataError("this model has no saved weights to save from")
+        return load_model(self.path, document=self.document)
+
     kind = property(lambda self: self.predictor.kind)
     layer = property(lambda self: self.predictor.layer)
     scheme = property(lambda self: self.predictor.scheme)
@@ -53,10 +63,15 @@ class Model:
 
     def tag(self, text, *, tokenized: bool | None = None, probs: bool = False, nbest: int = 0, window: int = 2000):
         """Tag a text (a str, tokenized here), a token list (a list of str), or many of either (a list of them: a
-        list; an iterator: an iterator, read a window at a time). `tokenized=True` reads strings as
+        list; an iterator: an iterator, read a window at a time). A list of strings is a list of texts only when
+        every one of them holds whitespace (["Peter went.", "EU rejects."]); otherwise it is one token list, whose
+        tokens may hold spaces (["New York", "is", "big"]). `tokenized=True` reads strings as
         whitespace-separated tokens. Returns Tagged results: tokens, labels, offsets, spans, probs, nbest."""
         from seqtag.tagging import tag_stream, tag_units
 
+        _check_tagging(probs, nbest, window, tokenized)
+        if not isinstance(text, Iterable) or isinstance(text, (bytes, dict)):
+            raise DataError(f"tag takes a text (str), a list of tokens, or many of either, not {type(text).__name__}")
         predictor = self._able(probs, nbest)
         if isinstance(text, str) or _is_tokens(text):
             return tag_units(predictor, [self._unit(text, tokenized)], probs, nbest)[0]
@@ -80,6 +95,13 @@ class Model:
         """`seqtag tag`: lines in (raw text, whitespace tokens, or any format), text out in any format."""
         from seqtag.tagging import check_output, render, tag_stream, tag_stream_parallel, units_from_lines
 
+        _check_tagging(probs, nbest, window, None)
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise DataError(f"workers must be a whole number from 1 up, not {workers!r}")
+        if isinstance(lines, (str, bytes)) or not isinstance(lines, Iterable):
+            raise DataError(f"tag_lines takes lines (an iterable of str), not {type(lines).__name__}")
+        if columns is not None:
+            columns = pipeline.ReadOptions(columns=columns).columns
         predictor = self._able(probs, nbest)
         check_output(predictor, output_format, nbest)
         units = units_from_lines(lines, input_format, self.scheme is L.Scheme.BMES, columns,
@@ -96,8 +118,12 @@ class Model:
         span layers, accuracy for tags, word scores for segmentation; out-of-vocabulary scores beside."""
         from seqtag.evaluation import score_tagger
 
+        _check_flag("strict", strict)
         if not isinstance(gold, Corpus):
             gold = self.read_gold(gold, **read_options)
+        elif self.layer not in gold.layers:
+            raise DataError(f"the model tags layer {self.layer!r}, which this corpus lacks; its layers are: "
+                            f"{', '.join(gold.layers) or 'none'}", gold.source)
         pipeline.warn_unseen_labels(gold, self.layer, self.labels, self.scheme, on_progress or (lambda event: None))
         return score_tagger(self.predictor, gold, strict)
 
@@ -110,18 +136,32 @@ class Model:
         same kind and nothing else, unless `overwrite`."""
         from seqtag.tagger import METRICS_FILE, save_model
 
+        _check_path("path", path)
+        _check_flag("overwrite", overwrite)
         path = Path(path)
         outputs.check_model_destination(path, self.kind, overwrite, [self.path] if self.path else [])
         info = {key: self.document[key] for key in ("config", "training", "metrics") if key in self.document}
         metrics = json.dumps(info.get("metrics", {}), indent=2) + "\n"
-        save_model(self.predictor, path, info, {**self.files, METRICS_FILE: metrics})
+        save_model(self._savable(), path, info, {**self.files, METRICS_FILE: metrics})
         self.path = path
         return path
 
 
 def _is_tokens(item) -> bool:
-    return isinstance(item, (list, tuple)) and all(isinstance(token, str) for token in item) and bool(item) \
-        and not any(any(c.isspace() for c in token) for token in item)
+    """A non-empty list of strings that are not all texts (with whitespace): one sentence's tokens."""
+    return isinstance(item, (list, tuple)) and bool(item) and all(isinstance(token, str) for token in item) \
+        and not all(any(c.isspace() for c in token) for token in item) and all(item)
+
+
+def _check_tagging(probs, nbest, window, tokenized) -> None:
+    """Model.tag's and tag_lines' settings, checked as the command line checks its flags."""
+    if not isinstance(probs, bool):
+        raise DataError(f"probs must be True or False, not {probs!r}")
+    if tokenized is not None and not isinstance(tokenized, bool):
+        raise DataError(f"tokenized must be True, False or None, not {tokenized!r}")
+    for name, value, low in (("nbest", nbest, 0), ("window", window, 1)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise DataError(f"{name} must be a whole number from {low} up, not {value!r}")
 
 
 def load(path: str | Path, runtime: str = "auto", on_progress: Progress | None = None) -> Model:
@@ -130,6 +170,7 @@ def load(path: str | Path, runtime: str = "auto", on_progress: Progress | None =
     the network cannot be exported; "torch" and "onnx" choose. Loading never runs code from the files."""
     from seqtag.tagger import load_model, read_model_json
 
+    _check_path("path", path)
     if runtime not in RUNTIMES:
         raise DataError(f"runtime must be {', '.join(RUNTIMES[:-1])} or {RUNTIMES[-1]}, not {runtime!r}")
     path = Path(path)
@@ -166,7 +207,13 @@ def read_gold(model: str | Path, path: str | Path, **read_options) -> Corpus:
     return _read_gold(read_model_json(Path(model)), path, read_options)
 
 
+READ_OPTIONS = ("format", "columns", "layer", "scheme", "on_invalid")
+
+
 def _read_gold(document: dict, path: str | Path, read_options: dict) -> Corpus:
+    unknown = sorted(set(read_options) - set(READ_OPTIONS))
+    if unknown:
+        raise DataError(f"unknown reading option(s) {', '.join(unknown)}; they are: {', '.join(READ_OPTIONS)}")
     saved = document.get("training", {}).get("read", {})
     read = {"columns": saved.get("columns"), "format": saved.get("fmt"), "layer": document["layer"],
             **{key: value for key, value in read_options.items() if value is not None}}
@@ -178,9 +225,23 @@ def read_corpus(path: str | Path, *, format: str | None = None, columns: list[st
                 to_scheme: L.Scheme | str | None = None, stream: bool = False) -> Corpus | StreamedCorpus:
     """A corpus file in any format (detected when `format` is None), its target `layer` checked (the last column
     by default) and, with `to_scheme`, converted. `stream=True` leaves it on disk, read again on every pass."""
+    _check_path("path", path)
+    _check_flag("stream", stream)
+    if to_scheme is not None and to_scheme not in pipeline.SCHEMES and not isinstance(to_scheme, L.Scheme):
+        raise DataError(f"to_scheme must be one of {', '.join(pipeline.SCHEMES)}, not {to_scheme!r}")
     read = pipeline.ReadOptions(format, columns, layer, scheme, on_invalid)
     corpus, _, _ = read.read(path, L.Scheme(to_scheme) if to_scheme else None, stream=stream)
     return corpus
+
+
+def _check_path(name: str, value) -> None:
+    if not isinstance(value, (str, Path)) or not str(value):
+        raise DataError(f"{name} must be a file path (str or pathlib.Path), not {value!r}")
+
+
+def _check_flag(name: str, value) -> None:
+    if not isinstance(value, bool):
+        raise DataError(f"{name} must be True or False, not {value!r}")
 
 
 read = read_corpus
@@ -191,8 +252,16 @@ def write(corpus: Corpus, path: str | Path, *, format: str = "canonical", overwr
     """Write a corpus in any format, atomically: only `layers`, where given ([]: the tokens alone). A format that
     cannot hold the corpus so that `read` gives it back refuses before writing. An existing file is replaced only
     if seqtag wrote it as a canonical corpus, unless `overwrite`."""
+    if not isinstance(corpus, (Corpus, StreamedCorpus)):
+        raise DataError(f"write takes a corpus (from seqtag.read), not {type(corpus).__name__}")
+    _check_path("path", path)
+    _check_flag("overwrite", overwrite)
     outputs.check_file_destination(path, "preprocess", overwrite, [corpus.source], "path")
     if layers is not None:
+        if isinstance(corpus, StreamedCorpus):
+            raise DataError("layers= chooses among the layers of a corpus in memory: read it without stream=True")
+        if not isinstance(layers, (list, tuple)) or not all(isinstance(layer, str) for layer in layers):
+            raise DataError(f"layers must be a list of layer names ([]: the tokens alone), not {layers!r}")
         corpus = corpus.keep(layers)
     formats.write_corpus(corpus, path, formats.get(format).name)
     return Path(path)

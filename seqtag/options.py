@@ -12,6 +12,7 @@ import typer
 from seqtag import formats, kinds
 from seqtag.api import EXPORT_FORMATS, RUNTIMES
 from seqtag.labels import Scheme
+from seqtag.pipeline import ON_INVALID
 from seqtag.tagging import TEXT_INPUTS
 
 
@@ -26,7 +27,7 @@ TEXT_FORMATS = [name for name, fmt in formats.FORMATS.items() if fmt.text]
 InputFormat = _choices("InputFormat", [*TEXT_INPUTS, *TEXT_FORMATS])
 OutputFormat = _choices("OutputFormat", [*TEXT_FORMATS, *(a for n in TEXT_FORMATS for a in formats.FORMATS[n].aliases)])
 SchemeChoice = _choices("SchemeChoice", ["auto", *Scheme])
-OnInvalid = _choices("OnInvalid", ["repair", "error"])
+OnInvalid = _choices("OnInvalid", ON_INVALID)
 Runtime = _choices("Runtime", RUNTIMES)
 ExportFormat = _choices("ExportFormat", EXPORT_FORMATS)
 

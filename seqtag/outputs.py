@@ -25,7 +25,7 @@ from seqtag.errors import DataError
 CANONICAL_MAGIC = "#seqtag canonical 1"  # first line of a canonical TSV, the mark of `seqtag preprocess`
 MARK = "written_by"  # key in every JSON report, e.g. "seqtag evaluate"
 DATASET_MARK = "seqtag.json"  # in a Hugging Face dataset folder that seqtag wrote
-OVERWRITE_HINT = "pass --overwrite to replace it, or choose another path"
+OVERWRITE_HINT = "pass --overwrite (in Python: overwrite=True) to replace it, or choose another path"
 
 
 def mark(command: str) -> str:

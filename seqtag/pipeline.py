@@ -29,6 +29,17 @@ SAMPLE = {  # the bundled NER sample: what `seqtag train` trains with no argumen
 }
 
 
+SCHEMES = tuple(scheme.value for scheme in L.Scheme)
+ON_INVALID = ("repair", "error")  # repair invalid sequences (I-X after O) as conlleval reads them, or stop
+KEEP_INVALID = "keep"  # evaluate --strict: a system's predictions are scored as they are
+
+
+def _text(name: str, value) -> str:
+    if not isinstance(value, str) or not value:
+        raise DataError(f"{name} must be a non-empty string, not {value!r}")
+    return value
+
+
 @dataclass
 class ReadOptions:
     """How to read a corpus file (the options shared by every command that reads one)."""
@@ -39,6 +50,25 @@ class ReadOptions:
     scheme: str | None = None  # None: detect
     on_invalid: str = "repair"
     stream: bool = False  # training data only: read from disk on every pass, never held in memory
+
+    def __post_init__(self):
+        """The same checks for the command line and the Python API, before any file is read."""
+        if self.fmt is not None:
+            self.fmt = formats.get(_text("format", self.fmt)).name
+        if self.columns is not None:
+            if isinstance(self.columns, str) or not isinstance(self.columns, (list, tuple)) or not all(
+                    isinstance(c, str) and c.strip() for c in self.columns):
+                raise DataError(f"columns must be a list of column names, such as ['word', 'pos', 'ner'], not "
+                                f"{self.columns!r}")
+            self.columns = list(self.columns)
+        if self.layer is not None:
+            _text("layer", self.layer)
+        if self.scheme == "auto":
+            self.scheme = None
+        if self.scheme is not None and self.scheme not in SCHEMES:
+            raise DataError(f"scheme must be one of auto, {', '.join(SCHEMES)}, not {self.scheme!r}")
+        if self.on_invalid not in (*ON_INVALID, KEEP_INVALID):
+            raise DataError(f"on_invalid must be {' or '.join(ON_INVALID)}, not {self.on_invalid!r}")
 
     def read(self, path: str | Path, to_scheme: L.Scheme | None = None,
              stream: bool = False) -> tuple[Corpus | StreamedCorpus, str, int]:
@@ -405,7 +435,7 @@ def evaluate_files(pred_path: str | Path, gold_path: str | Path, read: ReadOptio
 
     gold, layer, _ = read.read(gold_path)
     scheme = gold.schemes[layer]
-    pred_read = ReadOptions(read.fmt, read.columns, read.layer, read.scheme, "keep" if strict else "repair")
+    pred_read = ReadOptions(read.fmt, read.columns, read.layer, read.scheme, KEEP_INVALID if strict else "repair")
     pred, pred_layer, _ = pred_read.read(pred_path, scheme)
     _check_aligned(pred, gold)
     return score(gold.column(layer), pred.column(pred_layer), scheme, strict=strict)

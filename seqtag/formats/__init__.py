@@ -156,14 +156,14 @@ def check_writable(corpus: Corpus, fmt: str) -> None:
     """Refuse, before anything is written, a corpus the format cannot write so that its reader reads it back
     exactly: tokens, every label layer, sentence and document boundaries."""
     writer = get(fmt)
-    empty = next((number for number, s in enumerate(corpus.sentences, 1) if not len(s)), None)
+    empty = next((number for number, s in enumerate(corpus, 1) if not len(s)), None)  # a stream is read again
     reason = f"cannot hold an empty sentence (sentence {empty})" if empty else writer.cannot_hold(
-        corpus.layers, corpus.sentences)
+        corpus.layers, corpus)
     if reason:
         raise DataError(f"the {writer.name} format {reason}", corpus.source)
 
 
-def write_corpus(corpus: Corpus, path: str | Path, fmt: str = "canonical") -> None:
+def write_corpus(corpus: Corpus | StreamedCorpus, path: str | Path, fmt: str = "canonical") -> None:
     """Write atomically: a temporary file beside the target, then a rename, so a crash leaves no partial file.
     A corpus the format cannot hold is refused first (check_writable)."""
     check_writable(corpus, fmt)
@@ -175,8 +175,8 @@ def write_corpus(corpus: Corpus, path: str | Path, fmt: str = "canonical") -> No
         write_text(corpus, out, fmt)
 
 
-def write_text(corpus: Corpus, out: TextIO, fmt: str) -> None:
-    for piece in write_sentences(corpus.sentences, corpus.layers, corpus.schemes, fmt):
+def write_text(corpus: Corpus | StreamedCorpus, out: TextIO, fmt: str) -> None:
+    for piece in write_sentences(corpus, corpus.layers, corpus.schemes, fmt):
         out.write(piece)
 
 

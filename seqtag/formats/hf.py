@@ -120,7 +120,7 @@ def _classlabel_names(feature) -> list[str] | None:
     return list(inner.names) if isinstance(inner, datasets.ClassLabel) else None
 
 
-def write_dataset(corpus: Corpus, path: str | Path) -> None:
+def write_dataset(corpus: Corpus | StreamedCorpus, path: str | Path) -> None:
     """A `save_to_disk` folder, written beside the target and renamed into place; it replaces only a folder that
     seqtag wrote (marked by outputs.DATASET_MARK), whole."""
     import datasets
@@ -128,11 +128,12 @@ def write_dataset(corpus: Corpus, path: str | Path) -> None:
     from seqtag.outputs import DATASET_MARK, mark
 
     path = Path(path)
-    columns = {"tokens": [list(s.tokens) for s in corpus.sentences]}
+    sentences = list(corpus)  # a streamed corpus too: the dataset is made in memory
+    columns = {"tokens": [list(s.tokens) for s in sentences]}
     for layer in corpus.layers:
-        columns[layer] = [list(s.labels[layer]) for s in corpus.sentences]
-    if any(s.document is not None for s in corpus.sentences):
-        columns[DOCUMENT] = [s.document for s in corpus.sentences]
+        columns[layer] = [list(s.labels[layer]) for s in sentences]
+    if any(s.document is not None for s in sentences):
+        columns[DOCUMENT] = [s.document for s in sentences]
     if path.exists() and not (path / DATASET_MARK).is_file():  # never replaced unless seqtag wrote it
         raise DataError("exists; a dataset is written to a new folder, or replaces one seqtag wrote", path)
     path.parent.mkdir(parents=True, exist_ok=True)
