@@ -144,7 +144,7 @@ BILSTM_OPTIONS = (
            ("model", "document_window"), 0),
     Option("features", "--features", str, "Extra input columns, comma-separated, e.g. pos.", ("features",)),
     Option("embeddings", "--embeddings", Path, "Pretrained word vectors: an installed package (glove-6b-50d, with "
-           "seqtag[glove]) or a file (GloVe, word2vec text or binary, fastText .vec; gzipped or not). Their words "
+           "seqtag-nlp[glove]) or a file (GloVe, word2vec text or binary, fastText .vec; gzipped or not). Their words "
            "keep their vectors at tag time, also those training never saw.", ("model", "embeddings")),
     Option("patience", "--patience", int, "Epochs without a better dev score before stopping.",
            ("training", "patience"), 1),
@@ -189,7 +189,7 @@ KINDS: dict[str, Kind] = {  # in the order compare and bench list them: simplest
         "bilstm", "BiLSTM with character features and a CRF or softmax output layer",
         "seqtag.bilstm:BiLSTMTagger", "seqtag.training:train_run", BILSTM_OPTIONS,
         variants={"bilstm": {"decoder": "softmax"}, "bilstm-crf": {"decoder": "crf"},
-                  # needs seqtag[glove]: named in --models, not compared by default
+                  # needs seqtag-nlp[glove]: named in --models, not compared by default
                   "bilstm-crf-glove": {"decoder": "crf", "embeddings": "glove-6b-50d"}},
         bench={"max_epochs": 2}, capabilities=frozenset({"probs", "nbest", "onnx", "stream", "auto"}),
         resolver="seqtag.training:resolve_config",

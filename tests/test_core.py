@@ -49,7 +49,7 @@ def test_the_cli_derives_its_choices_from_the_registries():
     assert [m.value for m in cli.ModelKind] == [*kinds.KINDS, kinds.AUTO]
     assert [m.value for m in cli.FormatChoice] == list(formats.FORMATS)
     compare_models = next(p for p in command["compare"].params if p.name == "models")
-    # by default every kind, without the variant that needs the seqtag[glove] extra
+    # by default every kind, without the variant that needs the seqtag-nlp[glove] extra
     assert compare_models.default.split(",") == ["majority", "hmm", "perceptron", "bilstm", "bilstm-crf"]
     source = Path(cli.__file__).read_text() + Path(cli.shared.__file__).read_text()
     for name in kinds.KINDS:  # no kind is spelled in the CLI
@@ -288,3 +288,23 @@ def test_train_auto_keeps_the_kind_best_on_dev_and_scores_only_it_on_test(tmp_pa
     assert "test" in model.metrics and seqtag.load(tmp_path / "auto").kind == model.kind
     assert selection["chosen"] in selection["why"] and selection["dev"].endswith("dev.txt")
 
+
+
+@pytest.mark.slow
+def test_the_wheel_carries_the_bundled_sample_so_a_plain_install_runs_the_quickstart(tmp_path):
+    """`pip install seqtag-nlp` (not editable) must find the sample `seqtag train` trains on with no arguments."""
+    import subprocess
+    import sys
+    import zipfile
+
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation",
+                            "-q", "-w", str(tmp_path)], capture_output=True, text=True)
+    if built.returncode != 0 and "No module named" in built.stderr:
+        pytest.skip(f"cannot build a wheel here: {built.stderr.strip().splitlines()[-1]}")
+    assert built.returncode == 0, built.stderr
+    (wheel,) = tmp_path.glob("seqtag_nlp-*.whl")  # the distribution name is free on the package index
+    names = set(zipfile.ZipFile(wheel).namelist())
+    sample = pipeline.SAMPLE
+    for key in ("train", "dev", "test"):
+        assert f"seqtag/sample/ner/{Path(sample[key]).name}" in names
+    assert Path(sample["train"]).resolve().is_relative_to(Path(seqtag.__file__).resolve().parent)

