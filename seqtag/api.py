@@ -217,6 +217,9 @@ def _read_gold(document: dict, path: str | Path, read_options: dict) -> Corpus:
     saved = document.get("training", {}).get("read", {})
     read = {"columns": saved.get("columns"), "format": saved.get("fmt"), "layer": document["layer"],
             **{key: value for key, value in read_options.items() if value is not None}}
+    if read["layer"] != document["layer"]:  # the gold layer must be the one the model tags, whatever --layer says
+        raise DataError(f"the model tags layer {document['layer']!r}, not {read['layer']!r}: leave the layer out, or "
+                        f"name the model's", path)
     return read_corpus(path, to_scheme=L.Scheme(document["scheme"]), **read)
 
 

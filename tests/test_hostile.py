@@ -334,6 +334,19 @@ CASES = {
     "info/newer-format": ("info {w}/models/newer", 3, "newer than this seqtag reads"),
     "info/not-seqtag": ("info {w}/models/not_seqtag", 3, "not a seqtag model"),
     "info/users-folder": ("info {w}/mine/folder", 3, "model.json is missing"),
+    # ------------------------------------------------------------------ report
+    "report/missing-model": ("report {w}/models/nope -o {w}/r.html", 3, "no such model directory"),
+    "report/damaged-model": ("report {w}/models/truncated -o {w}/r.html", 3, "weights.pt is corrupt"),
+    "report/out-into-model": ("report {w}/models/hmm -o {w}/models/hmm/model.json", 2,
+                              "lies inside the model directory"),
+    "report/out-over-gold": ("report {w}/models/hmm --data {w}/data/test.txt -o {w}/data/test.txt", 2,
+                             "is the input file this command reads"),
+    "report/out-over-users-file": ("report {w}/models/hmm -o {w}/mine/notes.txt", 2, "not written by seqtag report"),
+    "report/other-layer": ("report {w}/models/hmm --data {w}/data/test.txt --columns word,pos,chunk,ner --layer chunk "
+                           "-o {w}/r.html", 2, "the model tags layer 'ner', not 'chunk'"),
+    "report/two-golds-one-model": ("report {w}/models/hmm --data {w}/data/test.txt --data {w}/data/dev.txt -o "
+                                   "{w}/r.html", 2, "give one gold file for all models or one per model"),
+    "report/junk-gold": ("report {w}/models/hmm --data {w}/data/junk.txt -o {w}/r.html", 2, "junk.txt:"),
     # ------------------------------------------------------------------ bench
     "bench/damaged-model": ("bench -m {w}/models/truncated --no-train", 3, "weights.pt is corrupt"),
     "bench/pickled-model": ("bench -m {w}/models/pickled --no-train", 3, "refused: it holds pickled objects"),
@@ -396,7 +409,8 @@ def test_hostile_stdin(case, world, monkeypatch, capfd):
 
 def test_the_catalogue_covers_every_command():
     commands = {case.split("/")[0] for case in [*CASES, *STDIN_CASES]}
-    assert commands >= {"preprocess", "train", "tag", "evaluate", "compare", "info", "bench", "export"}
+    registered = {command.name or command.callback.__name__ for command in cli.app.registered_commands}
+    assert len(registered) >= 9 and commands >= registered, registered - commands
     assert len(CASES) + len(STDIN_CASES) >= 100
 
 
