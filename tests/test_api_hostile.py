@@ -9,6 +9,8 @@ import pytest
 import seqtag
 from seqtag.errors import SeqtagError
 
+pytestmark = pytest.mark.slow  # trains models or runs the CLI many times: not in the fast set
+
 ROOT = Path(__file__).resolve().parent.parent
 NER = ROOT / "data/ner"
 COLUMNS = ["word", "pos", "chunk", "ner"]

@@ -14,6 +14,8 @@ from seqtag.corpus import Corpus, Sentence
 from seqtag.errors import DataError, ModelFormatError
 from seqtag.tagger import load_model, save_model
 
+pytestmark = pytest.mark.slow  # trains models or runs the CLI many times: not in the fast set
+
 TINY_MODEL = {"word_dim": 16, "case_dim": 4, "char_dim": 8, "char_hidden": 8, "hidden": 24, "layers": 1,
               "dropout": 0.1, "rare_word_dropout": 0.0}
 

@@ -13,6 +13,8 @@ from seqtag.cli import app
 
 from conftest import DATA
 
+pytestmark = pytest.mark.slow  # trains models or runs the CLI many times: not in the fast set
+
 runner = CliRunner()
 
 

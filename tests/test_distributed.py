@@ -12,6 +12,8 @@ from seqtag.corpus import Sentence
 from seqtag.devices import placement
 from seqtag.tagger import load_model
 
+pytestmark = pytest.mark.slow  # trains models or runs the CLI many times: not in the fast set
+
 
 def free_port() -> int:
     with socket.socket() as s:

@@ -25,6 +25,8 @@ from seqtag import cli, pipeline
 
 from conftest import DATA
 
+pytestmark = pytest.mark.slow  # trains models or runs the CLI many times: not in the fast set
+
 NER = pipeline.ReadOptions(columns=["word", "pos", "chunk", "ner"], layer="ner")
 COLUMNS = "--columns word,pos,chunk,ner --layer ner"
 

@@ -13,6 +13,8 @@ from seqtag import cli, formats, kinds
 
 from conftest import DATA
 
+pytestmark = pytest.mark.slow  # trains models or runs the CLI many times: not in the fast set
+
 NER = ["word", "pos", "chunk", "ner"]
 SMALL = {"hidden": 16, "layers": 1, "max_epochs": 1}
 

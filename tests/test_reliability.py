@@ -17,6 +17,8 @@ from seqtag.tagger import load_model
 
 from conftest import DATA
 
+pytestmark = pytest.mark.slow  # trains models or runs the CLI many times: not in the fast set
+
 SMALL = ["--hidden", "16", "--layers", "1"]
 
 

@@ -17,6 +17,8 @@ from seqtag import cli  # noqa: E402
 
 from conftest import DATA  # noqa: E402
 
+pytestmark = pytest.mark.slow  # trains models or runs the CLI many times: not in the fast set
+
 SECTIONS = ["Model card", "Training", "Scores per label", "Known and unknown words", "Confusions",
             "Score by sentence length", "Worst errors"]
 

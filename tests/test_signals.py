@@ -20,6 +20,8 @@ from seqtag.tagger import load_model
 from conftest import DATA
 from test_hostile import NER, snapshot
 
+pytestmark = pytest.mark.slow  # trains models or runs the CLI many times: not in the fast set
+
 DRIVER = """
 import importlib, os, signal, sys
 name, target, nth = sys.argv[1], sys.argv[2], int(sys.argv[3])

