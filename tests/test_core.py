@@ -313,3 +313,15 @@ def test_the_wheel_carries_the_bundled_sample_so_a_plain_install_runs_the_quicks
     for key in ("train", "dev", "test"):
         assert f"seqtag/sample/ner/{Path(sample[key]).name}" in names
     assert Path(sample["train"]).resolve().is_relative_to(Path(seqtag.__file__).resolve().parent)
+
+
+def test_the_committed_cli_reference_is_the_app_s_own():
+    """docs/cli.md is generated from the app (python -m seqtag.clidoc > docs/cli.md): a new or changed option that
+    is not regenerated fails here."""
+    from seqtag import clidoc
+
+    reference = (ROOT / "docs" / "cli.md").read_text("utf-8")
+    assert reference == clidoc.render()
+    registered = {command.name or command.callback.__name__ for command in cli.app.registered_commands}
+    assert {f"## seqtag {name}" for name in registered} <= set(reference.splitlines())
+    assert "`--keep-layers`" in reference and "`--embeddings`" in reference
