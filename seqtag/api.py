@@ -271,7 +271,7 @@ def write(corpus: Corpus, path: str | Path, *, format: str = "canonical", overwr
 
 
 def train(train: str | Path | None = None, dev: str | Path | None = None, test: str | Path | None = None,
-          model: str = kinds.DEFAULT_KIND, output: str | Path | None = None, *, resume: bool = False,
+          model: str | None = None, output: str | Path | None = None, *, resume: bool = False,
           overwrite: bool = False, format: str | None = None, columns: list[str] | None = None,
           layer: str | None = None, scheme: str | None = None, on_invalid: str = "repair",
           on_progress: Progress | None = None, time_budget: float | None = None, **options: Any) -> Model:
@@ -289,6 +289,7 @@ def train(train: str | Path | None = None, dev: str | Path | None = None, test: 
         train, dev, test = pipeline.SAMPLE["train"], pipeline.SAMPLE["dev"], pipeline.SAMPLE["test"]
         read = replace(read, columns=read.columns or pipeline.SAMPLE["columns"],
                        layer=read.layer or pipeline.SAMPLE["layer"])
+    named, model = model, model or kinds.DEFAULT_KIND  # resume=True takes the kind from the folder unless named
     if model == kinds.AUTO:
         return _train_auto(train, dev, test, output, overwrite, read, on_progress, time_budget, resume, options)
     if time_budget is not None:
@@ -297,6 +298,9 @@ def train(train: str | Path | None = None, dev: str | Path | None = None, test: 
         if output is None:
             raise DataError("resume=True continues the run saved in `output`: give it")
         kind, train, dev, test, read, config = pipeline.resumed_run(output, train, dev, test, options)
+        if named is not None and named != kind:
+            raise DataError(f"--resume continues the {kind} run saved here; --model {named} (model={named!r}) names "
+                            "another kind", output)
     else:
         kinds.refuse_foreign(model, options)
         config, run = kinds.config_from_options(options)

@@ -179,10 +179,11 @@ def train(
     """Train a BiLSTM(-CRF) tagger or a baseline and save it as a model directory."""
     from seqtag import api, pipeline, show
 
-    kind = ModelKind(model).value
+    source = context.get_parameter_source("model")  # --resume takes the kind from the folder unless --model is typed
+    kind = ModelKind(model).value if not resume or getattr(source, "name", "DEFAULT") != "DEFAULT" else None
     if train_file is None and not resume:
         err.print(f"no --train given: training on the bundled sample in {pipeline.DATA_DIR}")
-    output = output or Path("models") / (layer or (pipeline.SAMPLE["layer"] if train_file is None else kind))
+    output = output or Path("models") / (layer or (pipeline.SAMPLE["layer"] if train_file is None else kind or ""))
     with show.TrainingProgress() as progress:
         trained = api.train(train_file, dev_file, test_file, kind, output, resume=resume, overwrite=overwrite,
                             on_progress=progress.update, time_budget=time_budget,

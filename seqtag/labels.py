@@ -108,6 +108,8 @@ def from_spans(spans: Iterable[Span], length: int, scheme: Scheme) -> list[str]:
 
 def convert(tags: Sequence[str], source: Scheme, target: Scheme) -> list[str]:
     """Convert between span schemes (lossless for valid input); invalid input comes out repaired."""
+    if source is Scheme.PLAIN and target in (Scheme.IOB1, Scheme.IOB2, Scheme.BIOES) and all(t == "O" for t in tags):
+        return list(tags)  # a layer without a single span (read as plain tags) is valid in every span scheme
     if source is Scheme.PLAIN or target is Scheme.PLAIN:
         if source is not target:
             raise ValueError(f"cannot convert {source.value} tags to {target.value}")

@@ -91,6 +91,9 @@ def check_model_destination(destination: str | Path, kind: str, overwrite: bool 
     check_not_reading(path, reading, option)
     if path.is_file() or (path.exists() and not path.is_dir()):
         raise DataError("exists and is not a folder; a model is a directory: choose another path", path)
+    if _resolved(path) in (Path.cwd().resolve(), *Path.cwd().resolve().parents):  # `-o ''` and `-o .` included
+        raise DataError(f"{option} is the current folder (or holds it); a model is written to a folder of its own, "
+                        "which it replaces whole", path)
     if path.is_dir() and not overwrite:
         entries = sorted(p.name for p in path.iterdir())
         if entries:

@@ -171,6 +171,10 @@ def load_config(path: str | Path | None) -> dict:
         config = tomllib.loads(Path(path).read_text("utf-8"))
     except FileNotFoundError:
         raise DataError("no such file", path) from None
+    except UnicodeDecodeError as e:
+        raise DataError(f"not a TOML file: invalid UTF-8 at byte {e.start}", path) from None
+    except IsADirectoryError:
+        raise DataError("is a folder, not a TOML file", path) from None
     except tomllib.TOMLDecodeError as e:
         raise DataError(f"invalid TOML: {e}", path) from None
     unknown = sorted(set(config) - {"model", "training", "features"})

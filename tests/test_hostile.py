@@ -241,6 +241,11 @@ CASES = {
     "train/missing-feature-column": ("train --train {w}/data/train.txt --columns word,pos,chunk,ner --layer ner "
                                      "--features lemma --max-epochs 1 -o {w}/out", 2, "lemma"),
     "train/missing-embeddings": ("train --embeddings {w}/data/nope.vec --max-epochs 1 -o {w}/out", 2, "nope.vec"),
+    "train/binary-config": ("train --config {w}/data/binary.bin --max-epochs 1 -o {w}/out", 2, "not a TOML file"),
+    "train/resume-as-another-kind": ("train --resume --model hmm -o {w}/models/bilstm", 2,
+                                     "--resume continues the bilstm run saved here; --model hmm"),
+    "train/output-current-folder": ("train --model hmm --train {w}/data/train.txt -o .", 2, "is the current folder"),
+    "train/output-empty": ("train --model hmm --train {w}/data/train.txt -o ''", 2, "is the current folder"),
     "train/embeddings-binary": ("train --embeddings {w}/data/binary.bin --max-epochs 1 -o {w}/out", 2, "binary.bin"),
     "train/stream-hf-missing": ("train --stream --train {w}/data/nope.txt --max-epochs 1 -o {w}/out", 2, "nope.txt"),
     # ------------------------------------------------------------------ train --resume

@@ -138,3 +138,11 @@ def test_label_tables_keep_segmentation_and_plain_tags_and_repair_what_is_invali
         ["VB", "NN"], ["NN"]]
     with pytest.raises(ValueError):
         LabelTables(["O"], Scheme.BIOES, Scheme.BMES)
+
+
+def test_a_layer_without_a_single_span_converts_to_every_span_scheme():
+    """A gold file with no entity reads as plain tags; all O is a valid IOB1, IOB2 and BIOES sequence as it is."""
+    for target in (L.Scheme.IOB1, L.Scheme.IOB2, L.Scheme.BIOES):
+        assert L.convert(["O", "O", "O"], L.Scheme.PLAIN, target) == ["O", "O", "O"]
+    with pytest.raises(ValueError):
+        L.convert(["NN", "O"], L.Scheme.PLAIN, L.Scheme.IOB1)  # real plain tags still do not convert
