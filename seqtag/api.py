@@ -185,7 +185,7 @@ def load(path: str | Path, runtime: str = "auto", on_progress: Progress | None =
         try:
             from seqtag.export import onnx_predictor
 
-            predictor = onnx_predictor(path, report, int8=runtime == "onnx-int8")
+            predictor = onnx_predictor(path, report, int8=runtime == "onnx-int8", document=document)
             return Model(predictor, document, path=path,
                          torch_predictor=(lambda: load_model(path, document=document)) if runtime == "auto" else None)
         except Exception as error:  # the fallback: PyTorch runs every model, and gives the same labels

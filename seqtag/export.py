@@ -153,13 +153,14 @@ def _replace(target: Path, write) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def onnx_predictor(model_dir: Path, on_progress=lambda event: None, int8: bool = False) -> OnnxTagger:
+def onnx_predictor(model_dir: Path, on_progress=lambda event: None, int8: bool = False,
+                   document: dict | None = None) -> OnnxTagger:
     """The ONNX runtime for a BiLSTM model directory, exporting the network into it first where the graph is
     missing or was exported from another model.json (a graph exported before stamps existed is run as it is).
     `int8`: the graph with its weights quantized to int8 (made from the float one)."""
     model_dir = Path(model_dir)
     name = INT8_FILE if int8 else ONNX_FILE
-    predictor = OnnxTagger(model_dir, name) if (model_dir / name).exists() else None
+    predictor = OnnxTagger(model_dir, name, document) if (model_dir / name).exists() else None
     if predictor is not None and _belongs(model_dir, predictor.stamp):
         if predictor.misfit:  # refused here, not at the first batch as onnxruntime's internal error
             raise ModelFormatError(f"{name} does not take the inputs this model gives it ({predictor.misfit}); "
@@ -230,10 +231,10 @@ class OnnxTagger(Predictor):
 
     kind = "bilstm"
 
-    def __init__(self, path: Path, graph: str = ONNX_FILE):
+    def __init__(self, path: Path, graph: str = ONNX_FILE, document: dict | None = None):
         if importlib.util.find_spec("onnxruntime") is None:
             raise DataError("the ONNX runtime needs onnxruntime: pip install onnxruntime", path)
-        document = read_model_json(path)
+        document = document or read_model_json(path)  # the caller's copy: a vocabulary of vectors is large
         if document["kind"] != "bilstm" or not (path / graph).exists():
             raise ModelFormatError(f"no {graph} here: run `seqtag export -m {path} --format onnx` first", path)
         super().__init__(document["layer"], L.Scheme(document["scheme"]), document["labels"], document["features"])
