@@ -238,6 +238,9 @@ def fit_model(
             train, layer, repaired = formats.prepare(train_path, read.layer, scheme, read.on_invalid)
         else:
             train, layer, repaired = read.read(train_path, stream=read.stream)
+        if read.layer is None and len(train.layers) > 1 and not resume:
+            report({"event": "warning", "message": f"no --layer given: training on the last column, {layer!r} (the "
+                    f"layers are {', '.join(train.layers)}); name the one to learn with --layer"})
         read = replace(read, layer=layer)  # the caller's options stay as they were
         scheme = train.schemes[layer]
         dev = dev_path if isinstance(dev_path, Corpus) else read.read(dev_path, scheme)[0] if dev_path else None
@@ -278,6 +281,12 @@ def fit_model(
         if corpus is not None:
             metrics[name] = score_tagger(tagger, corpus)
     info["metrics"] = metrics
+    dev_report = metrics.get("dev")
+    if dev_report is not None and dev_report[dev_report["metric"]] == 0.0 and any(
+            label != "O" for sentence in dev for label in sentence.labels[layer]):  # (not a dev set without spans)
+        report({"event": "warning", "message": f"the model scores 0.00 {dev_report['metric']} on dev: it learned "
+                "nothing it can show there (every label O?); train longer (--max-epochs), on more data, or check "
+                "--layer and --columns"})
     files = {**trained.files, METRICS_FILE: json.dumps(metrics, indent=2) + "\n"}
     if output is None:
         return tagger, model_document(tagger, info), trained.files

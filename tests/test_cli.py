@@ -316,3 +316,21 @@ def test_train_auto_holds_out_dev_data_and_keeps_to_its_time_budget(tmp_path):
     assert again.exit_code == 2 and "new or empty folder" in again.stderr
     assert run("train", "--model", "hmm", "--time-budget", "5", "-o", tmp_path / "hmm").exit_code == 2
     assert run("train", "--model", "auto", "--time-budget", "inf", "-o", tmp_path / "inf").exit_code == 2
+
+
+def test_training_warns_of_a_layer_chosen_by_default_and_of_a_model_that_learned_nothing(tmp_path, capfd):
+    train = DATA / "ner/train.txt"
+    assert cli.run(["train", "--model", "hmm", "--train", str(train), "-o", str(tmp_path / "hmm")]) == 0
+    err = capfd.readouterr().err
+    assert "warning: no --layer given: training on the last column, 'col4' (the layers are col2, col3, col4)" in err
+    # the dev set's own words, every one labelled O, and one name: the majority baseline tags the dev set all O
+    rows = [line.split() for line in (DATA / "ner/dev.txt").read_text().splitlines()]
+    dev = "".join(f"{r[0]} {r[3]}\n" if r else "\n" for r in rows if not r or r[0] != "-DOCSTART-")
+    (tmp_path / "dev.txt").write_text(dev)
+    (tmp_path / "train.txt").write_text("Zork B-PER\n\n" + "".join(f"{r[0]} O\n" if r else "\n" for r in rows
+                                                                   if not r or r[0] != "-DOCSTART-"))
+    assert cli.run(["train", "--model", "majority", "--train", str(tmp_path / "train.txt"), "--dev",
+                    str(tmp_path / "dev.txt"), "--layer", "col2", "-o", str(tmp_path / "m")]) == 0
+    err = capfd.readouterr().err
+    assert "--layer given" not in err  # named: no warning
+    assert "warning: the model scores 0.00 f1 on dev: it learned nothing" in err
