@@ -145,12 +145,25 @@ def _stamped(graph, stamp: str) -> bytes:
 def _replace(target: Path, write) -> None:
     """Write `target` through a temporary file beside it, renamed over it only once complete."""
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    for stale in target.parent.glob(f".{target.name}.tmp-*"):  # left by a process killed while writing it
+        if stale != tmp and not _alive(int(stale.name.rpartition("-")[2] or 0)):
+            stale.unlink(missing_ok=True)
     try:
         with open(tmp, "wb") as file:
             write(file)
         tmp.replace(target)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return pid > 0
+    return pid > 0
 
 
 def onnx_predictor(model_dir: Path, on_progress=lambda event: None, int8: bool = False,

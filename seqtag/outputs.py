@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -104,11 +105,18 @@ def check_model_destination(destination: str | Path, kind: str, overwrite: bool 
             if found != kind:
                 raise DataError(f"holds a {found} model; a {kind} model replaces only a {kind} model: "
                                 f"{OVERWRITE_HINT}", path)
-            foreign = [name for name in entries if name not in MODEL_FILES]
+            foreign = [name for name in entries if name not in MODEL_FILES and not own_leftover(name, MODEL_FILES)]
             if foreign:
                 raise DataError(f"holds files that are not part of a model ({', '.join(foreign[:3])}), which "
                                 f"replacing the model would delete; {OVERWRITE_HINT}", path)
     check_writable(path / "model.json")
+
+
+def own_leftover(name: str, files) -> bool:
+    """A temporary file that seqtag writes beside one of `files` (".model.onnx.tmp-PID") and a kill left behind:
+    part of the model folder, replaced with it, never a reason to refuse it."""
+    match = re.fullmatch(r"\.(.+)\.tmp-(\d+)", name)
+    return match is not None and match.group(1) in files
 
 
 def check_file_destination(destination: str | Path, command: str, overwrite: bool = False,
