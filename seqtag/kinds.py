@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from seqtag import schedule, vectors
+from seqtag import schedule
 from seqtag.errors import DataError
 
 
@@ -260,6 +260,8 @@ def config_from_options(options: Mapping[str, Any]) -> tuple[dict, dict]:
         key = table[name].key
         value = table[name].check(value)
         if key == ("model", "embeddings"):  # checked before any data is read; a file is kept as an absolute path
+            from seqtag import vectors  # numpy: imported only when vectors are asked for
+
             value = vectors.checked_source(value)
         if key == ("features",):
             value = [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else list(value)

@@ -1,27 +1,21 @@
 """Training settings that follow the corpus size and the device: the batch size, learning rate and epoch limit
 (schedule_for), the network's width, depth and document window (network_for), the weight average (ema_for) and
-the learning rate's factor by epoch (lr_factor). Each rule was chosen on dev data; README, Training, says how."""
+the learning rate's factor by epoch (lr_factor). Each rule was chosen on dev data; docs/experiments.md says how."""
 
 from __future__ import annotations
 
-# From this many training tokens a GPU trains with larger batches (GPU_SCHEDULE): an epoch is launch-bound at 800
-# tokens a batch. Chosen on dev at the size it was measured at, CoNLL-2003 NER (203,621 tokens, lent H100): seeds
-# 1-3 best dev F1 91.17 / 91.34 / 90.91, mean 91.14, against 90.60 at 800 tokens; epoch 1.61 s against 5.76 s.
+# From this many training tokens a GPU trains with larger batches (GPU_SCHEDULE): at 800 tokens a batch its step is
+# bound by kernel launches, not arithmetic. Chosen on dev at that size (docs/experiments.md, Training defaults).
 GPU_SCHEDULE_FROM = 200_000
 GPU_SCHEDULE = {"batch_tokens": 4000, "lr": 0.0045, "max_epochs": 60}  # lr: 0.002 x sqrt(5), 5x the batch
 LR, MAX_EPOCHS = 0.002, 30
 HIDDEN = 200  # hidden units per direction of the word BiLSTM
 LAYERS = 2  # stacked BiLSTM layers
 DOCUMENT_WINDOW = 64  # tokens of a document the network reads at once (chosen on dev over 0, on a GPU)
-# From this many training tokens a CPU trains a narrower network for longer (CPU_SCHEDULE): half the hidden units
-# take about half the time an epoch and in tagging. Chosen on dev at the size it was measured at, CoNLL-2003 NER
-# (this 2-core CPU, docs/experiments.md): seeds 1-3 best dev F1 91.17 / 90.96 / 90.95, mean 91.02, against 90.60 at
-# 200 units and 30 epochs, where the narrower network's best epochs had come in the last four. That network then
-# read windows of 128 tokens better than 64 on the same dev set at 30 epochs (90.84 / 91.44 / 90.83, mean 91.04,
-# against 90.78), at about 1.35x the time an epoch and no more tagging time (at 45 epochs, as trained, the gain
-# shrank to 91.09 against 91.02; docs/experiments.md). The GPU keeps 64: 128 lost there on dev (90.89, H200).
-# Then one layer instead of two, at 0.6-0.65x the time an epoch: 91.50 / 91.42 / 91.06, mean 91.33, against 91.09
-# at 45 epochs (the GPU keeps two: one layer there gave 91.15 against two layers' 91.14, H200).
+# From this many training tokens a CPU trains a narrower network for longer (CPU_SCHEDULE): fewer units and one
+# layer take about half the time an epoch and in tagging, and a 128-token window reads more of a document. Each
+# was chosen on CoNLL-2003 dev by a rule written before the runs; the GPU, whose epoch is launch-bound, keeps the
+# wider defaults (docs/experiments.md, Training defaults).
 CPU_SCHEDULE_FROM = 200_000
 CPU_SCHEDULE = {"hidden": 100, "max_epochs": 45, "document_window": 128, "layers": 1}
 BATCH_TOKENS = 800  # from BATCH_TOKENS x STEPS training tokens up; fewer below (batch_tokens_for)

@@ -10,8 +10,6 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from seqtag.vectors import coverage_lines
-
 if TYPE_CHECKING:
     import rich.table
 
@@ -192,6 +190,8 @@ def model_card(model: Path, document: dict, runtime: str | None = None) -> None:
     if vectors:
         table.add_row("word vectors", f"{_shown(vectors['source'])}: {vectors['words']:,} words of {vectors['dim']} "
                       f"dimensions, {'fine-tuned' if vectors['fine_tuned'] else 'frozen'} on the training words")
+        from seqtag.vectors import coverage_lines  # numpy: only for a model that has vectors
+
         for role, text in coverage_lines(vectors):
             table.add_row(f"vectors cover {role}", text)
     for role, record in training.get("data", {}).items():
