@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from seqtag import formats, kinds, outputs, pipeline
+from seqtag import formats, kinds, outputs, pipeline, settings
 from seqtag import labels as L
 from seqtag.corpus import Corpus, StreamedCorpus
 from seqtag.errors import DataError
@@ -303,7 +303,7 @@ def train(train: str | Path | None = None, dev: str | Path | None = None, test: 
                             "another kind", output)
     else:
         kinds.refuse_foreign(model, options)
-        config, run = kinds.config_from_options(options)
+        config, run = settings.config_from_options(options)
         config = pipeline.merge_config(pipeline.load_config(run.get("config_file")), config)
         read = replace(read, stream=bool(run.get("stream")))
         kind = model
@@ -321,7 +321,7 @@ def _train_auto(train, dev, test, output: Path | None, overwrite: bool, read: pi
                         "names the kind)")
     if time_budget is not None and not 0 < time_budget < float("inf"):
         raise DataError(f"--time-budget must be a finite number of seconds above 0, not {time_budget!r}")
-    config, run = kinds.config_from_options(options)
+    config, run = settings.config_from_options(options)
     if run.get("stream"):
         raise DataError("--stream trains the BiLSTM only; --model auto also trains baselines, which read their "
                         "training data into memory")

@@ -11,7 +11,6 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
-from typing import ClassVar
 
 import numpy as np
 import torch
@@ -24,52 +23,10 @@ from seqtag.corpus import Corpus, Sentence, StreamedCorpus
 from seqtag.crf import CRF
 from seqtag.encoding import NUM_CASES, Encoder, batched_windows, char_bigrams, normalize_word, training_scheme
 from seqtag.errors import DataError
-from seqtag.kinds import bilstm_choices
 from seqtag.schedule import NETWORK, network_for
-from seqtag.settings import make_config
+from seqtag.settings import BiLSTMConfig
 from seqtag.tagger import Tagger
 from seqtag.vocab import Vocabulary
-
-
-@dataclass
-class BiLSTMConfig:
-    """Model hyperparameters. Input sizes are derived from these, never configured."""
-
-    word_dim: int | None = None  # None: the pretrained vectors' dimension, or WORD_DIM without them
-    case_dim: int = 8
-    char_dim: int = 30
-    char_encoder: str = "auto"  # cnn | lstm | none | auto: by corpus size (char_encoder_for)
-    char_hidden: int = 50  # CNN filters, or hidden units per direction of the character BiLSTM
-    max_chars: int = 30  # longer words are cut for the character encoder
-    feature_dim: int = 20  # per extra input column (--features)
-    bigram_dim: int = 50  # segmentation: embeddings of the character bigrams left and right
-    hidden: int | None = None  # per direction; None: by corpus size and device (schedule.network_for)
-    layers: int | None = None  # None: by corpus size and device, as hidden
-    cell: str = "lstm"  # lstm | gru
-    dropout: float = 0.5
-    decoder: str = "crf"  # crf | softmax
-    rare_word_dropout: float = 0.3  # words seen once in training read as unknown with this probability
-    embeddings: str | None = None  # pretrained word vectors: a file or a package name (seqtag.vectors)
-    # with vectors: their rows of the training words are fine-tuned (True) or kept as they are (False); the rows of
-    # the vectors' other words are always kept frozen, for the words a test brings that training never saw
-    fine_tune_vectors: bool = True
-    pretrained_words: int = 0  # set by training: the last this many words of the vocabulary have frozen vectors
-    context: bool = True  # span tasks: the document/corpus context layer (seqtag.context), fitted on the dev set
-    # the context layer's corpus-level mention count, log(1 + n): off since dev showed it neutral on the full
-    # CoNLL-2003 dev set and ruinous where the layer was fitted on a small one (docs/experiments.md: The context
-    # layer)
-    corpus_mention_count: bool = False
-    # the network reads neighbouring sentences of a document together, up to this many tokens (0: one at a time);
-    # None: by corpus size and device, as hidden
-    document_window: int | None = None
-
-    LIMITS: ClassVar[dict] = {"hidden": (1, 8192), "layers": (1, 16), "dropout": (0.0, 0.95),
-                              "rare_word_dropout": (0.0, 1.0), "document_window": (0, None),
-                              "word_dim": (1, 4096), "pretrained_words": (0, None)}
-
-    @classmethod
-    def from_dict(cls, values: dict) -> BiLSTMConfig:
-        return make_config(cls, values, "[model]", bilstm_choices("model"))
 
 
 WORD_DIM = 100  # the word vectors' size without pretrained vectors

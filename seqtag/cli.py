@@ -187,7 +187,7 @@ def train(
     with show.TrainingProgress() as progress:
         trained = api.train(train_file, dev_file, test_file, kind, output, resume=resume, overwrite=overwrite,
                             on_progress=progress.update, time_budget=time_budget,
-                            **shared.reading(fmt, columns, layer, scheme, on_invalid), **shared.typed(context, options))
+                            **shared.reading(fmt, columns, layer, scheme, on_invalid), **shared.typed(context, kind, options))
     if trained.predictor is not None:  # None on the torchrun ranks other than 0
         err.print(f"saved {output}")
         show.dev_curve(output)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import typer
 
+from seqtag import settings
+
 
 def render() -> str:
     from seqtag import cli
@@ -43,15 +45,30 @@ def _takes(param) -> str:
     """What a parameter takes, from the annotation typer read it from (typer carries its own click)."""
     if getattr(param, "is_flag", False):
         return "flag"
+    setting = settings.FLAGGED.get(param.name)  # a kind's setting: its choices and bounds are declared there
+    if setting is not None:
+        if setting.choices:
+            return " / ".join(f"`{choice}`" for choice in setting.choices)
+        takes = _TAKES[setting.type]
+        if setting.minimum is not None or setting.maximum is not None:
+            takes += f" ({_bound(setting.minimum)}..{_bound(setting.maximum)})"
+        return takes + (f" (above {setting.above:g})" if setting.above is not None else "")
     annotation = param.type_descriptor.annotation
     inner = typing.get_args(annotation)[0] if typing.get_origin(annotation) is list else annotation
     if isinstance(inner, type) and issubclass(inner, enum.Enum):
         return " / ".join(f"`{member.value}`" for member in inner)
-    takes = {int: "integer", float: "number", bool: "flag", Path: "path", str: "text"}.get(inner, str(inner))
+    takes = _TAKES.get(inner, str(inner))
     low, high = getattr(param, "min", None), getattr(param, "max", None)
     if low is not None or high is not None:
         takes += f" ({low if low is not None else ''}..{high if high is not None else ''})"
     return takes + (", several" if typing.get_origin(annotation) is list else "")
+
+
+_TAKES = {int: "integer", float: "number", bool: "flag", Path: "path", str: "text"}
+
+
+def _bound(value) -> str:
+    return "" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _default(param) -> str:

