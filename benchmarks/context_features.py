@@ -13,12 +13,12 @@ import argparse
 
 import numpy as np
 
-from seqtag import context
+from seqtag.models import context
 from seqtag.api import read_corpus
-from seqtag.corpus import Corpus
-from seqtag.evaluation import score_tagger
-from seqtag.tagger import load_model
-from seqtag.training import _fit_context, _halves, _scored_batches
+from seqtag.data.corpus import Corpus
+from seqtag.data.evaluation import score_tagger
+from seqtag.runtime.loading import load_model
+from seqtag.training.loop import _fit_context, _halves, _scored_batches
 
 
 def main() -> None:

@@ -13,10 +13,11 @@ from pathlib import Path
 import torch
 
 from seqtag.api import read_corpus
-from seqtag.bilstm import BiLSTMConfig, BiLSTMTagger, TrainingCounts
-from seqtag.export import OnnxTagger, export
-from seqtag.tagger import save_model
-from seqtag.training import EncodedBatches, TrainConfig, _train_epoch, make_optimizer, resolve
+from seqtag.models.bilstm import BiLSTMConfig, BiLSTMTagger, TrainingCounts
+from seqtag.runtime.export import export
+from seqtag.runtime.onnx_tagger import OnnxTagger
+from seqtag.models.tagger import save_model
+from seqtag.training.loop import EncodedBatches, TrainConfig, _train_epoch, make_optimizer, resolve
 
 COLUMNS = ["word", "pos", "chunk", "ner"]
 

@@ -15,11 +15,11 @@ import time
 
 import torch
 
-from seqtag import crf
+from seqtag.models import crf
 from seqtag.api import read_corpus
-from seqtag.bilstm import BiLSTMConfig, BiLSTMTagger, TrainingCounts
-from seqtag.devices import resolve_device
-from seqtag.training import EncodedBatches, TrainConfig, _train_epoch, make_optimizer, resolve, train_bilstm
+from seqtag.models.bilstm import BiLSTMConfig, BiLSTMTagger, TrainingCounts
+from seqtag.training.devices import resolve_device
+from seqtag.training.loop import EncodedBatches, TrainConfig, _train_epoch, make_optimizer, resolve, train_bilstm
 
 
 def main() -> None:

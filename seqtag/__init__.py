@@ -24,7 +24,7 @@ def __getattr__(name: str):
 
         return getattr(api, name)
     if name == "Tagged":
-        from seqtag.tagging import Tagged
+        from seqtag.runtime.tagging import Tagged
 
         return Tagged
     raise AttributeError(f"module 'seqtag' has no attribute {name!r}")

@@ -1,6 +1,6 @@
 """`python -m seqtag` is the same program as `seqtag` (so `torchrun -m seqtag train` works)."""
 
-from seqtag.cli import main
+from seqtag.cli.commands import main
 
 if __name__ == "__main__":
     main()

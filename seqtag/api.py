@@ -12,39 +12,43 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from seqtag import formats, kinds, outputs, pipeline, settings
-from seqtag import labels as L
-from seqtag.corpus import Corpus, StreamedCorpus
+from seqtag.data import formats
+from seqtag import kinds, outputs, settings
+from seqtag.training import pipeline
+from seqtag.data import labels as L
+from seqtag.data.corpus import Corpus, StreamedCorpus
 from seqtag.errors import DataError
 
 Progress = Callable[[dict], None]
-# what runs a saved model: auto (onnxruntime for a BiLSTM, exported on first use; PyTorch where it cannot be, and
-# for probabilities and n-best lists), or either one; the baselines always run on numpy
-RUNTIMES = ("auto", "torch", "onnx", "onnx-int8")  # onnx-int8: weights quantized to int8 (opt-in, see README)
-EXPORT_FORMATS = ("onnx", "torchscript")  # what `seqtag export` writes (seqtag.export)
+EXPORT_FORMATS = ("onnx", "torchscript")  # what `seqtag export` writes (seqtag.runtime.export)
 
 
 class Model:
     """A trained tagger: `tag` text, `evaluate` on a gold corpus, `save` as a model directory."""
 
     def __init__(self, predictor, document: dict | None = None, files: dict | None = None, path: Path | None = None,
-                 torch_predictor: Callable[[], Any] | None = None):
-        self.predictor = predictor  # seqtag.tagger.Tagger, or the ONNX runtime's predictor
+                 choice=None):
+        self.predictor = predictor  # seqtag.models.tagger.Tagger, or the ONNX runtime's predictor
         self.document = document or {}  # what model.json holds: configuration, training data, metrics
         self.files = files or {}  # training's extra files (train_log.jsonl, checkpoint.pt) until saved
         self.path = path
-        self._torch_predictor = torch_predictor  # runtime auto: loads PyTorch's when ONNX cannot do what is asked
+        self.choice = choice  # seqtag.runtime.choice.Choice: what runs a loaded model, and why; None: in memory
 
     def _able(self, probs: bool, nbest: int):
-        """The predictor, switched to PyTorch's where the ONNX runtime was chosen for us and cannot give
-        probabilities or n-best lists."""
-        if (probs or nbest) and self._torch_predictor is not None:
-            self.predictor, self._torch_predictor = self._torch_predictor(), None
+        """The predictor for what is asked: where the runtime was chosen for us and the choice for this request
+        differs (the ONNX runtime gives no probabilities or n-best lists), the one the chooser names now."""
+        from seqtag.runtime import choice as runtimes
+
+        if self.choice is not None and (probs or nbest):
+            wanted = runtimes.choose(self.path, self.document, self.choice.asked, probs=probs, nbest=nbest)
+            if wanted.runtime != self.choice.runtime:
+                self.predictor, self.choice = runtimes.open_predictor(self.path, self.document, wanted)
         return self.predictor
 
     def _savable(self):
         """A predictor that saves: the ONNX runtime only runs a model, so a model it loaded saves PyTorch's."""
-        from seqtag.tagger import Tagger, load_model
+        from seqtag.models.tagger import Tagger
+        from seqtag.runtime.loading import load_model
 
         if isinstance(self.predictor, Tagger):
             return self.predictor
@@ -67,7 +71,7 @@ class Model:
         every one of them holds whitespace (["Peter went.", "EU rejects."]); otherwise it is one token list, whose
         tokens may hold spaces (["New York", "is", "big"]). `tokenized=True` reads strings as
         whitespace-separated tokens. Returns Tagged results: tokens, labels, offsets, spans, probs, nbest."""
-        from seqtag.tagging import tag_stream, tag_units
+        from seqtag.runtime.tagging import tag_stream, tag_units
 
         _check_tagging(probs, nbest, window, tokenized)
         if not isinstance(text, Iterable) or isinstance(text, (bytes, dict)):
@@ -81,7 +85,7 @@ class Model:
         return tag_stream(predictor, units, window, probs, nbest)
 
     def _unit(self, item, tokenized: bool | None):
-        from seqtag.tagging import units_from_texts
+        from seqtag.runtime.tagging import units_from_texts
 
         if isinstance(item, str):
             return next(units_from_texts([item], self.scheme is L.Scheme.BMES, bool(tokenized)))
@@ -91,9 +95,11 @@ class Model:
 
     def tag_lines(self, lines: Iterable[str], input_format: str = "raw", output_format: str = "conll", *,
                   window: int = 2000, probs: bool = False, nbest: int = 0, workers: int = 1,
-                  columns: list[str] | None = None) -> Iterator[str]:
-        """`seqtag tag`: lines in (raw text, whitespace tokens, or any format), text out in any format."""
-        from seqtag.tagging import check_output, render, tag_stream, tag_stream_parallel, units_from_lines
+                  columns: list[str] | None = None, source: str = "<stdin>", counts: dict | None = None
+                  ) -> Iterator[str]:
+        """`seqtag tag`: lines in (raw text, whitespace tokens, or any format), text out in any format. `source`
+        names the lines in errors; `counts`, where given, gets the sentences and tokens tagged."""
+        from seqtag.runtime.tagging import check_output, render, tag_stream, tag_stream_parallel, units_from_lines
 
         _check_tagging(probs, nbest, window, None)
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
@@ -105,18 +111,77 @@ class Model:
         predictor = self._able(probs, nbest)
         check_output(predictor, output_format, nbest)
         units = units_from_lines(lines, input_format, self.scheme is L.Scheme.BMES, columns,
-                                 offsets=output_format == "jsonl")
+                                 offsets=output_format == "jsonl", source=source)
         if workers > 1:
             results = tag_stream_parallel(predictor, units, window, probs, nbest, workers)
         else:
             results = tag_stream(predictor, units, window, probs, nbest)
+        if counts is not None:
+            results = _counted(results, counts)
         return render(results, self.layer, output_format)
+
+    def tag_files(self, inputs: str | Path | Iterable[str | Path], output_dir: str | Path, input_format: str = "raw",
+                  output_format: str = "conll", *, window: int = 2000, workers: int = 1,
+                  columns: list[str] | None = None, replace_invalid: bool = False, overwrite: bool = False,
+                  on_progress: Progress | None = None) -> dict:
+        """`seqtag tag --input ... --output-dir ...`: each input file (a path or a glob pattern) tagged into one
+        output of the same name in `output_dir`, resumably (seqtag.runtime.files): outputs already finished for
+        this model and these settings are kept. Returns what was tagged, skipped and failed (a failed input costs
+        its own output only). seqtag.ray.tag_files does the same on a Ray cluster."""
+        from seqtag.runtime import files
+
+        run, settings = self.plan_files(inputs, output_dir, input_format, output_format, window=window,
+                                        workers=workers, columns=columns, replace_invalid=replace_invalid,
+                                        overwrite=overwrite)
+        outcome = files.run_local(run, self, settings, on_progress or (lambda event: None))
+        return outcome.summary()
+
+    def plan_files(self, inputs, output_dir, input_format: str = "raw", output_format: str = "conll", *,
+                   window: int = 2000, workers: int = 1, columns: list[str] | None = None,
+                   replace_invalid: bool = False, overwrite: bool = False):
+        """(seqtag.runtime.files.Plan, settings) of tag_files, every argument checked before anything is written."""
+        from seqtag.runtime import files
+
+        if self.path is None:
+            raise DataError("tag_files records the model's hash beside its outputs: save the model first")
+        patterns = [inputs] if isinstance(inputs, (str, Path)) else list(inputs) if isinstance(inputs, Iterable) else None
+        if not patterns or not all(isinstance(p, (str, Path)) for p in patterns):
+            raise DataError(f"inputs must be a path, a glob pattern or a list of them, not {inputs!r}")
+        _check_path("output_dir", output_dir)
+        for name, value in (("replace_invalid", replace_invalid), ("overwrite", overwrite)):
+            _check_flag(name, value)
+        list(self.tag_lines([], input_format, output_format, window=window, columns=columns))  # the settings' checks
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise DataError(f"workers must be a whole number from 1 up, not {workers!r}")
+        columns = pipeline.ReadOptions(columns=columns).columns if columns is not None else None
+        settings = {"input_format": input_format, "output_format": output_format, "window": window,
+                    "columns": columns}
+        # the manifest's key: what makes an output differ (onnx-int8 is the one runtime whose labels may)
+        key = {**settings, "int8": self.choice is not None and self.choice.runtime == "onnx-int8"}
+        run = files.plan([str(p) for p in patterns], output_dir, self.path, self.document, key, overwrite)
+        return run, {**settings, "replace_invalid": replace_invalid, "workers": workers}
+
+    def __getstate__(self) -> dict:
+        """A saved model travels as its folder's path (to processes of datasets.map, Ray actors) and is opened
+        again there; one in memory travels whole."""
+        state = dict(self.__dict__)
+        if self.path is not None:
+            state["predictor"] = None
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        if self.predictor is None:
+            from seqtag.runtime import choice as runtimes
+
+            chosen = self.choice or runtimes.choose(self.path, self.document)
+            self.predictor, self.choice = runtimes.open_predictor(self.path, self.document, chosen)
 
     def evaluate(self, gold: Corpus | str | Path, *, strict: bool = False, on_progress: Progress | None = None,
                  **read_options) -> dict:
         """Score on a gold corpus (a Corpus, or a file read like the training data): seqeval's entity scores for
         span layers, accuracy for tags, word scores for segmentation; out-of-vocabulary scores beside."""
-        from seqtag.evaluation import score_tagger
+        from seqtag.data.evaluation import score_tagger
 
         _check_flag("strict", strict)
         if not isinstance(gold, Corpus):
@@ -134,7 +199,7 @@ class Model:
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Write the model directory (atomically). An existing folder is replaced only if it holds a model of the
         same kind and nothing else, unless `overwrite`."""
-        from seqtag.tagger import METRICS_FILE, save_model
+        from seqtag.models.tagger import METRICS_FILE, save_model
 
         _check_path("path", path)
         _check_flag("overwrite", overwrite)
@@ -145,6 +210,16 @@ class Model:
         save_model(self._savable(), path, info, {**self.files, METRICS_FILE: metrics})
         self.path = path
         return path
+
+
+def _counted(results, counts: dict):
+    """The results as they pass, counted into `counts` (sentences, tokens)."""
+    counts.setdefault("sentences", 0)
+    counts.setdefault("tokens", 0)
+    for result in results:
+        counts["sentences"] += 1
+        counts["tokens"] += len(result.tokens)
+        yield result
 
 
 def _is_tokens(item) -> bool:
@@ -167,42 +242,25 @@ def _check_tagging(probs, nbest, window, tokenized) -> None:
 def load(path: str | Path, runtime: str = "auto", on_progress: Progress | None = None) -> Model:
     """A saved model directory. runtime="auto" runs a BiLSTM on onnxruntime (exporting the network into the
     directory on first use) and falls back to PyTorch where onnxruntime is missing, the folder cannot be written or
-    the network cannot be exported; "torch" and "onnx" choose. Loading never runs code from the files."""
-    from seqtag.tagger import load_model, read_model_json
+    the network cannot be exported; "torch" and "onnx" choose (seqtag.runtime.choice decides). Loading never runs
+    code from the files."""
+    from seqtag.models.tagger import read_model_json
+    from seqtag.runtime import choice as runtimes
 
     _check_path("path", path)
-    if runtime not in RUNTIMES:
-        raise DataError(f"runtime must be {', '.join(RUNTIMES[:-1])} or {RUNTIMES[-1]}, not {runtime!r}")
+    if runtime not in runtimes.RUNTIMES:  # before the folder is read: the caller's mistake comes first
+        runtimes.choose(Path(path), {}, runtime)
     path = Path(path)
     document = read_model_json(path)
-    known = kinds.KINDS.get(document.get("kind"))  # an unknown kind is load_model's to refuse, as a damaged model
-    onnx = known is not None and "onnx" in known.capabilities
-    if runtime.startswith("onnx") and not onnx:
-        raise DataError(f"--runtime {runtime} runs BiLSTM models; this is a {document.get('kind')} model", path)
-    report = on_progress or (lambda event: None)
-    fallback = None  # why runtime auto runs PyTorch, said once PyTorch has loaded the model
-    if runtime.startswith("onnx") or (runtime == "auto" and onnx):
-        try:
-            from seqtag.export import onnx_predictor
-
-            predictor = onnx_predictor(path, report, int8=runtime == "onnx-int8", document=document)
-            return Model(predictor, document, path=path,
-                         torch_predictor=(lambda: load_model(path, document=document)) if runtime == "auto" else None)
-        except Exception as error:  # the fallback: PyTorch runs every model, and gives the same labels
-            if runtime != "auto":
-                raise
-            if not isinstance(error, (ImportError, DataError)):  # not an expected absence: worth a line
-                fallback = f"tagging with PyTorch: {error}"
-    model = Model(load_model(path, document=document), document, path=path)
-    if fallback:  # after loading: a model PyTorch cannot load either is reported once, by PyTorch's loader
-        report({"event": "note", "message": fallback})
-    return model
+    choice = runtimes.choose(path, document, runtime)
+    predictor, choice = runtimes.open_predictor(path, document, choice, on_progress or (lambda event: None))
+    return Model(predictor, document, path=path, choice=choice)
 
 
 def read_gold(model: str | Path, path: str | Path, **read_options) -> Corpus:
     """`load(model).read_gold(path)` without preparing the model to tag (no ONNX export on first use): a bad gold
     file is reported before anything is written."""
-    from seqtag.tagger import read_model_json
+    from seqtag.models.tagger import read_model_json
 
     return _read_gold(read_model_json(Path(model)), path, read_options)
 

@@ -8,9 +8,8 @@ entry here. Classes are named as "module:attribute" strings, so reading this tab
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from seqtag import settings
@@ -22,8 +21,9 @@ from seqtag.settings import API, FLAG, Setting
 class Kind:
     name: str
     summary: str
-    predictor: str  # "module:Class", a seqtag.tagger.Tagger
-    trainer: str  # "module:callable": (train, dev, layer, config, run=TrainRun) -> Trained, or a bare Tagger
+    predictor: str  # "module:Class", a seqtag.models.tagger.Tagger
+    # "module:callable": (train, dev, layer, config, run=seqtag.models.tagger.TrainRun) -> Trained, or a bare Tagger
+    trainer: str
     options: tuple[Setting, ...] = ()  # the settings a user may give this kind (seqtag.settings)
     variants: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # compare's names -> [model] settings
     bench: Mapping[str, Any] = field(default_factory=dict)  # settings of the short run `seqtag bench` trains
@@ -43,36 +43,12 @@ class Kind:
         resolved: dict = {}
         for option in self.options:
             if len(option.key) == 2 and config.get(option.key[0], {}).get(option.key[1]) is not None:
-                resolved.setdefault(option.key[0], {})[option.key[1]] = config[option.key[0]][option.key[1]]
+                value = option.check(config[option.key[0]][option.key[1]], settings.TOML)
+                resolved.setdefault(option.key[0], {})[option.key[1]] = value
         return resolved
-
-    def train(self, train, dev, layer: str, config: dict, run):
-        """Train with this kind's trainer: a seqtag.tagger.Trained."""
-        result = self.trainer_function()(train, dev, layer, config, run=run)
-        return result if isinstance(result, Trained) else Trained(result)
 
     def option(self, name: str) -> Setting | None:
         return next((o for o in self.options if o.name == name), None)
-
-
-@dataclass
-class TrainRun:
-    """How a trainer runs, beside the data and the configuration."""
-
-    output: Path | None = None  # a kind that trains in epochs saves the best model here after each; None: memory only
-    info: dict = field(default_factory=dict)  # the model.json fields those saves write
-    resume: bool = False  # continue from output's checkpoint
-    on_progress: Callable[[dict], None] | None = None
-
-
-@dataclass
-class Trained:
-    """What a trainer returns: the tagger and what the model directory keeps about its training."""
-
-    tagger: Any  # a seqtag.tagger.Tagger
-    files: dict[str, Any] = field(default_factory=dict)  # extra files, e.g. train_log.jsonl, checkpoint.pt
-    training: dict = field(default_factory=dict)  # merged into model.json's "training"
-    interrupted: str | None = None  # interrupted after an epoch was saved: what was kept
 
 
 def _resolve(target: str):
@@ -89,27 +65,27 @@ BILSTM_OPTIONS = tuple(settings.FLAGGED.values())
 
 KINDS: dict[str, Kind] = {  # in the order compare and bench list them: simplest first
     "majority": Kind("majority", "most frequent label per word (suffix and global fallbacks)",
-                     "seqtag.baselines:MajorityTagger", "seqtag.baselines:MajorityTagger.fit", (SEED,)),
+                     "seqtag.models.baselines:MajorityTagger", "seqtag.models.baselines:MajorityTagger.fit", (SEED,)),
     "hmm": Kind("hmm", "second-order HMM with a suffix model for unknown words (TnT)",
-                "seqtag.baselines:HMMTagger", "seqtag.baselines:HMMTagger.fit", (SEED,),
+                "seqtag.models.baselines:HMMTagger", "seqtag.models.baselines:HMMTagger.fit", (SEED,),
                 capabilities=frozenset({"nbest", "auto"})),
     "perceptron": Kind("perceptron", "averaged structured perceptron with Viterbi decoding",
-                       "seqtag.baselines:PerceptronTagger", "seqtag.baselines:PerceptronTagger.fit",
+                       "seqtag.models.baselines:PerceptronTagger", "seqtag.models.baselines:PerceptronTagger.fit",
                        (SEED, MAX_EPOCHS), capabilities=frozenset({"auto"})),
     "bilstm": Kind(
         "bilstm", "BiLSTM with character features and a CRF or softmax output layer",
-        "seqtag.bilstm:BiLSTMTagger", "seqtag.training:train_run", BILSTM_OPTIONS,
+        "seqtag.models.bilstm:BiLSTMTagger", "seqtag.training.loop:train_run", BILSTM_OPTIONS,
         variants={"bilstm": {"decoder": "softmax"}, "bilstm-crf": {"decoder": "crf"},
                   # needs seqtag-nlp[glove]: named in --models, not compared by default
                   "bilstm-crf-glove": {"decoder": "crf", "embeddings": "glove-6b-50d"}},
         bench={"max_epochs": 2}, capabilities=frozenset({"probs", "nbest", "onnx", "stream", "auto"}),
-        resolver="seqtag.training:resolve_config",
+        resolver="seqtag.training.loop:resolve_config",
     ),
 }
 
 
 DEFAULT_KIND = "bilstm"  # what `seqtag train` and seqtag.train train unless told otherwise
-AUTO = "auto"  # `seqtag train --model auto`: the candidate that does best on dev (seqtag.pipeline.fit_auto)
+AUTO = "auto"  # `seqtag train --model auto`: the candidate that does best on dev (seqtag.training.pipeline.fit_auto)
 # the kinds --model auto tries, in KINDS' order (simplest first: a tie goes to the simpler kind)
 AUTO_CANDIDATES = tuple(name for name, k in KINDS.items() if "auto" in k.capabilities)
 

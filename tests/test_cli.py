@@ -8,8 +8,8 @@ import pytest
 from typer.testing import CliRunner
 
 import seqtag
-from seqtag import cli
-from seqtag.cli import app
+from seqtag.cli import commands as cli
+from seqtag.cli.commands import app
 
 from conftest import DATA
 
@@ -33,7 +33,7 @@ def test_version_and_help_list_every_command():
 
 
 def test_help_does_not_import_torch_or_datasets():
-    code = "import sys; from seqtag.cli import app; print('torch' in sys.modules, 'datasets' in sys.modules)"
+    code = "import sys; from seqtag.cli.commands import app; print('torch' in sys.modules, 'datasets' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.split() == [
         "False",
         "False",
@@ -203,7 +203,7 @@ def test_evaluate_prediction_file_without_model(tmp_path):
 
 
 def test_bench_measures_saved_models(tmp_path):
-    from seqtag import pipeline
+    from seqtag.training import pipeline
 
     read = pipeline.ReadOptions(columns=["word", "pos", "chunk", "ner"], layer="ner")
     for kind in ("hmm", "majority"):
@@ -286,7 +286,7 @@ def test_train_config_file_errors_name_the_setting(tmp_path):
     assert result.exit_code == 2 and "unknown [model] setting(s): hiden" in result.stderr
     config.write_text("[training]\nmax_epochs = 'ten'\n")
     result = run("train", "--config", config, "-o", tmp_path / "m")
-    assert result.exit_code == 2 and "[training] max_epochs must be of type int, not 'ten'" in result.stderr
+    assert result.exit_code == 2 and "[training] max_epochs takes a whole number, not 'ten'" in result.stderr
     config.write_text("[model]\ndecoder = 'hmm'\n")
     assert "decoder must be one of crf, softmax" in run("train", "--config", config, "-o", tmp_path / "m").stderr
 

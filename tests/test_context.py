@@ -9,10 +9,11 @@ import string
 import numpy as np
 import pytest
 
-from seqtag import context, pipeline
-from seqtag.corpus import Corpus, Sentence
+from seqtag.models import context
+from seqtag.training import pipeline
+from seqtag.data.corpus import Corpus, Sentence
 from seqtag.errors import Interrupted
-from seqtag.tagger import load_model
+from seqtag.runtime.loading import load_model
 
 from test_bilstm import TINY_MODEL, write
 
@@ -62,7 +63,8 @@ def test_the_corpus_level_features_do_not_grow_with_the_sentences_tagged_togethe
 def test_models_saved_before_the_corpus_count_was_dropped_still_read_it(document_model, tmp_path):
     import shutil
 
-    from seqtag.export import OnnxTagger, export
+    from seqtag.runtime.export import export
+    from seqtag.runtime.onnx_tagger import OnnxTagger
 
     assert load_model(document_model).config.corpus_mention_count is False
     old = tmp_path / "old"
@@ -98,7 +100,7 @@ def document_model(tmp_path_factory):
     folder = tmp_path_factory.mktemp("context")
     # sentences read alone: with a document window the network carries the type itself (test_bilstm)
     config = {"model": {**TINY_MODEL, "document_window": 0}, "training": {"max_epochs": 8, "seed": 1, "lr": 0.01, "batch_tokens": 200}}
-    read = pipeline.ReadOptions(fmt="conll", columns=["word", "ner"])
+    read = pipeline.ReadOptions(format="conll", columns=["word", "ner"])
     pipeline.train_model("bilstm", write(documents(150, 0), folder / "train.txt"),
                          write(documents(150, 1), folder / "dev.txt"), None, read, config, folder / "model")
     return folder / "model"
@@ -121,7 +123,8 @@ def test_the_context_layer_carries_a_names_type_to_its_bare_mention(document_mod
 
 def test_onnx_runtime_applies_the_context_layer_too(document_model, tmp_path):
     pytest.importorskip("onnxruntime")
-    from seqtag.export import OnnxTagger, export
+    from seqtag.runtime.export import export
+    from seqtag.runtime.onnx_tagger import OnnxTagger
 
     export(document_model, "onnx", tmp_path)
     test = documents(60, 3).sentences
@@ -131,7 +134,7 @@ def test_onnx_runtime_applies_the_context_layer_too(document_model, tmp_path):
 def test_a_model_saved_before_the_context_layer_still_loads(tmp_path):
     """Format version 1 models have no `context` setting and no context weights."""
     config = {"model": {**TINY_MODEL, "context": False}, "training": {"max_epochs": 1, "batch_tokens": 200}}
-    read = pipeline.ReadOptions(fmt="conll", columns=["word", "ner"])
+    read = pipeline.ReadOptions(format="conll", columns=["word", "ner"])
     pipeline.train_model("bilstm", write(documents(20, 0), tmp_path / "train.txt"),
                          write(documents(20, 1), tmp_path / "dev.txt"), None, read, config, tmp_path / "model")
     test = documents(10, 2).sentences
@@ -147,7 +150,7 @@ def test_a_model_saved_before_the_context_layer_still_loads(tmp_path):
 
 def test_tag_reads_document_marks_from_conll_input(document_model, tmp_path):
     from seqtag import load
-    from seqtag.formats import read_corpus
+    from seqtag.data.formats import read_corpus
 
     path = write(documents(40, 4), tmp_path / "test.txt")
     tagger = load_model(document_model)
@@ -166,7 +169,7 @@ def test_tag_reads_document_marks_from_conll_input(document_model, tmp_path):
 def test_a_one_sentence_dev_set_leaves_the_layer_zero(tmp_path):
     # sentences read alone: with a document window the network carries the type itself (test_bilstm)
     config = {"model": {**TINY_MODEL, "document_window": 0}, "training": {"max_epochs": 1, "batch_tokens": 200}}
-    read = pipeline.ReadOptions(fmt="conll", columns=["word", "ner"])
+    read = pipeline.ReadOptions(format="conll", columns=["word", "ner"])
     dev = documents(1, 1)
     dev.sentences = dev.sentences[:1]
     document = pipeline.train_model("bilstm", write(documents(20, 0), tmp_path / "train.txt"),
@@ -176,7 +179,7 @@ def test_a_one_sentence_dev_set_leaves_the_layer_zero(tmp_path):
 
 
 def test_ctrl_c_while_fitting_keeps_the_trained_network(tmp_path, monkeypatch):
-    from seqtag import training
+    from seqtag.training import loop as training
 
     def interrupted(tagger, dev):
         tagger.network.context.data.fill_(1.0)  # half-fitted weights must not survive
@@ -185,7 +188,7 @@ def test_ctrl_c_while_fitting_keeps_the_trained_network(tmp_path, monkeypatch):
     monkeypatch.setattr(training, "fit_context", interrupted)
     # sentences read alone: with a document window the network carries the type itself (test_bilstm)
     config = {"model": {**TINY_MODEL, "document_window": 0}, "training": {"max_epochs": 2, "batch_tokens": 200}}
-    read = pipeline.ReadOptions(fmt="conll", columns=["word", "ner"])
+    read = pipeline.ReadOptions(format="conll", columns=["word", "ner"])
     with pytest.raises(Interrupted, match="interrupted while fitting the context layer: kept the trained network"):
         pipeline.train_model("bilstm", write(documents(20, 0), tmp_path / "train.txt"),
                              write(documents(20, 1), tmp_path / "dev.txt"), None, read, config, tmp_path / "model")

@@ -17,9 +17,13 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import seqtag
-from seqtag import cli, compare, formats, kinds, labels, pipeline
-from seqtag.corpus import Corpus, Sentence
-from seqtag.tagger import Predictor, Tagger
+from seqtag.cli import commands as cli
+from seqtag.report import compare
+from seqtag.data import formats, labels
+from seqtag import kinds
+from seqtag.training import pipeline
+from seqtag.data.corpus import Corpus, Sentence
+from seqtag.models.tagger import Predictor, Tagger
 
 from conftest import DATA, ROOT
 
@@ -321,9 +325,9 @@ def test_the_wheel_carries_the_bundled_sample_so_a_plain_install_runs_the_quicks
 
 
 def test_the_committed_cli_reference_is_the_app_s_own():
-    """docs/cli.md is generated from the app (python -m seqtag.clidoc > docs/cli.md): a new or changed option that
+    """docs/cli.md is generated from the app (python -m seqtag.cli.clidoc > docs/cli.md): a new or changed option that
     is not regenerated fails here."""
-    from seqtag import clidoc
+    from seqtag.cli import clidoc
 
     reference = (ROOT / "docs" / "cli.md").read_text("utf-8")
     assert reference == clidoc.render()

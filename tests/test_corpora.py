@@ -2,9 +2,9 @@
 
 import pytest
 
-from seqtag import formats
-from seqtag.corpus import normalize_layer
-from seqtag.labels import Scheme
+from seqtag.data import formats
+from seqtag.data.corpus import normalize_layer
+from seqtag.data.labels import Scheme
 
 pytestmark = pytest.mark.slow  # trains models or runs the CLI many times: not in the fast set
 

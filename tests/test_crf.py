@@ -5,8 +5,8 @@ import itertools
 import pytest
 import torch
 
-from seqtag.crf import CRF
-from seqtag.labels import Scheme, allowed_transitions
+from seqtag.models.crf import CRF
+from seqtag.data.labels import Scheme, allowed_transitions
 
 
 def brute_force(crf, emissions, length):
@@ -91,7 +91,7 @@ def test_nbest_matches_the_top_of_the_enumeration():
 def test_parallel_scan_matches_the_loop(steps):
     """The GPU's forward algorithm (a log-semiring scan) gives the loop's log-partition and gradients, with padding,
     forbidden transitions and odd lengths at every round."""
-    from seqtag.crf import log_partition_scan
+    from seqtag.models.crf import log_partition_scan
 
     torch.manual_seed(steps)
     labels = ["O", "B-X", "I-X", "E-X", "S-X", "B-Y", "I-Y", "E-Y", "S-Y"]
@@ -114,10 +114,10 @@ def test_parallel_scan_matches_the_loop(steps):
 
 
 def test_numpy_viterbi_over_padded_sequences_of_many_lengths_finds_each_ones_best_path():
-    """seqtag.decoding.viterbi with `lengths`: one padded batch, each sequence's path the best of its own length."""
+    """seqtag.models.decoding.viterbi with `lengths`: one padded batch, each sequence's path the best of its own length."""
     import numpy as np
 
-    from seqtag.decoding import viterbi
+    from seqtag.models.decoding import viterbi
 
     rng = np.random.default_rng(0)
     tags, lengths = 4, np.array([1, 2, 3, 5, 5, 4])

@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
-from seqtag.corpus import Sentence
-from seqtag.devices import placement
-from seqtag.tagger import load_model
+from seqtag.data.corpus import Sentence
+from seqtag.training.devices import placement
+from seqtag.runtime.loading import load_model
 
 pytestmark = pytest.mark.slow  # trains models or runs the CLI many times: not in the fast set
 

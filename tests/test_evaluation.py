@@ -1,5 +1,5 @@
-from seqtag.evaluation import score
-from seqtag.labels import Scheme
+from seqtag.data.evaluation import score
+from seqtag.data.labels import Scheme
 
 
 def test_entity_scores_by_hand():
@@ -39,8 +39,8 @@ def test_conlleval_compatible_on_a_real_conll2003_slice():
     then seqeval must equal seqeval's own conlleval emulation on the raw IOB1 tags."""
     from seqeval.metrics import f1_score, precision_score, recall_score
 
-    from seqtag import formats
-    from seqtag.baselines import MajorityTagger
+    from seqtag.data import formats
+    from seqtag.models.baselines import MajorityTagger
 
     from conftest import DATA
 

@@ -2,10 +2,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seqtag import formats
-from seqtag.corpus import Corpus, Sentence, StreamedCorpus, statistics
+from seqtag.data import formats
+from seqtag.data.corpus import Corpus, Sentence, StreamedCorpus, statistics
 from seqtag.errors import DataError
-from seqtag.labels import Scheme
+from seqtag.data.labels import Scheme
 
 from conftest import DATA
 

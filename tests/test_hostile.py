@@ -3,7 +3,7 @@
 Every case asserts the exit code, that the last line on stderr is one `error:` line saying what was wrong (no
 traceback, no library warning on the way), and that nothing that existed before changed: every file and folder of
 the test's world (corpora, models, a user's own files) is hashed before and after. Cases run in-process through
-`seqtag.cli.run`, the function `seqtag` itself calls; signals go to real child processes (test_signals.py).
+`seqtag.cli.commands.run`, the function `seqtag` itself calls; signals go to real child processes (test_signals.py).
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from seqtag import cli, pipeline
+from seqtag.cli import commands as cli
+from seqtag.training import pipeline
 
 from conftest import DATA
 
@@ -206,9 +207,9 @@ CASES = {
     "train/hmm-with-bilstm-option": ("train --model hmm --hidden 50 -o {w}/out", 2,
                                      "--hidden is a setting of --model bilstm; --model hmm has no such setting"),
     "train/perceptron-with-stream": ("train --model perceptron --stream -o {w}/out", 2, "--stream is a setting of --model bilstm; --model perceptron has no such setting"),
-    "train/decoder-value": ("train --decoder maxent --max-epochs 1 -o {w}/out", 2, "'maxent' is not one of 'crf', 'softmax'"),
-    "train/cell-value": ("train --cell rnn --max-epochs 1 -o {w}/out", 2, "'rnn' is not one of 'lstm', 'gru'"),
-    "train/optimizer-value": ("train --optimizer adagrad --max-epochs 1 -o {w}/out", 2, "'adagrad' is not one of 'adam', 'sgd'"),
+    "train/decoder-value": ("train --decoder maxent --max-epochs 1 -o {w}/out", 2, "--decoder must be one of crf, softmax, not 'maxent'"),
+    "train/cell-value": ("train --cell rnn --max-epochs 1 -o {w}/out", 2, "--cell must be one of lstm, gru, not 'rnn'"),
+    "train/optimizer-value": ("train --optimizer adagrad --max-epochs 1 -o {w}/out", 2, "--optimizer must be one of adam, sgd, not 'adagrad'"),
     "train/device-value": ("train --device tpu --max-epochs 1 -o {w}/out", 2, "--device must be"),
     "train/config-missing": ("train --config {w}/data/nope.toml -o {w}/out", 2, "nope.toml: no such file"),
     "train/config-invalid-toml": ("train --config {w}/data/bad.toml -o {w}/out", 2, "bad.toml: invalid TOML"),
@@ -430,7 +431,7 @@ def test_every_command_runs_inside_the_one_error_handler():
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from seqtag import formats  # noqa: E402
+from seqtag.data import formats  # noqa: E402
 from seqtag.errors import DataError  # noqa: E402
 
 # bytes that look like corpora often enough to reach past the first checks: lines, columns, tags, CJK, tabs, BOMs

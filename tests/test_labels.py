@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seqtag import labels as L
-from seqtag.labels import Scheme, Span
+from seqtag.data import labels as L
+from seqtag.data.labels import Scheme, Span
 
 
 def test_spans_and_canonical_tags_per_scheme():
@@ -108,7 +108,7 @@ def test_repair_gives_a_valid_sequence_with_the_same_spans(tags):
 def test_label_tables_convert_many_sentences_as_convert_does_one(sentences, labels):
     """The ONNX runtime's batched conversion (encoding.LabelTables) against labels.convert: valid BIOES sentences
     (from spans) and arbitrary ones (mostly invalid, which convert repairs), in any label order."""
-    from seqtag.encoding import LabelTables
+    from seqtag.models.encoding import LabelTables
 
     sequences = []
     for sentence in sentences:
@@ -128,7 +128,7 @@ def test_label_tables_convert_many_sentences_as_convert_does_one(sentences, labe
 
 
 def test_label_tables_keep_segmentation_and_plain_tags_and_repair_what_is_invalid():
-    from seqtag.encoding import LabelTables
+    from seqtag.models.encoding import LabelTables
 
     tables = LabelTables(["S", "B", "E", "M"], Scheme.BMES, Scheme.BMES)
     ids = np.array([1, 2, 0, 1, 3, 2, 3, 0])  # B E S | B M E | M S: the last is invalid, repaired as convert does

@@ -9,7 +9,9 @@ import sys
 import pytest
 
 import seqtag
-from seqtag import cli, formats, kinds
+from seqtag.cli import commands as cli
+from seqtag.data import formats
+from seqtag import kinds
 
 from conftest import DATA
 
@@ -86,12 +88,12 @@ def test_without_a_writable_folder_auto_runs_pytorch_and_onnx_says_why(ner_model
     pytest.importorskip("onnxruntime")
     import shutil
 
-    from seqtag import export
+    from seqtag.runtime import export
     from seqtag.errors import DataError
 
     model = tmp_path / "model"
     shutil.copytree(ner_model, model, ignore=shutil.ignore_patterns("model.onnx", "decoder.npz", "context.npz"))
-    monkeypatch.setattr(export, "_writable", lambda folder: False)  # as root, permissions would not stop a write
+    monkeypatch.setattr(export, "writable", lambda folder: False)  # as root, permissions would not stop a write
     before = sorted(p.name for p in model.iterdir())
     assert type(seqtag.load(model).predictor).__name__ == "BiLSTMTagger"
     with pytest.raises(DataError, match="cannot be written"):
@@ -141,7 +143,7 @@ def test_the_int8_runtime_quantizes_once_from_the_float_graph(ner_model, tmp_pat
 
 def test_bench_splits_a_bilstm_model_time_into_stages(ner_model, tmp_path):
     pytest.importorskip("onnxruntime")
-    from seqtag.bench import stage_seconds
+    from seqtag.report.bench import stage_seconds
 
     tokens = tmp_path / "tokens.txt"
     tokens.write_text("Peter Blackburn went to Paris .\nEU rejects German call .\n" * 50)

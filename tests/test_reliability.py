@@ -10,10 +10,10 @@ import time
 import pytest
 import torch
 
-from seqtag import pipeline
-from seqtag.bilstm import Network
-from seqtag.corpus import Sentence
-from seqtag.tagger import load_model
+from seqtag.training import pipeline
+from seqtag.models.bilstm import Network
+from seqtag.data.corpus import Sentence
+from seqtag.runtime.loading import load_model
 
 from conftest import DATA
 
@@ -142,7 +142,7 @@ def test_a_full_disk_gives_a_clear_error_and_keeps_the_old_model(tmp_path, monke
     import numpy as np
 
     from seqtag.errors import DataError
-    from seqtag.tagger import save_model
+    from seqtag.models.tagger import save_model
 
     read = pipeline.ReadOptions(columns=["word", "pos", "chunk", "ner"], layer="ner")
     pipeline.train_model("hmm", DATA / "ner/train.txt", None, None, read, {}, tmp_path / "hmm")
@@ -171,7 +171,7 @@ def test_tag_with_worker_processes_keeps_input_order(tmp_path):
 
 
 def test_a_swap_interrupted_between_renames_is_recovered(tmp_path):
-    from seqtag.tagger import _swap_in, read_model_json
+    from seqtag.models.tagger import _swap_in, read_model_json
 
     read = pipeline.ReadOptions(columns=["word", "pos", "chunk", "ner"], layer="ner")
     pipeline.train_model("majority", DATA / "ner/train.txt", None, None, read, {}, tmp_path / "m")

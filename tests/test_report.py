@@ -13,7 +13,7 @@ import pytest
 pytest.importorskip("matplotlib")
 
 import seqtag  # noqa: E402
-from seqtag import cli  # noqa: E402
+from seqtag.cli import commands as cli  # noqa: E402
 
 from conftest import DATA  # noqa: E402
 
@@ -135,7 +135,7 @@ def test_train_draws_the_dev_curve_on_a_terminal(tmp_path, monkeypatch):
 
     from rich.console import Console
 
-    from seqtag import show
+    from seqtag.cli import show
 
     records = [(1, 0.4), (2, 0.6), (3, 0.8), (4, 0.7)]
     (tmp_path / "train_log.jsonl").write_text("".join(

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from seqtag import formats
-from seqtag import labels as L
-from seqtag.corpus import Corpus, Sentence
+from seqtag.data import formats
+from seqtag.data import labels as L
+from seqtag.data.corpus import Corpus, Sentence
 from seqtag.errors import DataError
 from conftest import ROOT
 
@@ -149,7 +149,7 @@ def test_the_shared_corpora_convert_through_every_format_that_holds_them(shared_
 
 
 def test_converting_to_a_dataset_again_replaces_the_one_seqtag_wrote(tmp_path):
-    from seqtag import cli
+    from seqtag.cli import commands as cli
 
     train, dev = ROOT / "data/ner/train.txt", ROOT / "data/ner/dev.txt"
     assert cli.run(["preprocess", str(train), "--to-format", "hf", "-o", str(tmp_path) + "/"]) == 0
@@ -168,7 +168,7 @@ def test_converting_to_a_dataset_again_replaces_the_one_seqtag_wrote(tmp_path):
 
 
 def test_preprocess_checks_every_file_against_the_format_before_writing_any(tmp_path):
-    from seqtag import cli
+    from seqtag.cli import commands as cli
 
     pos = ROOT / "data/pos/train.conllu"  # two layers: word/TAG text holds one
     one_layer = tmp_path / "one.txt"

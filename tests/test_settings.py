@@ -3,13 +3,16 @@ a `seqtag train` flag, a TOML file, or a keyword of seqtag.train. The out-of-ran
 setting's declared bounds; the messages are compared across the doors and, for a few settings, with hand-written
 text."""
 
+import inspect
 import re
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 import seqtag
-from seqtag import cli, kinds, settings
+from seqtag.cli import commands as cli
+from seqtag import kinds, settings
 from seqtag.errors import DataError
 from seqtag.settings import BiLSTMConfig, TrainConfig
 
@@ -109,3 +112,21 @@ def test_the_batch_size_flag_and_its_toml_key_agree():
     flag, toml = settings.SETTINGS["batch_size"], settings.TRAINING["batch_size"]
     assert flag is toml and flag.key == ("training", "batch_tokens")
     assert flag.refusal(0) == toml.refusal(0) == "must be at least 1, not 0"
+
+
+def test_the_reading_options_are_declared_once_and_reach_the_reader_under_their_api_names():
+    from seqtag.cli import options as shared
+
+    commands = cli.typer.main.get_command(cli.app).commands
+    flags = {"--format", "--columns", "--layer", "--scheme", "--on-invalid"}
+    readers = {name for name, command in commands.items() if flags <= {o for p in command.params for o in p.opts}}
+    assert readers == {"preprocess", "train", "evaluate", "compare", "report", "bench"}
+    source = (Path(cli.__file__)).read_text()
+    assert "FormatOpt" not in source and "OnInvalidOpt" not in source  # no command declares them itself
+    # one name from flag to reader: the dict a command receives is ReadOptions' fields and the API's keywords
+    from dataclasses import fields
+
+    from seqtag.training.pipeline import ReadOptions
+
+    assert set(shared.READING_OPTIONS) == {f.name for f in fields(ReadOptions)} - {"stream"}
+    assert set(shared.READING_OPTIONS) <= set(inspect.signature(seqtag.train).parameters)

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from seqtag import pipeline
-from seqtag.tagger import load_model
+from seqtag.training import pipeline
+from seqtag.runtime.loading import load_model
 
 from conftest import DATA
 from test_hostile import NER, snapshot
@@ -40,7 +40,7 @@ def signalled(*args, **kwargs):
     return real(*args, **kwargs)
 
 setattr(owner, last, staticmethod(signalled) if isinstance(owner, type) else signalled)
-from seqtag.cli import main
+from seqtag.cli.commands import main
 main(sys.argv[4:])
 """
 TINY = ["--hidden", "8", "--layers", "1", "--batch-size", "400"]
@@ -63,7 +63,7 @@ def trained(tmp_path) -> Path:
 
 
 @pytest.mark.parametrize("signal, code", [("SIGINT", 130), ("SIGTERM", 143)])
-@pytest.mark.parametrize("moment", ["training:_train_epoch", "tagger:_swap_in"])
+@pytest.mark.parametrize("moment", ["training.loop:_train_epoch", "models.tagger:_swap_in"])
 def test_a_signal_before_the_first_epoch_is_saved_leaves_the_old_model_exactly(tmp_path, trained, signal, code,
                                                                                 moment):
     before = snapshot(tmp_path / "models")
@@ -76,7 +76,7 @@ def test_a_signal_before_the_first_epoch_is_saved_leaves_the_old_model_exactly(t
 
 
 def test_a_signal_in_a_fresh_run_leaves_nothing_behind(tmp_path):
-    result = run_signalled(tmp_path, "SIGINT", "seqtag.training:_train_epoch", 1, "train", "-o", "models/new", *TINY)
+    result = run_signalled(tmp_path, "SIGINT", "seqtag.training.loop:_train_epoch", 1, "train", "-o", "models/new", *TINY)
     assert result.returncode == 130
     assert "nothing was saved" in result.stderr.decode()
     assert not (tmp_path / "models" / "new").exists()
@@ -85,7 +85,7 @@ def test_a_signal_in_a_fresh_run_leaves_nothing_behind(tmp_path):
 
 def test_a_signal_after_two_epochs_keeps_the_best_and_resume_goes_on(tmp_path):
     output = tmp_path / "m"
-    result = run_signalled(tmp_path, "SIGTERM", "seqtag.training:_train_epoch", 3, "train", "-o", output,
+    result = run_signalled(tmp_path, "SIGTERM", "seqtag.training.loop:_train_epoch", 3, "train", "-o", output,
                            "--max-epochs", 6, *TINY)
     assert result.returncode == 143, result.stderr
     last = result.stderr.decode().strip().splitlines()[-1]
@@ -101,7 +101,7 @@ def test_a_signal_after_two_epochs_keeps_the_best_and_resume_goes_on(tmp_path):
     assert epochs == [1, 2, 3]
 
 
-@pytest.mark.parametrize("moment, nth", [("baselines:PerceptronTagger.fit", 1), ("training:_train_epoch", 2)])
+@pytest.mark.parametrize("moment, nth", [("models.baselines:PerceptronTagger.fit", 1), ("training.loop:_train_epoch", 2)])
 def test_a_signal_stops_train_auto_whichever_kind_it_trains(tmp_path, moment, nth):
     result = run_signalled(tmp_path, "SIGTERM", f"seqtag.{moment}", nth, "train", "--model", "auto", "-o", "auto",
                            "--max-epochs", 3, *TINY)
@@ -113,7 +113,7 @@ def test_sigterm_while_a_baseline_trains_leaves_its_old_model(tmp_path):
     pipeline.train_model("hmm", DATA / "ner/train.txt", None, None, pipeline.ReadOptions(**vars(NER)), {},
                          tmp_path / "models" / "hmm")
     before = snapshot(tmp_path / "models")
-    result = run_signalled(tmp_path, "SIGTERM", "seqtag.baselines:HMMTagger.fit", 1, "train", "--model", "hmm",
+    result = run_signalled(tmp_path, "SIGTERM", "seqtag.models.baselines:HMMTagger.fit", 1, "train", "--model", "hmm",
                            "-o", tmp_path / "models" / "hmm")
     assert result.returncode == 143, result.stderr
     assert "interrupted before training finished; the model already in" in result.stderr.decode()
@@ -124,7 +124,7 @@ def test_ctrl_c_while_tagging_exits_130_with_one_line(tmp_path):
     pipeline.train_model("majority", DATA / "ner/train.txt", None, None, pipeline.ReadOptions(**vars(NER)), {},
                          tmp_path / "maj")
     text = b"EU rejects German call\n" * 50
-    result = run_signalled(tmp_path, "SIGINT", "seqtag.tagging:tag_units", 2, "tag", "-m", tmp_path / "maj",
+    result = run_signalled(tmp_path, "SIGINT", "seqtag.runtime.tagging:tag_units", 2, "tag", "-m", tmp_path / "maj",
                            "--batch-size", 10, stdin=text)
     assert result.returncode == 130
     assert result.stderr.decode().strip().splitlines() == ["error: interrupted"]

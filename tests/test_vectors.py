@@ -11,10 +11,11 @@ import pytest
 import torch
 from test_bilstm import TINY_MODEL, synthetic, write
 
-from seqtag import pipeline, vectors
-from seqtag.corpus import Sentence
+from seqtag.training import pipeline
+from seqtag.data import vectors
+from seqtag.data.corpus import Sentence
 from seqtag.errors import DataError
-from seqtag.tagger import load_model
+from seqtag.runtime.loading import load_model
 
 WORDS = ["the", "mr", "paris", "smith", "London", "berlin", "1990", "1991", "ünïcode"]
 DIM = 6
@@ -115,7 +116,7 @@ def train_with(tmp_path, vectors_path, name="model", epochs=2, resume=False, **m
     config = {"model": {**{k: v for k, v in TINY_MODEL.items() if k != "word_dim"}, "embeddings": str(vectors_path),
                         **model},
               "training": {"max_epochs": epochs, "seed": 1, "lr": 0.01, "batch_tokens": 200, "patience": 50}}
-    read = pipeline.ReadOptions(fmt="conll", columns=["word", "ner"])
+    read = pipeline.ReadOptions(format="conll", columns=["word", "ner"])
     train_path = tmp_path / "train.txt"
     if not train_path.exists():
         write(synthetic(60, 0), train_path)
@@ -168,7 +169,8 @@ def test_frozen_vectors_stay_as_they_were_loaded(tmp_path, vectors_file):
 @pytest.mark.slow
 def test_onnx_labels_equal_pytorch_with_vectors(tmp_path, vectors_file):
     pytest.importorskip("onnxruntime")
-    from seqtag.export import OnnxTagger, export
+    from seqtag.runtime.export import export
+    from seqtag.runtime.onnx_tagger import OnnxTagger
 
     train_with(tmp_path, vectors_file, epochs=3)
     export(tmp_path / "model", "onnx")

@@ -1,0 +1,500 @@
+"""The command line: one thin function per command, wiring options to the Python API (seqtag.api) and printing
+what it returns (seqtag.cli.show). The only module that exits.
+
+Heavy modules (torch, datasets) are imported inside the commands that need them, so `seqtag --help` stays fast.
+Results go to stdout; progress, warnings and errors go to stderr. Exit codes: 0 success, 1 a failed
+`--fail-under` gate, 2 bad input or usage, 3 a model that cannot be loaded, 4 an internal error, 130 (143)
+interrupted by Ctrl-C (SIGTERM).
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Annotated, NoReturn, Optional
+
+import typer
+
+from seqtag import __version__, kinds
+from seqtag.data import formats
+from seqtag.cli import options as shared
+from seqtag.errors import DataError, Interrupted, SeqtagError
+from seqtag.cli.options import (ColumnsOpt, Engine, ExportFormat, FormatChoice, InputFormat, ModelKind,
+                            OutputFormat, OverwriteOpt, Runtime, SchemeChoice)
+from seqtag.cli.show import err, out
+
+app = typer.Typer(
+    name="seqtag",
+    help="Sequence labelling from the command line: POS tagging, NER, chunking and word segmentation.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+    rich_markup_mode=None,  # plain help: option texts like "[model]" are not markup, flags show no <bool>
+)
+_state = {"debug": False, "signal": signal.SIGINT}  # the signal that interrupts, for the exit code
+
+
+def print_error(message: str) -> None:
+    """One plain line that scripts can grep, never wrapped."""
+    print("error: " + " ".join(message.split("\n")), file=sys.stderr)
+
+
+def fail(message: str, code: int) -> NoReturn:
+    """The one way a command ends in error: one line, one exit code."""
+    print_error(message)
+    raise typer.Exit(code)
+
+
+def _described(error: BaseException) -> tuple[str, int]:
+    """What the user reads for an error, and the exit code (README: Errors and exit codes)."""
+    interrupted = 128 + _state["signal"]  # 130 for Ctrl-C, 143 for SIGTERM, as a shell counts them
+    if isinstance(error, Interrupted):
+        return str(error), interrupted
+    if isinstance(error, SeqtagError):
+        return str(error), error.exit_code
+    if isinstance(error, KeyboardInterrupt):
+        return "interrupted", interrupted
+    if isinstance(error, OSError) and error.strerror:
+        where = f"{error.filename}: " if error.filename else ""
+        return f"{where}{error.strerror}", 2
+    return (f"internal error, please report it: {type(error).__name__}: {error} (seqtag --debug COMMAND ... shows "
+            "the traceback)", 4)
+
+
+def reports_errors(command):
+    """Every command runs inside this: an error becomes one `error: FILE:LINE: message` line and its exit code
+    (the traceback with --debug); nothing else reaches the user as a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except (typer.Exit, typer.Abort, typer.TyperException, SystemExit):
+            raise
+        except BrokenPipeError:  # `| head` closed the pipe: stop quietly
+            import os
+
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(0) from None
+        except BaseException as error:
+            if _state["debug"]:
+                raise
+            fail(*_described(error))
+
+    wrapper.reports_errors = True
+    return wrapper
+
+
+def _on_terminate(signum, frame) -> None:
+    """SIGTERM takes the path Ctrl-C takes (save what is finished, say what was kept), and exits 143."""
+    _state["signal"] = signum
+    raise KeyboardInterrupt
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"seqtag {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show the full traceback of an error.")] = False,
+) -> None:
+    _state["debug"] = debug
+
+
+# ---------------------------------------------------------------------------------------------------- commands
+
+
+@app.command()
+@reports_errors
+@shared.with_reading_options
+def preprocess(
+    files: Annotated[Optional[list[Path]], typer.Argument(help="Corpus files; the first is the training set.")] = None,
+    to_scheme: Annotated[
+        Optional[SchemeChoice], typer.Option("--to-scheme", help="Convert the target layer to this scheme.")
+    ] = None,
+    to_format: Annotated[FormatChoice, typer.Option("--to-format", help="Format of the -o files.")] = "canonical",
+    keep_layers: Annotated[Optional[str], typer.Option("--keep-layers", help="Write only these label layers "
+                           "(comma-separated; none: the tokens alone). A format that cannot hold what is written "
+                           "refuses before writing.")] = None,
+    dataset: Annotated[
+        Optional[str], typer.Option("--dataset", help="A Hugging Face dataset (hub name or save_to_disk folder).")
+    ] = None,
+    split: Annotated[Optional[str], typer.Option("--split", help="With --dataset: one split (default: all).")] = None,
+    output: Annotated[Optional[str], typer.Option("-o", "--output", help="Write the converted corpus here: a file "
+                                                 "for one input, else (or ending in /) a folder.")] = None,
+    stats_json: Annotated[Optional[Path], typer.Option("--json", help="Write the statistics as JSON.")] = None,
+    overwrite: OverwriteOpt = False,
+    reading: dict | None = None,
+) -> None:
+    """Check corpora, convert them to another scheme or format, and print corpus statistics."""
+    from seqtag import outputs
+    from seqtag.training import pipeline
+    from seqtag.cli import show
+
+    if stats_json is not None:
+        outputs.check_file_destination(stats_json, "preprocess", overwrite, files or [])
+    read = shared.read_options(reading)
+    target = None if to_scheme in (None, SchemeChoice.auto) else to_scheme.value
+    keep = None if keep_layers is None else [c for c in shared.columns_of(keep_layers) or [] if c != "none"]
+    names, reports = pipeline.preprocess(files or [], dataset, split, read, target, output, FormatChoice(to_format).value,
+                                         overwrite, show.notice, keep)
+    show.statistics(names, reports)
+    if stats_json is not None:
+        outputs.write_json(stats_json, "preprocess", {"files": dict(zip(names, reports))})
+
+
+@app.command()
+@shared.with_kind_options
+@reports_errors
+@shared.with_reading_options
+def train(
+    context: typer.Context,
+    train_file: Annotated[Optional[Path], typer.Option("--train", help="Training file; omitted: the bundled sample.")] = None,
+    dev_file: Annotated[Optional[Path], typer.Option("--dev", help="Dev file: early stopping and model choice.")] = None,
+    test_file: Annotated[Optional[Path], typer.Option("--test", help="Test file, scored once at the end.")] = None,
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Model directory.")] = None,
+    model: Annotated[ModelKind, typer.Option("--model", help=f"Tagger kind; {kinds.AUTO}: train "
+                     f"{', '.join(kinds.AUTO_CANDIDATES)}, keep the best on dev.")] = kinds.DEFAULT_KIND,
+    time_budget: Annotated[Optional[float], typer.Option("--time-budget", help="Seconds for --model auto: a kind "
+                           "starts only while time is left; the BiLSTM, last, stops after the epoch that spends it.")
+                           ] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue from the model directory's checkpoint.")] = False,
+    overwrite: OverwriteOpt = False,
+    reading: dict | None = None,
+    **options,
+) -> None:
+    """Train a BiLSTM(-CRF) tagger or a baseline and save it as a model directory."""
+    from seqtag import api
+    from seqtag.training import pipeline
+    from seqtag.cli import show
+
+    source = context.get_parameter_source("model")  # --resume takes the kind from the folder unless --model is typed
+    kind = ModelKind(model).value if not resume or getattr(source, "name", "DEFAULT") != "DEFAULT" else None
+    if train_file is None and not resume:
+        err.print(f"no --train given: training on the bundled sample in {pipeline.DATA_DIR}")
+    output = output or Path("models") / (reading["layer"] or (pipeline.SAMPLE["layer"] if train_file is None else kind or ""))
+    with show.TrainingProgress() as progress:
+        trained = api.train(train_file, dev_file, test_file, kind, output, resume=resume, overwrite=overwrite,
+                            on_progress=progress.update, time_budget=time_budget,
+                            **reading, **shared.typed(context, kind, options))
+    if trained.predictor is not None:  # None on the torchrun ranks other than 0
+        err.print(f"saved {output}")
+        show.dev_curve(output)
+        show.metrics(trained.metrics)
+
+
+def _tag_files(tagger, engine: str, *args, workers: int, actors: int, address: str | None, **how) -> dict:
+    if engine == "local":
+        return tagger.tag_files(*args, workers=workers, **how)
+    from seqtag import ray as on_ray  # the [ray] extra
+
+    return on_ray.tag_files(tagger, *args, actors=actors, address=address, **how)
+
+
+@app.command()
+@reports_errors
+@shared.with_reading_options
+def evaluate(
+    gold: Annotated[Optional[Path], typer.Argument(help="Gold file.")] = None,
+    model: Annotated[Optional[Path], typer.Option("-m", "--model", help="Model directory.")] = None,
+    pred: Annotated[Optional[Path], typer.Option("--pred", help="A system's output file, scored without a model.")] = None,
+    gold_option: Annotated[Optional[Path], typer.Option("--gold", help="Gold file (with --pred).")] = None,
+    json_file: Annotated[Optional[Path], typer.Option("--json", help="Write the scores as JSON.")] = None,
+    fail_under: Annotated[Optional[float], typer.Option("--fail-under", min=0, max=100, help="Exit 1 when the main "
+                          "metric is below this: a fraction (0.85) or, above 1, a percentage (85).")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="seqeval strict mode instead of conlleval's reading.")] = False,
+    overwrite: OverwriteOpt = False,
+    reading: dict | None = None,
+) -> None:
+    """Score a model (or a prediction file) against a gold file."""
+    from seqtag import api, outputs
+    from seqtag.training import pipeline
+    from seqtag.cli import show
+
+    gold = gold or gold_option
+    if gold is None or (model is None) == (pred is None):
+        raise DataError("give -m MODEL GOLD, or --pred PRED --gold GOLD")
+    threshold = _fraction(fail_under) if fail_under is not None else None
+    if json_file is not None:
+        outputs.check_file_destination(json_file, "evaluate", overwrite, [model, gold, pred])
+
+    if model is not None:
+        gold_corpus = api.read_gold(model, gold, **reading)  # checked before the model may export its network
+        report = api.load(model, on_progress=show.notice).evaluate(gold_corpus, strict=strict, on_progress=show.notice)
+    else:
+        report = pipeline.evaluate_files(pred, gold, shared.read_options(reading), strict)
+    value = report[report["metric"]]
+    out.print(show.report_table(report, f"{gold}: {report['metric']} {100 * value:.2f}"))
+    if json_file is not None:
+        outputs.write_json(json_file, "evaluate", report)
+    if threshold is not None and round(100 * value, 2) < round(100 * threshold, 2):  # as printed
+        fail(f"{report['metric']} {100 * value:.2f} is under --fail-under {100 * threshold:.2f}", 1)
+
+
+def _fraction(fail_under: float) -> float:
+    """--fail-under 0.85 and --fail-under 85 mean the same; say which reading was taken."""
+    if fail_under <= 1:
+        err.print(f"--fail-under {fail_under:g} read as a fraction: {100 * fail_under:.2f}%", highlight=False)
+        return fail_under
+    err.print(f"--fail-under {fail_under:g} read as a percentage: {fail_under:.2f}%", highlight=False)
+    return fail_under / 100
+
+
+@app.command()
+@reports_errors
+def info(model: Annotated[Path, typer.Argument(help="Model directory.")]) -> None:
+    """Describe a trained model: task, labels, configuration, metrics, training data, library versions."""
+    from seqtag.cli import show
+    from seqtag.models.tagger import read_model_json
+
+    from seqtag.runtime.choice import choose
+
+    document = read_model_json(model)
+    runtime = choose(model, document, look_inside=True).why if document.get("kind") in kinds.KINDS else None
+    show.model_card(model, document, runtime)
+
+
+@app.command()
+@reports_errors
+def tag(
+    model: Annotated[Path, typer.Option("-m", "--model", help="Model directory.")],
+    input_format: Annotated[InputFormat, typer.Option("--input-format", help="raw text (tokenized here), "
+                            "whitespace tokens, or any corpus format.")] = "raw",
+    output_format: Annotated[OutputFormat, typer.Option("--output-format", help="Any corpus format; jsonl adds "
+                             "spans and character offsets.")] = "conll",
+    columns: ColumnsOpt = None,
+    batch_size: Annotated[int, typer.Option(
+        "--batch-size", min=1, help="Sentences read and tagged at a time (a model's context layer pools mentions "
+        "within them)."
+    )] = 2000,
+    replace_invalid: Annotated[bool, typer.Option("--replace-invalid", help="Replace invalid UTF-8 bytes "
+                               "instead of stopping.")] = False,
+    probs: Annotated[bool, typer.Option("--probs", help="Add each label's probability (CRF marginals or "
+                     "softmax).")] = False,
+    nbest: Annotated[int, typer.Option("--nbest", min=0, max=1000, help="Add the N best label sequences with their "
+                     "scores (CRF and HMM models, jsonl output).")] = 0,
+    runtime: Annotated[Runtime, typer.Option("--runtime", help="auto: onnxruntime for a BiLSTM (the network is "
+                       "exported into the model folder on first use), else PyTorch; or torch, onnx, or onnx-int8 "
+                       "(int8 weights: faster, labels may differ slightly).")] = "auto",
+    workers: Annotated[int, typer.Option("--workers", min=1, max=256, help="Tagging processes (output stays in "
+                       "input order).")] = 1,
+    inputs: Annotated[Optional[list[str]], typer.Option("--input", help="Tag these files (paths or quoted glob "
+                      "patterns, repeatable) into --output-dir instead of stdin to stdout.")] = None,
+    output_dir: Annotated[Optional[Path], typer.Option("--output-dir", help="With --input: one output per input, "
+                          "of the same name; a run started again skips the outputs already finished.")] = None,
+    overwrite: OverwriteOpt = False,
+    engine: Annotated[Engine, typer.Option("--engine", help="--input: tag here, or on Ray (the [ray] extra).")] = "local",
+    actors: Annotated[int, typer.Option("--actors", min=1, max=4096, help="--engine ray: Ray actors, each "
+                      "holding the model once.")] = 1,
+    address: Annotated[Optional[str], typer.Option("--address", help="--engine ray: the cluster (auto, or "
+                       "ray://HOST:PORT); none: a local Ray.")] = None,
+) -> None:
+    """Tag text from stdin with a trained model and stream the result to stdout (or files into a folder)."""
+    from seqtag import api
+    from seqtag.cli import show
+
+    if (inputs is None) != (output_dir is None) or (inputs is None and Engine(engine).value != "local"):
+        raise DataError("--input and --output-dir go together (files in, one output each in the folder), and "
+                        "--engine ray tags files")
+    if inputs is not None and (probs or nbest):
+        raise DataError("--probs and --nbest tag stdin to stdout; --input tags files into --output-dir")
+    tagger = api.load(model, Runtime(runtime).value, on_progress=show.notice)
+    if inputs is not None:
+        done = _tag_files(tagger, Engine(engine).value, inputs, output_dir, InputFormat(input_format).value,
+                          OutputFormat(output_format).value, workers=workers, actors=actors, address=address,
+                          window=batch_size, columns=shared.columns_of(columns), replace_invalid=replace_invalid,
+                          overwrite=overwrite, on_progress=show.files_progress)
+        return show.files_outcome(done, output_dir)
+    lines = formats.decode_stdin(sys.stdin.buffer, replace=replace_invalid)
+    for text in tagger.tag_lines(lines, InputFormat(input_format).value, OutputFormat(output_format).value,
+                                 window=batch_size, probs=probs, nbest=nbest, workers=workers,
+                                 columns=shared.columns_of(columns)):
+        sys.stdout.write(text)  # a closed pipe (`| head`) ends quietly in reports_errors
+    sys.stdout.flush()
+
+
+@app.command()
+@reports_errors
+@shared.with_reading_options
+def compare(
+    train_file: Annotated[Path, typer.Option("--train", help="Training file.")],
+    test_file: Annotated[Path, typer.Option("--test", help="Test file every model is scored on.")],
+    dev_file: Annotated[Optional[Path], typer.Option("--dev", help="Dev file (early stopping of the BiLSTMs).")] = None,
+    models: Annotated[str, typer.Option("--models", help="Comma-separated, from: " + ",".join(kinds.variants()))
+                      ] = ",".join(kinds.compared_by_default()),
+    output_dir: Annotated[Optional[Path], typer.Option("-o", "--output-dir", help="Keep the trained models here "
+                                                       "(default: a temporary folder).")] = None,
+    json_file: Annotated[Optional[Path], typer.Option("--json", help="Write the rows as JSON.")] = None,
+    markdown: Annotated[Optional[Path], typer.Option("--markdown", help="Write a Markdown table.")] = None,
+    seed: shared.setting_option("seed", "Random seed.") = None,
+    max_epochs: shared.setting_option("max_epochs", "For every kind that trains in epochs.") = None,
+    features: shared.setting_option("features", "Extra input columns for the BiLSTMs.") = None,
+    learning_curve: Annotated[Optional[str], typer.Option("--learning-curve", help="Train each model on these "
+                              "fractions of the training set, e.g. 0.05,0.1,0.25,0.5,1.0.")] = None,
+    html: Annotated[Optional[Path], typer.Option("--html", help="Write the comparison (or the learning curve) as "
+                    "an HTML page with its figure.")] = None,
+    overwrite: OverwriteOpt = False,
+    reading: dict | None = None,
+) -> None:
+    """Train several taggers on one split and compare them side by side."""
+    from seqtag import outputs, settings
+    from seqtag.report import compare as comparison
+    from seqtag.training import pipeline
+    from seqtag.cli import show
+
+    fractions = comparison.parse_fractions(learning_curve)
+    given, _ = settings.config_from_options({"seed": seed, "max_epochs": max_epochs, "features": features},
+                                            settings.FLAG)
+    config = pipeline.merge_config({}, given)
+    with show.TrainingProgress() as progress:
+        rows = comparison.compare_models(shared.columns_of(models) or [], train_file, dev_file, test_file,
+                                         shared.read_options(reading), config, output_dir,
+                                         progress.update, overwrite, {"--json": json_file, "--markdown": markdown,
+                                                                      "--html": html}, fractions)
+    show.comparison(rows, f"{test_file}: models trained on {train_file}")
+    if json_file is not None:
+        outputs.write_json(json_file, "compare", {"rows": rows})
+    if markdown is not None:
+        with outputs.atomic_output(markdown) as f:
+            f.write(f"<!-- {outputs.mark('compare')} -->\n" + comparison.comparison_markdown(rows))
+    if html is not None:
+        from seqtag.report import html as report
+
+        report.write_comparison(html, rows, f"{test_file}: models trained on {train_file}")
+
+
+@app.command()
+@reports_errors
+@shared.with_reading_options
+def report(
+    models: Annotated[list[Path], typer.Argument(help="Model directories (several: side by side).")],
+    data: Annotated[Optional[list[Path]], typer.Option("--data", help="Gold file to analyse (once for all models, "
+                    "or once per model); default: each model's test file, else its dev file.")] = None,
+    output: Annotated[Path, typer.Option("-o", "--output", help="The HTML file to write.")] = Path("report.html"),
+    overwrite: OverwriteOpt = False,
+    reading: dict | None = None,
+) -> None:
+    """Write an HTML report: training curve, scores per label, confusions, errors in context, model card."""
+    from seqtag import outputs
+    from seqtag.report import html as reporting
+
+    data = data or []
+    if len(data) not in (0, 1, len(models)):
+        raise DataError(f"--data: give one gold file for all models or one per model, not {len(data)} for "
+                        f"{len(models)}")
+    outputs.check_file_destination(output, "report", overwrite, [*models, *data], "-o")
+    golds = data * len(models) if len(data) == 1 else data or [None] * len(models)
+
+    analyses = [reporting.analyse(model, gold, reading) for model, gold in zip(models, golds)]
+    reporting.write_report(output, analyses)
+    err.print(f"wrote {output}")
+
+
+@app.command()
+@reports_errors
+@shared.with_reading_options
+def bench(
+    models: Annotated[Optional[list[Path]], typer.Option("-m", "--model", help="Model directory (repeatable); "
+                      "none: train each kind briefly on the bundled sample.")] = None,
+    data: Annotated[Optional[Path], typer.Option("--data", help="Corpus to tag and train on (default: the "
+                    "bundled NER sample).")] = None,
+    train_bench: Annotated[bool, typer.Option("--train/--no-train", help="Also time BiLSTM training epochs.")] = True,
+    devices: Annotated[Optional[list[str]], typer.Option("--device", help="Device to time BiLSTM training on "
+                       "(repeatable: cpu, cuda, cuda:N; default: cpu, and cuda where there is one).")] = None,
+    stream_memory: Annotated[bool, typer.Option("--stream-memory", help="Only compare the peak memory of a "
+                             "training epoch on --data held in memory against streamed (train --stream).")] = False,
+    json_file: Annotated[Optional[Path], typer.Option("--json", help="Write the figures as JSON.")] = None,
+    overwrite: OverwriteOpt = False,
+    reading: dict | None = None,
+) -> None:
+    """Measure training and tagging throughput, start-up time and peak memory, for every model kind."""
+    from seqtag.report import bench as benchmark
+    from seqtag import outputs
+    from seqtag.cli import show
+
+    data, read = benchmark.default_data(data, shared.read_options(reading))
+    if json_file is not None:
+        outputs.check_file_destination(json_file, "bench", overwrite, [data, *(models or [])])
+    if stream_memory:
+        results = benchmark.bench_stream_memory(data, read, err.print)
+        show.stream_memory(results)
+    else:
+        results = benchmark.run_all(models or [], data, read, train_bench, err.print, devices)
+        show.benchmark(results, data)
+    if json_file is not None:
+        outputs.write_json(json_file, "bench", results)
+
+
+@app.command()
+@reports_errors
+def export(
+    model: Annotated[Path, typer.Option("-m", "--model", help="BiLSTM model directory.")],
+    fmt: Annotated[ExportFormat, typer.Option("--format", help="onnx (served by onnxruntime) or torchscript.")],
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Folder to write into (default: the "
+                      "model directory, so `seqtag tag --runtime onnx -m MODEL` finds it).")] = None,
+    overwrite: OverwriteOpt = False,
+) -> None:
+    """Export a BiLSTM model's network to ONNX or TorchScript for serving."""
+    from seqtag import outputs
+    from seqtag.runtime.export import export as export_model
+    from seqtag.models.tagger import EXPORT_FILES
+
+    outputs.check_folder_destination(output or model, (*EXPORT_FILES, "model.json"), model, overwrite)
+    target = export_model(model, ExportFormat(fmt).value, output)
+    err.print(f"wrote {target}")
+
+
+def _app_for(args: list[str]) -> typer.Typer:
+    """The app with only the command that `args` runs, when they name one: typer inspects every command's
+    parameters before it parses, and the eight commands not run cost about 30 ms of a baseline model's `seqtag tag`
+    start-up (README). Its help, errors and exit codes are the full app's (tested)."""
+    name = next((arg for arg in args if not arg.startswith("-")), None)
+    chosen = [info for info in app.registered_commands
+              if (info.name or info.callback.__name__).replace("_", "-") == name]
+    if not chosen:  # `seqtag --help`, a misspelt command (typer suggests the right one): the whole app
+        return app
+    single = copy.copy(app)
+    single.registered_commands = chosen
+    return single
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the command line and return its exit code. Usage errors (unknown option, a value out of range) are one
+    `error:` line with exit code 2, like every other error."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_terminate)
+    command = typer.main.get_command(_app_for(sys.argv[1:] if argv is None else argv))
+    try:
+        code = command.main(args=argv, prog_name="seqtag", standalone_mode=False)
+    except typer.TyperException as e:  # click's usage errors
+        context = getattr(e, "ctx", None)
+        if type(e).__name__ == "NoArgsIsHelpError":  # plain `seqtag`: the help, as before
+            print(context.get_help() if context else str(e), file=sys.stderr)
+            return 2
+        message = (e.format_message() if hasattr(e, "format_message") else str(e)).replace("Value error, ", "")
+        command_name = " ".join(context.command_path.split()[1:]) if context else ""
+        hint = f" (seqtag {command_name} --help lists the options)" if command_name else " (seqtag --help)"
+        print_error(" ".join(message.split()) + hint)
+        return getattr(e, "exit_code", 2)
+    except typer.Abort:
+        print_error("interrupted")
+        return 128 + _state["signal"]
+    return code if isinstance(code, int) else 0
+
+
+def main(argv: list[str] | None = None) -> None:
+    sys.exit(run(argv))
+
+
+if __name__ == "__main__":
+    main()

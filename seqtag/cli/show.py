@@ -1,0 +1,307 @@
+"""What the command line shows: Rich tables of results on stdout, progress and warnings on stderr.
+
+Only the CLI calls this module; the core returns plain values and events.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import rich.table
+
+
+class _Console:
+    """A Rich console made on first use: `seqtag tag` prints nothing through Rich, and importing Rich would add
+    about 20 ms to its start-up."""
+
+    def __init__(self, **options):
+        self.options, self.console = options, None
+
+    def rich(self):
+        if self.console is None:
+            from rich.console import Console
+
+            self.console = Console(**self.options)
+        return self.console
+
+    def __getattr__(self, name):
+        return getattr(self.rich(), name)
+
+
+def Table(*args, **kwargs):  # Rich's class, imported when a table is drawn
+    from rich.table import Table
+
+    return Table(*args, **kwargs)
+
+
+out = _Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)  # results; wide tables when piped
+err = _Console(stderr=True, soft_wrap=True)  # progress, warnings, errors
+
+
+def statistics(names: list[str], reports: list[dict]) -> None:
+    table = Table(title="Corpus statistics")
+    table.add_column("")
+    for name in names:
+        table.add_column(Path(name).name, justify="right")
+    rows = [
+        ("layer", lambda r: r.get("layer", "-")),
+        ("scheme", lambda r: r.get("scheme", "-")),
+        ("sentences", lambda r: f"{r['sentences']:,}"),
+        ("tokens", lambda r: f"{r['tokens']:,}"),
+        ("types", lambda r: f"{r['types']:,}"),
+        ("length min/median/mean", lambda r: f"{r['length']['min']}/{r['length']['median']}/{r['length']['mean']}"),
+        ("length p95/max", lambda r: f"{r['length']['p95']}/{r['length']['max']}"),
+        ("OOV rate vs first file", lambda r: f"{r['oov_rate']:.2%}" if "oov_rate" in r else "-"),
+    ]
+    for title, cell in rows:
+        table.add_row(title, *(cell(r) for r in reports))
+    table.add_section()
+    for bucket in reports[0]["length_histogram"]:
+        table.add_row(f"length {bucket}", *(f"{r['length_histogram'][bucket]:,}" for r in reports))
+    table.add_section()
+    key = "spans" if all("spans" in r for r in reports) else "labels"
+    labels = sorted({label for r in reports for label in r.get(key, {})})
+    for label in labels:
+        title = f"{'span' if key == 'spans' else 'label'} {label}"
+        table.add_row(title, *(f"{r.get(key, {}).get(label, 0):,}" for r in reports))
+    out.print(table)
+
+
+def _rich(console):
+    """The Rich console itself, for Rich objects that take one."""
+    return console.rich() if isinstance(console, _Console) else console
+
+
+class TrainingProgress:
+    """A Rich progress bar per epoch on stderr, and one summary line per epoch."""
+
+    def __enter__(self):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("loss {task.fields[loss]:.3f}  {task.fields[speed]:,.0f} tok/s"),
+                                 TimeElapsedColumn(), console=_rich(err), transient=True, disable=not err.is_terminal)
+        self.progress.__enter__()
+        self.task = None
+        return self
+
+    def __exit__(self, *exc):
+        self.progress.__exit__(*exc)
+
+    def update(self, event: dict) -> None:
+        import time
+
+        if event["event"] == "epoch_start":
+            if self.task is not None:
+                self.progress.remove_task(self.task)
+            self.started, self.tokens = time.perf_counter(), 0
+            self.task = self.progress.add_task(f"epoch {event['epoch']}", total=event["batches"], loss=0.0, speed=0)
+        elif event["event"] == "batch":
+            self.tokens += event["tokens"]
+            speed = self.tokens / max(time.perf_counter() - self.started, 1e-9)
+            self.progress.update(self.task, advance=1, loss=event["loss"], speed=speed)
+        elif event["event"] in ("warning", "note"):
+            notice(event)
+        elif event["event"] == "epoch_end":
+            dev = f"dev {event['dev']['metric']} {100 * event['dev_score']:.2f}" if "dev" in event else ""
+            self.progress.console.print(
+                f"epoch {event['epoch']:>3}  loss {event['loss']:8.3f}  {dev}  best epoch {event['best_epoch']}  "
+                f"{event['tokens_per_s']:,} tok/s  {event['seconds']:.1f}s", highlight=False)
+
+
+def dev_curve(model_dir: Path) -> None:
+    """On a terminal, the dev score per epoch as a sparkline with the kept epoch marked under it."""
+    from seqtag.models.tagger import read_train_log  # here: the table of file names comes with numpy
+
+    if not err.is_terminal:
+        return
+    records = read_train_log(model_dir)
+    scored = [r for r in records if "dev" in r]
+    if len(scored) < 2:
+        return
+    scores = [r["dev_score"] for r in scored]
+    low, high = min(scores), max(scores)
+    bars = "".join("▁▂▃▄▅▆▇█"[round(7 * (s - low) / (high - low)) if high > low else 0] for s in scores)
+    kept = next((i for i, r in enumerate(scored) if r["epoch"] == records[-1]["best_epoch"]), None)
+    label = f"dev {scored[0]['dev']['metric']} by epoch  "
+    err.print(f"{label}{bars}  {100 * low:.2f} .. {100 * high:.2f}", highlight=False)
+    if kept is not None:
+        err.print(" " * (len(label) + kept) + f"^ kept: epoch {scored[kept]['epoch']}", highlight=False)
+
+
+def metrics(metrics: dict) -> None:
+    for name, report in metrics.items():
+        out.print(report_table(report, f"{name}: {report['metric']} {100 * report[report['metric']]:.2f}"))
+
+
+def report_table(report: dict, title: str) -> rich.table.Table:
+    table = Table(title=title, title_justify="left")
+    if "per_type" in report:
+        table.caption = f"scheme {report['scheme']}, seqeval {report['mode']} mode"
+        for column in ("type", "precision", "recall", "f1", "support"):
+            table.add_column(column, justify="left" if column == "type" else "right")
+        for name, row in report["per_type"].items():
+            table.add_row(name, *(f"{100 * row[k]:.2f}" for k in ("precision", "recall", "f1")), f"{row['support']:,}")
+        table.add_section()
+        table.add_row("micro avg", *(f"{100 * report[k]:.2f}" for k in ("precision", "recall", "f1")), "")
+        table.add_row("macro avg", "", "", f"{100 * report['macro_f1']:.2f}", "")
+    else:
+        table.add_column("metric")
+        table.add_column("value", justify="right")
+        keys = ["precision", "recall", "f1", "oov_recall"] if report["scheme"] == "bmes" else []
+        for key in keys + ["accuracy", "oov_accuracy"]:
+            if report.get(key) is not None:
+                table.add_row(key, f"{100 * report[key]:.2f}")
+        table.add_row("tokens", f"{report['tokens']:,}")
+    return table
+
+
+def notice(event: dict) -> None:
+    """A core event worth a line on stderr: a warning, or a file written."""
+    if event.get("event") == "warning":
+        err.print(f"warning: {event['message']}", highlight=False, markup=False)
+    elif event.get("event") in ("wrote", "note"):
+        err.print(event["message"], highlight=False, markup=False)
+
+
+def files_progress(event: dict) -> None:
+    """`tag --input`: a line per finished output, and warnings (an input that failed) as they come."""
+    if event.get("event") == "file":
+        err.print(f"[{event['number']}/{event['of']}] {event['name']} ({event['tokens']:,} tokens so far)",
+                  highlight=False, markup=False)
+    else:
+        notice(event)
+
+
+def files_outcome(done: dict, folder: Path) -> None:
+    """The summary of `tag --input`; failed inputs make it an error (exit 2), after the others were written."""
+    from seqtag.errors import DataError
+
+    kept = f", {len(done['skipped'])} already finished" if done["skipped"] else ""
+    err.print(f"tagged {len(done['tagged'])} file(s) into {folder} ({done['tokens']:,} tokens){kept}",
+              highlight=False, markup=False)
+    if done["failed"]:
+        names = ", ".join(sorted(done["failed"]))
+        raise DataError(f"{len(done['failed'])} input(s) failed ({names}); the other outputs are written, and a run "
+                        "started again tags only what is not finished")
+
+
+def model_card(model: Path, document: dict, runtime: str | None = None) -> None:
+    table = Table(title=str(model), title_justify="left", show_header=False)
+    table.add_column("")
+    table.add_column("")
+    table.add_row("kind", document["kind"])
+    table.add_row("layer", f"{document['layer']} ({document['scheme']})")
+    table.add_row("labels", " ".join(document["labels"]))
+    if document.get("features"):
+        table.add_row("input features", ", ".join(document["features"]))
+    training = document.get("training", {})
+    tagger = document.get("tagger") if isinstance(document.get("tagger"), dict) else {}
+    # settings left to the corpus size and device (None in the run's config): shown as the run resolved them
+    resolved = {"model": tagger.get("config") or {}, "training": training}
+    for section, values in document.get("config", {}).items():
+        if isinstance(values, dict):
+            values = {k: resolved.get(section, {}).get(k) if v is None else v for k, v in values.items()}
+        table.add_row(f"config {section}", json.dumps(values))
+    if "char_encoder" in training:  # BiLSTM settings that default to a rule of corpus size and device: as trained
+        chars = {"cnn": "a character CNN", "lstm": "a character BiLSTM"}.get(training["char_encoder"], "no characters")
+        average = f", a weight average of decay {training['ema']:g}" if training.get("ema") else ", no weight average"
+        schedule = f", learning rate {training['lr']:g}, at most {training['max_epochs']} epochs" if "lr" in training else ""
+        table.add_row("trained with", f"batches of {training['batch_tokens']:,} padded tokens{schedule}, {chars}"
+                      + (average if "ema" in training else ""))
+    vectors = training.get("vectors")
+    if vectors:
+        table.add_row("word vectors", f"{_shown(vectors['source'])}: {vectors['words']:,} words of {vectors['dim']} "
+                      f"dimensions, {'fine-tuned' if vectors['fine_tuned'] else 'frozen'} on the training words")
+        from seqtag.data.vectors import coverage_lines  # numpy: only for a model that has vectors
+
+        for role, text in coverage_lines(vectors):
+            table.add_row(f"vectors cover {role}", text)
+    for role, record in training.get("data", {}).items():
+        file = f", {record['bytes']:,} bytes, sha256 {record['sha256'][:12]}" if record.get("sha256") else ""
+        table.add_row(f"{role} data", f"{_shown(record['path'])} ({record['sentences']:,} sentences, "
+                      f"{record['tokens']:,} tokens{file})")
+    selection = training.get("selection")
+    if selection:
+        table.add_row("chosen by --model auto", f"{selection['why']}; dev data: {_shown(selection['dev'])}")
+    for key in ("epochs", "best_epoch", "stopped", "date"):
+        if key in training:
+            table.add_row(key.replace("_", " "), str(training[key]))
+    held_out = training.get("held_out")
+    if held_out:
+        table.add_row("dev data", f"held out of the training data: {_shown(held_out['dev'])} ({held_out['sentences']:,} "
+                      f"sentences, {held_out['tokens']:,} tokens), not trained on")
+    scored_on_dev = "dev" in training.get("data", {}) or held_out
+    if training.get("best_dev_score") is not None and scored_on_dev:
+        table.add_row("best dev score", f"{100 * training['best_dev_score']:.2f} (what early stopping saw)")
+    elif "best_epoch" in training and not scored_on_dev:
+        table.add_row("epoch kept", "the one with the lowest training loss (no dev data)")
+    context = training.get("context_layer")
+    if context and context.get("interrupted"):
+        table.add_row("context layer", "not fitted (interrupted): zero")
+    elif context:
+        held_out = context["held_out_dev_score"]
+        verdict = "kept, fitted on the dev set" if context["kept"] else "not kept (zero)"
+        table.add_row("context layer", f"{verdict}; held-out dev halves {100 * held_out['with']:.2f} with it, "
+                                       f"{100 * held_out['without']:.2f} without")
+    for name, report in document.get("metrics", {}).items():
+        table.add_row(f"{name} {report['metric']}", f"{100 * report[report['metric']]:.2f}")
+    if runtime:
+        table.add_row("tagging runtime", runtime)
+    table.add_row("versions", f"seqtag {document['seqtag_version']}, torch {document['torch_version']}, "
+                  f"format {document['format_version']}")
+    out.print(table)
+
+
+def _shown(path: str) -> str:
+    """A stored absolute path, relative to the current directory where it lies below it (shorter to read)."""
+    try:
+        return str(Path(path).relative_to(Path.cwd()))
+    except ValueError:
+        return path
+
+
+def comparison(rows: list[dict], title: str) -> None:
+    from seqtag.report.compare import comparison_cells
+
+    header, cells = comparison_cells(rows)
+    table = Table(title=title, title_justify="left")
+    for column in header:
+        table.add_column(column, justify="left" if column == "model" else "right")
+    for row in cells:
+        table.add_row(*row)
+    out.print(table)
+
+
+def benchmark(results: dict, data) -> None:
+    table = Table(title=f"tagging {results['data']['tokens']:,} tokens of {data}", title_justify="left")
+    columns_shown = ["kind", "startup_s", "tag_end_to_end_tokens_per_s", "tag_model_tokens_per_s", "peak_rss_mb",
+                     "model_mb"]
+    ratio = next((k for k in results["tagging"][0] if k.startswith("tag_speed_vs_")), None)
+    for name in columns_shown + ([ratio] if ratio else []):
+        table.add_column(name.replace("_", " "), justify="left" if name == "kind" else "right")
+    for row in results["tagging"]:
+        table.add_row(*(f"{row[c]:,}" if isinstance(row[c], (int, float)) else str(row[c])
+                        for c in columns_shown + ([ratio] if ratio else [])))
+    out.print(table)
+    for row in results["tagging"]:
+        stages = ", ".join(f"{name.replace('_', ' ')} {seconds:.2f}" for name, seconds in row["stages_s"].items())
+        parts = sum(row["stages_s"].get(name, 0.0) for name in ("encode", "network", "decode"))
+        overlap = " (encode and network are summed over batches run at once)" if parts > row["stages_s"]["model"] else ""
+        out.print(f"{row['kind']} ({row['runtime']}), seconds per stage: {stages}{overlap}", highlight=False)
+    for row in results["training"]:
+        out.print(f"BiLSTM training on {row['device']}: {row['train_tokens_per_s']:,} tokens/s, "
+                  f"{row['train_sentences_per_s']:,} sentences/s, {row['epoch_s']} s per epoch (after a warm-up epoch)")
+    hw = results["hardware"]
+    out.print(f"{hw['cpus']} CPUs, torch {hw['torch']} ({hw['torch_threads']} threads), GPU: {hw['cuda'] or 'none'}")
+
+
+def stream_memory(result: dict) -> None:
+    out.print(f"peak memory of a training epoch on {result['data']} ({result['bytes'] / 1e6:,.1f} MB): "
+              f"in memory {result['memory']['peak_rss_mb']:,} MB, streamed {result['stream']['peak_rss_mb']:,} MB"
+              f" (ratio {result.get('stream_vs_memory_peak_rss', 'n/a')}); "
+              f"{result['memory']['seconds']} s against {result['stream']['seconds']} s")

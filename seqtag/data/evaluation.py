@@ -1,0 +1,118 @@
+"""One scorer for every tagger: entity P/R/F1 (seqeval), tag accuracy, or segmentation word P/R/F1.
+
+Span tasks are scored by seqeval in its default mode, which follows conlleval: both sides are first read the way
+conlleval reads them (an `I-X` after `O` opens a chunk) and written as IOB2. `strict=True` uses seqeval's strict
+mode on the tags as given instead, where ill-formed chunks count as errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from seqtag.data import labels as L
+from seqtag.errors import DataError
+
+Tags = Sequence[Sequence[str]]
+
+
+def main_metric(scheme: L.Scheme) -> str:
+    return "accuracy" if scheme is L.Scheme.PLAIN else "f1"
+
+
+def score(
+    gold: Tags,
+    predicted: Tags,
+    scheme: L.Scheme,
+    tokens: Tags | None = None,
+    known: Callable[[str], bool] | None = None,
+    strict: bool = False,
+) -> dict:
+    """Scores as fractions in [0, 1]; `known` (was a token/word seen in training) adds out-of-vocabulary scores."""
+    if len(gold) != len(predicted):
+        raise DataError(f"{len(gold)} gold sentences but {len(predicted)} predicted")
+    for i, (g, p) in enumerate(zip(gold, predicted)):
+        if len(g) != len(p):
+            raise DataError(f"sentence {i + 1}: {len(g)} gold labels but {len(p)} predicted")
+    report = {"scheme": scheme.value, "sentences": len(gold), "tokens": sum(len(g) for g in gold)}
+    report["metric"] = main_metric(scheme)
+    pairs = [(a, b) for g, p in zip(gold, predicted) for a, b in zip(g, p)]
+    report["accuracy"] = sum(a == b for a, b in pairs) / len(pairs) if pairs else 0.0
+    if known is not None and tokens is not None and scheme is not L.Scheme.BMES:
+        unknown = [a == b for sent, g, p in zip(tokens, gold, predicted) for t, a, b in zip(sent, g, p) if not known(t)]
+        report["oov_tokens"] = len(unknown)
+        report["oov_accuracy"] = sum(unknown) / len(unknown) if unknown else None
+    if scheme is L.Scheme.BMES:
+        report.update(_segmentation(gold, predicted, tokens, known))
+    elif scheme is not L.Scheme.PLAIN:
+        report.update(_entities(gold, predicted, scheme, strict))
+    return report
+
+
+def _entities(gold: Tags, predicted: Tags, scheme: L.Scheme, strict: bool) -> dict:
+    from seqeval.metrics import classification_report
+    from seqeval.scheme import IOB1, IOB2, IOBES
+
+    if strict:
+        seqeval_scheme = {L.Scheme.IOB1: IOB1, L.Scheme.IOB2: IOB2, L.Scheme.BIOES: IOBES}[scheme]
+        y_true, y_pred = [list(g) for g in gold], [list(p) for p in predicted]
+        kwargs = {"mode": "strict", "scheme": seqeval_scheme}
+    else:
+        y_true = [L.convert(g, scheme, L.Scheme.IOB2) for g in gold]
+        y_pred = [L.convert(p, scheme, L.Scheme.IOB2) for p in predicted]
+        kwargs = {}
+    table = classification_report(y_true, y_pred, output_dict=True, zero_division=0, **kwargs)
+    averages = {"micro avg", "macro avg", "weighted avg"}
+    per_type = {
+        name: {"precision": float(v["precision"]), "recall": float(v["recall"]), "f1": float(v["f1-score"]),
+               "support": int(v["support"])}
+        for name, v in sorted(table.items())
+        if name not in averages
+    }
+    micro = table.get("micro avg", {"precision": 0.0, "recall": 0.0, "f1-score": 0.0})
+    macro = table.get("macro avg", {"f1-score": 0.0})
+    return {
+        "mode": "strict" if strict else "conlleval",
+        "precision": float(micro["precision"]),
+        "recall": float(micro["recall"]),
+        "f1": float(micro["f1-score"]),
+        "macro_f1": float(macro["f1-score"]),
+        "per_type": per_type,
+    }
+
+
+def _segmentation(gold: Tags, predicted: Tags, chars: Tags | None, known: Callable[[str], bool] | None) -> dict:
+    """Word precision/recall/F1 as the SIGHAN scorer counts them: a word is right when both its ends are."""
+    correct = gold_words = predicted_words = 0
+    oov_total = oov_found = 0
+    for i, (g, p) in enumerate(zip(gold, predicted)):
+        gold_spans = set(L.to_spans(g, L.Scheme.BMES))
+        pred_spans = set(L.to_spans(p, L.Scheme.BMES))
+        correct += len(gold_spans & pred_spans)
+        gold_words += len(gold_spans)
+        predicted_words += len(pred_spans)
+        if known is not None and chars is not None:
+            for span in gold_spans:
+                if not known("".join(chars[i][span.start : span.end])):
+                    oov_total += 1
+                    oov_found += span in pred_spans
+    precision = correct / predicted_words if predicted_words else 0.0
+    recall = correct / gold_words if gold_words else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    result = {"mode": "words", "precision": precision, "recall": recall, "f1": f1, "words": gold_words}
+    if known is not None and chars is not None:
+        result["oov_words"] = oov_total
+        result["oov_recall"] = oov_found / oov_total if oov_total else None
+    return result
+
+
+def score_tagger(tagger, corpus, strict: bool = False, predicted: Tags | None = None) -> dict:
+    """Predict a corpus with any Tagger (unless given its predictions) and score it against the corpus's own
+    labels, in the tagger's scheme."""
+    predicted = tagger.predict(corpus.sentences) if predicted is None else predicted
+    gold = corpus.column(tagger.layer)
+    tokens = [s.tokens for s in corpus.sentences]
+    if tagger.scheme is L.Scheme.BMES:  # out-of-vocabulary means words, not characters
+        known = tagger.train_words.__contains__ if tagger.train_words else None
+    else:
+        known = tagger.known
+    return score(gold, predicted, tagger.scheme, tokens, known, strict)

@@ -1,0 +1,345 @@
+"""The Tagger interface every model implements, and the one model-directory format they all share.
+
+A model directory holds `model.json` (format version, kind, labels, vocabularies, configuration, training data,
+metrics: plain JSON) and its weights: `weights.pt` for the BiLSTM (a dict of tensors, read with
+`torch.load(weights_only=True)`) or `weights.npz` for the baselines (numpy arrays, read with `allow_pickle=False`,
+so tagging with a baseline never imports torch). Nothing is pickled, so loading a model runs no code from it. Directories are written to a temporary sibling and renamed into
+place, so a crash never leaves a half-written model where a good one was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from seqtag import __version__
+from seqtag.data.corpus import Sentence
+from seqtag.errors import DataError, ModelFormatError
+from seqtag.data.labels import Scheme
+
+FORMAT = "seqtag-model"
+WEIGHTS_PT, WEIGHTS_NPZ = "weights.pt", "weights.npz"
+FORMAT_VERSION = 2  # 2: BiLSTM models may hold a context layer (seqtag.models.context); version 1 models still load
+# what `seqtag export` adds to a model directory (seqtag.runtime.export writes them)
+ONNX_FILE, TORCHSCRIPT_FILE = "model.onnx", "model.torchscript.pt"
+INT8_FILE = "model.int8.onnx"  # the ONNX graph with int8 weights (--runtime onnx-int8)
+DECODER_FILE = "decoder.npz"  # CRF start/transition/end scores with the scheme's constraints applied
+CONTEXT_FILE = "context.npz"  # the fitted context layer (seqtag.models.context): its weight and the label -> type map
+EXPORT_FILES = (ONNX_FILE, INT8_FILE, TORCHSCRIPT_FILE, DECODER_FILE, CONTEXT_FILE)
+# every file a model directory may hold: replacing a directory of only these loses nothing seqtag did not write
+CHECKPOINT_FILE = "checkpoint.pt"  # what --resume continues from (seqtag.training.checkpoint)
+TRAIN_LOG_FILE, METRICS_FILE = "train_log.jsonl", "metrics.json"
+MODEL_FILES = frozenset({"model.json", WEIGHTS_PT, WEIGHTS_NPZ, CHECKPOINT_FILE, TRAIN_LOG_FILE, METRICS_FILE,
+                         *EXPORT_FILES})
+
+
+@dataclass
+class TrainRun:
+    """How a trainer runs, beside the data and the configuration."""
+
+    output: Path | None = None  # a kind that trains in epochs saves the best model here after each; None: memory only
+    info: dict = field(default_factory=dict)  # the model.json fields those saves write
+    resume: bool = False  # continue from output's checkpoint
+    on_progress: Callable[[dict], None] | None = None
+
+
+@dataclass
+class Trained:
+    """What a trainer returns: the tagger and what the model directory keeps about its training."""
+
+    tagger: Any  # a Tagger
+    files: dict[str, Any] = field(default_factory=dict)  # extra files, e.g. train_log.jsonl, checkpoint.pt
+    training: dict = field(default_factory=dict)  # merged into model.json's "training"
+    interrupted: str | None = None  # interrupted after an epoch was saved: what was kept
+
+
+class Predictor(ABC):
+    """What tagging, evaluation and comparison see of a model: it predicts one label layer. The PyTorch/numpy
+    taggers and the ONNX runtime implement it; optional capabilities (probabilities, n-best) say so when absent."""
+
+    kind: ClassVar[str]
+    nbest_score: ClassVar[str] = "prob"  # what the number beside each n-best sequence is
+
+    def __init__(self, layer: str, scheme: Scheme, labels: Sequence[str], features: Sequence[str] = ()):
+        self.layer = layer
+        self.scheme = scheme  # the scheme predictions are given in (that of the training data)
+        self.labels = list(labels)
+        self.features = tuple(features)  # input layers the model reads besides the tokens, e.g. ("pos",)
+        self.train_words: set[str] = set()  # segmentation: the training set's words, for OOV recall
+
+    @abstractmethod
+    def predict(self, sentences: Sequence[Sentence]) -> list[list[str]]:
+        """One label per token for each sentence, in input order."""
+
+    def predict_confidence(self, sentences: Sequence[Sentence]) -> list[tuple[list[str], list[float]]]:
+        """Labels with a per-token probability; only models with a probabilistic output layer have it."""
+        raise DataError(f"--probs needs a BiLSTM model; this is a {self.kind} model")
+
+    def predict_nbest(self, sentences: Sequence[Sentence], n: int) -> list[list[tuple[list[str], float]]]:
+        """The n best label sequences per sentence, each with its score (see `nbest_score`); CRF and HMM models."""
+        raise DataError(f"--nbest needs a BiLSTM-CRF or HMM model; this is a {self.kind} model")
+
+    def before_fork(self) -> None:
+        """Called before worker processes fork from this one (tag --workers): let go of what must not be shared
+        across fork (the ONNX runtime's session)."""
+
+    @abstractmethod
+    def known(self, token: str) -> bool:
+        """Whether the token was seen in training (for out-of-vocabulary scores)."""
+
+    def check_features(self, sentences: Sequence[Sentence]) -> None:
+        for sentence in sentences:
+            for feature in self.features:
+                if feature not in sentence.labels:
+                    origin = sentence.origin
+                    raise DataError(
+                        f"the model reads input column {feature!r}, which this input lacks",
+                        origin.path if origin else None,
+                        origin.line if origin else None,
+                    )
+
+
+class Tagger(Predictor):
+    """A model that saves to and loads from a model directory (seqtag.kinds registers one per kind)."""
+
+    def vectors(self, corpora: dict[str, Iterable[Sentence]]) -> dict | None:
+        """Where the model reads pretrained word vectors: their source and size, and how much of each corpus they
+        cover (model.json's training.vectors); None without vectors."""
+        return None
+
+    @abstractmethod
+    def to_state(self) -> tuple[dict, dict[str, Any]]:
+        """(JSON-able metadata, tensors) that `from_state` rebuilds the tagger from."""
+
+    @classmethod
+    @abstractmethod
+    def from_state(cls, meta: dict, tensors: dict[str, Any], device: str = "cpu") -> Tagger: ...
+
+
+# ---------------------------------------------------------------------------------------------------- saving
+
+
+def save_model(tagger: Tagger, path: str | Path, info: dict, extra: dict[str, Any] | None = None,
+               tensors: dict[str, Any] | None = None) -> None:
+    """Write a model directory atomically. `extra` maps file names to str (text) or tensor dicts (torch.save);
+    `tensors` replaces the tagger's current weights (training saves its best weights while it goes on)."""
+    path = Path(path)
+    meta, current = tagger.to_state()
+    tensors = current if tensors is None else tensors
+    numpy_weights = all(isinstance(v, np.ndarray) for v in tensors.values())
+    document = model_document(tagger, info, meta, WEIGHTS_NPZ if numpy_weights else WEIGHTS_PT)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        recover_interrupted_swap(path)
+        for stale in path.parent.glob(f".{path.name}.tmp-*"):  # left by a killed save
+            shutil.rmtree(stale, ignore_errors=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+        umask = os.umask(0)
+        os.umask(umask)
+        staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; a model directory is as shareable as any
+    except OSError as e:
+        raise DataError(f"cannot write the model: {e.strerror}", path) from None
+    try:
+        (staging / "model.json").write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", "utf-8")
+        if numpy_weights:
+            with open(staging / WEIGHTS_NPZ, "wb") as f:
+                np.savez(f, **tensors)
+        else:
+            import torch
+
+            torch.save(tensors, staging / WEIGHTS_PT)
+        for name, content in (extra or {}).items():
+            if isinstance(content, str):
+                (staging / name).write_text(content, "utf-8")
+            else:
+                import torch
+
+                torch.save(content, staging / name)
+        _swap_in(staging, path)
+    except OSError as e:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise DataError(f"cannot write the model: {e.strerror}", path) from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def model_document(tagger: Tagger, info: dict, meta: dict | None = None, weights: str | None = None) -> dict:
+    """What model.json holds for a tagger: format, versions, kind, labels, the tagger's metadata, and `info`
+    (configuration, training data, metrics)."""
+    if meta is None or weights is None:
+        meta, tensors = tagger.to_state()
+        weights = WEIGHTS_NPZ if all(isinstance(v, np.ndarray) for v in tensors.values()) else WEIGHTS_PT
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "seqtag_version": __version__,
+        "torch_version": _version_of("torch"),
+        "numpy_version": np.__version__,
+        "weights": weights,
+        "kind": tagger.kind,
+        "layer": tagger.layer,
+        "scheme": tagger.scheme.value,
+        "labels": tagger.labels,
+        "features": list(tagger.features),
+        "train_words": sorted(tagger.train_words),
+        "tagger": meta,
+        **info,
+    }
+
+
+def _swap_in(staging: Path, path: Path) -> None:
+    """Replace `path` by `staging` so that a reader or a crash sees the old model or the new one, never neither.
+
+    On Linux the two folders are exchanged in one atomic step (renameat2 with RENAME_EXCHANGE). Elsewhere the old
+    model is first moved aside to `.NAME.old-*`, which `recover_interrupted_swap` puts back if a crash comes
+    between the two renames."""
+    for handle in staging.iterdir():  # make the files durable before they become the model
+        with open(handle, "rb") as f:
+            os.fsync(f.fileno())
+    if not path.exists():
+        os.replace(staging, path)
+    elif _exchange(staging, path):
+        shutil.rmtree(staging, ignore_errors=True)  # now holds the old model
+    else:
+        old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))
+        os.replace(path, old / "model")
+        os.replace(staging, path)
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths with Linux's renameat2(RENAME_EXCHANGE); False where that is not available."""
+    import ctypes
+
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+
+
+def recover_interrupted_swap(path: Path) -> None:
+    """Put back a model that a crash left moved aside between the two renames of a non-atomic swap."""
+    if path.exists():
+        return
+    for old in sorted(path.parent.glob(f".{path.name}.old-*")):
+        if (old / "model" / "model.json").is_file():
+            os.replace(old / "model", path)
+            shutil.rmtree(old, ignore_errors=True)
+            return
+
+
+def read_model_json(path: str | Path) -> dict:
+    path = Path(path)
+    recover_interrupted_swap(path)
+    if not path.is_dir():
+        raise ModelFormatError("no such model directory", path)
+    try:
+        document = json.loads((path / "model.json").read_text("utf-8"))
+    except FileNotFoundError:
+        raise ModelFormatError("not a seqtag model: model.json is missing", path) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ModelFormatError(f"model.json is not valid JSON: {e}", path / "model.json") from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise ModelFormatError("not a seqtag model (model.json has no \"format\": \"seqtag-model\")", path)
+    version = document.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise ModelFormatError(
+            f"model format version {version} is newer than this seqtag reads ({FORMAT_VERSION}); "
+            f"it was written by seqtag {document.get('seqtag_version', '?')}: upgrade seqtag",
+            path,
+        )
+    return upgrade(document)
+
+
+# Settings added to BiLSTM models after some were saved without them: what those models were trained with.
+OLDER_BILSTM_SETTINGS = {"document_window": 0, "corpus_mention_count": True}
+
+
+def upgrade(document: dict) -> dict:
+    """The one place that brings an older model.json up to FORMAT_VERSION, step by step, and fills in the BiLSTM
+    settings added since, so that both runtimes read a saved model as it was trained."""
+    config = document.get("tagger", {}).get("config") if isinstance(document.get("tagger"), dict) else None
+    if document.get("kind") == "bilstm" and isinstance(config, dict):
+        if document["format_version"] < 2:
+            config.setdefault("context", False)  # models from before the context layer have none
+        for name, value in OLDER_BILSTM_SETTINGS.items():
+            config.setdefault(name, value)
+        run = document.get("config", {}).get("training")
+        if isinstance(run, dict):  # a run saved before weight averaging existed had none: --resume goes on without
+            run.setdefault("ema", 0.0)
+    read = document.get("training", {}).get("read") if isinstance(document.get("training"), dict) else None
+    if isinstance(read, dict) and "fmt" in read:  # the reading options' format was saved as "fmt" until 0.1.0
+        read["format"] = read.pop("fmt")
+    return document
+
+
+def read_train_log(path: str | Path, required: tuple[str, ...] = ("epoch", "dev_score", "best_epoch")) -> list[dict]:
+    """A model directory's training log, one record per epoch; empty where there is none, or it is damaged, or a
+    record lacks a `required` key (a damaged log costs a figure, never the model)."""
+    log = Path(path) / TRAIN_LOG_FILE
+    try:
+        records = [json.loads(line) for line in log.read_text("utf-8").splitlines() if line.strip()]
+    except (ValueError, OSError):
+        return []
+    return records if all(isinstance(r, dict) and set(required) <= set(r) for r in records) else []
+
+
+def load_tensors(path: Path, device: str = "cpu") -> dict:
+    """A weights or checkpoint file as a dict of arrays/tensors. torch files are read with weights_only=True and
+    numpy files without pickle, so a planted payload is refused unrun; any damage is a ModelFormatError."""
+    import pickle
+    import warnings
+    import zipfile
+
+    try:
+        if path.suffix == ".npz":
+            with np.load(path, allow_pickle=False) as archive:
+                tensors = {key: archive[key] for key in archive.files}
+        else:
+            import torch
+
+            with warnings.catch_warnings():  # torch warns about the unsafe file before refusing it: one line is enough
+                warnings.simplefilter("ignore")
+                tensors = torch.load(path, map_location=device, weights_only=True)
+    except FileNotFoundError:
+        raise ModelFormatError(f"{path.name} is missing", path.parent) from None
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError, zipfile.BadZipFile, KeyError,
+            TypeError, AttributeError, ImportError, IndexError, UnicodeDecodeError) as e:
+        why = _why_unreadable(e)
+        raise ModelFormatError(f"{path.name} is corrupt or unsafe, refused: {why}", path.parent) from None
+    if not isinstance(tensors, dict):
+        raise ModelFormatError(f"{path.name} does not hold a dict of tensors", path.parent)
+    return tensors
+
+
+def _why_unreadable(error: Exception) -> str:
+    """torch's messages run to a paragraph; the user needs one clause."""
+    text = str(error).strip()
+    if "Weights only load failed" in text:
+        return "it holds pickled objects, not only tensors (not run)"
+    if "zip archive" in text or "central directory" in text or isinstance(error, EOFError):
+        return "truncated, or not a file seqtag wrote"
+    first = text.splitlines()[0].split(". ")[0] if text else type(error).__name__
+    return first[:200]
+
+
+def _version_of(package: str) -> str | None:
+    """A library's version without importing it (importing torch costs a second)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return None

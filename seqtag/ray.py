@@ -1,0 +1,138 @@
+"""Tagging on a Ray cluster (the `[ray]` extra): `seqtag tag --engine ray` and `seqtag.ray.tag_dataset`.
+
+Ray Data runs the work: `map_batches` with a pool of actors, each opening the model once (with the ONNX runtime
+where the model allows: no torch in the actors). `--engine ray` tags each input file in one call, with the same code
+as the local engine (seqtag.runtime.files), so its outputs are the local engine's byte for byte; the driver keeps
+the manifest, so a run started again skips what is finished. Ray restarts an actor that dies and retries its call
+(an output is written whole or not at all, so a retry writes it again). Inputs and the output folder must be on a
+filesystem every node sees: one machine, or a shared disk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from seqtag.errors import DataError, SeqtagError
+from seqtag.runtime import files
+
+EXTRA = "pip install 'seqtag-nlp[ray]'"
+# a span's fields, each row alike (character offsets are None for token lists), so Arrow sees one type
+SPAN_KEYS = ("label", "start", "end", "text", "char_start", "char_end")
+
+
+def _ray():
+    try:
+        import ray
+        import ray.data
+    except ImportError:
+        raise DataError(f"--engine ray needs Ray Data, the project's [ray] extra: {EXTRA}") from None
+    return ray
+
+
+def connect(address: str | None = None):
+    """Ray, connected to the cluster at `address` ("auto": the one `ray start` began here; "ray://HOST:PORT"), or
+    to a local Ray started for this process when none is given."""
+    ray = _ray()
+    if not ray.is_initialized():
+        ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = False  # seqtag reports files and tokens itself
+    context.print_on_execution_start = False
+    return ray
+
+
+class _FileTagger:
+    """A Ray Data actor: opens the model once (a saved seqtag.api.Model travels as its folder), then tags whole
+    files, one per call."""
+
+    def __init__(self, model, settings: dict):
+        self.model, self.settings = model, settings
+
+    def __call__(self, batch: dict) -> dict:
+        rows: dict[str, list] = {"name": [], "sentences": [], "tokens": [], "error": []}
+        for source, target in zip(batch["source"], batch["target"]):
+            try:
+                sentences, tokens = files.tag_into(self.model, Path(source), Path(target), self.settings)
+                error = ""
+            except SeqtagError as caught:  # this file only: the driver reports it and the others go on
+                sentences, tokens, error = 0, 0, str(caught)
+            for key, value in (("name", Path(target).name), ("sentences", sentences), ("tokens", tokens),
+                               ("error", error)):
+                rows[key].append(value)
+        return rows
+
+
+def tag_files(model, inputs, output_dir, input_format: str = "raw", output_format: str = "conll", *,
+              window: int = 2000, columns: list[str] | None = None, replace_invalid: bool = False,
+              overwrite: bool = False, actors: int = 1, address: str | None = None,
+              on_progress: Callable[[dict], None] | None = None) -> dict:
+    """seqtag.api.Model.tag_files on Ray: the same outputs and manifest, by a pool of `actors` (at `address`, or
+    on a local Ray). `model`: a seqtag.api.Model or a model folder."""
+    from seqtag import api
+
+    model = api.load(model) if isinstance(model, (str, Path)) else model
+    if isinstance(actors, bool) or not isinstance(actors, int) or actors < 1:
+        raise DataError(f"actors must be a whole number from 1 up, not {actors!r}")
+    run, settings = model.plan_files(inputs, output_dir, input_format, output_format, window=window, columns=columns,
+                                     replace_invalid=replace_invalid, overwrite=overwrite)
+    report = on_progress or (lambda event: None)
+    ray = connect(address)
+    outcome = files.Outcome(skipped=sorted(run.done))
+    todo = run.todo
+    if not todo:
+        return outcome.summary()
+    manifest = files.Manifest(run)
+    manifest.start_all(todo)
+    jobs = {job.target.name: job for job in todo}
+    items = [{"source": str(job.source), "target": str(job.target)} for job in todo]
+    dataset = ray.data.from_items(items, override_num_blocks=len(items)).map_batches(
+        _FileTagger, batch_size=1, concurrency=actors, num_cpus=1, fn_constructor_args=(model, settings),
+        max_restarts=-1, max_task_retries=-1)
+    for number, row in enumerate(dataset.iter_rows(), 1):
+        job = jobs[row["name"]]
+        if row["error"]:
+            outcome.failed[job.target.name] = row["error"]
+            report({"event": "warning", "message": row["error"]})
+            continue
+        manifest.finish(job, int(row["sentences"]), int(row["tokens"]))
+        outcome.tagged.append(job.target.name)
+        outcome.tokens += int(row["tokens"])
+        report({"event": "file", "name": job.target.name, "number": number, "of": len(todo),
+                "tokens": outcome.tokens, "skipped": len(run.done)})
+    return outcome.summary()
+
+
+class _TextTagger:
+    """A Ray Data actor for tag_dataset: one model, batches of texts (or token lists) in, tokens, labels and spans
+    out."""
+
+    def __init__(self, model, column: str, tokenized: bool | None):
+        self.model, self.column, self.tokenized = model, column, tokenized
+
+    def __call__(self, batch: dict) -> dict:
+        items = [item if isinstance(item, str) else [str(t) for t in item] for item in batch[self.column]]
+        tagged = self.model.tag(items, tokenized=self.tokenized) if items else []
+        if len(items) == 1 and not isinstance(tagged, list):
+            tagged = [tagged]
+        return {**batch, "tokens": [t.tokens for t in tagged], "labels": [t.labels for t in tagged],
+                "spans": [[{key: span.get(key) for key in SPAN_KEYS} for span in t.spans] for t in tagged]}
+
+
+def tag_dataset(dataset: Any, model: Any, column: str = "text", *, runtime: str = "auto", actors: int = 1,
+                batch_size: int = 256, tokenized: bool | None = None) -> Any:
+    """A Ray Dataset with `tokens`, `labels` and `spans` beside the columns of `dataset`, whose `column` holds texts
+    (tokenized here) or token lists; `model`: a model folder (opened with `runtime`) or a seqtag.api.Model. Lazy, as Ray Datasets are: nothing runs until it is read or written."""
+    from seqtag import api
+
+    _ray()
+    model = api.load(model, runtime) if isinstance(model, (str, Path)) else model
+    if not isinstance(column, str) or column not in dataset.columns():
+        raise DataError(f"column must name a column of the dataset ({', '.join(dataset.columns())}), not {column!r}")
+    for name, value in (("actors", actors), ("batch_size", batch_size)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise DataError(f"{name} must be a whole number from 1 up, not {value!r}")
+    return dataset.map_batches(_TextTagger, batch_size=batch_size, concurrency=actors, num_cpus=1,
+                               fn_constructor_args=(model, column, tokenized),
+                               max_restarts=-1, max_task_retries=-1)

@@ -1,0 +1,5 @@
+"""Running a trained model: streaming tagging with worker processes (tagging) and the exported graphs (export:
+ONNX, TorchScript) that the ONNX runtime runs.
+
+May import: the top-level modules below seqtag.api, seqtag.data, seqtag.models and this folder (not training).
+"""

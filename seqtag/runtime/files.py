@@ -1,0 +1,216 @@
+"""Tagging many files into a folder, resumably: `seqtag tag --input 'corpus/*.txt' --output-dir tagged/`.
+
+Each input is tagged into one output of the same name, written atomically. A manifest in the output folder records,
+for each finished output, the input's size and hash, the model's hash and the tagging settings; a run started again
+skips what the manifest says is finished for this model and these settings, so a run killed at any moment finishes
+the rest. A damaged input costs its own output only: the others are written, and the run says what failed.
+
+The plan (which files, which are done) and the manifest are the engine's own; the Ray engine (seqtag.runtime.ray)
+writes the same outputs and the same manifest.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from seqtag import outputs
+from seqtag.errors import DataError, SeqtagError
+
+MANIFEST = ".seqtag-manifest.json"  # in the output folder
+MANIFEST_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Job:
+    """One input file and the output it is tagged into."""
+
+    source: Path
+    target: Path
+    size: int
+    sha256: str
+
+
+@dataclass
+class Plan:
+    """What a run tags: every job, and which of them a finished earlier run already wrote."""
+
+    folder: Path
+    key: dict  # the model's hash and the tagging settings: an output is finished only for the same key
+    jobs: list[Job]
+    done: set[str] = field(default_factory=set)  # names of finished outputs
+
+    @property
+    def todo(self) -> list[Job]:
+        return [job for job in self.jobs if job.target.name not in self.done]
+
+
+def expand_inputs(patterns: Sequence[str]) -> list[Path]:
+    """Files named by paths or glob patterns (quoted, so the shell leaves them to us), in a stable order; a pattern
+    that names nothing is an error rather than an empty run."""
+    found: list[Path] = []
+    for pattern in patterns:
+        matches = sorted(glob.glob(pattern, recursive=True)) if glob.has_magic(pattern) else [pattern]
+        files = [Path(m) for m in matches if not Path(m).is_dir()]
+        if not files:
+            raise DataError("no input file matches this" if glob.has_magic(pattern) else "no such file", pattern)
+        found.extend(f for f in files if f not in found)
+    return found
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def model_hash(model_dir: Path, document: dict) -> str:
+    """The model as tagging sees it: its model.json and its weights file."""
+    digest = hashlib.sha256((Path(model_dir) / "model.json").read_bytes())
+    weights = Path(model_dir) / document.get("weights", "weights.pt")
+    if weights.exists():
+        digest.update(file_sha256(weights).encode())
+    return digest.hexdigest()
+
+
+def plan(inputs: Sequence[str], folder: str | Path, model_dir: Path, document: dict, settings: dict,
+         overwrite: bool = False) -> Plan:
+    """Check everything before any file is tagged: the inputs exist and are readable, no two share an output name,
+    the output folder is not an input's, and it holds nothing this command did not write (unless `overwrite`)."""
+    folder = Path(folder)
+    sources = expand_inputs(inputs)
+    names: dict[str, Path] = {}
+    for source in sources:
+        if source.name in names:
+            raise DataError(f"two inputs would be tagged into one output {folder / source.name} (the other is "
+                            f"{names[source.name]}): tag them into separate --output-dir folders", source)
+        names[source.name] = source
+        if not os.access(source, os.R_OK):
+            raise DataError("cannot read: permission denied", source)
+    outputs.check_not_reading(folder, [*sources, model_dir], "--output-dir")
+    if folder.exists() and not folder.is_dir():
+        raise DataError("exists and is not a folder; --output-dir names a folder", folder)
+    outputs.remove_dead_leftovers(folder, {*names, MANIFEST})  # what a killed run was writing
+    key = {"model": model_hash(model_dir, document), **settings}
+    manifest = read_manifest(folder)
+    finished = manifest.get("files", {}) if manifest.get("key") == key else {}
+    written = set(manifest.get("files", {})) | set(manifest.get("started", []))
+    if folder.is_dir() and not overwrite:
+        foreign = sorted(p.name for p in folder.iterdir() if p.name in names and p.name not in written)
+        if foreign:
+            raise DataError(f"already holds {', '.join(foreign[:3])}{' ...' if len(foreign) > 3 else ''}, which "
+                            "seqtag tag did not write there: choose another --output-dir, or replace them with "
+                            "--overwrite", folder)
+    jobs = []
+    done = set()
+    for name, source in names.items():
+        job = Job(source, folder / name, source.stat().st_size, file_sha256(source))
+        jobs.append(job)
+        record = finished.get(name)
+        if (record and record.get("size") == job.size and record.get("sha256") == job.sha256
+                and job.target.is_file() and job.target.stat().st_size == record.get("output_size")):
+            done.add(name)
+    return Plan(folder, key, jobs, done)
+
+
+def read_manifest(folder: Path) -> dict:
+    """The folder's manifest; an unreadable one counts as none (every output is then written again)."""
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return manifest if isinstance(manifest, dict) and manifest.get("version") == MANIFEST_VERSION else {}
+
+
+class Manifest:
+    """The manifest of one run, written atomically after each finished output (and before each started one, so a
+    rerun knows which files in the folder it wrote, finished or not)."""
+
+    def __init__(self, run: Plan):
+        self.path = run.folder / MANIFEST
+        old = read_manifest(run.folder)
+        kept = old.get("files", {}) if old.get("key") == run.key else {}
+        self.document = {"version": MANIFEST_VERSION, outputs.MARK: outputs.mark("tag"), "key": run.key,
+                         "files": {name: kept[name] for name in run.done if name in kept},
+                         "started": sorted(set(old.get("started", [])) | set(old.get("files", {})))}
+
+    def start(self, job: Job) -> None:
+        self.start_all([job])
+
+    def start_all(self, jobs: Sequence[Job]) -> None:
+        names = {job.target.name for job in jobs} - set(self.document["started"])
+        if names:
+            self.document["started"] = sorted({*self.document["started"], *names})
+            self._write()
+
+    def finish(self, job: Job, sentences: int, tokens: int) -> None:
+        self.document["files"][job.target.name] = {
+            "input": str(job.source), "size": job.size, "sha256": job.sha256, "sentences": sentences,
+            "tokens": tokens, "output_size": job.target.stat().st_size}
+        self._write()
+
+    def _write(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        outputs.write_whole(self.path, lambda f: f.write(json.dumps(self.document, indent=1, ensure_ascii=False) + "\n"))
+
+
+@dataclass
+class Outcome:
+    tagged: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)  # output name -> the error, one line
+    tokens: int = 0
+
+    def summary(self) -> dict:
+        return {"tagged": self.tagged, "skipped": self.skipped, "failed": self.failed, "tokens": self.tokens}
+
+
+def tag_into(model, source: Path, target: Path, settings: dict) -> tuple[int, int]:
+    """Tag the file `source` into `target` with a seqtag.api.Model: written whole or not at all, renamed into place
+    only when the input was read to the end. (sentences, tokens). Both engines tag a file with this."""
+    counts: dict = {}
+
+    def write(f) -> None:
+        for text in model.tag_lines(lines_of(source, settings["replace_invalid"]), settings["input_format"],
+                                    settings["output_format"], window=settings["window"], columns=settings["columns"],
+                                    workers=settings.get("workers", 1), source=str(source), counts=counts):
+            f.write(text)
+
+    outputs.write_whole(target, write)
+    return counts.get("sentences", 0), counts.get("tokens", 0)
+
+
+def run_local(run: Plan, model, settings: dict, on_progress: Callable[[dict], None] = lambda event: None) -> Outcome:
+    """Tag each unfinished job of `run` in this process (with settings["workers"] processes)."""
+    outcome = Outcome(skipped=sorted(run.done))
+    manifest = Manifest(run)
+    todo = run.todo
+    for number, job in enumerate(todo, 1):
+        manifest.start(job)
+        try:
+            sentences, tokens = tag_into(model, job.source, job.target, settings)
+        except SeqtagError as error:  # this input only: the others go on
+            outcome.failed[job.target.name] = error.message if error.path is None else str(error)
+            on_progress({"event": "warning", "message": f"{error}"})
+            continue
+        manifest.finish(job, sentences, tokens)
+        outcome.tagged.append(job.target.name)
+        outcome.tokens += tokens
+        on_progress({"event": "file", "name": job.target.name, "number": number, "of": len(todo),
+                     "tokens": outcome.tokens, "skipped": len(run.done)})
+    return outcome
+
+
+def lines_of(path: Path, replace: bool) -> Iterable[str]:
+    """An input file's lines, decoded as `seqtag tag` decodes stdin (invalid UTF-8 named by file and line)."""
+    from seqtag.data import formats
+
+    with open(path, "rb") as stream:
+        yield from formats.decode_stream(stream, str(path), replace)

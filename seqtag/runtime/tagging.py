@@ -1,0 +1,270 @@
+"""Tagging text: tokenization with character offsets, results as `Tagged` objects, and streams of any size tagged
+a window at a time (memory stays bounded by the window), in one process or several.
+
+Input is raw text (tokenized here; characters for a segmentation model), whitespace tokens, or any format of
+seqtag.data.formats; output is any writer of seqtag.data.formats, or JSON Lines with spans, offsets and scores.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from itertools import islice
+
+from seqtag.data import formats
+from seqtag.data import labels as L
+from seqtag.data.corpus import Sentence
+from seqtag.errors import DataError
+
+# PTB-style tokens, as in the CoNLL corpora: contractions split off ("do n't", "John 's"), punctuation alone,
+# numbers, dates and hyphenated words kept whole, abbreviations such as U.S. kept with their periods.
+_TOKEN = re.compile(
+    r"""
+    [A-Za-z]+(?=n't\b)            # "do" of "don't"
+    | n't\b | '(?:s|re|ve|ll|d|m)\b | 'S\b
+    | (?:[A-Za-z]\.){2,}          # U.S.  e.g.
+    | \d+(?:[.,:/-]\d+)*          # 1996-08-22  3,000  2.5
+    | \w+(?:[-'&]\w+)*            # words, hyphenated words, O'Neill
+    | \.\.\. | -- | ``|''
+    | \S                          # any other single character
+    """,
+    re.VERBOSE,
+)
+MAX_TOKENS = 1000  # longer sentences are tagged in pieces of this many tokens and stitched back
+TEXT_INPUTS = ("raw", "tokens")  # tag's inputs besides the formats: raw text is tokenized here
+
+
+def tokenize(text: str) -> tuple[list[str], list[tuple[int, int]]]:
+    """Tokens and their (start, end) character offsets in the text."""
+    matches = list(_TOKEN.finditer(text))
+    return [m.group() for m in matches], [m.span() for m in matches]
+
+
+def characters(text: str) -> tuple[list[str], list[tuple[int, int]]]:
+    """A segmentation model's tokens: every non-space character."""
+    spans = [(i, i + 1) for i, c in enumerate(text) if not c.isspace()]
+    return [text[a] for a, _ in spans], spans
+
+
+def whitespace_tokens(text: str) -> tuple[list[str], list[tuple[int, int]]]:
+    matches = list(re.finditer(r"\S+", text))
+    return [m.group() for m in matches], [m.span() for m in matches]
+
+
+class Span(dict):
+    """A labelled span: label, start, end (token indices, end exclusive), text, and char_start/char_end where the
+    input was text. A dict, so it is JSON as it is; attributes for reading."""
+
+    __getattr__ = dict.get
+
+
+@dataclass
+class Tagged:
+    """One tagged sentence: tokens, one label per token, and what the input and the request added."""
+
+    tokens: list[str]
+    labels: list[str]
+    scheme: L.Scheme
+    offsets: list[tuple[int, int]] | None = None  # character offsets in `text`, where the input was text
+    text: str | None = None
+    probs: list[float] | None = None  # per-token probability of the label (probs=True)
+    nbest: list[tuple[list[str], float]] | None = None  # the n best sequences with their scores (nbest=N)
+    nbest_score: str = "prob"
+    document: int | None = None
+    features: dict | None = None  # input layers the sentence came with (a model's --features)
+
+    @property
+    def spans(self) -> list[Span]:
+        """Entities (span layers) or words (segmentation); empty for a tag layer such as POS."""
+        if self.scheme is L.Scheme.PLAIN or not self.tokens:
+            return []
+        spans = []
+        for span in L.to_spans(self.labels, self.scheme):
+            entry = Span(start=span.start, end=span.end, label=span.label,  # the key order tag's jsonl always had
+                         text=" ".join(self.tokens[span.start : span.end]))
+            if self.offsets is not None:
+                first, last = self.offsets[span.start][0], self.offsets[span.end - 1][1]
+                entry.update(char_start=first, char_end=last, text=self.text[first:last])
+            spans.append(entry)
+        return spans
+
+    def record(self) -> dict:
+        """The JSON Lines record `seqtag tag --output-format jsonl` writes."""
+        record: dict = {"tokens": self.tokens, "labels": self.labels}
+        if self.probs is not None:
+            record["probs"] = [round(p, 6) for p in self.probs]
+        if self.offsets is not None:
+            record["offsets"] = self.offsets
+        if self.scheme is not L.Scheme.PLAIN and self.tokens:
+            record["spans"] = self.spans
+        if self.nbest is not None:
+            record["nbest"] = [{"labels": labels, self.nbest_score: round(p, 6)} for labels, p in self.nbest]
+        return record
+
+    def sentence(self, layer: str) -> Sentence:
+        """As a corpus sentence, for the format writers: the label layer, and `prob` where probabilities were asked."""
+        labels = {layer: tuple(self.labels)}
+        if self.probs is not None:
+            labels["prob"] = tuple(f"{p:.4f}" for p in self.probs)
+        return Sentence(tuple(self.tokens), labels, document=self.document)
+
+
+# A unit of input: (tokens, offsets or None, text or None, document, input layers)
+Unit = tuple[list[str], list | None, str | None, int | None, dict]
+
+
+def units_from_texts(texts: Iterable[str], segmentation: bool, tokenized: bool = False, paragraphs: bool = False,
+                     offsets: bool = True) -> Iterator[Unit]:
+    """Units from texts, each its own document; with `paragraphs`, texts are lines, and the lines between blank
+    lines are one document (a BiLSTM with a document window reads them together). Without `offsets`, whitespace
+    tokens come without their character offsets (only jsonl output writes them; finding them is most of the time
+    spent reading tokens)."""
+    if tokenized:
+        split = whitespace_tokens if offsets else _tokens_alone
+    else:
+        split = characters if segmentation else tokenize
+    paragraph = 0
+    for text in texts:
+        tokens, spans = split(text)
+        paragraph += paragraphs and not tokens
+        yield tokens, spans, text, paragraph if paragraphs else None, {}
+
+
+def _tokens_alone(text: str) -> tuple[list[str], None]:
+    return text.split(), None
+
+
+def units_from_lines(lines: Iterable[str], input_format: str, segmentation: bool,
+                     columns: Sequence[str] | None = None, offsets: bool = True, source: str = "<stdin>"
+                     ) -> Iterator[Unit]:
+    """Units from stdin lines: raw text and whitespace tokens one sentence a line (an empty line stays an empty
+    output sentence, and ends a paragraph: a document), any other format as its reader reads it (documents and
+    input columns kept)."""
+    if input_format in TEXT_INPUTS:
+        return units_from_texts(lines, segmentation, input_format == "tokens", paragraphs=True, offsets=offsets)
+    _, sentences = formats.read_lines(lines, source, input_format, columns)
+    return ((list(s.tokens), None, None, s.document, s.labels) for s in sentences)
+
+
+def tag_units(predictor, units: Sequence[Unit], probs: bool = False, nbest: int = 0) -> list[Tagged]:
+    """Tag one window of units; long sentences go through the model in pieces."""
+    pieces, owners = [], []
+    for index, (tokens, _, _, document, layers) in enumerate(units):
+        for start in range(0, len(tokens), MAX_TOKENS):
+            cut = {name: values[start : start + MAX_TOKENS] for name, values in layers.items()}
+            pieces.append(Sentence(tuple(tokens[start : start + MAX_TOKENS]), cut, document=document))
+            owners.append(index)
+    if probs:
+        predicted = predictor.predict_confidence(pieces) if pieces else []
+    else:
+        predicted = [(labels, None) for labels in predictor.predict(pieces)] if pieces else []
+    # a paragraph of text is a document for the model, but there is no document mark to write back
+    results = [Tagged(list(tokens), [], predictor.scheme, offsets, text, [] if probs else None,
+                      nbest_score=predictor.nbest_score, document=document if text is None else None)
+               for tokens, offsets, text, document, _ in units]
+    for owner, (labels, scores) in zip(owners, predicted):
+        results[owner].labels.extend(labels)
+        if probs:
+            results[owner].probs.extend(scores)
+    if nbest:  # whole sentences (n-best is for inspection)
+        whole = [Sentence(tuple(tokens), layers, document=document) for tokens, _, _, document, layers in units]
+        for result, best in zip(results, predictor.predict_nbest(whole, nbest)):
+            result.nbest = best
+    return results
+
+
+def tag_stream(predictor, units: Iterable[Unit], window: int = 2000, probs: bool = False, nbest: int = 0
+               ) -> Iterator[Tagged]:
+    """Tagged results in input order, `window` sentences read and tagged at a time."""
+    units = iter(units)
+    while chunk := list(islice(units, window)):
+        yield from tag_units(predictor, chunk, probs, nbest)
+
+
+def tag_stream_parallel(predictor, units: Iterable[Unit], window: int = 2000, probs: bool = False, nbest: int = 0,
+                        workers: int = 2) -> Iterator[Tagged]:
+    """As tag_stream, with `workers` forked processes tagging whole windows. Output stays in input order, and at
+    most `workers` windows are in flight, so memory stays bounded. The predictor is loaded before the fork: a bad
+    model fails once, and the workers inherit it loaded."""
+    import multiprocessing
+
+    _worker.update(predictor=predictor, options=(probs, nbest))
+    units = iter(units)
+    predictor.before_fork()
+    with _quiet_children():
+        pool = multiprocessing.get_context("fork").Pool(workers, _one_thread_each)
+    with pool:
+        while windows := [w for w in (list(islice(units, window)) for _ in range(workers)) if w]:
+            for results in pool.map(_worker_window, windows):
+                yield from results
+
+
+_worker: dict = {}
+
+
+class _quiet_children:
+    """Fork with SIGTERM at its default and SIGINT ignored, so a worker stopped before its initializer has run
+    (an input error right after the pool starts) ends quietly instead of through the parent's handlers."""
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        self.saved = None
+        if threading.current_thread() is threading.main_thread():
+            self.saved = (signal.signal(signal.SIGTERM, signal.SIG_DFL), signal.signal(signal.SIGINT, signal.SIG_IGN))
+
+    def __exit__(self, *exc):
+        import signal
+
+        if self.saved is not None:
+            signal.signal(signal.SIGTERM, self.saved[0])
+            signal.signal(signal.SIGINT, self.saved[1])
+
+
+def _one_thread_each() -> None:
+    """The processes are the parallelism: one thread per worker. A worker leaves signals to the parent: Ctrl-C
+    reaches the parent, which stops the pool, and the pool's SIGTERM ends a worker quietly (not through the
+    parent's handler, which would print a traceback)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
+
+
+def _worker_window(units: list) -> list[Tagged]:
+    return tag_units(_worker["predictor"], units, *_worker["options"])
+
+
+def check_output(predictor, output_format: str, nbest: int) -> None:
+    """Refuse, before reading input, what the model or the format cannot give."""
+    if output_format != "jsonl":
+        formats.get(output_format)
+    if output_format == "segmented" and predictor.scheme is not L.Scheme.BMES:
+        raise DataError("--output-format segmented needs a word segmentation model")
+    if nbest and output_format != "jsonl":
+        raise DataError("--nbest writes jsonl: add --output-format jsonl")
+
+
+def render(results: Iterable[Tagged], layer: str, output_format: str) -> Iterator[str]:
+    """Tagged results as text: JSON Lines with spans, offsets and scores, or any writer of seqtag.data.formats (its
+    `prob` column holding the probabilities, where asked)."""
+    if output_format == "jsonl":
+        return (json.dumps(result.record(), ensure_ascii=False) + "\n" for result in results)
+    results = iter(results)
+    first = next(results, None)
+    if first is None:
+        return iter(())
+    layers = [layer] + (["prob"] if first.probs is not None else [])
+    sentences = (result.sentence(layer) for result in _chain(first, results))
+    return formats.write_sentences(sentences, layers, {}, output_format)
+
+
+def _chain(first, rest):
+    yield first
+    yield from rest

@@ -1,0 +1,180 @@
+"""`seqtag tag --input ... --output-dir ...`: many files in, one output each, resumable after a kill at any moment,
+a damaged input costing only its own output. Expected outputs come from `seqtag tag` on stdin, file by file."""
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import seqtag
+from seqtag.cli import commands as cli
+from seqtag.errors import DataError
+
+from conftest import DATA
+
+RUNNER = CliRunner()
+MANIFEST = ".seqtag-manifest.json"
+
+
+@pytest.fixture(scope="module")
+def hmm_model(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("model") / "hmm"
+    seqtag.train(model="hmm", output=folder)
+    return folder
+
+
+def write_inputs(folder: Path, count: int, seed: int = 0) -> list[Path]:
+    """`count` raw-text files of random sample sentences (some with blank lines: paragraphs)."""
+    words = [line.split()[0] for line in (DATA / "ner/test.txt").read_text().splitlines() if line.strip()]
+    rng = random.Random(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(count):
+        lines = [" ".join(rng.choice(words) for _ in range(rng.randint(1, 25))) if rng.random() > 0.1 else ""
+                 for _ in range(rng.randint(1, 40))]
+        path = folder / f"part-{i:03d}.txt"
+        path.write_text("\n".join(lines) + "\n")
+        paths.append(path)
+    return paths
+
+
+def tagged_on_stdin(model: Path, path: Path, *args: str) -> str:
+    result = RUNNER.invoke(cli.app, ["tag", "-m", str(model), *args], input=path.read_bytes())
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def run_files(model: Path, inputs: str, out: Path, *args: str):
+    return RUNNER.invoke(cli.app, ["tag", "-m", str(model), "--input", inputs, "--output-dir", str(out), *args])
+
+
+def test_each_output_is_what_stdin_tagging_gives_and_a_rerun_tags_nothing(hmm_model, tmp_path):
+    paths = write_inputs(tmp_path / "in", 5)
+    result = run_files(hmm_model, str(tmp_path / "in" / "*.txt"), tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    for path in paths:
+        assert (tmp_path / "out" / path.name).read_text() == tagged_on_stdin(hmm_model, path)
+    manifest = json.loads((tmp_path / "out" / MANIFEST).read_text())
+    assert sorted(manifest["files"]) == [p.name for p in paths]
+    before = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "out").iterdir()}
+    again = run_files(hmm_model, str(tmp_path / "in" / "*.txt"), tmp_path / "out")
+    assert again.exit_code == 0 and "5 already finished" in again.output
+    assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "out").iterdir() if p.name != MANIFEST} == {
+        name: t for name, t in before.items() if name != MANIFEST}
+
+
+def test_a_changed_input_or_other_settings_are_tagged_again(hmm_model, tmp_path):
+    paths = write_inputs(tmp_path / "in", 3)
+    assert run_files(hmm_model, str(tmp_path / "in" / "*.txt"), tmp_path / "out").exit_code == 0
+    paths[1].write_text("Peter went to Paris .\n")
+    result = run_files(hmm_model, str(tmp_path / "in" / "*.txt"), tmp_path / "out")
+    assert result.exit_code == 0 and "tagged 1 file(s)" in result.output and "2 already finished" in result.output
+    assert (tmp_path / "out" / paths[1].name).read_text() == tagged_on_stdin(hmm_model, paths[1])
+    result = run_files(hmm_model, str(tmp_path / "in" / "*.txt"), tmp_path / "out", "--output-format", "jsonl")
+    assert result.exit_code == 0 and "tagged 3 file(s)" in result.output
+    for path in paths:
+        assert (tmp_path / "out" / path.name).read_text() == tagged_on_stdin(hmm_model, path, "--output-format",
+                                                                            "jsonl")
+
+
+def test_a_damaged_input_costs_only_its_own_output(hmm_model, tmp_path):
+    paths = write_inputs(tmp_path / "in", 4)
+    paths[2].write_bytes(b"fine line\nbad \xff byte\n")
+    result = run_files(hmm_model, str(tmp_path / "in" / "*.txt"), tmp_path / "out")
+    assert result.exit_code == 2
+    assert f"{paths[2]}:2: invalid UTF-8" in result.output and "1 input(s) failed (part-002.txt)" in result.output
+    assert not (tmp_path / "out" / paths[2].name).exists()
+    for path in paths[:2] + paths[3:]:
+        assert (tmp_path / "out" / path.name).read_text() == tagged_on_stdin(hmm_model, path)
+    assert not [p for p in (tmp_path / "out").iterdir() if p.name.endswith(".tmp")]  # no partial output left
+
+
+@pytest.mark.parametrize("case", ["same-name", "foreign-file", "into-inputs", "no-match", "half-options"])
+def test_refused_before_anything_is_written(hmm_model, tmp_path, case):
+    write_inputs(tmp_path / "in", 2)
+    out = tmp_path / "out"
+    pattern = str(tmp_path / "in" / "*.txt")
+    if case == "same-name":
+        write_inputs(tmp_path / "other", 1)
+        result = RUNNER.invoke(cli.app, ["tag", "-m", str(hmm_model), "--input", pattern, "--input",
+                                         str(tmp_path / "other" / "*.txt"), "--output-dir", str(out)])
+        expected = "two inputs would be tagged into one output"
+    elif case == "foreign-file":
+        out.mkdir()
+        (out / "part-001.txt").write_text("my notes\n")
+        result = run_files(hmm_model, pattern, out)
+        expected = "which seqtag tag did not write there"
+    elif case == "into-inputs":
+        out = tmp_path / "in"
+        result = run_files(hmm_model, pattern, out, "--overwrite")
+        expected = "--output-dir holds the input file"
+    elif case == "no-match":
+        result = run_files(hmm_model, str(tmp_path / "in" / "*.conll"), out)
+        expected = "no input file matches this"
+    else:
+        result = RUNNER.invoke(cli.app, ["tag", "-m", str(hmm_model), "--input", pattern])
+        expected = "--input and --output-dir go together"
+    assert result.exit_code == 2 and expected in result.output, result.output
+    if case == "foreign-file":
+        assert sorted(p.name for p in out.iterdir()) == ["part-001.txt"]
+        assert (out / "part-001.txt").read_text() == "my notes\n"
+    elif case != "into-inputs":
+        assert not out.exists()
+
+
+@pytest.mark.slow
+def test_killed_at_random_moments_a_rerun_finishes_with_every_output_complete_and_identical(hmm_model, tmp_path):
+    """20 runs, each killed (SIGKILL) at a seeded random moment and started again: every output is then exactly
+    what an uninterrupted run writes, and the reruns tagged only what was unfinished."""
+    paths = write_inputs(tmp_path / "in", 12, seed=3)
+    expected = {p.name: tagged_on_stdin(hmm_model, p) for p in paths}
+    command = [sys.executable, "-m", "seqtag", "tag", "-m", str(hmm_model), "--input", str(tmp_path / "in" / "*.txt")]
+    rng = random.Random(20261203)
+    started = time.perf_counter()
+    subprocess.run([*command, "--output-dir", str(tmp_path / "timing")], check=True, capture_output=True)
+    whole = time.perf_counter() - started
+    for attempt in range(20):
+        out = tmp_path / f"out{attempt}"
+        process = subprocess.Popen([*command, "--output-dir", str(out)], stderr=subprocess.PIPE)
+        time.sleep(rng.uniform(0, whole))
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        finished_before = set(json.loads((out / MANIFEST).read_text())["files"]) if (out / MANIFEST).exists() else set()
+        rerun = subprocess.run([*command, "--output-dir", str(out)], capture_output=True, text=True)
+        assert rerun.returncode == 0, rerun.stderr
+        assert f"tagged {len(paths) - len(finished_before)} file(s)" in rerun.stderr
+        assert {p.name: p.read_text() for p in out.iterdir() if p.name != MANIFEST} == expected
+        assert sorted(json.loads((out / MANIFEST).read_text())["files"]) == sorted(expected)
+
+
+def test_the_python_api_tags_files_and_checks_its_arguments(hmm_model, tmp_path):
+    paths = write_inputs(tmp_path / "in", 2)
+    model = seqtag.load(hmm_model)
+    done = model.tag_files(tmp_path / "in" / "*.txt", tmp_path / "out")
+    assert done["tagged"] == [p.name for p in paths] and not done["failed"] and done["tokens"] > 0
+    assert model.tag_files([str(p) for p in paths], tmp_path / "out")["skipped"] == [p.name for p in paths]
+    for bad, message in (({"inputs": 3}, "inputs must be a path"), ({"workers": 0}, "workers must be"),
+                         ({"output_format": "xml"}, "xml"), ({"overwrite": "yes"}, "overwrite must be")):
+        arguments = {"inputs": tmp_path / "in" / "*.txt", "output_dir": tmp_path / "out2", **bad}
+        with pytest.raises(DataError, match=message):
+            model.tag_files(**arguments)
+    assert not (tmp_path / "out2").exists()
+    with pytest.raises(DataError, match="save the model first"):
+        seqtag.train(model="majority").tag_files(tmp_path / "in" / "*.txt", tmp_path / "out3")
+
+
+def test_model_tag_works_inside_datasets_map_with_several_processes(hmm_model):
+    datasets = pytest.importorskip("datasets")
+    model = seqtag.load(hmm_model)
+    sentences = [["Peter", "Blackburn", "went", "to", "Paris"], ["EU", "rejects", "German", "call"]] * 6
+    data = datasets.Dataset.from_dict({"tokens": sentences})
+    tagged = data.map(lambda batch: {"labels": [t.labels for t in model.tag(batch["tokens"])]}, batched=True,
+                      batch_size=4, num_proc=2)
+    assert tagged["labels"] == [t.labels for t in model.tag(sentences)]
