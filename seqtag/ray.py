@@ -3,17 +3,19 @@
 Ray Data runs the work: `map_batches` with a pool of actors, each opening the model once (with the ONNX runtime
 where the model allows: no torch in the actors). `--engine ray` tags each input file in one call, with the same code
 as the local engine (seqtag.runtime.files), so its outputs are the local engine's byte for byte; the driver keeps
-the manifest, so a run started again skips what is finished. Ray restarts an actor that dies and retries its call
-(an output is written whole or not at all, so a retry writes it again). Inputs and the output folder must be on a
+the manifest, so a run started again skips what is finished. Ray Data restarts an actor that dies and retries its call
+(its default for actor pools; an output is written whole or not at all, so a retry writes it again). Inputs and the output folder must be on a
 filesystem every node sees: one machine, or a shared disk.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from seqtag import outputs
 from seqtag.errors import DataError, SeqtagError
 from seqtag.runtime import files
 
@@ -36,7 +38,9 @@ def connect(address: str | None = None):
     to a local Ray started for this process when none is given."""
     ray = _ray()
     if not ray.is_initialized():
-        ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+        ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+    for name in ("ray", "ray.data"):  # seqtag reports files and tokens itself
+        logging.getLogger(name).setLevel(logging.ERROR)
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False  # seqtag reports files and tokens itself
     context.print_on_execution_start = False
@@ -44,11 +48,12 @@ def connect(address: str | None = None):
 
 
 class _FileTagger:
-    """A Ray Data actor: opens the model once (a saved seqtag.api.Model travels as its folder), then tags whole
-    files, one per call."""
+    """A Ray Data actor: opens the model once, then tags whole files, one per call."""
 
-    def __init__(self, model, settings: dict):
-        self.model, self.settings = model, settings
+    def __init__(self, model: str, runtime: str, settings: dict):
+        from seqtag import api
+
+        self.model, self.settings = api.load(model, runtime), settings
 
     def __call__(self, batch: dict) -> dict:
         rows: dict[str, list] = {"name": [], "sentences": [], "tokens": [], "error": []}
@@ -72,6 +77,7 @@ def tag_files(model, inputs, output_dir, input_format: str = "raw", output_forma
     on a local Ray). `model`: a seqtag.api.Model or a model folder."""
     from seqtag import api
 
+    _ray()  # the extra, before any input is read
     model = api.load(model) if isinstance(model, (str, Path)) else model
     if isinstance(actors, bool) or not isinstance(actors, int) or actors < 1:
         raise DataError(f"actors must be a whole number from 1 up, not {actors!r}")
@@ -87,9 +93,10 @@ def tag_files(model, inputs, output_dir, input_format: str = "raw", output_forma
     manifest.start_all(todo)
     jobs = {job.target.name: job for job in todo}
     items = [{"source": str(job.source), "target": str(job.target)} for job in todo]
+    runtime = model.choice.asked if model.choice is not None else "auto"
     dataset = ray.data.from_items(items, override_num_blocks=len(items)).map_batches(
-        _FileTagger, batch_size=1, concurrency=actors, num_cpus=1, fn_constructor_args=(model, settings),
-        max_restarts=-1, max_task_retries=-1)
+        _FileTagger, batch_size=1, compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=1,
+        fn_constructor_args=(str(model.path), runtime, settings))
     for number, row in enumerate(dataset.iter_rows(), 1):
         job = jobs[row["name"]]
         if row["error"]:
@@ -101,6 +108,8 @@ def tag_files(model, inputs, output_dir, input_format: str = "raw", output_forma
         outcome.tokens += int(row["tokens"])
         report({"event": "file", "name": job.target.name, "number": number, "of": len(todo),
                 "tokens": outcome.tokens, "skipped": len(run.done)})
+    # an actor killed while writing leaves its temporary file; Ray wrote that output again with another actor
+    outputs.remove_dead_leftovers(run.folder, set(jobs))
     return outcome.summary()
 
 
@@ -108,8 +117,10 @@ class _TextTagger:
     """A Ray Data actor for tag_dataset: one model, batches of texts (or token lists) in, tokens, labels and spans
     out."""
 
-    def __init__(self, model, column: str, tokenized: bool | None):
-        self.model, self.column, self.tokenized = model, column, tokenized
+    def __init__(self, model: str, runtime: str, column: str, tokenized: bool | None):
+        from seqtag import api
+
+        self.model, self.column, self.tokenized = api.load(model, runtime), column, tokenized
 
     def __call__(self, batch: dict) -> dict:
         items = [item if isinstance(item, str) else [str(t) for t in item] for item in batch[self.column]]
@@ -126,13 +137,16 @@ def tag_dataset(dataset: Any, model: Any, column: str = "text", *, runtime: str 
     (tokenized here) or token lists; `model`: a model folder (opened with `runtime`) or a seqtag.api.Model. Lazy, as Ray Datasets are: nothing runs until it is read or written."""
     from seqtag import api
 
-    _ray()
-    model = api.load(model, runtime) if isinstance(model, (str, Path)) else model
+    ray = _ray()
+    if not isinstance(model, (str, Path)):  # a loaded model: its folder, opened again in each actor
+        if getattr(model, "path", None) is None:
+            raise DataError("tag_dataset opens the model in each Ray actor: give a saved model or its folder")
+        model, runtime = model.path, model.choice.asked if model.choice is not None else runtime
+    api.load(model, runtime)  # a model that cannot be opened is refused here, not in every actor
     if not isinstance(column, str) or column not in dataset.columns():
         raise DataError(f"column must name a column of the dataset ({', '.join(dataset.columns())}), not {column!r}")
     for name, value in (("actors", actors), ("batch_size", batch_size)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise DataError(f"{name} must be a whole number from 1 up, not {value!r}")
-    return dataset.map_batches(_TextTagger, batch_size=batch_size, concurrency=actors, num_cpus=1,
-                               fn_constructor_args=(model, column, tokenized),
-                               max_restarts=-1, max_task_retries=-1)
+    return dataset.map_batches(_TextTagger, batch_size=batch_size, compute=ray.data.ActorPoolStrategy(size=actors),
+                               num_cpus=1, fn_constructor_args=(str(model), runtime, column, tokenized))

@@ -2,7 +2,6 @@
 a damaged input costing only its own output. Expected outputs come from `seqtag tag` on stdin, file by file."""
 
 import json
-import os
 import random
 import signal
 import subprocess
@@ -178,3 +177,13 @@ def test_model_tag_works_inside_datasets_map_with_several_processes(hmm_model):
     tagged = data.map(lambda batch: {"labels": [t.labels for t in model.tag(batch["tokens"])]}, batched=True,
                       batch_size=4, num_proc=2)
     assert tagged["labels"] == [t.labels for t in model.tag(sentences)]
+
+
+def test_engine_ray_without_the_extra_is_one_line_naming_it(hmm_model, tmp_path, monkeypatch):
+    write_inputs(tmp_path / "in", 1)
+    monkeypatch.setitem(sys.modules, "ray", None)  # as on a machine without seqtag-nlp[ray]: `import ray` fails
+    result = run_files(hmm_model, str(tmp_path / "in" / "*.txt"), tmp_path / "out", "--engine", "ray")
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines()[-1] == ("error: --engine ray needs Ray Data, the project's [ray] extra: "
+                                                       "pip install 'seqtag-nlp[ray]'")
+    assert not (tmp_path / "out").exists()
