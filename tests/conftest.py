@@ -13,3 +13,29 @@ def shared_corpora() -> Path:
     if not SHARED.is_dir():
         pytest.skip("../shared/corpora is not present")
     return SHARED
+
+
+@pytest.fixture(scope="module")
+def hmm_model(tmp_path_factory) -> Path:
+    """The HMM trained on the bundled sample: the quickest model to tag files with."""
+    import seqtag
+
+    folder = tmp_path_factory.mktemp("model") / "hmm"
+    seqtag.train(model="hmm", output=folder)
+    return folder
+
+
+def write_inputs(folder: Path, count: int, lines: int = 40, seed: int = 0) -> list[Path]:
+    """`count` raw-text files of random words of the sample, some lines empty (paragraph ends)."""
+    import random
+
+    words = [line.split()[0] for line in (DATA / "ner/test.txt").read_text().splitlines() if line.strip()]
+    rng = random.Random(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(count):
+        text = [" ".join(rng.choice(words) for _ in range(rng.randint(1, 25))) if rng.random() > 0.1 else ""
+                for _ in range(lines)]
+        paths.append(folder / f"part-{i:03d}.txt")
+        paths[-1].write_text("\n".join(text) + "\n")
+    return paths

@@ -16,32 +16,10 @@ import seqtag
 from seqtag.cli import commands as cli
 from seqtag.errors import DataError
 
-from conftest import DATA
+from conftest import write_inputs
 
 RUNNER = CliRunner()
 MANIFEST = ".seqtag-manifest.json"
-
-
-@pytest.fixture(scope="module")
-def hmm_model(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("model") / "hmm"
-    seqtag.train(model="hmm", output=folder)
-    return folder
-
-
-def write_inputs(folder: Path, count: int, seed: int = 0) -> list[Path]:
-    """`count` raw-text files of random sample sentences (some with blank lines: paragraphs)."""
-    words = [line.split()[0] for line in (DATA / "ner/test.txt").read_text().splitlines() if line.strip()]
-    rng = random.Random(seed)
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for i in range(count):
-        lines = [" ".join(rng.choice(words) for _ in range(rng.randint(1, 25))) if rng.random() > 0.1 else ""
-                 for _ in range(rng.randint(1, 40))]
-        path = folder / f"part-{i:03d}.txt"
-        path.write_text("\n".join(lines) + "\n")
-        paths.append(path)
-    return paths
 
 
 def tagged_on_stdin(model: Path, path: Path, *args: str) -> str:

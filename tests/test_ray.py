@@ -4,7 +4,6 @@ two-node cluster simulated here, with an actor killed mid-run and with the drive
 
 import json
 import os
-import random
 import signal
 import subprocess
 import sys
@@ -20,38 +19,11 @@ pytest.importorskip("ray.data")
 import seqtag  # noqa: E402
 from seqtag import ray as on_ray  # noqa: E402
 
-from conftest import DATA  # noqa: E402
+from conftest import write_inputs  # noqa: E402
 
 pytestmark = pytest.mark.slow
 MANIFEST = ".seqtag-manifest.json"
 WORKER = "MapWorker(MapBatches(_FileTagger))"
-
-
-@pytest.fixture(scope="module")
-def hmm_model(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("model") / "hmm"
-    seqtag.train(model="hmm", output=folder)
-    return folder
-
-
-@pytest.fixture
-def local_ray():
-    on_ray.connect()
-    yield
-    ray.shutdown()
-
-
-def write_inputs(folder: Path, count: int, lines: int = 40, seed: int = 0) -> list[Path]:
-    words = [line.split()[0] for line in (DATA / "ner/test.txt").read_text().splitlines() if line.strip()]
-    rng = random.Random(seed)
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for i in range(count):
-        text = [" ".join(rng.choice(words) for _ in range(rng.randint(1, 25))) if rng.random() > 0.1 else ""
-                for _ in range(lines)]
-        paths.append(folder / f"part-{i:03d}.txt")
-        paths[-1].write_text("\n".join(text) + "\n")
-    return paths
 
 
 def outputs_of(folder: Path) -> dict[str, str]:
