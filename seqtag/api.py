@@ -177,20 +177,22 @@ class Model:
             chosen = self.choice or runtimes.choose(self.path, self.document)
             self.predictor, self.choice = runtimes.open_predictor(self.path, self.document, chosen)
 
-    def evaluate(self, gold: Corpus | str | Path, *, strict: bool = False, on_progress: Progress | None = None,
-                 **read_options) -> dict:
+    def evaluate(self, gold: Corpus | str | Path, *, strict: bool = False, bootstrap: int = 0,
+                 on_progress: Progress | None = None, **read_options) -> dict:
         """Score on a gold corpus (a Corpus, or a file read like the training data): seqeval's entity scores for
-        span layers, accuracy for tags, word scores for segmentation; out-of-vocabulary scores beside."""
+        span layers, accuracy for tags, word scores for segmentation; out-of-vocabulary scores beside. `bootstrap`
+        resamples add the main metric's 95% interval ("interval")."""
         from seqtag.data.evaluation import score_tagger
 
         _check_flag("strict", strict)
+        _check_count("bootstrap", bootstrap)
         if not isinstance(gold, Corpus):
             gold = self.read_gold(gold, **read_options)
         elif self.layer not in gold.layers:
             raise DataError(f"the model tags layer {self.layer!r}, which this corpus lacks; its layers are: "
                             f"{', '.join(gold.layers) or 'none'}", gold.source)
         pipeline.warn_unseen_labels(gold, self.layer, self.labels, self.scheme, on_progress or (lambda event: None))
-        return score_tagger(self.predictor, gold, strict)
+        return score_tagger(self.predictor, gold, strict, bootstrap=bootstrap)
 
     def read_gold(self, path: str | Path, **read_options) -> Corpus:
         """A gold file in this model's layer and scheme, read as its training data was unless told otherwise."""
@@ -298,6 +300,11 @@ def read_corpus(path: str | Path, *, format: str | None = None, columns: list[st
 def _check_path(name: str, value) -> None:
     if not isinstance(value, (str, Path)) or not str(value):
         raise DataError(f"{name} must be a file path (str or pathlib.Path), not {value!r}")
+
+
+def _check_count(name: str, value) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise DataError(f"{name} must be a whole number from 0 up, not {value!r}")
 
 
 def _check_flag(name: str, value) -> None:

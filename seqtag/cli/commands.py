@@ -213,6 +213,8 @@ def evaluate(
     fail_under: Annotated[Optional[float], typer.Option("--fail-under", min=0, max=100, help="Exit 1 when the main "
                           "metric is below this: a fraction (0.85) or, above 1, a percentage (85).")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="seqeval strict mode instead of conlleval's reading.")] = False,
+    bootstrap: Annotated[int, typer.Option("--bootstrap", min=0, help="Resamples of the sentences for a 95% "
+                         "interval of the main metric (paired bootstrap; 1000 is usual; 0: none).")] = 0,
     overwrite: OverwriteOpt = False,
     reading: dict | None = None,
 ) -> None:
@@ -224,30 +226,22 @@ def evaluate(
     gold = gold or gold_option
     if gold is None or (model is None) == (pred is None):
         raise DataError("give -m MODEL GOLD, or --pred PRED --gold GOLD")
-    threshold = _fraction(fail_under) if fail_under is not None else None
+    threshold = show.fraction(fail_under) if fail_under is not None else None
     if json_file is not None:
         outputs.check_file_destination(json_file, "evaluate", overwrite, [model, gold, pred])
 
     if model is not None:
         gold_corpus = api.read_gold(model, gold, **reading)  # checked before the model may export its network
-        report = api.load(model, on_progress=show.notice).evaluate(gold_corpus, strict=strict, on_progress=show.notice)
+        report = api.load(model, on_progress=show.notice).evaluate(gold_corpus, strict=strict, bootstrap=bootstrap,
+                                                                   on_progress=show.notice)
     else:
-        report = pipeline.evaluate_files(pred, gold, shared.read_options(reading), strict)
+        report = pipeline.evaluate_files(pred, gold, shared.read_options(reading), strict, bootstrap)
     value = report[report["metric"]]
-    out.print(show.report_table(report, f"{gold}: {report['metric']} {100 * value:.2f}"))
+    out.print(show.report_table(report, f"{gold}: {report['metric']} {100 * value:.2f}{show.interval(report)}"))
     if json_file is not None:
         outputs.write_json(json_file, "evaluate", report)
     if threshold is not None and round(100 * value, 2) < round(100 * threshold, 2):  # as printed
         fail(f"{report['metric']} {100 * value:.2f} is under --fail-under {100 * threshold:.2f}", 1)
-
-
-def _fraction(fail_under: float) -> float:
-    """--fail-under 0.85 and --fail-under 85 mean the same; say which reading was taken."""
-    if fail_under <= 1:
-        err.print(f"--fail-under {fail_under:g} read as a fraction: {100 * fail_under:.2f}%", highlight=False)
-        return fail_under
-    err.print(f"--fail-under {fail_under:g} read as a percentage: {fail_under:.2f}%", highlight=False)
-    return fail_under / 100
 
 
 @app.command()

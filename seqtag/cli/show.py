@@ -138,6 +138,24 @@ def metrics(metrics: dict) -> None:
         out.print(report_table(report, f"{name}: {report['metric']} {100 * report[report['metric']]:.2f}"))
 
 
+def fraction(fail_under: float) -> float:
+    """--fail-under 0.85 and --fail-under 85 mean the same; say which reading was taken."""
+    if fail_under <= 1:
+        err.print(f"--fail-under {fail_under:g} read as a fraction: {100 * fail_under:.2f}%", highlight=False)
+        return fail_under
+    err.print(f"--fail-under {fail_under:g} read as a percentage: {fail_under:.2f}%", highlight=False)
+    return fail_under / 100
+
+
+def interval(report: dict) -> str:
+    """" (95% interval 88.41-89.97, 1,000 resamples)" where the report has one, else ""."""
+    if "interval" not in report:
+        return ""
+    found = report["interval"]
+    return (f" ({100 * found['level']:.0f}% interval {100 * found['low']:.2f}-{100 * found['high']:.2f}, "
+            f"{found['samples']:,} resamples)")
+
+
 def report_table(report: dict, title: str) -> rich.table.Table:
     table = Table(title=title, title_justify="left")
     if "per_type" in report:

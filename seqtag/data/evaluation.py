@@ -26,8 +26,10 @@ def score(
     tokens: Tags | None = None,
     known: Callable[[str], bool] | None = None,
     strict: bool = False,
+    bootstrap: int = 0,
 ) -> dict:
-    """Scores as fractions in [0, 1]; `known` (was a token/word seen in training) adds out-of-vocabulary scores."""
+    """Scores as fractions in [0, 1]; `known` (was a token/word seen in training) adds out-of-vocabulary scores;
+    `bootstrap` resamples of the sentences add the main metric's 95% interval (seqtag.data.bootstrap)."""
     if len(gold) != len(predicted):
         raise DataError(f"{len(gold)} gold sentences but {len(predicted)} predicted")
     for i, (g, p) in enumerate(zip(gold, predicted)):
@@ -45,6 +47,11 @@ def score(
         report.update(_segmentation(gold, predicted, tokens, known))
     elif scheme is not L.Scheme.PLAIN:
         report.update(_entities(gold, predicted, scheme, strict))
+    if bootstrap:
+        from seqtag.data import bootstrap as resampling
+
+        counts = resampling.sentence_counts(gold, predicted, scheme, strict)
+        report["interval"] = resampling.interval(counts, scheme, bootstrap)
     return report
 
 
@@ -105,7 +112,7 @@ def _segmentation(gold: Tags, predicted: Tags, chars: Tags | None, known: Callab
     return result
 
 
-def score_tagger(tagger, corpus, strict: bool = False, predicted: Tags | None = None) -> dict:
+def score_tagger(tagger, corpus, strict: bool = False, predicted: Tags | None = None, bootstrap: int = 0) -> dict:
     """Predict a corpus with any Tagger (unless given its predictions) and score it against the corpus's own
     labels, in the tagger's scheme."""
     predicted = tagger.predict(corpus.sentences) if predicted is None else predicted
@@ -115,4 +122,4 @@ def score_tagger(tagger, corpus, strict: bool = False, predicted: Tags | None = 
         known = tagger.train_words.__contains__ if tagger.train_words else None
     else:
         known = tagger.known
-    return score(gold, predicted, tagger.scheme, tokens, known, strict)
+    return score(gold, predicted, tagger.scheme, tokens, known, strict, bootstrap)

@@ -443,7 +443,8 @@ def _finish_distributed() -> bool:
     return rank != 0
 
 
-def evaluate_files(pred_path: str | Path, gold_path: str | Path, read: ReadOptions, strict: bool = False) -> dict:
+def evaluate_files(pred_path: str | Path, gold_path: str | Path, read: ReadOptions, strict: bool = False,
+                   bootstrap: int = 0) -> dict:
     """Score a system's output file against a gold file, without a model."""
     from seqtag.data.evaluation import score
 
@@ -452,7 +453,7 @@ def evaluate_files(pred_path: str | Path, gold_path: str | Path, read: ReadOptio
     pred_read = ReadOptions(read.format, read.columns, read.layer, read.scheme, KEEP_INVALID if strict else "repair")
     pred, pred_layer, _ = pred_read.read(pred_path, scheme)
     _check_aligned(pred, gold)
-    return score(gold.column(layer), pred.column(pred_layer), scheme, strict=strict)
+    return score(gold.column(layer), pred.column(pred_layer), scheme, strict=strict, bootstrap=bootstrap)
 
 
 def _check_aligned(pred: Corpus, gold: Corpus) -> None:
