@@ -101,3 +101,23 @@ def test_evaluate_prints_and_writes_the_interval(tmp_path):
     assert found["value"] == pytest.approx(report["f1"]) and found["low"] < report["f1"] < found["high"]
     assert f"f1 {100 * report['f1']:.2f} (95% interval {100 * found['low']:.2f}-{100 * found['high']:.2f}, 200 " \
            "resamples)" in result.output
+
+
+def test_compare_gives_each_row_its_interval_and_the_paired_test_against_the_best():
+    from seqtag.report.compare import compare_models, comparison_cells
+    from seqtag.training.pipeline import ReadOptions
+
+    from conftest import DATA
+
+    read = ReadOptions(columns=["word", "pos", "chunk", "ner"], layer="ner")
+    rows = compare_models(["majority", "hmm"], DATA / "ner/train.txt", None, DATA / "ner/test.txt", read, {},
+                          bootstrap=300)
+    best, other = sorted(rows, key=lambda r: -r["score"])
+    assert "against_best" not in best and other["against_best"]["model"] == best["model"]
+    # the difference is that of the scores seqeval gave each row
+    assert other["against_best"]["difference"] == pytest.approx(best["score"] - other["score"], abs=1e-12)
+    for row in rows:
+        assert row["interval"]["value"] == pytest.approx(row["score"]) and row["interval"]["samples"] == 300
+    header, cells = comparison_cells(rows)
+    assert header[2:4] == ["95% interval", "against the best"]
+    assert cells[rows.index(best)][3] == "best"

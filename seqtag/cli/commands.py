@@ -337,6 +337,8 @@ def compare(
                               "fractions of the training set, e.g. 0.05,0.1,0.25,0.5,1.0.")] = None,
     html: Annotated[Optional[Path], typer.Option("--html", help="Write the comparison (or the learning curve) as "
                     "an HTML page with its figure.")] = None,
+    bootstrap: Annotated[int, typer.Option("--bootstrap", min=0, help="Resamples of the test sentences: each score's "
+                         "95% interval and the paired test against the best model (* where p < 0.05).")] = 0,
     overwrite: OverwriteOpt = False,
     reading: dict | None = None,
 ) -> None:
@@ -354,7 +356,7 @@ def compare(
         rows = comparison.compare_models(shared.columns_of(models) or [], train_file, dev_file, test_file,
                                          shared.read_options(reading), config, output_dir,
                                          progress.update, overwrite, {"--json": json_file, "--markdown": markdown,
-                                                                      "--html": html}, fractions)
+                                                                      "--html": html}, fractions, bootstrap)
     show.comparison(rows, f"{test_file}: models trained on {train_file}")
     if json_file is not None:
         outputs.write_json(json_file, "compare", {"rows": rows})

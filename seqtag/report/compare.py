@@ -11,6 +11,8 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from seqtag.data.corpus import Corpus
+from seqtag.data import labels as L
+from seqtag.data.bootstrap import interval, paired
 from seqtag.errors import DataError
 from seqtag.training.pipeline import ReadOptions, merge_config, train_model
 
@@ -43,10 +45,12 @@ def compare_models(
     overwrite: bool = False,
     reports: dict[str, Path | None] | None = None,
     fractions: list[float] | None = None,
+    bootstrap: int = 0,
 ) -> list[dict]:
     """Train each model on the same split and score it on the test file: one row per model. The models are kept
     in `output_dir` (default: a temporary folder); `reports` (option -> path) are checked as outputs before any
-    training starts. With `fractions`, the learning curve: rows for every fraction of the training set."""
+    training starts. With `fractions`, the learning curve: rows for every fraction of the training set. With
+    `bootstrap` resamples, each row has its score's 95% interval and the paired test against the best row."""
     from seqtag import outputs
 
     kinds = comparable_kinds(names)
@@ -62,13 +66,13 @@ def compare_models(
     with tempfile.TemporaryDirectory(prefix="seqtag-compare-") as scratch:
         if not fractions:
             return _train_and_score(names, train_path, dev_path, test_path, read, config,
-                                    Path(output_dir or scratch), on_progress)
+                                    Path(output_dir or scratch), on_progress, bootstrap)
         return _learning_curve(names, train_path, dev_path, test_path, read, config, fractions,
-                               Path(output_dir or scratch), on_progress)
+                               Path(output_dir or scratch), on_progress, bootstrap)
 
 
 def _learning_curve(names, train_path, dev_path, test_path, read: ReadOptions, config: dict, fractions: list[float],
-                    workdir: Path, on_progress) -> list[dict]:
+                    workdir: Path, on_progress, bootstrap: int = 0) -> list[dict]:
     """Each model on the first `fraction` of one shuffled order of the training sentences (so every subset holds
     the smaller ones), the order fixed by the seed: one row per model and fraction."""
     train, layer, _ = read.read(train_path)
@@ -83,7 +87,7 @@ def _learning_curve(names, train_path, dev_path, test_path, read: ReadOptions, c
         (on_progress or (lambda event: None))({"event": "note", "message": f"training on {fraction:.0%} of "
                                                f"{train.source}: {count:,} sentences"})
         for row in _train_and_score(names, subset, dev_path, test_path, replace(read, layer=layer), config,
-                                    workdir / f"{fraction:g}", on_progress):
+                                    workdir / f"{fraction:g}", on_progress, bootstrap):
             rows.append({"fraction": fraction, "train_sentences": count, "train_tokens": subset.num_tokens(), **row})
     return rows
 
@@ -102,16 +106,17 @@ def parse_fractions(text: str | None) -> list[float] | None:
 
 
 def _train_and_score(names, train_path, dev_path, test_path, read: ReadOptions, config: dict, workdir: Path,
-                     on_progress) -> list[dict]:
+                     on_progress, bootstrap: int = 0) -> list[dict]:
     import torch  # noqa: F401  imported before the clocks start, so no model pays for it
 
+    from seqtag.data.bootstrap import sentence_counts
     from seqtag.data.evaluation import score_tagger
     from seqtag.models.tagger import CHECKPOINT_FILE
     from seqtag.runtime.loading import load_model
 
     from seqtag.kinds import variants
 
-    rows = []
+    rows, counts = [], {}
     for name in names:
         kind, model_settings = variants()[name]
         run_config = merge_config(config, {"model": dict(model_settings)})  # each kind takes its own settings
@@ -122,8 +127,11 @@ def _train_and_score(names, train_path, dev_path, test_path, read: ReadOptions, 
         tagger = load_model(Path(workdir) / name)
         test_in_scheme = ReadOptions(**{**asdict(read), "layer": tagger.layer}).read(test_path, tagger.scheme)[0]
         started = time.perf_counter()
-        report = score_tagger(tagger, test_in_scheme)
+        predicted = tagger.predict(test_in_scheme.sentences)
         tag_seconds = time.perf_counter() - started
+        report = score_tagger(tagger, test_in_scheme, predicted=predicted)
+        if bootstrap:
+            counts[name] = sentence_counts(test_in_scheme.column(tagger.layer), predicted, tagger.scheme)
         size = sum(f.stat().st_size for f in (Path(workdir) / name).iterdir() if f.name != CHECKPOINT_FILE)
         rows.append({
             "model": name,
@@ -138,23 +146,50 @@ def _train_and_score(names, train_path, dev_path, test_path, read: ReadOptions, 
             "best_epoch": document["training"].get("best_epoch"),
             "report": report,
         })
+    if bootstrap:
+        _paired_tests(rows, counts, L.Scheme(rows[0]["report"]["scheme"]), bootstrap)
     return rows
+
+
+def _paired_tests(rows: list[dict], counts: dict, scheme, samples: int) -> None:
+    """Each row's 95% interval, and the paired bootstrap test of the best row against each other one (the same
+    test sentences, the same resamples)."""
+    best = max(rows, key=lambda r: r["score"])
+    for row in rows:
+        row["interval"] = interval(counts[row["model"]], scheme, samples)
+        if row is not best:
+            row["against_best"] = {"model": best["model"], **paired(counts[best["model"]], counts[row["model"]],
+                                                                    scheme, samples)}
 
 
 def comparison_cells(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
     """Header and formatted cells of a comparison, shared by the terminal table and the Markdown file."""
     types = sorted({t for r in rows for t in r["per_type_f1"]})
     curve = bool(rows) and "fraction" in rows[0]
+    tested = any("interval" in r for r in rows)
     header = ["model", *(["train %", "train tokens"] if curve else []), rows[0]["metric"] if rows else "score",
+              *(["95% interval", "against the best"] if tested else []),
               *[f"F1 {t}" for t in types], "OOV", "train s", "tag tokens/s", "size MB"]
     cells = []
     for r in rows:
         oov = r["oov_accuracy"] if r["oov_accuracy"] is not None else r["oov_recall"]
         share = [f"{100 * r['fraction']:g}", f"{r['train_tokens']:,}"] if curve else []
-        cells.append([r["model"], *share, f"{100 * r['score']:.2f}", *[f"{100 * r['per_type_f1'].get(t, 0):.2f}" for t in types],
+        cells.append([r["model"], *share, f"{100 * r['score']:.2f}", *(_tested(r) if tested else []),
+                      *[f"{100 * r['per_type_f1'].get(t, 0):.2f}" for t in types],
                       f"{100 * oov:.2f}" if oov is not None else "-", f"{r['train_seconds']:.1f}",
                       f"{r['tokens_per_s']:,}", f"{r['model_bytes'] / 1e6:.1f}"])
     return header, cells
+
+
+def _tested(row: dict) -> list[str]:
+    """The interval, and the paired test against the best row: "-1.23, p 0.004 *" (* where p < 0.05)."""
+    low, high = row["interval"]["low"], row["interval"]["high"]
+    test = row.get("against_best")
+    if test is None:
+        return [f"{100 * low:.2f}-{100 * high:.2f}", "best"]
+    mark = " *" if test["p_value"] < 0.05 else ""
+    p = f"p {test['p_value']:.3f}" if test["p_value"] else f"p < {1 / test['samples']:.3f}"  # no resample flipped
+    return [f"{100 * low:.2f}-{100 * high:.2f}", f"{-100 * test['difference']:+.2f}, {p}{mark}"]
 
 
 def comparison_markdown(rows: list[dict]) -> str:
