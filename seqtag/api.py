@@ -95,10 +95,12 @@ class Model:
 
     def tag_lines(self, lines: Iterable[str], input_format: str = "raw", output_format: str = "conll", *,
                   window: int = 2000, probs: bool = False, nbest: int = 0, workers: int = 1,
-                  columns: list[str] | None = None, source: str = "<stdin>", counts: dict | None = None
-                  ) -> Iterator[str]:
-        """`seqtag tag`: lines in (raw text, whitespace tokens, or any format), text out in any format. `source`
-        names the lines in errors; `counts`, where given, gets the sentences and tokens tagged."""
+                  columns: list[str] | None = None, output_scheme: str | None = None, source: str = "<stdin>",
+                  counts: dict | None = None) -> Iterator[str]:
+        """`seqtag tag`: lines in (raw text, whitespace tokens, or any format), text out in any format, the labels
+        in the model's scheme or `output_scheme` (iob1, iob2, bioes). `source` names the lines in errors;
+        `counts`, where given, gets the sentences and tokens tagged."""
+        from seqtag.runtime import tagging
         from seqtag.runtime.tagging import check_output, render, tag_stream, tag_stream_parallel, units_from_lines
 
         _check_tagging(probs, nbest, window, None)
@@ -108,6 +110,7 @@ class Model:
             raise DataError(f"tag_lines takes lines (an iterable of str), not {type(lines).__name__}")
         if columns is not None:
             columns = pipeline.ReadOptions(columns=columns).columns
+        scheme = tagging.output_scheme(output_scheme, self.scheme)
         predictor = self._able(probs, nbest)
         check_output(predictor, output_format, nbest)
         units = units_from_lines(lines, input_format, self.scheme is L.Scheme.BMES, columns,
@@ -118,12 +121,12 @@ class Model:
             results = tag_stream(predictor, units, window, probs, nbest)
         if counts is not None:
             results = _counted(results, counts)
-        return render(results, self.layer, output_format)
+        return render(results if scheme is None else tagging.in_scheme(results, scheme), self.layer, output_format)
 
     def tag_files(self, inputs: str | Path | Iterable[str | Path], output_dir: str | Path, input_format: str = "raw",
                   output_format: str = "conll", *, window: int = 2000, workers: int = 1,
-                  columns: list[str] | None = None, replace_invalid: bool = False, overwrite: bool = False,
-                  on_progress: Progress | None = None) -> dict:
+                  columns: list[str] | None = None, output_scheme: str | None = None, replace_invalid: bool = False,
+                  overwrite: bool = False, on_progress: Progress | None = None) -> dict:
         """`seqtag tag --input ... --output-dir ...`: each input file (a path or a glob pattern) tagged into one
         output of the same name in `output_dir`, resumably (seqtag.runtime.files): outputs already finished for
         this model and these settings are kept. Returns what was tagged, skipped and failed (a failed input costs
@@ -131,14 +134,14 @@ class Model:
         from seqtag.runtime import files
 
         run, settings = self.plan_files(inputs, output_dir, input_format, output_format, window=window,
-                                        workers=workers, columns=columns, replace_invalid=replace_invalid,
-                                        overwrite=overwrite)
+                                        workers=workers, columns=columns, output_scheme=output_scheme,
+                                        replace_invalid=replace_invalid, overwrite=overwrite)
         outcome = files.run_local(run, self, settings, on_progress or (lambda event: None))
         return outcome.summary()
 
     def plan_files(self, inputs, output_dir, input_format: str = "raw", output_format: str = "conll", *,
                    window: int = 2000, workers: int = 1, columns: list[str] | None = None,
-                   replace_invalid: bool = False, overwrite: bool = False):
+                   output_scheme: str | None = None, replace_invalid: bool = False, overwrite: bool = False):
         """(seqtag.runtime.files.Plan, settings) of tag_files, every argument checked before anything is written."""
         from seqtag.runtime import files
 
@@ -150,12 +153,13 @@ class Model:
         _check_path("output_dir", output_dir)
         for name, value in (("replace_invalid", replace_invalid), ("overwrite", overwrite)):
             _check_flag(name, value)
-        list(self.tag_lines([], input_format, output_format, window=window, columns=columns))  # the settings' checks
+        list(self.tag_lines([], input_format, output_format, window=window, columns=columns,  # the settings' checks
+                            output_scheme=output_scheme))
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise DataError(f"workers must be a whole number from 1 up, not {workers!r}")
         columns = pipeline.ReadOptions(columns=columns).columns if columns is not None else None
         settings = {"input_format": input_format, "output_format": output_format, "window": window,
-                    "columns": columns}
+                    "columns": columns, "output_scheme": output_scheme}
         # the manifest's key: what makes an output differ (onnx-int8 is the one runtime whose labels may)
         key = {**settings, "int8": self.choice is not None and self.choice.runtime == "onnx-int8"}
         run = files.plan([str(p) for p in patterns], output_dir, self.path, self.document, key, overwrite)

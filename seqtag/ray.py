@@ -70,8 +70,8 @@ class _FileTagger:
 
 
 def tag_files(model, inputs, output_dir, input_format: str = "raw", output_format: str = "conll", *,
-              window: int = 2000, columns: list[str] | None = None, replace_invalid: bool = False,
-              overwrite: bool = False, actors: int = 1, address: str | None = None,
+              window: int = 2000, columns: list[str] | None = None, output_scheme: str | None = None,
+              replace_invalid: bool = False, overwrite: bool = False, actors: int = 1, address: str | None = None,
               on_progress: Callable[[dict], None] | None = None) -> dict:
     """seqtag.api.Model.tag_files on Ray: the same outputs and manifest, by a pool of `actors` (at `address`, or
     on a local Ray). `model`: a seqtag.api.Model or a model folder."""
@@ -82,7 +82,7 @@ def tag_files(model, inputs, output_dir, input_format: str = "raw", output_forma
     if isinstance(actors, bool) or not isinstance(actors, int) or actors < 1:
         raise DataError(f"actors must be a whole number from 1 up, not {actors!r}")
     run, settings = model.plan_files(inputs, output_dir, input_format, output_format, window=window, columns=columns,
-                                     replace_invalid=replace_invalid, overwrite=overwrite)
+                                     output_scheme=output_scheme, replace_invalid=replace_invalid, overwrite=overwrite)
     report = on_progress or (lambda event: None)
     ray = connect(address)
     outcome = files.Outcome(skipped=sorted(run.done))

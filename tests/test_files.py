@@ -165,3 +165,32 @@ def test_engine_ray_without_the_extra_is_one_line_naming_it(hmm_model, tmp_path,
     assert result.output.strip().splitlines()[-1] == ("error: --engine ray needs Ray Data, the project's [ray] extra: "
                                                        "pip install 'seqtag-nlp[ray]'")
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("scheme", ["iob1", "iob2", "bioes"])
+def test_output_scheme_writes_the_same_spans_in_the_scheme_asked_for(hmm_model, tmp_path, scheme):
+    from seqeval.metrics.sequence_labeling import get_entities
+
+    paths = write_inputs(tmp_path / "in", 1, lines=200, seed=9)
+    default = tagged_on_stdin(hmm_model, paths[0])
+    converted = tagged_on_stdin(hmm_model, paths[0], "--output-scheme", scheme)
+
+    def sentences(text):
+        return [[line.split("\t")[1] for line in block.splitlines() if line] for block in text.split("\n\n")
+                if block.strip()]
+
+    before, after = sentences(default), sentences(converted)
+    assert len(before) == len(after) and any("-" in t for s in after for t in s)
+    for old, new in zip(before, after):
+        # the model's labels are IOB1 (its training data's): seqeval reads IOB1 as conlleval does
+        spans = set(get_entities(old))
+        if scheme == "bioes":
+            assert all(t[0] in "OBIES" for t in new)
+            assert all((new[s] == f"S-{k}") == (s == e) for k, s, e in spans)
+            assert {(k, s, e) for k, s, e in spans} == {(t[2:], i, next(j for j in range(i, len(new))
+                                                                        if new[j][0] in "ES"))
+                                                         for i, t in enumerate(new) if t[0] in "BS"}
+        else:
+            assert set(get_entities(new)) == spans
+            if scheme == "iob2":
+                assert all(new[s].startswith("B-") for _, s, _ in spans)

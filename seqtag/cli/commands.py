@@ -23,7 +23,7 @@ from seqtag import __version__, kinds
 from seqtag.data import formats
 from seqtag.cli import options as shared
 from seqtag.errors import DataError, Interrupted, SeqtagError
-from seqtag.cli.options import (ColumnsOpt, Engine, ExportFormat, FormatChoice, InputFormat, ModelKind,
+from seqtag.cli.options import (ColumnsOpt, Engine, EntityScheme, ExportFormat, FormatChoice, InputFormat, ModelKind,
                             OutputFormat, OverwriteOpt, Runtime, SchemeChoice)
 from seqtag.cli.show import err, out
 
@@ -267,6 +267,8 @@ def tag(
     output_format: Annotated[OutputFormat, typer.Option("--output-format", help="Any corpus format; jsonl adds "
                              "spans and character offsets.")] = "conll",
     columns: ColumnsOpt = None,
+    output_scheme: Annotated[Optional[EntityScheme], typer.Option("--output-scheme", help="Write entity labels in "
+                             "this scheme (default: the model's, that of its training data).")] = None,
     batch_size: Annotated[int, typer.Option(
         "--batch-size", min=1, help="Sentences read and tagged at a time (a model's context layer pools mentions "
         "within them)."
@@ -303,16 +305,17 @@ def tag(
     if inputs is not None and (probs or nbest):
         raise DataError("--probs and --nbest tag stdin to stdout; --input tags files into --output-dir")
     tagger = api.load(model, Runtime(runtime).value, on_progress=show.notice)
+    scheme = output_scheme.value if output_scheme else None
     if inputs is not None:
         done = _tag_files(tagger, Engine(engine).value, inputs, output_dir, InputFormat(input_format).value,
                           OutputFormat(output_format).value, workers=workers, actors=actors, address=address,
                           window=batch_size, columns=shared.columns_of(columns), replace_invalid=replace_invalid,
-                          overwrite=overwrite, on_progress=show.files_progress)
+                          overwrite=overwrite, on_progress=show.files_progress, output_scheme=scheme)
         return show.files_outcome(done, output_dir)
     lines = formats.decode_stdin(sys.stdin.buffer, replace=replace_invalid)
     for text in tagger.tag_lines(lines, InputFormat(input_format).value, OutputFormat(output_format).value,
                                  window=batch_size, probs=probs, nbest=nbest, workers=workers,
-                                 columns=shared.columns_of(columns)):
+                                 columns=shared.columns_of(columns), output_scheme=scheme):
         sys.stdout.write(text)  # a closed pipe (`| head`) ends quietly in reports_errors
     sys.stdout.flush()
 

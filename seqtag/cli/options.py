@@ -14,7 +14,7 @@ from seqtag.data import formats
 from seqtag import kinds
 from seqtag.api import EXPORT_FORMATS
 from seqtag.runtime.choice import RUNTIMES
-from seqtag.data.labels import Scheme
+from seqtag.data.labels import ENTITY_SCHEMES, Scheme
 from seqtag.training.pipeline import ON_INVALID
 from seqtag.runtime.tagging import TEXT_INPUTS
 
@@ -30,6 +30,7 @@ TEXT_FORMATS = [name for name, fmt in formats.FORMATS.items() if fmt.text]
 InputFormat = _choices("InputFormat", [*TEXT_INPUTS, *TEXT_FORMATS])
 OutputFormat = _choices("OutputFormat", [*TEXT_FORMATS, *(a for n in TEXT_FORMATS for a in formats.FORMATS[n].aliases)])
 SchemeChoice = _choices("SchemeChoice", ["auto", *Scheme])
+EntityScheme = _choices("EntityScheme", [s.value for s in ENTITY_SCHEMES])
 OnInvalid = _choices("OnInvalid", ON_INVALID)
 Runtime = _choices("Runtime", RUNTIMES)
 ExportFormat = _choices("ExportFormat", EXPORT_FORMATS)

@@ -180,7 +180,8 @@ def tag_into(model, source: Path, target: Path, settings: dict) -> tuple[int, in
     def write(f) -> None:
         for text in model.tag_lines(lines_of(source, settings["replace_invalid"]), settings["input_format"],
                                     settings["output_format"], window=settings["window"], columns=settings["columns"],
-                                    workers=settings.get("workers", 1), source=str(source), counts=counts):
+                                    output_scheme=settings.get("output_scheme"), workers=settings.get("workers", 1),
+                                    source=str(source), counts=counts):
             f.write(text)
 
     outputs.write_whole(target, write)

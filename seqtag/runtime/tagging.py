@@ -149,6 +149,31 @@ def units_from_lines(lines: Iterable[str], input_format: str, segmentation: bool
     return ((list(s.tokens), None, None, s.document, s.labels) for s in sentences)
 
 
+def in_scheme(results: Iterable[Tagged], scheme: L.Scheme) -> Iterator[Tagged]:
+    """The results with their labels (and n-best sequences) written in another entity scheme: `tag
+    --output-scheme`. A span is the same span in every scheme, so spans, text and scores do not change."""
+    for result in results:
+        if result.scheme is not scheme:
+            result.labels = L.convert(result.labels, result.scheme, scheme)
+            if result.nbest:
+                result.nbest = [(L.convert(labels, result.scheme, scheme), score) for labels, score in result.nbest]
+            result.scheme = scheme
+        yield result
+
+
+def output_scheme(name: str | None, model_scheme: L.Scheme) -> L.Scheme | None:
+    """The scheme `--output-scheme NAME` asks for, checked against the model's: entity schemes convert among
+    themselves; POS tags and segmentation labels have no other scheme."""
+    if name is None:
+        return None
+    choices = [s.value for s in L.ENTITY_SCHEMES]
+    if name not in choices:
+        raise DataError(f"output scheme must be one of {', '.join(choices)}, not {name!r}")
+    if model_scheme not in L.ENTITY_SCHEMES:
+        raise DataError(f"--output-scheme converts entity labels; this model's labels are {model_scheme.value}")
+    return L.Scheme(name)
+
+
 def tag_units(predictor, units: Sequence[Unit], probs: bool = False, nbest: int = 0) -> list[Tagged]:
     """Tag one window of units; long sentences go through the model in pieces."""
     pieces, owners = [], []
