@@ -16,7 +16,7 @@ import seqtag
 from seqtag.cli import commands as cli
 from seqtag.errors import DataError
 
-from conftest import write_inputs
+from conftest import DATA, write_inputs
 
 RUNNER = CliRunner()
 MANIFEST = ".seqtag-manifest.json"
@@ -194,3 +194,32 @@ def test_output_scheme_writes_the_same_spans_in_the_scheme_asked_for(hmm_model, 
             assert set(get_entities(new)) == spans
             if scheme == "iob2":
                 assert all(new[s].startswith("B-") for _, s, _ in spans)
+
+
+@pytest.mark.parametrize("sample, options", [("ner/train.txt", {"columns": ["word", "pos", "chunk", "ner"]}),
+                                             ("pos/train.conllu", {}), ("seg/train.txt", {"format": "segmented"})])
+def test_a_gzipped_corpus_reads_as_the_plain_one_and_a_damaged_one_is_named(tmp_path, sample, options):
+    import gzip
+
+    plain = DATA / sample
+    zipped = tmp_path / "corpus.gz"  # known by its bytes, whatever its name
+    zipped.write_bytes(gzip.compress(plain.read_bytes()))
+    expected = seqtag.read(plain, **options)
+    found = seqtag.read(zipped, **options)
+    assert [s.tokens for s in found.sentences] == [s.tokens for s in expected.sentences]
+    assert [s.labels for s in found.sentences] == [s.labels for s in expected.sentences]
+    cut = tmp_path / "cut"
+    cut.write_bytes(zipped.read_bytes()[: len(zipped.read_bytes()) // 2])
+    with pytest.raises(DataError, match="damaged gzip data") as error:
+        seqtag.read(cut, **options)
+    assert error.value.path == str(cut)
+
+
+def test_a_gzipped_input_is_tagged_into_a_plain_output_without_gz(hmm_model, tmp_path):
+    import gzip
+
+    paths = write_inputs(tmp_path / "plain", 1)
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "part-000.txt.gz").write_bytes(gzip.compress(paths[0].read_bytes()))
+    assert run_files(hmm_model, str(tmp_path / "in" / "*.gz"), tmp_path / "out").exit_code == 0
+    assert (tmp_path / "out" / "part-000.txt").read_text() == tagged_on_stdin(hmm_model, paths[0])

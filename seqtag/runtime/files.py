@@ -15,6 +15,7 @@ import glob
 import hashlib
 import json
 import os
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,10 +89,11 @@ def plan(inputs: Sequence[str], folder: str | Path, model_dir: Path, document: d
     sources = expand_inputs(inputs)
     names: dict[str, Path] = {}
     for source in sources:
-        if source.name in names:
-            raise DataError(f"two inputs would be tagged into one output {folder / source.name} (the other is "
-                            f"{names[source.name]}): tag them into separate --output-dir folders", source)
-        names[source.name] = source
+        name = source.name.removesuffix(".gz")  # a gzipped input is read gunzipped, and its output is plain text
+        if name in names:
+            raise DataError(f"two inputs would be tagged into one output {folder / name} (the other is "
+                            f"{names[name]}): tag them into separate --output-dir folders", source)
+        names[name] = source
         if not os.access(source, os.R_OK):
             raise DataError("cannot read: permission denied", source)
     outputs.check_not_reading(folder, [*sources, model_dir], "--output-dir")
@@ -210,8 +212,13 @@ def run_local(run: Plan, model, settings: dict, on_progress: Callable[[dict], No
 
 
 def lines_of(path: Path, replace: bool) -> Iterable[str]:
-    """An input file's lines, decoded as `seqtag tag` decodes stdin (invalid UTF-8 named by file and line)."""
+    """An input file's lines (gunzipped where gzipped), decoded as `seqtag tag` decodes stdin (invalid UTF-8 named
+    by file and line)."""
     from seqtag.data import formats
+    from seqtag.data.formats.text import open_binary, unreadable
 
-    with open(path, "rb") as stream:
-        yield from formats.decode_stream(stream, str(path), replace)
+    with open_binary(str(path)) as stream:
+        try:
+            yield from formats.decode_stream(stream, str(path), replace)
+        except (OSError, EOFError, zlib.error) as error:  # a damaged gzipped input
+            raise DataError(unreadable(error), path) from None

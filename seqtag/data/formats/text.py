@@ -1,8 +1,11 @@
 """Text input for every reader: UTF-8 decoding with file:line errors, files held in memory or read a line at a time,
-stdin, and the blank-line blocks that column formats are made of. CRLF line ends and a UTF-8 BOM are accepted."""
+stdin, and the blank-line blocks that column formats are made of. CRLF line ends, a UTF-8 BOM and gzipped files
+are accepted."""
 
 from __future__ import annotations
 
+import gzip
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -31,9 +34,18 @@ def decode_lines(data: bytes, path: str) -> list[str]:
     return [line[:-1] if line.endswith("\r") else line for line in lines]
 
 
-def _open_binary(path: str) -> BinaryIO:
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def open_binary(path: str) -> BinaryIO:
+    """A corpus file's bytes; a gzipped one (known by its first bytes, whatever its name) decompressed."""
     try:
-        return open(path, "rb")
+        file = open(path, "rb")
+        if file.read(2) == GZIP_MAGIC:
+            file.close()
+            return gzip.open(path, "rb")
+        file.seek(0)
+        return file
     except FileNotFoundError:
         raise DataError("no such file", path) from None
     except IsADirectoryError:
@@ -44,12 +56,18 @@ def _open_binary(path: str) -> BinaryIO:
 
 def read_text_lines(path: str | Path) -> list[str]:
     path = str(path)
-    with _open_binary(path) as file:
+    with open_binary(path) as file:
         try:
             data = file.read()
-        except OSError as e:
-            raise DataError(f"cannot read: {e.strerror}", path) from None
+        except (OSError, EOFError, zlib.error) as e:
+            raise DataError(unreadable(e), path) from None
     return decode_lines(data, path)
+
+
+def unreadable(error: Exception) -> str:
+    if isinstance(error, (EOFError, zlib.error, gzip.BadGzipFile)):  # a gzipped file cut short or damaged
+        return f"damaged gzip data ({error or type(error).__name__})"
+    return f"cannot read: {error.strerror}"
 
 
 def decode_stream(stream: Iterable[bytes], source: str, replace: bool = False, empty_error: bool = False
@@ -75,8 +93,11 @@ def decode_stream(stream: Iterable[bytes], source: str, replace: bool = False, e
 
 def iter_text_lines(path: str | Path) -> Iterator[str]:
     """The lines of a UTF-8 file, read one at a time with the checks of `decode_lines`."""
-    with _open_binary(str(path)) as file:
-        yield from decode_stream(file, str(path), empty_error=True)
+    with open_binary(str(path)) as file:
+        try:
+            yield from decode_stream(file, str(path), empty_error=True)
+        except (OSError, EOFError, zlib.error) as e:
+            raise DataError(unreadable(e), str(path)) from None
 
 
 class Replayable:
