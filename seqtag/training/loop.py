@@ -187,8 +187,13 @@ def train_bilstm(
         network.load_state_dict(run.best)
     context = None
     if network.context is not None and dev is not None and stopped != "interrupted":
+        progress({"event": "note", "message": f"fitting the context layer on {len(dev):,} dev sentences (the network "
+                  "is trained; this scores dev with it once, then fits on each half and checks on the other)"})
+        started = time.perf_counter()
         try:
             context = fit_context(tagger, dev)
+            verdict = "kept" if context["kept"] else "not kept: it did not beat the network alone on held-out dev"
+            progress({"event": "note", "message": f"context layer {verdict} ({time.perf_counter() - started:.0f} s)"})
         except KeyboardInterrupt:  # Ctrl-C while fitting: keep the trained network, without the layer
             with torch.no_grad():
                 network.context.zero_()
