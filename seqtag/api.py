@@ -95,11 +95,12 @@ class Model:
 
     def tag_lines(self, lines: Iterable[str], input_format: str = "raw", output_format: str = "conll", *,
                   window: int = 2000, probs: bool = False, nbest: int = 0, workers: int = 1,
-                  columns: list[str] | None = None, output_scheme: str | None = None, source: str = "<stdin>",
-                  counts: dict | None = None) -> Iterator[str]:
+                  columns: list[str] | None = None, output_scheme: str | None = None, min_prob: float | None = None,
+                  source: str = "<stdin>", counts: dict | None = None) -> Iterator[str]:
         """`seqtag tag`: lines in (raw text, whitespace tokens, or any format), text out in any format, the labels
-        in the model's scheme or `output_scheme` (iob1, iob2, bioes). `source` names the lines in errors;
-        `counts`, where given, gets the sentences and tokens tagged."""
+        in the model's scheme or `output_scheme` (iob1, iob2, bioes); `min_prob` writes as O the entity spans
+        with a token less probable than it. `source` names the lines in errors; `counts`, where given, gets the
+        sentences and tokens tagged."""
         from seqtag.runtime import tagging
         from seqtag.runtime.tagging import check_output, render, tag_stream, tag_stream_parallel, units_from_lines
 
@@ -111,6 +112,15 @@ class Model:
         if columns is not None:
             columns = pipeline.ReadOptions(columns=columns).columns
         scheme = tagging.output_scheme(output_scheme, self.scheme)
+        if min_prob is not None:
+            if isinstance(min_prob, bool) or not isinstance(min_prob, (int, float)) or not 0 <= min_prob <= 1:
+                raise DataError(f"min_prob must be a probability from 0 to 1, not {min_prob!r}")
+            if self.scheme not in L.ENTITY_SCHEMES:
+                raise DataError(f"--min-prob drops entity spans; this model's labels are {self.scheme.value}")
+            if "probs" not in kinds.KINDS[self.kind].capabilities:
+                raise DataError(f"--min-prob needs a model that gives probabilities (BiLSTM); this is a {self.kind} "
+                                "model")
+        asked_probs, probs = probs, probs or min_prob is not None
         predictor = self._able(probs, nbest)
         check_output(predictor, output_format, nbest)
         units = units_from_lines(lines, input_format, self.scheme is L.Scheme.BMES, columns,
@@ -119,6 +129,8 @@ class Model:
             results = tag_stream_parallel(predictor, units, window, probs, nbest, workers)
         else:
             results = tag_stream(predictor, units, window, probs, nbest)
+        if min_prob is not None:
+            results = tagging.above(results, min_prob, asked_probs)
         if counts is not None:
             results = _counted(results, counts)
         return render(results if scheme is None else tagging.in_scheme(results, scheme), self.layer, output_format)

@@ -223,3 +223,29 @@ def test_a_gzipped_input_is_tagged_into_a_plain_output_without_gz(hmm_model, tmp
     (tmp_path / "in" / "part-000.txt.gz").write_bytes(gzip.compress(paths[0].read_bytes()))
     assert run_files(hmm_model, str(tmp_path / "in" / "*.gz"), tmp_path / "out").exit_code == 0
     assert (tmp_path / "out" / "part-000.txt").read_text() == tagged_on_stdin(hmm_model, paths[0])
+
+
+@pytest.mark.slow
+def test_min_prob_writes_as_o_exactly_the_spans_with_a_less_probable_token(tmp_path):
+    import json
+
+    folder = tmp_path / "bilstm"
+    seqtag.train(output=folder, hidden=32, layers=1, max_epochs=8)
+    text = DATA / "ner" / "train.txt"  # where even a briefly trained model finds spans
+    tokens = "\n".join(" ".join(block.split()[0::4]) for block in text.read_text().split("\n\n") if block.strip())
+    (tmp_path / "tokens.txt").write_text(tokens + "\n")
+    plain = [json.loads(line) for line in tagged_on_stdin(folder, tmp_path / "tokens.txt", "--input-format",
+                                                          "tokens", "--output-format", "jsonl", "--probs").splitlines()]
+    assert any(record["spans"] for record in plain)
+    for threshold in (0.0, 0.5, 0.8, 1.0):
+        kept = [json.loads(line) for line in tagged_on_stdin(folder, tmp_path / "tokens.txt", "--input-format",
+                                                             "tokens", "--output-format", "jsonl", "--probs",
+                                                             "--min-prob", str(threshold)).splitlines()]
+        for before, after in zip(plain, kept, strict=True):
+            expected = list(before["labels"])
+            for span in before["spans"]:
+                if min(before["probs"][span["start"] : span["end"]]) < threshold:
+                    expected[span["start"] : span["end"]] = ["O"] * (span["end"] - span["start"])
+            assert after["labels"] == expected and after["probs"] == before["probs"]
+    without_probs = tagged_on_stdin(folder, tmp_path / "tokens.txt", "--input-format", "tokens", "--min-prob", "0.5")
+    assert all(len(line.split("\t")) == 2 for line in without_probs.splitlines() if line)  # probs only when asked

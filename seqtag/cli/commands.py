@@ -279,6 +279,8 @@ def tag(
                      "softmax).")] = False,
     nbest: Annotated[int, typer.Option("--nbest", min=0, max=1000, help="Add the N best label sequences with their "
                      "scores (CRF and HMM models, jsonl output).")] = 0,
+    min_prob: Annotated[Optional[float], typer.Option("--min-prob", min=0, max=1, help="Write as O the entity spans "
+                        "with a token less probable than this (CRF marginals or softmax; BiLSTM models).")] = None,
     runtime: Annotated[Runtime, typer.Option("--runtime", help="auto: onnxruntime for a BiLSTM (the network is "
                        "exported into the model folder on first use), else PyTorch; or torch, onnx, or onnx-int8 "
                        "(int8 weights: faster, labels may differ slightly).")] = "auto",
@@ -292,8 +294,7 @@ def tag(
     engine: Annotated[Engine, typer.Option("--engine", help="--input: tag here, or on Ray (the [ray] extra).")] = "local",
     actors: Annotated[int, typer.Option("--actors", min=1, max=4096, help="--engine ray: Ray actors, each "
                       "holding the model once.")] = 1,
-    address: Annotated[Optional[str], typer.Option("--address", help="--engine ray: the cluster (auto, or "
-                       "ray://HOST:PORT); none: a local Ray.")] = None,
+    address: Annotated[Optional[str], typer.Option("--address", help="--engine ray: auto, ray://HOST:PORT.")] = None,
 ) -> None:
     """Tag text from stdin with a trained model and stream the result to stdout (or files into a folder)."""
     from seqtag import api
@@ -302,8 +303,8 @@ def tag(
     if (inputs is None) != (output_dir is None) or (inputs is None and Engine(engine).value != "local"):
         raise DataError("--input and --output-dir go together (files in, one output each in the folder), and "
                         "--engine ray tags files")
-    if inputs is not None and (probs or nbest):
-        raise DataError("--probs and --nbest tag stdin to stdout; --input tags files into --output-dir")
+    if inputs is not None and (probs or nbest or min_prob is not None):
+        raise DataError("--probs, --nbest and --min-prob tag stdin to stdout; --input tags files into --output-dir")
     tagger = api.load(model, Runtime(runtime).value, on_progress=show.notice)
     scheme = output_scheme.value if output_scheme else None
     if inputs is not None:
@@ -315,7 +316,7 @@ def tag(
     lines = formats.decode_stdin(sys.stdin.buffer, replace=replace_invalid)
     for text in tagger.tag_lines(lines, InputFormat(input_format).value, OutputFormat(output_format).value,
                                  window=batch_size, probs=probs, nbest=nbest, workers=workers,
-                                 columns=shared.columns_of(columns), output_scheme=scheme):
+                                 columns=shared.columns_of(columns), output_scheme=scheme, min_prob=min_prob):
         sys.stdout.write(text)  # a closed pipe (`| head`) ends quietly in reports_errors
     sys.stdout.flush()
 

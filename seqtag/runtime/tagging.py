@@ -161,6 +161,18 @@ def in_scheme(results: Iterable[Tagged], scheme: L.Scheme) -> Iterator[Tagged]:
         yield result
 
 
+def above(results: Iterable[Tagged], threshold: float, keep_probs: bool) -> Iterator[Tagged]:
+    """`tag --min-prob`: a span whose least sure token has a probability under `threshold` is written as O (the
+    probabilities come from the model's marginals; dropped afterwards unless asked for)."""
+    for result in results:
+        for span in L.to_spans(result.labels, result.scheme):
+            if min(result.probs[span.start : span.end]) < threshold:
+                result.labels[span.start : span.end] = ["O"] * (span.end - span.start)
+        if not keep_probs:
+            result.probs = None
+        yield result
+
+
 def output_scheme(name: str | None, model_scheme: L.Scheme) -> L.Scheme | None:
     """The scheme `--output-scheme NAME` asks for, checked against the model's: entity schemes convert among
     themselves; POS tags and segmentation labels have no other scheme."""
