@@ -195,13 +195,14 @@ def score(task: str, command: list[str], test, work: Path) -> float:
     return 100 * f1_score([iob2(g) for g in gold], [iob2(p) for p in predicted])
 
 
-def seqtag_train(seqtag: str, task: str, kind: str, files: dict, folder: Path, epochs: int) -> float | None:
+def seqtag_train(seqtag: str, task: str, kind: str, files: dict, folder: Path, epochs: int,
+                 embeddings: str | None = None) -> float | None:
     command = [seqtag, "train", "--model", kind, "--train", str(files["train"]), "--columns",
                ",".join(TASKS[task]["columns"]), "--layer", task, "-o", str(folder), "--overwrite"]
     if files["dev"]:
         command += ["--dev", str(files["dev"])]
     if kind == "bilstm":
-        command += ["--max-epochs", str(epochs)]
+        command += ["--max-epochs", str(epochs)] + (["--embeddings", embeddings] if embeddings else [])
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     if kind != "bilstm":
         return None
@@ -217,11 +218,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=1, help="training epochs of the BiLSTMs (speed, not accuracy)")
     parser.add_argument("--json", type=Path, help="write the figures here too")
+    parser.add_argument("--tasks", default=",".join(TASKS), help="which of ner,pos to run")
+    parser.add_argument("--embeddings", help="seqtag's BiLSTM trained with these vectors (e.g. glove-6b-50d)")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     here, python = str(Path(__file__).resolve().parent), sys.executable
     rows = []
-    for task, spec in TASKS.items():
+    for task, spec in ((t, TASKS[t]) for t in args.tasks.split(",")):
         files = {k: (args.corpora / spec[k]) if spec[k] else None for k in ("train", "dev", "test")}
         if not files["train"].exists():
             sys.exit(f"benchmarks/peers.py: {files['train']} is missing (--corpora names the corpora folder)")
@@ -234,7 +237,7 @@ def main() -> None:
         for kind in ("hmm", "bilstm"):
             folder = args.work / f"seqtag-{task}-{kind}"
             print(f"[{task}] training seqtag {kind}", file=sys.stderr, flush=True)
-            rate = seqtag_train(args.seqtag, task, kind, files, folder, args.epochs)
+            rate = seqtag_train(args.seqtag, task, kind, files, folder, args.epochs, args.embeddings)
             command = [args.seqtag, "tag", "-m", str(folder), "--input-format", "tokens"]
             subprocess.run(command, input=b"warm up\n", capture_output=True, check=True)  # a BiLSTM's first export
             taggers.append((f"seqtag {kind}", command, rate, kind != "bilstm"))
@@ -256,7 +259,7 @@ def main() -> None:
             rows.append({"task": task, "tool": tool, "tag_seconds": round(seconds, 2),
                          "tag_tokens_per_s": round(tokens / seconds), "train_sentences_per_s": rate and round(rate),
                          "test_score": round(score(task, command, test, args.work), 2), "fully_trained": full})
-    for task in TASKS:
+    for task in args.tasks.split(","):
         best = max(r["tag_tokens_per_s"] for r in rows if r["task"] == task and r["tool"] == "seqtag bilstm")
         for row in (r for r in rows if r["task"] == task):
             row["seqtag_bilstm_speed_ratio"] = round(best / row["tag_tokens_per_s"], 2)

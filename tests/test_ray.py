@@ -26,6 +26,15 @@ MANIFEST = ".seqtag-manifest.json"
 WORKER = "MapWorker(MapBatches(_FileTagger))"
 
 
+@pytest.fixture(scope="module")
+def local_ray():
+    """One local Ray for the tests that run in this process (the tests after them shut it down: they start their
+    own)."""
+    on_ray.connect()
+    yield
+    ray.shutdown()
+
+
 def outputs_of(folder: Path) -> dict[str, str]:
     return {p.name: p.read_text() for p in folder.iterdir() if p.name != MANIFEST}
 
@@ -97,6 +106,7 @@ def test_an_actor_killed_mid_run_is_restarted_and_every_output_is_complete(hmm_m
 
 
 def test_the_driver_killed_mid_run_then_run_again_finishes_only_what_was_left(hmm_model, tmp_path):
+    ray.shutdown()  # the command starts a Ray of its own
     paths = write_inputs(tmp_path / "in", 10, lines=600, seed=2)
     model = seqtag.load(hmm_model)
     model.tag_files(tmp_path / "in" / "*.txt", tmp_path / "local")
