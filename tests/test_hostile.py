@@ -1,4 +1,4 @@
-"""The error contract (README: "Errors and exit codes") under hostile use, command by command.
+"""The error contract (docs/errors.md) under hostile use, command by command.
 
 Every case asserts the exit code, that the last line on stderr is one `error:` line saying what was wrong (no
 traceback, no library warning on the way), and that nothing that existed before changed: every file and folder of

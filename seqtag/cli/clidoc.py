@@ -18,7 +18,7 @@ def render() -> str:
     app = typer.main.get_command(cli.app)
     lines = ["# Command-line reference", "",
              "Generated from the app by `python -m seqtag.cli.clidoc > docs/cli.md`; `seqtag COMMAND --help` prints the "
-             "same. Errors and exit codes: README, \"Errors and exit codes\".", ""]
+             "same. Errors and exit codes: docs/errors.md.", ""]
     lines += [f"- [`seqtag {name}`](#seqtag-{name}): {_first_line(command.help)}" for name, command in app.commands.items()]
     for name, command in app.commands.items():
         lines += ["", f"## seqtag {name}", "", (command.help or "").strip(), "", "| argument or option | takes | "

@@ -50,7 +50,7 @@ def fail(message: str, code: int) -> NoReturn:
 
 
 def _described(error: BaseException) -> tuple[str, int]:
-    """What the user reads for an error, and the exit code (README: Errors and exit codes)."""
+    """What the user reads for an error, and the exit code (docs/errors.md)."""
     interrupted = 128 + _state["signal"]  # 130 for Ctrl-C, 143 for SIGTERM, as a shell counts them
     if isinstance(error, Interrupted):
         return str(error), interrupted
