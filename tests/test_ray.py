@@ -35,6 +35,18 @@ def local_ray():
     ray.shutdown()
 
 
+def process_titles() -> list[tuple[str, str]]:
+    """(pid, command line) of this machine's processes, from /proc (Ray sets its workers' titles there)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                found.append((entry.name, (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")))
+            except OSError:
+                continue
+    return found
+
+
 def outputs_of(folder: Path) -> dict[str, str]:
     return {p.name: p.read_text() for p in folder.iterdir() if p.name != MANIFEST}
 
@@ -87,9 +99,7 @@ def test_an_actor_killed_mid_run_is_restarted_and_every_output_is_complete(hmm_m
 
     def kill_a_busy_actor():  # once the first output is finished, the actors are at work: SIGKILL one of them
         for _ in range(2400):
-            workers = [line.split()[0] for line in subprocess.run(["ps", "-eo", "pid,args"], capture_output=True,
-                                                                  text=True).stdout.splitlines()
-                       if WORKER in line and "__init__" not in line]
+            workers = [pid for pid, title in process_titles() if WORKER in title and "__init__" not in title]
             if workers and (tmp_path / "ray" / MANIFEST).exists() and manifest_files(tmp_path / "ray"):
                 os.kill(int(workers[0]), signal.SIGKILL)
                 killed.append(workers[0])
