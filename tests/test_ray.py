@@ -156,3 +156,18 @@ def test_a_two_node_cluster_writes_the_same_outputs(hmm_model, tmp_path):
     finally:
         ray.shutdown()
         cluster.shutdown()
+
+
+def test_an_address_with_no_cluster_is_one_line_and_writes_nothing(hmm_model, tmp_path):
+    from typer.testing import CliRunner
+
+    from seqtag.cli import commands as cli
+
+    ray.shutdown()
+    write_inputs(tmp_path / "in", 1)
+    result = CliRunner().invoke(cli.app, ["tag", "-m", str(hmm_model), "--input", str(tmp_path / "in" / "*.txt"),
+                                          "--output-dir", str(tmp_path / "out"), "--engine", "ray", "--address",
+                                          "auto"], env={"RAY_ADDRESS": ""})
+    assert result.exit_code == 2, result.output
+    assert result.output.strip().splitlines()[-1].startswith("error: cannot reach a Ray cluster at auto: ")
+    assert not (tmp_path / "out").exists()
