@@ -105,8 +105,7 @@ class Model:
         from seqtag.runtime.tagging import check_output, render, tag_stream, tag_stream_parallel, units_from_lines
 
         _check_tagging(probs, nbest, window, None)
-        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-            raise DataError(f"workers must be a whole number from 1 up, not {workers!r}")
+        check_whole("workers", workers, 1)
         if isinstance(lines, (str, bytes)) or not isinstance(lines, Iterable):
             raise DataError(f"tag_lines takes lines (an iterable of str), not {type(lines).__name__}")
         if columns is not None:
@@ -167,8 +166,7 @@ class Model:
             _check_flag(name, value)
         list(self.tag_lines([], input_format, output_format, window=window, columns=columns,  # the settings' checks
                             output_scheme=output_scheme))
-        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-            raise DataError(f"workers must be a whole number from 1 up, not {workers!r}")
+        check_whole("workers", workers, 1)
         columns = pipeline.ReadOptions(columns=columns).columns if columns is not None else None
         settings = {"input_format": input_format, "output_format": output_format, "window": window,
                     "columns": columns, "output_scheme": output_scheme}
@@ -201,7 +199,7 @@ class Model:
         from seqtag.data.evaluation import score_tagger
 
         _check_flag("strict", strict)
-        _check_count("bootstrap", bootstrap)
+        check_whole("bootstrap", bootstrap, 0)
         if not isinstance(gold, Corpus):
             gold = self.read_gold(gold, **read_options)
         elif self.layer not in gold.layers:
@@ -252,9 +250,14 @@ def _check_tagging(probs, nbest, window, tokenized) -> None:
         raise DataError(f"probs must be True or False, not {probs!r}")
     if tokenized is not None and not isinstance(tokenized, bool):
         raise DataError(f"tokenized must be True, False or None, not {tokenized!r}")
-    for name, value, low in (("nbest", nbest, 0), ("window", window, 1)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise DataError(f"{name} must be a whole number from {low} up, not {value!r}")
+    check_whole("nbest", nbest, 0)
+    check_whole("window", window, 1)
+
+
+def check_whole(name: str, value, low: int) -> None:
+    """A count argument of the API (workers, actors, nbest, window, bootstrap): a whole number from `low` up."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise DataError(f"{name} must be a whole number from {low} up, not {value!r}")
 
 
 def load(path: str | Path, runtime: str = "auto", on_progress: Progress | None = None) -> Model:
@@ -316,11 +319,6 @@ def read_corpus(path: str | Path, *, format: str | None = None, columns: list[st
 def _check_path(name: str, value) -> None:
     if not isinstance(value, (str, Path)) or not str(value):
         raise DataError(f"{name} must be a file path (str or pathlib.Path), not {value!r}")
-
-
-def _check_count(name: str, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise DataError(f"{name} must be a whole number from 0 up, not {value!r}")
 
 
 def _check_flag(name: str, value) -> None:

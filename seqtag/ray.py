@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from seqtag import outputs
-from seqtag.errors import DataError, SeqtagError
+from seqtag.errors import DataError
 from seqtag.runtime import files
 
 EXTRA = "pip install 'seqtag-nlp[ray]'"
@@ -62,11 +62,7 @@ class _FileTagger:
     def __call__(self, batch: dict) -> dict:
         rows: dict[str, list] = {"name": [], "sentences": [], "tokens": [], "error": []}
         for source, target in zip(batch["source"], batch["target"]):
-            try:
-                sentences, tokens = files.tag_into(self.model, Path(source), Path(target), self.settings)
-                error = ""
-            except SeqtagError as caught:  # this file only: the driver reports it and the others go on
-                sentences, tokens, error = 0, 0, str(caught)
+            (sentences, tokens), error = files.tag_or_error(self.model, Path(source), Path(target), self.settings)
             for key, value in (("name", Path(target).name), ("sentences", sentences), ("tokens", tokens),
                                ("error", error)):
                 rows[key].append(value)
@@ -83,8 +79,7 @@ def tag_files(model, inputs, output_dir, input_format: str = "raw", output_forma
 
     _ray()  # the extra, before any input is read
     model = api.load(model) if isinstance(model, (str, Path)) else model
-    if isinstance(actors, bool) or not isinstance(actors, int) or actors < 1:
-        raise DataError(f"actors must be a whole number from 1 up, not {actors!r}")
+    api.check_whole("actors", actors, 1)
     run, settings = model.plan_files(inputs, output_dir, input_format, output_format, window=window, columns=columns,
                                      output_scheme=output_scheme, replace_invalid=replace_invalid, overwrite=overwrite)
     report = on_progress or (lambda event: None)
@@ -102,16 +97,8 @@ def tag_files(model, inputs, output_dir, input_format: str = "raw", output_forma
         _FileTagger, batch_size=1, compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=1,
         fn_constructor_args=(str(model.path), runtime, settings))
     for number, row in enumerate(dataset.iter_rows(), 1):
-        job = jobs[row["name"]]
-        if row["error"]:
-            outcome.failed[job.target.name] = row["error"]
-            report({"event": "warning", "message": row["error"]})
-            continue
-        manifest.finish(job, int(row["sentences"]), int(row["tokens"]))
-        outcome.tagged.append(job.target.name)
-        outcome.tokens += int(row["tokens"])
-        report({"event": "file", "name": job.target.name, "number": number, "of": len(todo),
-                "tokens": outcome.tokens, "skipped": len(run.done)})
+        outcome.record(jobs[row["name"]], manifest, (int(row["sentences"]), int(row["tokens"])), row["error"],
+                       number, len(todo), report)
     # an actor killed while writing leaves its temporary file; Ray wrote that output again with another actor
     outputs.remove_dead_leftovers(run.folder, set(jobs))
     return outcome.summary()
@@ -149,8 +136,7 @@ def tag_dataset(dataset: Any, model: Any, column: str = "text", *, runtime: str 
     api.load(model, runtime)  # a model that cannot be opened is refused here, not in every actor
     if not isinstance(column, str) or column not in dataset.columns():
         raise DataError(f"column must name a column of the dataset ({', '.join(dataset.columns())}), not {column!r}")
-    for name, value in (("actors", actors), ("batch_size", batch_size)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise DataError(f"{name} must be a whole number from 1 up, not {value!r}")
+    api.check_whole("actors", actors, 1)
+    api.check_whole("batch_size", batch_size, 1)
     return dataset.map_batches(_TextTagger, batch_size=batch_size, compute=ray.data.ActorPoolStrategy(size=actors),
                                num_cpus=1, fn_constructor_args=(str(model), runtime, column, tokenized))

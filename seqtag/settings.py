@@ -238,19 +238,27 @@ def make_config(cls, values: dict):
     return cls(**{key: by_key[key].check(value, TOML) for key, value in values.items()})
 
 
+def check_options(options: dict[str, Any], door: str) -> None:
+    """Each value refused or accepted by its setting's rule, named as `door` names it; nothing else is done (the
+    command line checks its flags before seqtag.api, which builds the configuration, sees them)."""
+    for name, value in options.items():
+        if name not in SETTINGS:
+            raise DataError(f"unknown option {name!r}; options are: {', '.join(sorted(FLAGGED))}")
+        SETTINGS[name].check(value, door)
+
+
 def config_from_options(options: dict[str, Any], door: str = API) -> tuple[dict, dict]:
     """(config with [model], [training] and features, run settings such as stream and config_file) from setting
     values by keyword, each checked and named as `door` names it; None values are left out, so defaults and a
     --config file fill them."""
+    check_options(options, door)
     config: dict = {"model": {}, "training": {}}
     run: dict = {}
     for name, value in options.items():
         if value is None:
             continue
-        if name not in SETTINGS:
-            raise DataError(f"unknown option {name!r}; options are: {', '.join(sorted(FLAGGED))}")
         setting = SETTINGS[name]
-        value = setting.check(value, door)
+        value = setting.check(value, door)  # the value as kept (a path as str, features as a list)
         if setting.key == ("model", "embeddings"):  # checked before any data is read; a file kept as absolute path
             from seqtag.data import vectors  # numpy: imported only when vectors are asked for
 

@@ -120,11 +120,11 @@ def with_kind_options(command):
 
 def typed(context: typer.Context, kind: str | None, options: dict) -> dict:
     """The kind options the user typed, as plain values, checked (seqtag.settings) and named as flags in errors."""
-    from seqtag.settings import FLAG, config_from_options
+    from seqtag.settings import FLAG, check_options
 
     given = {name: value.value if isinstance(value, Enum) else value for name, value in options.items()
              if context.get_parameter_source(name).name != "DEFAULT"}
     if kind is not None and kind != kinds.AUTO:
         kinds.refuse_foreign(kind, given, FLAG)
-    config_from_options(given, FLAG)
+    check_options(given, FLAG)
     return given

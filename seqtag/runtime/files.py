@@ -65,11 +65,8 @@ def expand_inputs(patterns: Sequence[str]) -> list[Path]:
 
 
 def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    with open(path, "rb") as f:  # in blocks: an input may be larger than memory
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def model_hash(model_dir: Path, document: dict) -> str:
@@ -173,6 +170,20 @@ class Outcome:
     def summary(self) -> dict:
         return {"tagged": self.tagged, "skipped": self.skipped, "failed": self.failed, "tokens": self.tokens}
 
+    def record(self, job: Job, manifest: Manifest, counts: tuple[int, int], error: str, number: int, of: int,
+               on_progress: Callable[[dict], None]) -> None:
+        """One job's end, in either engine: a failure reported (the other jobs go on), or the output recorded in
+        the manifest and reported."""
+        if error:
+            self.failed[job.target.name] = error
+            on_progress({"event": "warning", "message": error})
+            return
+        manifest.finish(job, *counts)
+        self.tagged.append(job.target.name)
+        self.tokens += counts[1]
+        on_progress({"event": "file", "name": job.target.name, "number": number, "of": of, "tokens": self.tokens,
+                     "skipped": len(self.skipped)})
+
 
 def tag_into(model, source: Path, target: Path, settings: dict) -> tuple[int, int]:
     """Tag the file `source` into `target` with a seqtag.api.Model: written whole or not at all, renamed into place
@@ -197,18 +208,18 @@ def run_local(run: Plan, model, settings: dict, on_progress: Callable[[dict], No
     todo = run.todo
     for number, job in enumerate(todo, 1):
         manifest.start(job)
-        try:
-            sentences, tokens = tag_into(model, job.source, job.target, settings)
-        except SeqtagError as error:  # this input only: the others go on
-            outcome.failed[job.target.name] = error.message if error.path is None else str(error)
-            on_progress({"event": "warning", "message": f"{error}"})
-            continue
-        manifest.finish(job, sentences, tokens)
-        outcome.tagged.append(job.target.name)
-        outcome.tokens += tokens
-        on_progress({"event": "file", "name": job.target.name, "number": number, "of": len(todo),
-                     "tokens": outcome.tokens, "skipped": len(run.done)})
+        counts, error = tag_or_error(model, job.source, job.target, settings)
+        outcome.record(job, manifest, counts, error, number, len(todo), on_progress)
     return outcome
+
+
+def tag_or_error(model, source: Path, target: Path, settings: dict) -> tuple[tuple[int, int], str]:
+    """((sentences, tokens), "") of tag_into, or ((0, 0), the error in one line) where this input is bad: a bad
+    input costs its own output only."""
+    try:
+        return tag_into(model, source, target, settings), ""
+    except SeqtagError as error:
+        return (0, 0), str(error)
 
 
 def lines_of(path: Path, replace: bool) -> Iterable[str]:
