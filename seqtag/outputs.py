@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import json
 import os
-import re
+import stat
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
 from seqtag.errors import DataError
+from seqtag.leftovers import own_leftover
 
 CANONICAL_MAGIC = "#seqtag canonical 1"  # first line of a canonical TSV, the mark of `seqtag preprocess`
 MARK = "written_by"  # key in every JSON report, e.g. "seqtag evaluate"
@@ -112,28 +113,11 @@ def check_model_destination(destination: str | Path, kind: str, overwrite: bool 
     check_writable(path / "model.json")
 
 
-def own_leftover(name: str, files) -> bool:
-    """A temporary file that seqtag writes beside one of `files` (".model.onnx.tmp-PID") and a kill left behind:
-    part of the model folder, replaced with it, never a reason to refuse it."""
-    match = re.fullmatch(r"\.(.+)\.tmp-(\d+)", name)
-    return match is not None and match.group(1) in files
-
-
-def process_alive(pid: int) -> bool:
-    """Whether a process of this machine with this id runs (a leftover's writer, named in its file name)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError, ValueError):
-        return pid > 0
-    return pid > 0
-
-
 def write_whole(target: Path, write: Callable[[TextIO], Any]) -> Any:
     """`write(file)` into `target` as a whole or not at all: through ".NAME.tmp-PID" beside it, renamed over it
     when `write` returns. A kill leaves at most that temporary file, which own_leftover recognises and a later run
     removes once its process is gone (remove_dead_leftovers)."""
+    target = final_path(target)
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     try:
         with open(tmp, "w", encoding="utf-8", newline="\n") as f:
@@ -147,12 +131,21 @@ def write_whole(target: Path, write: Callable[[TextIO], Any]) -> Any:
     return result
 
 
-def remove_dead_leftovers(folder: Path, names) -> None:
-    """Remove the temporary files of write_whole for `names` in `folder` whose writing process is gone."""
-    for path in folder.iterdir() if folder.is_dir() else ():
-        match = re.fullmatch(r"\.(.+)\.tmp-(\d+)", path.name)
-        if match and match.group(1) in names and not process_alive(int(match.group(2))):
-            path.unlink(missing_ok=True)
+def is_stream(path: str | Path) -> bool:
+    """Whether `path` is a stream rather than a file to replace (/dev/stdout, /dev/null, a named pipe): written
+    into directly, never read back or renamed over. /dev/stdout stays one when the shell sent it to a file."""
+    if os.path.abspath(path).startswith(("/dev/", "/proc/")):
+        return True
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return False
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
+
+
+def final_path(path: str | Path) -> Path:
+    """Where writing `path` lands: a symbolic link is followed, so the link keeps pointing at the new file."""
+    return Path(os.path.realpath(path)) if Path(path).is_symlink() and not is_stream(path) else Path(path)
 
 
 def check_file_destination(destination: str | Path, command: str, overwrite: bool = False,
@@ -160,6 +153,8 @@ def check_file_destination(destination: str | Path, command: str, overwrite: boo
     """A report or corpus file may be new, or replace what this command wrote there before."""
     path = Path(destination)
     check_not_reading(path, reading, option)
+    if is_stream(path):
+        return
     # a Hugging Face dataset folder that seqtag preprocess wrote is replaced whole (formats.hf.write_dataset)
     dataset = command == "preprocess" and path.is_dir() and (path / DATASET_MARK).is_file()
     if path.is_dir() and not dataset:
@@ -219,9 +214,16 @@ class atomic_output:
     """`with atomic_output(path) as f:` writes to a temporary file and renames it over `path` on success."""
 
     def __init__(self, path: str | Path):
-        self.path = Path(path)
+        self.path = final_path(path)
+        self.tmp = None
 
     def __enter__(self) -> TextIO:
+        if is_stream(self.path):
+            try:
+                self.file = open(self.path, "w", encoding="utf-8", newline="\n")
+            except OSError as e:
+                raise DataError(f"cannot write: {e.strerror}", self.path) from None
+            return self.file
         directory = self.path.parent
         try:
             directory.mkdir(parents=True, exist_ok=True)
@@ -234,7 +236,7 @@ class atomic_output:
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
             self.file.close()
-            if exc_type is None:
+            if exc_type is None and self.tmp is not None:
                 os.chmod(self.tmp, 0o666 & ~_umask())  # mkstemp makes it private; an output is as shareable as any
                 os.replace(self.tmp, self.path)
         except OSError as e:
@@ -242,7 +244,7 @@ class atomic_output:
             if exc is None:
                 raise DataError(f"cannot write: {e.strerror}", self.path) from None
         finally:
-            if exc_type is not None and os.path.exists(self.tmp):
+            if exc_type is not None and self.tmp is not None and os.path.exists(self.tmp):
                 os.unlink(self.tmp)
 
 

@@ -334,3 +334,19 @@ def test_training_warns_of_a_layer_chosen_by_default_and_of_a_model_that_learned
     err = capfd.readouterr().err
     assert "--layer given" not in err  # named: no warning
     assert "warning: the model scores 0.00 f1 on dev: it learned nothing" in err
+
+
+def test_evaluate_pred_reads_seqtag_tag_output_beside_a_four_column_gold(sample_model, tmp_path):
+    """`tag` writes word and label; `--columns` names the gold's columns, and the two-column prediction is read as
+    word and the gold's layer: the score is the model's own `evaluate`."""
+    gold = DATA / "ner/test.txt"
+    tagged = run("tag", "-m", sample_model, "--input-format", "conll", "--columns", "word,pos,chunk,ner",
+                 input=gold.read_text())
+    assert tagged.exit_code == 0
+    (tmp_path / "system.txt").write_text(tagged.stdout)
+    scored = run("evaluate", "--pred", tmp_path / "system.txt", "--gold", gold, "--columns", "word,pos,chunk,ner",
+                 "--json", tmp_path / "pred.json")
+    assert scored.exit_code == 0, scored.output
+    run("evaluate", "-m", sample_model, gold, "--columns", "word,pos,chunk,ner", "--json", tmp_path / "model.json")
+    pred, own = (json.loads((tmp_path / name).read_text()) for name in ("pred.json", "model.json"))
+    assert pred["f1"] == own["f1"] and pred["per_type"] == own["per_type"]

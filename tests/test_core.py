@@ -219,21 +219,6 @@ def test_preprocess_turns_conllu_into_segmented_text_and_conll_into_conllu(tmp_p
     assert slash.column("tag") == original.column("upos")
 
 
-def readme_block(title: str) -> str:
-    text = (ROOT / "README.md").read_text()
-    section = text[text.index(title):]
-    return re.search(r"```python\n(.*?)```", section, re.S).group(1)
-
-
-@pytest.mark.slow
-def test_the_readme_python_example_runs_as_written(tmp_path, monkeypatch):
-    (tmp_path / "data").symlink_to(DATA)
-    monkeypatch.chdir(tmp_path)
-    exec(compile(readme_block("## Python API"), "README.md", "exec"), {})
-    assert (tmp_path / "models" / "api-ner" / "model.json").is_file()
-    assert formats.read_corpus(tmp_path / "train.conllu").sentences
-
-
 @pytest.mark.slow
 def test_tag_accepts_text_tokens_and_many_of_either(trained):
     model = trained["hmm"]

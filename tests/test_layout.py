@@ -12,7 +12,8 @@ PACKAGE = ROOT / "seqtag"
 
 # lowest first; a module may import its own layer and those below
 LAYERS = [
-    ("seqtag.errors", "seqtag.schedule", "seqtag.settings", "seqtag.kinds", "seqtag.outputs"),
+    ("seqtag.errors", "seqtag.schedule", "seqtag.settings", "seqtag.kinds", "seqtag.outputs",
+     "seqtag.leftovers"),
     ("seqtag.data",),
     ("seqtag.models",),
     ("seqtag.training", "seqtag.runtime"),

@@ -24,6 +24,7 @@ import numpy as np
 from seqtag import __version__
 from seqtag.data.corpus import Sentence
 from seqtag.errors import DataError, ModelFormatError
+from seqtag.leftovers import remove_dead_staging
 from seqtag.data.labels import Scheme
 
 FORMAT = "seqtag-model"
@@ -132,7 +133,7 @@ def save_model(tagger: Tagger, path: str | Path, info: dict, extra: dict[str, An
                tensors: dict[str, Any] | None = None) -> None:
     """Write a model directory atomically. `extra` maps file names to str (text) or tensor dicts (torch.save);
     `tensors` replaces the tagger's current weights (training saves its best weights while it goes on)."""
-    path = Path(path)
+    path = Path(os.path.realpath(path)) if Path(path).is_symlink() else Path(path)  # a link keeps pointing here
     meta, current = tagger.to_state()
     tensors = current if tensors is None else tensors
     numpy_weights = all(isinstance(v, np.ndarray) for v in tensors.values())
@@ -140,9 +141,8 @@ def save_model(tagger: Tagger, path: str | Path, info: dict, extra: dict[str, An
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         recover_interrupted_swap(path)
-        for stale in path.parent.glob(f".{path.name}.tmp-*"):  # left by a killed save
-            shutil.rmtree(stale, ignore_errors=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+        remove_dead_staging(path.parent, path.name)  # left by a killed save, not another one under way
+        staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-{os.getpid()}-", dir=path.parent))
         umask = os.umask(0)
         os.umask(umask)
         staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; a model directory is as shareable as any

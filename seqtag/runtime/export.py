@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from seqtag.data.corpus import Sentence
-from seqtag import outputs
+from seqtag import leftovers
 from seqtag.errors import DataError
 from seqtag.models.tagger import (CONTEXT_FILE, DECODER_FILE, INT8_FILE, ONNX_FILE, TORCHSCRIPT_FILE)
 
@@ -134,7 +134,7 @@ def _replace(target: Path, write) -> None:
     """Write `target` through a temporary file beside it, renamed over it only once complete."""
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     for stale in target.parent.glob(f".{target.name}.tmp-*"):  # left by a process killed while writing it
-        if stale != tmp and not outputs.process_alive(int(stale.name.rpartition("-")[2] or 0)):
+        if stale != tmp and not leftovers.process_alive(int(stale.name.rpartition("-")[2] or 0)):
             stale.unlink(missing_ok=True)
     try:
         with open(tmp, "wb") as file:

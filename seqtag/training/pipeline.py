@@ -450,10 +450,26 @@ def evaluate_files(pred_path: str | Path, gold_path: str | Path, read: ReadOptio
 
     gold, layer, _ = read.read(gold_path)
     scheme = gold.schemes[layer]
-    pred_read = ReadOptions(read.format, read.columns, read.layer, read.scheme, KEEP_INVALID if strict else "repair")
+    columns = read.columns
+    if columns and len(columns) > 2 and _first_fields(pred_path) == 2:  # `seqtag tag`'s own output: word, label
+        columns = ["word", layer]
+    pred_read = ReadOptions(read.format, columns, layer if columns else read.layer, read.scheme,
+                            KEEP_INVALID if strict else "repair")
     pred, pred_layer, _ = pred_read.read(pred_path, scheme)
     _check_aligned(pred, gold)
     return score(gold.column(layer), pred.column(pred_layer), scheme, strict=strict, bootstrap=bootstrap)
+
+
+def _first_fields(path: str | Path) -> int:
+    """How many columns the first token line of a column file has (0 when it has none in its first lines)."""
+    from seqtag.data.formats.text import open_binary
+
+    with open_binary(str(path)) as file:
+        for _, line in zip(range(1000), file):
+            fields = line.split()
+            if fields and not line.startswith((b"#", b"-DOCSTART-")):
+                return len(fields)
+    return 0
 
 
 def _check_aligned(pred: Corpus, gold: Corpus) -> None:

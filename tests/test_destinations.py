@@ -1,0 +1,76 @@
+"""Where outputs land: a symbolic link is followed (the link stays, its target is replaced whole), a stream such as
+/dev/stdout is written into, and a model being saved by another process is never taken for a killed save's
+leftover."""
+
+import json
+import os
+import subprocess
+import sys
+
+import seqtag
+
+from conftest import DATA
+
+GOLD = DATA / "ner" / "test.txt"
+
+
+def evaluate(*options, stdout=subprocess.PIPE):
+    return subprocess.run([sys.executable, "-m", "seqtag", "evaluate", "--pred", str(GOLD), "--gold", str(GOLD),
+                           "--columns", "word,pos,chunk,ner", *options], stdout=stdout, stderr=subprocess.PIPE,
+                          timeout=60)
+
+
+def test_a_report_through_a_link_replaces_the_target_and_keeps_the_link(tmp_path):
+    (tmp_path / "old.json").write_text(json.dumps({"written_by": "seqtag evaluate", "f1": 0.5}))
+    (tmp_path / "link.json").symlink_to("old.json")
+    assert evaluate("--json", tmp_path / "link.json").returncode == 0
+    assert os.readlink(tmp_path / "link.json") == "old.json"
+    assert json.loads((tmp_path / "old.json").read_text())["f1"] == 1.0  # gold scored against itself
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.json", "old.json"]  # no temporary file left
+
+
+def test_a_link_to_a_file_seqtag_did_not_write_is_refused_like_the_file(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine\n")
+    (tmp_path / "link.json").symlink_to("notes.txt")
+    done = evaluate("--json", tmp_path / "link.json")
+    assert done.returncode == 2 and b"was not written by seqtag evaluate" in done.stderr
+    assert (tmp_path / "notes.txt").read_text() == "mine\n" and (tmp_path / "link.json").is_symlink()
+
+
+def test_reports_go_to_dev_stdout_whether_it_is_a_pipe_or_a_file(tmp_path):
+    piped = evaluate("--json", "/dev/stdout")
+    assert piped.returncode == 0, piped.stderr
+    document = json.loads(piped.stdout[piped.stdout.index(b"\n{") + 1:])
+    assert document["written_by"] == "seqtag evaluate" and document["f1"] == 1.0
+    with open(tmp_path / "out.txt", "wb") as out:  # the shell sent stdout to a file seqtag did not write
+        assert evaluate("--json", "/dev/stdout", stdout=out).returncode == 0
+    assert b'"written_by": "seqtag evaluate"' in (tmp_path / "out.txt").read_bytes()
+    assert evaluate("--json", "/dev/null").returncode == 0
+    assert os.path.exists("/dev/null") and not os.path.isfile("/dev/null")
+
+
+def test_a_model_saved_through_a_link_replaces_the_target_folder(tmp_path):
+    seqtag.train(model="majority", output=tmp_path / "v1")
+    (tmp_path / "current").symlink_to("v1")
+    first = (tmp_path / "v1" / "model.json").read_text()
+    seqtag.train(model="majority", output=tmp_path / "current", train=DATA / "ner" / "dev.txt")
+    assert os.readlink(tmp_path / "current") == "v1"
+    assert (tmp_path / "v1" / "model.json").read_text() != first  # trained on another file: another record
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["current", "v1"]
+    assert seqtag.load(tmp_path / "current").tag("EU rejects German call").labels
+
+
+def test_a_save_under_way_in_another_process_is_left_alone_and_a_dead_ones_leftover_removed(tmp_path):
+    parent = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        live = tmp_path / f".m.tmp-{parent.pid}-abc"
+        live.mkdir()
+        (live / "model.json").write_text("{}")
+        dead = tmp_path / ".m.tmp-999999999-abc"
+        dead.mkdir()
+        seqtag.train(model="majority", output=tmp_path / "m")
+        assert live.is_dir() and not dead.exists()
+        assert seqtag.load(tmp_path / "m").kind == "majority"
+    finally:
+        parent.kill()
+        parent.wait()
