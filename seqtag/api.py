@@ -123,7 +123,7 @@ class Model:
         predictor = self._able(probs, nbest)
         check_output(predictor, output_format, nbest)
         units = units_from_lines(lines, input_format, self.scheme is L.Scheme.BMES, columns,
-                                 offsets=output_format == "jsonl", source=source)
+                                 offsets=output_format in tagging.OFFSET_FORMATS, source=source)
         if workers > 1:
             results = tag_stream_parallel(predictor, units, window, probs, nbest, workers)
         else:

@@ -265,7 +265,7 @@ def tag(
     input_format: Annotated[InputFormat, typer.Option("--input-format", help="raw text (tokenized here), "
                             "whitespace tokens, or any corpus format.")] = "raw",
     output_format: Annotated[OutputFormat, typer.Option("--output-format", help="Any corpus format; jsonl adds "
-                             "spans and character offsets.")] = "conll",
+                             "spans and character offsets; html highlights entities for reading.")] = "conll",
     columns: ColumnsOpt = None,
     output_scheme: Annotated[Optional[EntityScheme], typer.Option("--output-scheme", help="Write entity labels in "
                              "this scheme (default: the model's, that of its training data).")] = None,

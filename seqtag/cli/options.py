@@ -16,7 +16,7 @@ from seqtag.api import EXPORT_FORMATS
 from seqtag.runtime.choice import RUNTIMES
 from seqtag.data.labels import ENTITY_SCHEMES, Scheme
 from seqtag.training.pipeline import ON_INVALID
-from seqtag.runtime.tagging import TEXT_INPUTS
+from seqtag.runtime.tagging import TEXT_INPUTS, VIEWS
 
 
 def _choices(name: str, values) -> type[Enum]:
@@ -28,7 +28,8 @@ FormatChoice = _choices("FormatChoice", formats.NAMES)
 ModelKind = _choices("ModelKind", [*kinds.KINDS, kinds.AUTO])
 TEXT_FORMATS = [name for name, fmt in formats.FORMATS.items() if fmt.text]
 InputFormat = _choices("InputFormat", [*TEXT_INPUTS, *TEXT_FORMATS])
-OutputFormat = _choices("OutputFormat", [*TEXT_FORMATS, *(a for n in TEXT_FORMATS for a in formats.FORMATS[n].aliases)])
+OutputFormat = _choices("OutputFormat", [*TEXT_FORMATS, *(a for n in TEXT_FORMATS for a in formats.FORMATS[n].aliases),
+                                         *VIEWS])
 SchemeChoice = _choices("SchemeChoice", ["auto", *Scheme])
 EntityScheme = _choices("EntityScheme", [s.value for s in ENTITY_SCHEMES])
 OnInvalid = _choices("OnInvalid", ON_INVALID)

@@ -91,6 +91,12 @@ class Tagged:
             spans.append(entry)
         return spans
 
+    def _repr_html_(self) -> str:
+        """How Jupyter shows a result: entities highlighted by type, as `seqtag tag --output-format html` does."""
+        from seqtag.runtime import display
+
+        return display.fragment([self])
+
     def record(self) -> dict:
         """The JSON Lines record `seqtag tag --output-format jsonl` writes."""
         record: dict = {"tokens": self.tokens, "labels": self.labels}
@@ -278,9 +284,13 @@ def _worker_window(units: list) -> list[Tagged]:
     return tag_units(_worker["predictor"], units, *_worker["options"])
 
 
+VIEWS = ("html",)  # output formats for people, written but never read back (not corpus formats)
+OFFSET_FORMATS = ("jsonl", "html")  # outputs that show the text as given, and so need character offsets
+
+
 def check_output(predictor, output_format: str, nbest: int) -> None:
     """Refuse, before reading input, what the model or the format cannot give."""
-    if output_format != "jsonl":
+    if output_format != "jsonl" and output_format not in VIEWS:
         formats.get(output_format)
     if output_format == "segmented" and predictor.scheme is not L.Scheme.BMES:
         raise DataError("--output-format segmented needs a word segmentation model")
@@ -293,6 +303,10 @@ def render(results: Iterable[Tagged], layer: str, output_format: str) -> Iterato
     `prob` column holding the probabilities, where asked)."""
     if output_format == "jsonl":
         return (json.dumps(result.record(), ensure_ascii=False) + "\n" for result in results)
+    if output_format == "html":
+        from seqtag.runtime import display
+
+        return display.page(results)
     results = iter(results)
     first = next(results, None)
     if first is None:
