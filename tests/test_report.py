@@ -68,11 +68,12 @@ def test_the_report_holds_every_section_and_labelled_figures(models, tmp_path, n
         assert len(words) >= 3, words
     training = next((svg for svg in figures if "Training loss per epoch" in texts(svg)), None)
     if names != ["pos"]:  # the perceptron logs no epochs: no curve
-        assert {"epoch", "loss (summed per epoch)", "dev score (%)"} <= set(texts(training))
+        assert {"epoch", "loss (mean per sentence)", "dev score (%)"} <= set(texts(training))
 
 
 def test_the_report_numbers_equal_evaluate_json(models, tmp_path):
-    assert run("evaluate", "-m", models / "hmm", DATA / "ner/test.txt", "--json", tmp_path / "e.json") == 0
+    assert run("evaluate", "-m", models / "hmm", DATA / "ner/test.txt", "--json", tmp_path / "e.json",
+               "--bootstrap", "1000") == 0
     scores = json.loads((tmp_path / "e.json").read_text())
     assert run("report", models / "hmm", "--data", DATA / "ner/test.txt", "-o", tmp_path / "r.html") == 0
     page = (tmp_path / "r.html").read_text()
@@ -80,7 +81,35 @@ def test_the_report_numbers_equal_evaluate_json(models, tmp_path):
     assert rows and all(row[2] == f"{100 * scores['per_type'][row[1]]['precision']:.2f}" and
                         row[4] == f"{100 * scores['per_type'][row[1]]['f1']:.2f}" for row in rows)
     summary = table_rows(page, "Summary")[0]
-    assert summary[-1] == f"{100 * scores['f1']:.2f}"
+    assert summary[4] == f"{100 * scores['f1']:.2f}"  # score, 95% interval (the same resamples), against the best
+    assert summary[5:] == [f"{100 * scores['interval']['low']:.2f}-{100 * scores['interval']['high']:.2f}", "best"]
+
+
+def test_two_models_on_one_file_get_a_paired_test_short_names_one_colour_each_and_value_labels(models, tmp_path):
+    scores = {}
+    for name in ("ner", "hmm"):
+        assert run("evaluate", "-m", models / name, DATA / "ner/test.txt", "--json", tmp_path / f"{name}.json") == 0
+        scores[name] = json.loads((tmp_path / f"{name}.json").read_text())["f1"]
+    assert run("report", models / "ner", models / "hmm", "--data", DATA / "ner/test.txt", "-o", tmp_path / "r.html") == 0
+    page = (tmp_path / "r.html").read_text()
+    assert "<title>seqtag report: ner, hmm</title>" in page  # folder names, not the paths
+    best, other = sorted(scores, key=scores.get, reverse=True)
+    rows = {row[0]: row for row in table_rows(page, "Summary")}
+    assert rows[best][6] == "best"
+    assert rows[other][6].startswith(f"{100 * (scores[other] - scores[best]):+.2f}, p ")
+    bars = next(svg for svg in svgs(page) if "F1 per entity type" in texts(svg))
+    per_type = {(row[0], row[1]): row[4] for row in table_rows(page, "Scores per entity type")}
+    labels = [t for t in texts(bars) if re.fullmatch(r"\d+\.\d", t)]
+    assert sorted(labels) == sorted(f"{float(f):.1f}" for f in per_type.values())  # a value on every bar
+    fills = {}  # one colour per model, whichever figure: the legend's patch and the bars share it
+    for svg in svgs(page):
+        for element in svg.iter():
+            style = element.get("style") or ""
+            match = re.search(r"fill: (#[0-9a-f]{6})", style)
+            if match:
+                fills.setdefault(match.group(1), 0)
+                fills[match.group(1)] += 1
+    assert "#0072b2" in fills and "#cc79a7" in fills  # ner, then hmm
 
 
 def test_a_tag_task_report_has_per_tag_accuracy_and_tag_confusions(models, tmp_path):
@@ -88,7 +117,7 @@ def test_a_tag_task_report_has_per_tag_accuracy_and_tag_confusions(models, tmp_p
     page = (tmp_path / "r.html").read_text()
     assert table_rows(page, "Scores per tag") and "most frequent tag confusions" in page
     scores = seqtag.load(models / "pos").evaluate(DATA / "pos/test.conllu")
-    assert table_rows(page, "Summary")[0][-1] == f"{100 * scores['accuracy']:.2f}"
+    assert table_rows(page, "Summary")[0][4] == f"{100 * scores['accuracy']:.2f}"
 
 
 def test_the_report_refuses_to_replace_what_it_did_not_write(models, tmp_path):

@@ -23,7 +23,7 @@ from seqtag import __version__, kinds
 from seqtag.data import formats
 from seqtag.cli import options as shared
 from seqtag.errors import DataError, Interrupted, SeqtagError
-from seqtag.cli.options import (ColumnsOpt, Engine, EntityScheme, ExportFormat, FormatChoice, InputFormat, ModelKind,
+from seqtag.cli.options import (BootstrapOpt, ColumnsOpt, Engine, EntityScheme, ExportFormat, FormatChoice, InputFormat, ModelKind,
                             OutputFormat, OverwriteOpt, Runtime, SchemeChoice)
 from seqtag.cli.show import err, out
 
@@ -213,8 +213,7 @@ def evaluate(
     fail_under: Annotated[Optional[float], typer.Option("--fail-under", min=0, max=100, help="Exit 1 when the main "
                           "metric is below this: a fraction (0.85) or, above 1, a percentage (85).")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="seqeval strict mode instead of conlleval's reading.")] = False,
-    bootstrap: Annotated[int, typer.Option("--bootstrap", min=0, help="Resamples of the sentences for a 95% "
-                         "interval of the main metric (paired bootstrap; 1000 is usual; 0: none).")] = 0,
+    bootstrap: BootstrapOpt = 0,
     overwrite: OverwriteOpt = False,
     reading: dict | None = None,
 ) -> None:
@@ -341,8 +340,7 @@ def compare(
                               "fractions of the training set, e.g. 0.05,0.1,0.25,0.5,1.0.")] = None,
     html: Annotated[Optional[Path], typer.Option("--html", help="Write the comparison (or the learning curve) as "
                     "an HTML page with its figure.")] = None,
-    bootstrap: Annotated[int, typer.Option("--bootstrap", min=0, help="Resamples of the test sentences: each score's "
-                         "95% interval and the paired test against the best model (* where p < 0.05).")] = 0,
+    bootstrap: BootstrapOpt = 0,
     overwrite: OverwriteOpt = False,
     reading: dict | None = None,
 ) -> None:
@@ -370,7 +368,7 @@ def compare(
     if html is not None:
         from seqtag.report import html as report
 
-        report.write_comparison(html, rows, f"{test_file}: models trained on {train_file}")
+        report.write_comparison(html, rows, f"{Path(test_file).name}: models trained on {Path(train_file).name}")
 
 
 @app.command()
@@ -381,6 +379,7 @@ def report(
     data: Annotated[Optional[list[Path]], typer.Option("--data", help="Gold file to analyse (once for all models, "
                     "or once per model); default: each model's test file, else its dev file.")] = None,
     output: Annotated[Path, typer.Option("-o", "--output", help="The HTML file to write.")] = Path("report.html"),
+    bootstrap: BootstrapOpt = 1000,
     overwrite: OverwriteOpt = False,
     reading: dict | None = None,
 ) -> None:
@@ -396,7 +395,7 @@ def report(
     golds = data * len(models) if len(data) == 1 else data or [None] * len(models)
 
     analyses = [reporting.analyse(model, gold, reading) for model, gold in zip(models, golds)]
-    reporting.write_report(output, analyses)
+    reporting.write_report(output, analyses, bootstrap)
     err.print(f"wrote {output}")
 
 

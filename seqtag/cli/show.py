@@ -209,6 +209,8 @@ def files_outcome(done: dict, folder: Path) -> None:
 
 
 def model_card(model: Path, document: dict, runtime: str | None = None) -> None:
+    from seqtag.models.tagger import resolved_config
+
     table = Table(title=str(model), title_justify="left", show_header=False)
     table.add_column("")
     table.add_column("")
@@ -218,12 +220,7 @@ def model_card(model: Path, document: dict, runtime: str | None = None) -> None:
     if document.get("features"):
         table.add_row("input features", ", ".join(document["features"]))
     training = document.get("training", {})
-    tagger = document.get("tagger") if isinstance(document.get("tagger"), dict) else {}
-    # settings left to the corpus size and device (None in the run's config): shown as the run resolved them
-    resolved = {"model": tagger.get("config") or {}, "training": training}
-    for section, values in document.get("config", {}).items():
-        if isinstance(values, dict):
-            values = {k: resolved.get(section, {}).get(k) if v is None else v for k, v in values.items()}
+    for section, values in resolved_config(document).items():  # settings left to corpus size: as resolved
         table.add_row(f"config {section}", json.dumps(values))
     if "char_encoder" in training:  # BiLSTM settings that default to a rule of corpus size and device: as trained
         chars = {"cnn": "a character CNN", "lstm": "a character BiLSTM"}.get(training["char_encoder"], "no characters")

@@ -240,6 +240,20 @@ def recover_interrupted_swap(path: Path) -> None:
             return
 
 
+def resolved_config(document: dict) -> dict:
+    """A model's configuration with the settings left to the corpus size and device (None in the run's config)
+    as the run resolved them, for people to read (`seqtag info`, the report's model card)."""
+    training = document.get("training", {})
+    tagger = document.get("tagger") if isinstance(document.get("tagger"), dict) else {}
+    resolved = {"model": tagger.get("config") or {}, "training": training}
+    config = {}
+    for section, values in document.get("config", {}).items():
+        if isinstance(values, dict):
+            values = {k: resolved.get(section, {}).get(k) if v is None else v for k, v in values.items()}
+        config[section] = values
+    return config
+
+
 def read_model_json(path: str | Path) -> dict:
     path = Path(path)
     recover_interrupted_swap(path)

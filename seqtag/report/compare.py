@@ -174,14 +174,14 @@ def comparison_cells(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
     for r in rows:
         oov = r["oov_accuracy"] if r["oov_accuracy"] is not None else r["oov_recall"]
         share = [f"{100 * r['fraction']:g}", f"{r['train_tokens']:,}"] if curve else []
-        cells.append([r["model"], *share, f"{100 * r['score']:.2f}", *(_tested(r) if tested else []),
+        cells.append([r["model"], *share, f"{100 * r['score']:.2f}", *(tested_cells(r) if tested else []),
                       *[f"{100 * r['per_type_f1'].get(t, 0):.2f}" for t in types],
                       f"{100 * oov:.2f}" if oov is not None else "-", f"{r['train_seconds']:.1f}",
                       f"{r['tokens_per_s']:,}", f"{r['model_bytes'] / 1e6:.1f}"])
     return header, cells
 
 
-def _tested(row: dict) -> list[str]:
+def tested_cells(row: dict) -> list[str]:
     """The interval, and the paired test against the best row: "-1.23, p 0.004 *" (* where p < 0.05)."""
     low, high = row["interval"]["low"], row["interval"]["high"]
     test = row.get("against_best")
