@@ -370,6 +370,9 @@ def train(train: str | Path | None = None, dev: str | Path | None = None, test: 
                        layer=read.layer or pipeline.SAMPLE["layer"])
     named, model = model, model or kinds.DEFAULT_KIND  # resume=True takes the kind from the folder unless named
     if model == kinds.AUTO:
+        if str(train) == pipeline.STDIN:
+            raise DataError("--model auto reads the training file once per candidate; --train - reads stdin once: "
+                            "give a file")
         return _train_auto(train, dev, test, output, overwrite, read, on_progress, time_budget, resume, options)
     if time_budget is not None:
         raise DataError("--time-budget is the budget of --model auto; for one kind, --max-epochs and --patience")
@@ -389,6 +392,11 @@ def train(train: str | Path | None = None, dev: str | Path | None = None, test: 
     if output is not None:  # before any work: never replace what seqtag did not write, nor the data it reads
         reading = [train, dev, test, options.get("embeddings"), options.get("config_file")]
         outputs.check_model_destination(output, kind, overwrite, reading)
+    if str(train) == pipeline.STDIN:
+        if read.stream or resume:
+            raise DataError(f"--train - reads stdin once; {'--stream' if read.stream else '--resume'} reads the "
+                            "training data again: give a file")
+        train = formats.read_stdin_corpus(read.format, read.columns)
     tagger, document, files = pipeline.fit_model(kind, train, dev, test, read, config, output, resume, on_progress)
     return Model(tagger, document, {} if output else files, output)
 

@@ -46,7 +46,7 @@ def check_not_reading(destination: str | Path, reading: Iterable[str | Path | No
     """Refuse a destination that is, or lies inside, something the command reads (a corpus file, a model)."""
     target = _resolved(destination)
     for source in reading:
-        if source is None:
+        if not isinstance(source, (str, Path)) or str(source) == "-":  # none, stdin, or data already in memory
             continue
         source = _resolved(source)
         what = "model directory" if source.is_dir() else "input file"

@@ -350,3 +350,31 @@ def test_evaluate_pred_reads_seqtag_tag_output_beside_a_four_column_gold(sample_
     run("evaluate", "-m", sample_model, gold, "--columns", "word,pos,chunk,ner", "--json", tmp_path / "model.json")
     pred, own = (json.loads((tmp_path / name).read_text()) for name in ("pred.json", "model.json"))
     assert pred["f1"] == own["f1"] and pred["per_type"] == own["per_type"]
+
+
+def test_train_reads_stdin_plain_or_gzipped_like_the_file(tmp_path):
+    import gzip
+
+    train = (DATA / "ner/train.txt").read_bytes()
+
+    def seqtag_cli(*args, stdin=b""):
+        return subprocess.run([sys.executable, "-m", "seqtag", *map(str, args)], input=stdin, capture_output=True,
+                              timeout=120)
+
+    common = ["--model", "hmm", "--columns", "word,pos,chunk,ner", "--layer", "ner"]
+    assert seqtag_cli("train", "--train", DATA / "ner/train.txt", *common, "-o", tmp_path / "file").returncode == 0
+    for name, data in (("plain", train), ("gz", gzip.compress(train))):
+        done = seqtag_cli("train", "--train", "-", *common, "-o", tmp_path / name, stdin=data)
+        assert done.returncode == 0, done.stderr
+        assert json.loads((tmp_path / name / "model.json").read_text())["training"]["data"]["train"]["path"] == \
+            "<stdin>"
+    test = (DATA / "ner/test.txt").read_bytes()
+    tagged = {name: seqtag_cli("tag", "-m", tmp_path / name, "--input-format", "conll", "--columns",
+                               "word,pos,chunk,ner", stdin=test).stdout for name in ("file", "plain", "gz")}
+    assert tagged["file"] and tagged["plain"] == tagged["file"] and tagged["gz"] == tagged["file"]
+    for extra, message in ((["--stream"], b"--train - reads stdin once; --stream"),
+                           (["--model", "auto"], b"--model auto reads the training file once per candidate")):
+        done = seqtag_cli("train", "--train", "-", *extra, "-o", tmp_path / "refused", stdin=train)
+        assert done.returncode == 2 and message in done.stderr and not (tmp_path / "refused").exists()
+    empty = seqtag_cli("train", "--train", "-", *common, "-o", tmp_path / "empty", stdin=b"")
+    assert empty.returncode == 2 and empty.stderr.startswith(b"error: <stdin>: ")

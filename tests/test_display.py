@@ -112,3 +112,31 @@ def test_tag_writes_a_page_with_one_mark_per_span_and_a_browser_renders_it(tmp_p
     assert shot.returncode == 0, shot.stderr
     pixels = imread(tmp_path / "page.png")
     assert pixels.std() > 0.05  # text and coloured marks drawn
+
+
+@pytest.mark.slow
+def test_tag_shows_progress_on_a_terminal_stderr_and_stdout_keeps_every_line(tmp_path):
+    import os
+    import pty
+
+    model = tmp_path / "model"
+    seqtag.train(model="hmm", output=model)
+    (tmp_path / "in.txt").write_text("Peter Blackburn went to Paris .\n" * 5000)
+    leader, follower = pty.openpty()  # stderr is a terminal, stdout a pipe
+    with open(tmp_path / "in.txt", "rb") as stdin:
+        done = subprocess.run([sys.executable, "-m", "seqtag", "tag", "-m", str(model), "--input-format", "tokens"],
+                              stdin=stdin, stdout=subprocess.PIPE, stderr=follower, timeout=120)
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(leader)
+    assert done.returncode == 0
+    assert done.stdout.count(b"\n") == 5000 * 7 and done.stdout.startswith(b"Peter\t")  # nothing drawn into it
+    assert b"lines read" in shown

@@ -159,7 +159,7 @@ def preprocess(
 @shared.with_reading_options
 def train(
     context: typer.Context,
-    train_file: Annotated[Optional[Path], typer.Option("--train", help="Training file; omitted: the bundled sample.")] = None,
+    train_file: Annotated[Optional[Path], typer.Option("--train", help="Training file (- reads stdin); omitted: the bundled sample.")] = None,
     dev_file: Annotated[Optional[Path], typer.Option("--dev", help="Dev file: early stopping and model choice.")] = None,
     test_file: Annotated[Optional[Path], typer.Option("--test", help="Test file, scored once at the end.")] = None,
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Model directory.")] = None,
@@ -312,7 +312,7 @@ def tag(
                           window=batch_size, columns=shared.columns_of(columns), replace_invalid=replace_invalid,
                           overwrite=overwrite, on_progress=show.files_progress, output_scheme=scheme)
         return show.files_outcome(done, output_dir)
-    lines = formats.decode_stdin(sys.stdin.buffer, replace=replace_invalid)
+    lines = show.reading_progress(formats.decode_stdin(sys.stdin.buffer, replace=replace_invalid), sys.stdin.buffer)
     for text in tagger.tag_lines(lines, InputFormat(input_format).value, OutputFormat(output_format).value,
                                  window=batch_size, probs=probs, nbest=nbest, workers=workers,
                                  columns=shared.columns_of(columns), output_scheme=scheme, min_prob=min_prob):

@@ -80,11 +80,13 @@ class TrainingProgress:
     """A Rich progress bar per epoch on stderr, and one summary line per epoch."""
 
     def __enter__(self):
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                                   TimeRemainingColumn)
 
         self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                                  TextColumn("loss {task.fields[loss]:.3f}  {task.fields[speed]:,.0f} tok/s"),
-                                 TimeElapsedColumn(), console=_rich(err), transient=True, disable=not err.is_terminal)
+                                 TimeElapsedColumn(), TextColumn("epoch left"), TimeRemainingColumn(),
+                                 console=_rich(err), transient=True, disable=not err.is_terminal)
         self.progress.__enter__()
         self.task = None
         return self
@@ -99,7 +101,9 @@ class TrainingProgress:
             if self.task is not None:
                 self.progress.remove_task(self.task)
             self.started, self.tokens = time.perf_counter(), 0
-            self.task = self.progress.add_task(f"epoch {event['epoch']}", total=event["batches"], loss=0.0, speed=0)
+            most = f" of at most {event['max_epochs']}" if event.get("max_epochs") else ""
+            self.task = self.progress.add_task(f"epoch {event['epoch']}{most}", total=event["batches"], loss=0.0,
+                                               speed=0)
         elif event["event"] == "batch":
             self.tokens += event["tokens"]
             speed = self.tokens / max(time.perf_counter() - self.started, 1e-9)
@@ -111,6 +115,43 @@ class TrainingProgress:
             self.progress.console.print(
                 f"epoch {event['epoch']:>3}  loss {event['loss']:8.3f}  {dev}  best epoch {event['best_epoch']}  "
                 f"{event['tokens_per_s']:,} tok/s  {event['seconds']:.1f}s", highlight=False)
+
+
+def reading_progress(lines, stream):
+    """`lines` as they are read from `stream` (stdin), with a progress line on stderr where stderr is a terminal: a
+    bar with the time left when stdin is a file, else lines read and the time spent."""
+    if not err.is_terminal:
+        return lines
+    return _reading(lines, stream)
+
+
+def _reading(lines, stream):
+    import os
+    import stat
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    try:
+        status = os.fstat(stream.fileno())
+        size = status.st_size if stat.S_ISREG(status.st_mode) and status.st_size else None
+        done = stream.tell() if size else 0
+    except (OSError, ValueError, AttributeError):
+        size, done = None, 0
+    columns = [BarColumn(), TimeRemainingColumn()] if size else []
+    with Progress(TextColumn("tagging stdin: {task.fields[count]:,} lines read"), *columns, TimeElapsedColumn(),
+                  console=_rich(err), transient=True, redirect_stdout=False, redirect_stderr=False) as progress:
+        task = progress.add_task("", total=size, completed=done, count=0)
+        for count, line in enumerate(lines, 1):
+            yield line
+            if count % 2000 == 0:
+                progress.update(task, completed=_position(stream, done), count=count)
+
+
+def _position(stream, fallback: int) -> int:
+    try:
+        return stream.tell()
+    except (OSError, ValueError):
+        return fallback
 
 
 def dev_curve(model_dir: Path) -> None:

@@ -317,7 +317,7 @@ def _train_epoch(network, batches: EncodedBatches | StreamedBatches, optimizer, 
     total_tokens, sentences, updates = 0, 0, 0
     order_generator, dropout_generator = generators
     total = len(batches) // world if isinstance(batches, EncodedBatches) else None  # a stream's is unknown
-    progress({"event": "epoch_start", "epoch": epoch + 1, "batches": total})
+    progress({"event": "epoch_start", "epoch": epoch + 1, "batches": total, "max_epochs": config.max_epochs})
     summed = torch.zeros((), device=network_device(network))  # summed on the device: no wait on every step
     mean_loss = 0.0
     for step, batch in enumerate(batches.epoch(order_generator, rank, world)):

@@ -147,6 +147,9 @@ def _output_paths(output: str | Path, names: list[str], suffix: str) -> list[Pat
     return [output / f"{stem}{suffix}" for stem in stems]
 
 
+STDIN = "-"  # `--train -`: the training data from stdin, read once into memory
+
+
 def file_record(path: str | Path, corpus: Corpus | StreamedCorpus) -> dict:
     """What a model was trained on: name, size, hash, counts."""
     if isinstance(path, Corpus):  # read before (a learning-curve subset): named by its source

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import sys
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
@@ -23,7 +24,8 @@ from seqtag.data.formats.conllu import Conllu
 from seqtag.data.formats.hf import HuggingFace, read_hf, split_name, stream_hf, write_dataset
 from seqtag.data.formats.jsonl import Jsonl
 from seqtag.data.formats.lines import SEGMENT_LAYER, SLASH_LAYER, Segmented, Slash, Tokens, split_slash
-from seqtag.data.formats.text import DOCSTART, Replayable, decode_stream, iter_text_lines, read_text_lines
+from seqtag.data.formats.text import (DOCSTART, Replayable, decode_stream, iter_text_lines, read_stream_lines,
+                                      read_text_lines)
 from seqtag.outputs import atomic_output
 
 FORMATS: dict[str, Format] = {f.name: f for f in (Conll(), Conllu(), Segmented(), Slash(), Canonical(), Jsonl(),
@@ -31,8 +33,8 @@ FORMATS: dict[str, Format] = {f.name: f for f in (Conll(), Conllu(), Segmented()
 NAMES = tuple(FORMATS)
 
 __all__ = ["CANONICAL_MAGIC", "DOCSTART", "FORMATS", "SEGMENT_LAYER", "SLASH_LAYER", "default_columns", "detect_format",
-           "get", "iter_text_lines", "load_corpus", "prepare", "read_corpus", "read_hf", "read_lines",
-           "read_text_lines", "stream_corpus", "write_corpus", "write_sentences"]
+           "corpus_from_lines", "get", "iter_text_lines", "load_corpus", "prepare", "read_corpus", "read_hf", "read_lines",
+           "read_stdin_corpus", "read_stream_lines", "read_text_lines", "stream_corpus", "write_corpus", "write_sentences"]
 
 _CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
 
@@ -50,7 +52,21 @@ def read_corpus(path: str | Path, fmt: str | None = None, columns: Sequence[str]
     if fmt == "hf":
         name, split = split_name(path)
         return read_hf(name, split)[0][1]
-    lines = read_text_lines(path)
+    return corpus_from_lines(read_text_lines(path), path, fmt, columns)
+
+
+def read_stdin_corpus(fmt: str | None = None, columns: Sequence[str] | None = None) -> Corpus:
+    """A corpus piped into stdin (`--train -`), gunzipped where it is gzip, named `<stdin>` in errors."""
+    if sys.stdin is None or sys.stdin.isatty():
+        raise DataError("--train - reads the training data from stdin, and stdin is a terminal: pipe a corpus in")
+    return corpus_from_lines(read_stream_lines(sys.stdin.buffer, "<stdin>"), "<stdin>", fmt, columns)
+
+
+def corpus_from_lines(lines: list[str], path: str, fmt: str | None = None, columns: Sequence[str] | None = None
+                      ) -> Corpus:
+    """A corpus from lines already read (a file's, or stdin's for `--train -`), named `path` in errors."""
+    if fmt == "hf":
+        raise DataError("a Hugging Face dataset is read by name (--format hf --train NAME), not from stdin", path)
     fmt = fmt or detect_format(path, lines)
     layers, schemes, sentences = get(fmt).layout(lambda: iter(lines), path, columns)
     corpus = Corpus(list(sentences()), layers, schemes, path)

@@ -54,6 +54,17 @@ def open_binary(path: str) -> BinaryIO:
         raise DataError(f"cannot read: {e.strerror}", path) from None
 
 
+def read_stream_lines(stream: BinaryIO, name: str) -> list[str]:
+    """All lines of a byte stream such as stdin, gunzipped where its first bytes say gzip."""
+    try:
+        data = stream.read()
+        if data.startswith(GZIP_MAGIC):
+            data = gzip.decompress(data)
+    except (OSError, EOFError, zlib.error) as e:
+        raise DataError(unreadable(e), name) from None
+    return decode_lines(data, name)
+
+
 def read_text_lines(path: str | Path) -> list[str]:
     path = str(path)
     with open_binary(path) as file:
