@@ -221,3 +221,19 @@ def test_random_corpora_survive_canonical_and_conll_round_trips(tmp_path_factory
     tmp_path = tmp_path_factory.mktemp("rt")
     assert write_read(corpus, "canonical", tmp_path).sentences == corpus.sentences
     assert write_read(corpus, "conll", tmp_path, columns=["word", "pos", "ner"]).sentences == corpus.sentences
+
+
+def test_a_hub_dataset_offline_is_one_line_without_the_hub_clients_retries(tmp_path):
+    """The hub's host cannot be resolved (an .invalid name never resolves): one error line, no retry warnings."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "HF_ENDPOINT": "https://hub.seqtag-test.invalid", "HF_HOME": str(tmp_path / "hf")}
+    env.pop("HF_HUB_OFFLINE", None)
+    done = subprocess.run([sys.executable, "-m", "seqtag", "preprocess", "--format", "hf", "--dataset",
+                           "someone/no-such-corpus"], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "Retry" not in done.stderr, done.stderr
+    assert done.stderr.startswith("error: someone/no-such-corpus: cannot load dataset: the Hugging Face Hub cannot "
+                                  "be reached")

@@ -148,8 +148,10 @@ def quantize(model_dir: Path) -> Path:
     """model.int8.onnx: onnxruntime's dynamic quantization (int8 weights of the LSTM, linear and embedding layers,
     activations quantized on the fly), stamped like the graph it comes from."""
     import onnx
+    import onnxruntime
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    onnxruntime.set_default_logger_severity(3)  # errors only, as for the sessions
     target = model_dir / INT8_FILE
     scratch = target.with_name(f".{target.name}.quantizing-{os.getpid()}")
     try:

@@ -112,6 +112,7 @@ class OnnxTagger(Predictor):
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = max(1, _cpus() // self.runs)
         options.inter_op_num_threads = 1
+        options.log_severity_level = 3  # errors only: its graph-optimizer notices are not the user's business
         return onnxruntime.InferenceSession(str(self.graph), options, providers=["CPUExecutionProvider"])
 
     @property

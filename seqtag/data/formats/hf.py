@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -48,11 +49,51 @@ def stream_hf(name_or_path: str, split: str = "train") -> StreamedCorpus:
     return StreamedCorpus(sentences, layers, {}, source)
 
 
-def _load_hf(name_or_path: str, split: str | None, streaming: bool) -> dict:
-    import datasets  # lazy: heavy, and only this reader needs it
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether the Hugging Face Hub's host name resolves, asked once with a short timeout: offline, the hub client
+    would otherwise retry for about 25 s with a warning each time before it gives up."""
+    import socket
+    import threading
+    from urllib.parse import urlparse
 
+    host = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname or "huggingface.co"
+    found = []
+
+    def resolve():
+        try:
+            found.append(bool(socket.getaddrinfo(host, 443)))
+        except OSError:
+            found.append(False)
+
+    asker = threading.Thread(target=resolve, daemon=True)
+    asker.start()
+    asker.join(timeout)
+    return bool(found and found[0])
+
+
+def _quiet_hub(offline: bool) -> None:
+    """Keep the hub client's retry warnings and notices off the user's terminal (its errors still reach us as
+    exceptions); offline, use only the local cache instead of retrying."""
+    import logging
+
+    for name in ("huggingface_hub", "datasets", "fsspec"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    if offline:
+        os.environ["HF_HUB_OFFLINE"] = "1"  # read when the libraries are imported, and by recent ones per call
+        for module, attribute in (("huggingface_hub.constants", "HF_HUB_OFFLINE"), ("datasets.config",
+                                                                                      "HF_HUB_OFFLINE")):
+            if module in sys.modules:
+                setattr(sys.modules[module], attribute, True)
+
+
+def _load_hf(name_or_path: str, split: str | None, streaming: bool) -> dict:
     path = Path(name_or_path)
     builders = {".json": "json", ".jsonl": "json", ".csv": "csv", ".parquet": "parquet"}
+    hub = not path.exists() and path.suffix not in builders
+    offline = hub and os.environ.get("HF_HUB_OFFLINE") is None and not hub_reachable()
+    _quiet_hub(offline)
+    import datasets  # lazy: heavy, and only this reader needs it
+
     try:
         if path.is_dir():
             data = datasets.load_from_disk(str(path))  # memory-mapped: iterating it does not load it
@@ -65,7 +106,9 @@ def _load_hf(name_or_path: str, split: str | None, streaming: bool) -> dict:
     except DataError:
         raise
     except Exception as e:  # datasets raises many types (network, missing config, bad files)
-        raise DataError(f"cannot load dataset: {e}", name_or_path) from None
+        cause = "the Hugging Face Hub cannot be reached (offline?) and there is no copy in the local cache: " \
+            if offline else ""
+        raise DataError(f"cannot load dataset: {cause}{e}", name_or_path) from None
     if not isinstance(data, (datasets.DatasetDict, datasets.IterableDatasetDict)):
         data = {split or "train": data}
     if split is not None and split not in data:
