@@ -19,17 +19,28 @@ from seqtag.data import labels as L
 from seqtag.data.corpus import Sentence
 from seqtag.errors import DataError
 
-# PTB-style tokens, as in the CoNLL corpora: contractions split off ("do n't", "John 's"), punctuation alone,
-# numbers, dates and hyphenated words kept whole, abbreviations such as U.S. kept with their periods.
+# PTB-style tokens, as in the CoNLL corpora and the Penn Treebank: clitics split off ("do n't", "John 's", "I 'm"),
+# punctuation alone, numbers, dates, hyphenated words, URLs and e-mail addresses kept whole, abbreviations such as
+# U.S., Mr. and Inc. kept with their periods. Checked against NLTK's Treebank tokenizer in tests/test_tokenizer.py.
+_CLITIC = r"'(?:s|re|ve|ll|d|m|S|RE|VE|LL|D|M)\b"
+ABBREVIATIONS = ("Mr", "Mrs", "Ms", "Dr", "Prof", "Sr", "Jr", "St", "Mt", "Gen", "Gov", "Sen", "Rep", "Rev", "Lt",
+                 "Col", "Capt", "Sgt", "Inc", "Corp", "Co", "Ltd", "Bros", "vs", "etc", "No", "Jan", "Feb", "Mar",
+                 "Apr", "Jun", "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec", "Ave", "Blvd", "Dept", "Univ",
+                 "approx", "est", "fig", "al")
 _TOKEN = re.compile(
-    r"""
-    [A-Za-z]+(?=n't\b)            # "do" of "don't"
-    | n't\b | '(?:s|re|ve|ll|d|m)\b | 'S\b
-    | (?:[A-Za-z]\.){2,}          # U.S.  e.g.
-    | \d+(?:[.,:/-]\d+)*          # 1996-08-22  3,000  2.5
-    | \w+(?:[-'&]\w+)*            # words, hyphenated words, O'Neill
+    rf"""
+    (?:https?://|www\.)[^\s<>"]+?(?=[.,;:!?)\]'"]*(?:\s|$))   # URLs, without the punctuation after them
+    | [\w.+-]+@[\w-]+(?:\.[\w-]+)+\b   # e-mail addresses
+    | [A-Za-z]+(?=n't\b)                # "do" of "don't"
+    | (?<![\w'])[Cc]an(?=not\b) | (?<=[Cc]an)not\b  # "can not", as the Treebank splits "cannot"
+    | n't\b | {_CLITIC}
+    | (?:[A-Za-z]\.){{2,}}              # U.S.  e.g.
+    | (?:{"|".join(ABBREVIATIONS)})\.(?=\s+\S) # Mr. Inc. (not at the end of the text: there it ends the sentence)
+    | [A-Z]\.(?=\s+[A-Z])                # the initial of John F. Kennedy
+    | \d+(?:[.,:]\d+)+                  # 3,000  2.5  10:30
+    | \w+(?:(?:[-&/]|'(?!(?:s|re|ve|ll|d|m|S|RE|VE|LL|D|M)\b))\w+)*  # words: hyphenated, and/or, O'Neill, 01-Feb-02
     | \.\.\. | -- | ``|''
-    | \S                          # any other single character
+    | \S                                # any other single character
     """,
     re.VERBOSE,
 )
