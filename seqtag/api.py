@@ -286,6 +286,17 @@ def read_gold(model: str | Path, path: str | Path, **read_options) -> Corpus:
     return _read_gold(read_model_json(Path(model)), path, read_options)
 
 
+def own_gold(model: str | Path) -> Path:
+    """The file a model was scored on when it was trained: its test file, else its dev file."""
+    from seqtag.models.tagger import read_model_json
+
+    data = read_model_json(Path(model)).get("training", {}).get("data", {})
+    saved = data.get("test") or data.get("dev")
+    if saved is None or saved.get("bytes") is None:
+        raise DataError("was trained without a dev or test file on disk: give the gold file to score on", model)
+    return Path(saved["path"])
+
+
 READ_OPTIONS = ("format", "columns", "layer", "scheme", "on_invalid")
 
 

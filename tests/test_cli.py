@@ -378,3 +378,11 @@ def test_train_reads_stdin_plain_or_gzipped_like_the_file(tmp_path):
         assert done.returncode == 2 and message in done.stderr and not (tmp_path / "refused").exists()
     empty = seqtag_cli("train", "--train", "-", *common, "-o", tmp_path / "empty", stdin=b"")
     assert empty.returncode == 2 and empty.stderr.startswith(b"error: <stdin>: ")
+
+
+def test_evaluate_without_a_gold_file_scores_the_models_own_test_file(sample_model, tmp_path):
+    assert run("evaluate", "-m", sample_model, "--json", tmp_path / "own.json").exit_code == 0
+    assert run("evaluate", "-m", sample_model, DATA / "ner/test.txt", "--json", tmp_path / "named.json").exit_code == 0
+    own, named = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("own", "named"))
+    assert own["f1"] == named["f1"] and own["sentences"] == 100
+    assert run("evaluate", "--pred", DATA / "ner/test.txt").exit_code == 2  # --pred still needs its --gold

@@ -205,7 +205,7 @@ def _tag_files(tagger, engine: str, *args, workers: int, actors: int, address: s
 @reports_errors
 @shared.with_reading_options
 def evaluate(
-    gold: Annotated[Optional[Path], typer.Argument(help="Gold file.")] = None,
+    gold: Annotated[Optional[Path], typer.Argument(help="Gold file; with -m and none: the model's test file (else dev).")] = None,
     model: Annotated[Optional[Path], typer.Option("-m", "--model", help="Model directory.")] = None,
     pred: Annotated[Optional[Path], typer.Option("--pred", help="A system's output file, scored without a model.")] = None,
     gold_option: Annotated[Optional[Path], typer.Option("--gold", help="Gold file (with --pred).")] = None,
@@ -222,9 +222,9 @@ def evaluate(
     from seqtag.training import pipeline
     from seqtag.cli import show
 
-    gold = gold or gold_option
+    gold = gold or gold_option or (api.own_gold(model) if model is not None and pred is None else None)
     if gold is None or (model is None) == (pred is None):
-        raise DataError("give -m MODEL GOLD, or --pred PRED --gold GOLD")
+        raise DataError("give -m MODEL [GOLD], or --pred PRED --gold GOLD")
     threshold = show.fraction(fail_under) if fail_under is not None else None
     if json_file is not None:
         outputs.check_file_destination(json_file, "evaluate", overwrite, [model, gold, pred])
