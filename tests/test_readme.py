@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -99,3 +100,44 @@ def test_the_readme_python_example_runs_as_written_and_finds_entities(tmp_path, 
         exec(compile(code, "README.md", "exec"), {})
     assert "PER Peter Blackburn 0 15" in printed.getvalue()  # as the README's comment says
     assert (tmp_path / "models" / "api-ner" / "model.json").is_file()
+
+
+@pytest.mark.slow
+def test_a_wheel_install_runs_the_tour_from_an_empty_folder(tmp_path):
+    """Not editable: the wheel holds the samples (package data), so `seqtag train` with no arguments, `tag` and
+    `evaluate -m` run where there is no data/ folder. The new venv sees this one's packages (no download), but
+    seqtag comes from the wheel."""
+    import venv
+
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
+                            str(tmp_path / "dist"), str(ROOT)], capture_output=True, text=True, timeout=300)
+    assert built.returncode == 0, built.stderr
+    import site
+    import sysconfig
+
+    venv.create(tmp_path / "venv", with_pip=False)
+    python = tmp_path / "venv" / "bin" / "python"
+    target = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                            capture_output=True, text=True).stdout.strip()
+    # this venv's packages after the new one's own: a plain path, so the checkout's editable hook is not loaded
+    (Path(target) / "dependencies.pth").write_text("\n".join([*site.getsitepackages(),
+                                                               sysconfig.get_paths()["purelib"]]) + "\n")
+    wheel = next((tmp_path / "dist").glob("seqtag_nlp-*.whl"))
+    installed = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "-q",
+                                str(wheel)], capture_output=True, text=True, timeout=300)
+    assert installed.returncode == 0, installed.stderr
+    (tmp_path / "empty").mkdir()
+
+    def seqtag_here(*args, stdin=None):
+        done = subprocess.run([str(python), "-m", "seqtag", *args], cwd=tmp_path / "empty", input=stdin,
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    where = subprocess.run([str(python), "-c", "import seqtag; print(seqtag.__file__)"], cwd=tmp_path / "empty",
+                           capture_output=True, text=True).stdout
+    assert where.startswith(str(tmp_path / "venv"))  # the wheel's copy, not the editable checkout
+    seqtag_here("train", "--model", "hmm")  # the tour with the fast kind: the sample comes from the package
+    assert "PER" in seqtag_here("tag", "-m", "models/ner", "--input-format", "tokens",
+                                stdin="Peter Blackburn went to Paris to meet the EU .\n")
+    assert "test.txt: f1" in seqtag_here("evaluate", "-m", "models/ner")
