@@ -354,3 +354,25 @@ def test_a_write_killed_mid_export_neither_blocks_the_folder_nor_stays(ner_model
     leftover.write_bytes(b"half a graph")
     assert run("export", "-m", model, "--format", "onnx") == 0
     assert not leftover.exists() and (model / "model.onnx").is_file()
+
+
+def test_a_graph_is_tied_to_the_weights_and_scores_beside_it(ner_model, tmp_path):
+    """Replaced weights, or decoder scores deleted or damaged: the graph is stale, exported again from what is
+    there now, and tags as PyTorch does with those weights."""
+    pytest.importorskip("onnxruntime")
+    import shutil
+
+    other = tmp_path / "other"
+    seqtag.train(output=other, seed=7, **SMALL)  # the same network shape, other weights
+    model = tmp_path / "model"
+    shutil.copytree(ner_model, model)
+    assert _tag(model).returncode == 0  # exported and current
+    damages = [("weights", lambda: shutil.copy2(other / "weights.pt", model / "weights.pt")),
+               ("deleted decoder", lambda: (model / "decoder.npz").unlink()),
+               ("damaged decoder", lambda: (model / "decoder.npz").write_bytes(b"not an npz archive"))]
+    for what, damage in damages:
+        damage()
+        onnx = _tag(model)
+        assert onnx.returncode == 0 and b"exported the network" in onnx.stderr, (what, onnx.stderr)
+        assert onnx.stdout == _tag(model, "--runtime", "torch").stdout, what
+        assert b"exported" not in _tag(model).stderr  # current again

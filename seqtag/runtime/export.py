@@ -4,8 +4,8 @@ the graph is seqtag.runtime.onnx_tagger.
 
 The exported graph computes emissions for a batch of sentences of one length, so no padding and no packing are
 needed; the runtime groups sentences by length and decodes with the same scheme constraints as the CRF. Each graph
-is stamped with the hash of the model.json it came from, so a model is never run through a graph seqtag exported
-from another model.json.
+is stamped with the hashes of the model.json and weights it came from and of the decoder and context scores written
+with it, so a model is never run through a graph (or scores) of other weights.
 """
 
 from __future__ import annotations
@@ -22,20 +22,42 @@ import numpy as np
 from seqtag.data.corpus import Sentence
 from seqtag import leftovers
 from seqtag.errors import DataError
-from seqtag.models.tagger import (CONTEXT_FILE, DECODER_FILE, INT8_FILE, ONNX_FILE, TORCHSCRIPT_FILE)
+from seqtag.models.tagger import (CONTEXT_FILE, DECODER_FILE, INT8_FILE, ONNX_FILE, TORCHSCRIPT_FILE,
+                                  WEIGHTS_PT)
 
-STAMP = "seqtag_model_json_sha256"  # in model.onnx's metadata: which model.json the graph was exported from
+STAMP = "seqtag_model_json_sha256"  # in model.onnx's metadata: the files the graph was exported with (see below)
+# What a graph is tied to: the model (model.json, weights.pt) it was exported from, and the decoder and context
+# scores written with it. The stamp records each file's sha256; a graph whose files changed or went missing is
+# stale: rebuilt where the folder can be written, refused where it cannot.
+STAMPED = ("model.json", WEIGHTS_PT, DECODER_FILE, CONTEXT_FILE)
 
 
-def model_stamp(model_dir: Path) -> str:
-    return hashlib.sha256((model_dir / "model.json").read_bytes()).hexdigest()
+def _digest(path: Path) -> str:
+    with open(path, "rb") as file:
+        return hashlib.file_digest(file, "sha256").hexdigest()
 
 
-def belongs(model_dir: Path, stamp: str | None) -> bool:
-    """A graph belongs to the model.json beside it if its stamp says so; a graph without a stamp came from an older
-    `seqtag export` (a retrained model replaces the whole folder, so it belongs too): run as it is, never replaced,
-    like any file seqtag cannot tell it wrote."""
-    return stamp is None or stamp == model_stamp(model_dir)
+def model_stamp(model_dir: Path, output: Path | None = None) -> str:
+    """The stamp of a graph written into `output` (default: the model directory) from the model in `model_dir`."""
+    folders = {"model.json": model_dir, WEIGHTS_PT: model_dir}
+    present = [(name, folders.get(name, output or model_dir) / name) for name in STAMPED]
+    return ";".join(f"{name}={_digest(path)}" for name, path in present if path.exists())
+
+
+def belongs(folder: Path, stamp: str | None) -> bool:
+    """Whether a graph still belongs to the files beside it in `folder`. A graph without a stamp came from an older
+    `seqtag export`: run as it is, never replaced, like any file seqtag cannot tell it wrote. A stamp of one hash
+    (the first stamps) covers model.json only. An exported serving folder holds no weights: they are not asked for."""
+    if stamp is None:
+        return True
+    entries = [entry.split("=", 1) for entry in stamp.split(";")] if "=" in stamp else [["model.json", stamp]]
+    for name, digest in entries:
+        path = folder / name
+        if not path.exists() and name == WEIGHTS_PT:
+            continue
+        if not path.exists() or _digest(path) != digest:
+            return False
+    return True
 
 
 def input_names(tagger) -> list[str]:
@@ -91,7 +113,7 @@ def export(model_dir: str | Path, fmt: str, output: str | Path | None = None) ->
         shutil.copy2(model_dir / "model.json", output / "model.json")
     if fmt == "onnx":
         target = output / ONNX_FILE
-        _replace(target, lambda f: _export_onnx(Emissions(), args, names, axes, f, model_stamp(model_dir)))
+        _replace(target, lambda f: _export_onnx(Emissions(), args, names, axes, f, model_stamp(model_dir, output)))
     elif fmt == "torchscript":
         target = output / TORCHSCRIPT_FILE
         traced = torch.jit.trace(Emissions(), args, check_trace=False)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import time
+import zipfile
 from collections import defaultdict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -38,13 +39,17 @@ def onnx_predictor(model_dir: Path, on_progress=lambda event: None, int8: bool =
     model_dir = Path(model_dir)
     name = INT8_FILE if int8 else ONNX_FILE
     predictor = OnnxTagger(model_dir, name, document) if (model_dir / name).exists() else None
-    if predictor is not None and exporting.belongs(model_dir, predictor.stamp):
+    if predictor is not None and predictor.damaged and predictor.stamp is None:  # not seqtag's to rebuild
+        raise ModelFormatError(f"{predictor.damaged}; `seqtag export -m {model_dir} --format onnx` writes them "
+                               "again", model_dir)
+    if predictor is not None and not predictor.damaged and exporting.belongs(model_dir, predictor.stamp):
         if predictor.misfit:  # refused here, not at the first batch as onnxruntime's internal error
             raise ModelFormatError(f"{name} does not take the inputs this model gives it ({predictor.misfit}); "
                                    f"`seqtag export -m {model_dir} --format onnx` writes it again", model_dir)
         return predictor
     if not exporting.writable(model_dir):
-        what = "is missing" if predictor is None else "was exported from another version of the model"
+        what = "is missing" if predictor is None else "does not match the model files beside it (exported from " \
+            "other weights, or its decoder scores are missing or damaged)"
         raise DataError(f"{name} {what}, and this folder cannot be written: run `seqtag export -m {model_dir} "
                         f"--format onnx -o FOLDER` and tag with -m FOLDER, or use --runtime torch", model_dir)
     if int8:
@@ -84,14 +89,16 @@ class OnnxTagger(Predictor):
         self.names = [i.name for i in self._session.get_inputs()]
         self.misfit = _misfit({i.name: i.type for i in self._session.get_inputs()}, exporting.input_names(self))
         self.seconds = {"encode": 0.0, "network": 0.0, "decode": 0.0}  # where predict's time went (seqtag bench)
-        self.decoder = None
-        if document["tagger"]["config"]["decoder"] == "crf":
-            with np.load(path / DECODER_FILE, allow_pickle=False) as archive:
-                self.decoder = (archive["start"], archive["transitions"], archive["end"])
-        self.context = None
-        if (path / CONTEXT_FILE).exists():
-            with np.load(path / CONTEXT_FILE, allow_pickle=False) as archive:
-                self.context = (archive["weight"], archive["types"])
+        self.decoder, self.context, self.damaged = None, None, None
+        try:  # scores written with the graph; missing or damaged, the graph is stale (onnx_predictor)
+            if document["tagger"]["config"]["decoder"] == "crf":
+                with np.load(path / DECODER_FILE, allow_pickle=False) as archive:
+                    self.decoder = (archive["start"], archive["transitions"], archive["end"])
+            if (path / CONTEXT_FILE).exists():
+                with np.load(path / CONTEXT_FILE, allow_pickle=False) as archive:
+                    self.context = (archive["weight"], archive["types"])
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+            self.damaged = f"{DECODER_FILE} or {CONTEXT_FILE} cannot be read ({type(error).__name__})"
         self.corpus_count = document["tagger"]["config"]["corpus_mention_count"]  # as saved, or tagger.upgrade's
 
     @property
