@@ -16,13 +16,13 @@ from __future__ import annotations
 import json
 import os
 import stat
-import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
 from seqtag.errors import DataError
-from seqtag.leftovers import own_leftover
+from seqtag import durable
+from seqtag.durable import own_leftover
 
 CANONICAL_MAGIC = "#seqtag canonical 1"  # first line of a canonical TSV, the mark of `seqtag preprocess`
 MARK = "written_by"  # key in every JSON report, e.g. "seqtag evaluate"
@@ -122,6 +122,7 @@ def write_whole(target: Path, write: Callable[[TextIO], Any]) -> Any:
     try:
         with open(tmp, "w", encoding="utf-8", newline="\n") as f:
             result = write(f)
+        durable.write_point("file.written")
         os.replace(tmp, target)
     except OSError as e:
         raise DataError(f"cannot write: {e.strerror}", target) from None
@@ -227,17 +228,18 @@ class atomic_output:
         directory = self.path.parent
         try:
             directory.mkdir(parents=True, exist_ok=True)
-            fd, self.tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=directory)
+            durable.remove_dead_leftovers(directory, {self.path.name})  # what a killed writer left
+            self.tmp = str(directory / f".{self.path.name}.tmp-{os.getpid()}")
+            self.file = open(self.tmp, "w", encoding="utf-8", newline="\n")
         except OSError as e:
             raise DataError(f"cannot write: {e.strerror}", self.path) from None
-        self.file = os.fdopen(fd, "w", encoding="utf-8", newline="\n")
         return self.file
 
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
             self.file.close()
             if exc_type is None and self.tmp is not None:
-                os.chmod(self.tmp, 0o666 & ~_umask())  # mkstemp makes it private; an output is as shareable as any
+                durable.write_point("file.written")
                 os.replace(self.tmp, self.path)
         except OSError as e:
             exc_type = exc_type or type(e)
@@ -246,9 +248,3 @@ class atomic_output:
         finally:
             if exc_type is not None and self.tmp is not None and os.path.exists(self.tmp):
                 os.unlink(self.tmp)
-
-
-def _umask() -> int:
-    umask = os.umask(0)
-    os.umask(umask)
-    return umask

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from seqtag import leftovers
+from seqtag import durable
 from seqtag.errors import DataError
 from seqtag.runtime import files
 
@@ -100,7 +100,7 @@ def tag_files(model, inputs, output_dir, input_format: str = "raw", output_forma
         outcome.record(jobs[row["name"]], manifest, (int(row["sentences"]), int(row["tokens"])), row["error"],
                        number, len(todo), report)
     # an actor killed while writing leaves its temporary file; Ray wrote that output again with another actor
-    leftovers.remove_dead_leftovers(run.folder, set(jobs))
+    durable.remove_dead_leftovers(run.folder, set(jobs))
     return outcome.summary()
 
 

@@ -13,7 +13,7 @@ PACKAGE = ROOT / "seqtag"
 # lowest first; a module may import its own layer and those below
 LAYERS = [
     ("seqtag.errors", "seqtag.schedule", "seqtag.settings", "seqtag.kinds", "seqtag.outputs",
-     "seqtag.leftovers"),
+     "seqtag.durable"),
     ("seqtag.data",),
     ("seqtag.models",),
     ("seqtag.training", "seqtag.runtime"),

@@ -171,7 +171,8 @@ def test_tag_with_worker_processes_keeps_input_order(tmp_path):
 
 
 def test_a_swap_interrupted_between_renames_is_recovered(tmp_path):
-    from seqtag.models.tagger import _swap_in, read_model_json
+    from seqtag.models.tagger import read_model_json
+    from seqtag.durable import replace_folder
 
     read = pipeline.ReadOptions(columns=["word", "pos", "chunk", "ner"], layer="ner")
     pipeline.train_model("majority", DATA / "ner/train.txt", None, None, read, {}, tmp_path / "m")
@@ -183,5 +184,5 @@ def test_a_swap_interrupted_between_renames_is_recovered(tmp_path):
     staging = tmp_path / "new"
     staging.mkdir()
     (staging / "model.json").write_text("{}")
-    _swap_in(staging, tmp_path / "m")  # the atomic exchange where the system has it
+    replace_folder(staging, tmp_path / "m")  # the atomic exchange where the system has it
     assert (tmp_path / "m" / "model.json").read_text() == "{}" and not staging.exists()

@@ -63,7 +63,7 @@ def trained(tmp_path) -> Path:
 
 
 @pytest.mark.parametrize("signal, code", [("SIGINT", 130), ("SIGTERM", 143)])
-@pytest.mark.parametrize("moment", ["training.loop:_train_epoch", "models.tagger:_swap_in"])
+@pytest.mark.parametrize("moment", ["training.loop:_train_epoch", "durable:replace_folder"])
 def test_a_signal_before_the_first_epoch_is_saved_leaves_the_old_model_exactly(tmp_path, trained, signal, code,
                                                                                 moment):
     before = snapshot(tmp_path / "models")

@@ -24,7 +24,7 @@ import numpy as np
 from seqtag import __version__
 from seqtag.data.corpus import Sentence
 from seqtag.errors import DataError, ModelFormatError
-from seqtag.leftovers import remove_dead_staging
+from seqtag import durable
 from seqtag.data.labels import Scheme
 
 FORMAT = "seqtag-model"
@@ -140,8 +140,8 @@ def save_model(tagger: Tagger, path: str | Path, info: dict, extra: dict[str, An
     document = model_document(tagger, info, meta, WEIGHTS_NPZ if numpy_weights else WEIGHTS_PT)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        recover_interrupted_swap(path)
-        remove_dead_staging(path.parent, path.name)  # left by a killed save, not another one under way
+        durable.recover_interrupted_swap(path)
+        durable.remove_dead_staging(path.parent, path.name)  # left by a killed save, not another one under way
         staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-{os.getpid()}-", dir=path.parent))
         umask = os.umask(0)
         os.umask(umask)
@@ -164,7 +164,7 @@ def save_model(tagger: Tagger, path: str | Path, info: dict, extra: dict[str, An
                 import torch
 
                 torch.save(content, staging / name)
-        _swap_in(staging, path)
+        durable.replace_folder(staging, path)
     except OSError as e:
         shutil.rmtree(staging, ignore_errors=True)
         raise DataError(f"cannot write the model: {e.strerror}", path) from None
@@ -197,49 +197,6 @@ def model_document(tagger: Tagger, info: dict, meta: dict | None = None, weights
     }
 
 
-def _swap_in(staging: Path, path: Path) -> None:
-    """Replace `path` by `staging` so that a reader or a crash sees the old model or the new one, never neither.
-
-    On Linux the two folders are exchanged in one atomic step (renameat2 with RENAME_EXCHANGE). Elsewhere the old
-    model is first moved aside to `.NAME.old-*`, which `recover_interrupted_swap` puts back if a crash comes
-    between the two renames."""
-    for handle in staging.iterdir():  # make the files durable before they become the model
-        with open(handle, "rb") as f:
-            os.fsync(f.fileno())
-    if not path.exists():
-        os.replace(staging, path)
-    elif _exchange(staging, path):
-        shutil.rmtree(staging, ignore_errors=True)  # now holds the old model
-    else:
-        old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))
-        os.replace(path, old / "model")
-        os.replace(staging, path)
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def _exchange(a: Path, b: Path) -> bool:
-    """Atomically swap two paths with Linux's renameat2(RENAME_EXCHANGE); False where that is not available."""
-    import ctypes
-
-    try:
-        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
-    except (OSError, AttributeError):
-        return False
-    at_fdcwd, rename_exchange = -100, 2
-    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
-
-
-def recover_interrupted_swap(path: Path) -> None:
-    """Put back a model that a crash left moved aside between the two renames of a non-atomic swap."""
-    if path.exists():
-        return
-    for old in sorted(path.parent.glob(f".{path.name}.old-*")):
-        if (old / "model" / "model.json").is_file():
-            os.replace(old / "model", path)
-            shutil.rmtree(old, ignore_errors=True)
-            return
-
-
 def resolved_config(document: dict) -> dict:
     """A model's configuration with the settings left to the corpus size and device (None in the run's config)
     as the run resolved them, for people to read (`seqtag info`, the report's model card)."""
@@ -256,7 +213,7 @@ def resolved_config(document: dict) -> dict:
 
 def read_model_json(path: str | Path) -> dict:
     path = Path(path)
-    recover_interrupted_swap(path)
+    durable.recover_interrupted_swap(path)
     if not path.is_dir():
         raise ModelFormatError("no such model directory", path)
     try:

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from seqtag.data.corpus import Sentence
-from seqtag import leftovers
+from seqtag import durable
 from seqtag.errors import DataError
 from seqtag.models.tagger import (CONTEXT_FILE, DECODER_FILE, INT8_FILE, ONNX_FILE, TORCHSCRIPT_FILE,
                                   WEIGHTS_PT)
@@ -156,11 +156,12 @@ def _replace(target: Path, write) -> None:
     """Write `target` through a temporary file beside it, renamed over it only once complete."""
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     for stale in target.parent.glob(f".{target.name}.tmp-*"):  # left by a process killed while writing it
-        if stale != tmp and not leftovers.process_alive(int(stale.name.rpartition("-")[2] or 0)):
+        if stale != tmp and not durable.process_alive(int(stale.name.rpartition("-")[2] or 0)):
             stale.unlink(missing_ok=True)
     try:
         with open(tmp, "wb") as file:
             write(file)
+        durable.write_point("export.written")
         tmp.replace(target)
     finally:
         tmp.unlink(missing_ok=True)
@@ -176,12 +177,16 @@ def quantize(model_dir: Path) -> Path:
     onnxruntime.set_default_logger_severity(3)  # errors only, as for the sessions
     target = model_dir / INT8_FILE
     scratch = target.with_name(f".{target.name}.quantizing-{os.getpid()}")
+    for stale in model_dir.glob(f".{target.name}.quantizing-*"):  # a killed quantization's scratch file
+        if not durable.process_alive(int(stale.name.rpartition("-")[2] or 0)):
+            stale.unlink(missing_ok=True)
     try:
         logging.disable(logging.WARNING)  # its advice to pre-process the graph is for image models
         try:
             quantize_dynamic(str(model_dir / ONNX_FILE), str(scratch), weight_type=QuantType.QInt8)
         finally:
             logging.disable(logging.NOTSET)
+        durable.write_point("int8.quantized")
         graph = _stamped(onnx.load(str(scratch)), model_stamp(model_dir))
         _replace(target, lambda f: f.write(graph))
     finally:

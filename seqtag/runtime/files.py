@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from seqtag import leftovers, outputs
+from seqtag import durable, outputs
 from seqtag.errors import DataError, SeqtagError
 
 MANIFEST = ".seqtag-manifest.json"  # in the output folder
@@ -96,7 +96,7 @@ def plan(inputs: Sequence[str], folder: str | Path, model_dir: Path, document: d
     outputs.check_not_reading(folder, [*sources, model_dir], "--output-dir")
     if folder.exists() and not folder.is_dir():
         raise DataError("exists and is not a folder; --output-dir names a folder", folder)
-    leftovers.remove_dead_leftovers(folder, {*names, MANIFEST})  # what a killed run was writing
+    durable.remove_dead_leftovers(folder, {*names, MANIFEST})  # what a killed run was writing
     key = {"model": model_hash(model_dir, document), **settings}
     manifest = read_manifest(folder)
     finished = manifest.get("files", {}) if manifest.get("key") == key else {}

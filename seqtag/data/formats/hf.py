@@ -168,6 +168,7 @@ def write_dataset(corpus: Corpus | StreamedCorpus, path: str | Path) -> None:
     seqtag wrote (marked by outputs.DATASET_MARK), whole."""
     import datasets
 
+    from seqtag.durable import recover_interrupted_swap, remove_dead_staging, replace_folder
     from seqtag.outputs import DATASET_MARK, mark
 
     path = Path(path)
@@ -180,14 +181,14 @@ def write_dataset(corpus: Corpus | StreamedCorpus, path: str | Path) -> None:
     if path.exists() and not (path / DATASET_MARK).is_file():  # never replaced unless seqtag wrote it
         raise DataError("exists; a dataset is written to a new folder, or replaces one seqtag wrote", path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+    recover_interrupted_swap(path)
+    remove_dead_staging(path.parent, path.name)
+    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-{os.getpid()}-", dir=path.parent))
     try:
         datasets.disable_progress_bars()  # the command says what it wrote
-        datasets.Dataset.from_dict(columns).save_to_disk(str(staging / "data"))
-        (staging / "data" / DATASET_MARK).write_text(f'{{"written_by": "{mark("preprocess")}"}}\n', "utf-8")
-        if path.exists():
-            os.replace(path, staging / "old")
-        os.replace(staging / "data", path)
+        datasets.Dataset.from_dict(columns).save_to_disk(str(staging))
+        (staging / DATASET_MARK).write_text(f'{{"written_by": "{mark("preprocess")}"}}\n', "utf-8")
+        replace_folder(staging, path)  # the old dataset or the new one, whenever a kill comes
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
