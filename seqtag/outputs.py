@@ -61,6 +61,19 @@ def check_not_reading(destination: str | Path, reading: Iterable[str | Path | No
         raise DataError(f"{option} {problem}; choose another path", destination)
 
 
+def check_apart(destinations: dict[str, str | Path | None]) -> None:
+    """The outputs of one command (option -> path) must not name the same file, nor lie inside a folder the
+    command writes: otherwise one output would silently replace another."""
+    named = [(option, Path(path), _resolved(path)) for option, path in destinations.items() if path is not None]
+    for (first, shown, a), (second, _, b) in ((x, y) for i, x in enumerate(named) for y in named[i + 1:]):
+        if a == b:
+            raise DataError(f"{first} and {second} name the same path; give each output its own", shown)
+        inner, outer = (first, second) if _inside(a, b) else (second, first) if _inside(b, a) else (None, None)
+        if inner is not None:
+            raise DataError(f"{inner} lies inside {outer}, which this command writes; give it a path outside",
+                            destinations[inner])
+
+
 def check_writable(destination: str | Path) -> None:
     """Fail now, before any work, where the destination's folder cannot be created or written."""
     path = _resolved(destination)

@@ -386,3 +386,23 @@ def test_evaluate_without_a_gold_file_scores_the_models_own_test_file(sample_mod
     own, named = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("own", "named"))
     assert own["f1"] == named["f1"] and own["sentences"] == 100
     assert run("evaluate", "--pred", DATA / "ner/test.txt").exit_code == 2  # --pred still needs its --gold
+
+
+def test_resume_refuses_a_dev_or_train_file_that_changed_since_the_run(tmp_path):
+    import shutil
+
+    for name in ("train.txt", "dev.txt"):
+        shutil.copy(DATA / "ner" / name, tmp_path / name)
+    args = ["--train", tmp_path / "train.txt", "--dev", tmp_path / "dev.txt", "--columns", "word,pos,chunk,ner",
+            "--hidden", "8", "--layers", "1", "--char-encoder", "none", "--max-epochs", "1", "-o", tmp_path / "m"]
+    assert run("train", *args).exit_code == 0
+    before = (tmp_path / "m" / "model.json").read_bytes()
+    for name in ("dev.txt", "train.txt"):
+        original = (tmp_path / name).read_text()
+        (tmp_path / name).write_text(original + "\nExtra NNP I-NP O\n")  # one sentence more
+        resumed = run("train", "-o", tmp_path / "m", "--resume", "--max-epochs", "2")
+        assert resumed.exit_code == 2 and f"this {name[:-4]} file is not the one the run was trained with" in \
+            resumed.output
+        assert (tmp_path / "m" / "model.json").read_bytes() == before
+        (tmp_path / name).write_text(original)
+    assert run("train", "-o", tmp_path / "m", "--resume", "--max-epochs", "2").exit_code == 0  # the same data again

@@ -74,3 +74,25 @@ def test_a_save_under_way_in_another_process_is_left_alone_and_a_dead_ones_lefto
     finally:
         parent.kill()
         parent.wait()
+
+
+def test_outputs_of_one_command_that_collide_are_refused_before_any_work(tmp_path, capsys):
+    from seqtag.cli import commands as cli
+
+    train, test = DATA / "ner" / "train.txt", DATA / "ner" / "test.txt"
+    compare = ["compare", "--train", str(train), "--test", str(test), "--models", "majority"]
+    cases = [
+        (compare + ["-o", str(tmp_path / "m"), "--json", str(tmp_path / "m" / "majority" / "model.json")],
+         "--json lies inside -o"),
+        (compare + ["--json", str(tmp_path / "r"), "--markdown", str(tmp_path / "r")], "--json and --markdown name"),
+        (compare + ["--html", str(tmp_path / "r"), "--markdown", str(tmp_path / "x" / ".." / "r")],
+         "--markdown and --html name"),
+        (["preprocess", str(train), "-o", str(tmp_path / "out"), "--json", str(tmp_path / "out" / "s.json")],
+         "--json lies inside -o"),
+        (["preprocess", str(train), "-o", str(tmp_path / "same"), "--json", str(tmp_path / "same")],
+         "--json and -o name the same path"),
+    ]
+    for args, message in cases:
+        assert cli.run(args) == 2, args
+        assert message in capsys.readouterr().err, args
+        assert sorted(p.name for p in tmp_path.iterdir()) == [], args  # nothing written

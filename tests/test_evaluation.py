@@ -1,3 +1,5 @@
+import pytest
+
 from seqtag.data.evaluation import score
 from seqtag.data.labels import Scheme
 
@@ -54,3 +56,18 @@ def test_conlleval_compatible_on_a_real_conll2003_slice():
     assert report["f1"] == f1_score(gold, predicted)
     assert report["precision"] == precision_score(gold, predicted)
     assert report["recall"] == recall_score(gold, predicted)
+
+
+def test_a_gold_file_without_any_entity_scores_zero_quietly_and_writes_valid_json(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    (tmp_path / "gold.txt").write_text("a O\nb O\n\nc O\n\n")
+    done = subprocess.run([sys.executable, "-m", "seqtag", "evaluate", "--pred", str(tmp_path / "gold.txt"), "--gold",
+                           str(tmp_path / "gold.txt"), "--scheme", "iob2", "--json", str(tmp_path / "s.json")],
+                          capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0 and done.stderr == ""  # no library warning
+    scores = json.loads((tmp_path / "s.json").read_text(), parse_constant=lambda c: pytest.fail(c))  # no NaN
+    assert scores["f1"] == 0.0 and scores["macro_f1"] == 0.0 and scores["per_type"] == {}

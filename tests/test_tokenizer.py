@@ -25,17 +25,27 @@ TREEBANK = [  # text, its Treebank tokens
 ]
 
 
-@pytest.mark.parametrize("text, tokens", TREEBANK)
+SYMBOLS = [  # a character and the marks that make one symbol with it stay one token
+    ("Cafe\u0301 Zoe\u0308 in Sa\u0303o Paulo.", ["Cafe\u0301", "Zoe\u0308", "in", "Sa\u0303o", "Paulo", "."]),
+    ("We \U0001F1EB\U0001F1F7\U0001F1E9\U0001F1EA love it", ["We", "\U0001F1EB\U0001F1F7", "\U0001F1E9\U0001F1EA",
+                                                              "love", "it"]),
+    ("Thanks \U0001F44D\U0001F3FD and \U0001F468\u200d\U0001F469\u200d\U0001F467!",
+     ["Thanks", "\U0001F44D\U0001F3FD", "and", "\U0001F468\u200d\U0001F469\u200d\U0001F467", "!"]),
+]
+
+
+@pytest.mark.parametrize("text, tokens", TREEBANK + SYMBOLS)
 def test_treebank_conventions(text, tokens):
     assert tokenize(text)[0] == tokens
 
 
-@given(st.text(alphabet=st.sampled_from(list("ab.,'-/ @:nt'sU$1 \t")), max_size=40))
+@given(st.text(alphabet=st.sampled_from(list("ab.,'-/ @:nt'sU$1 \t\u0301\u200d\U0001F1EB\U0001F3FD")), max_size=40))
 def test_tokens_are_the_text_at_their_offsets_and_cover_every_non_space(text):
     tokens, offsets = tokenize(text)
     assert [text[a:b] for a, b in offsets] == tokens
     assert all(a < b for a, b in offsets) and all(b <= c for (_, b), (c, _) in zip(offsets, offsets[1:]))
     assert "".join(tokens) == "".join(text.split())
+    assert not any(text[a] in "\u0301\U0001F3FD" and a and not text[a - 1].isspace() for a, _ in offsets)
 
 
 def raw_texts(paths) -> list[str]:

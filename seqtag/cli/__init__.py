@@ -3,3 +3,7 @@ the generated reference docs/cli.md (clidoc). A thin shell over seqtag.api.
 
 May import anything in seqtag; nothing imports it but seqtag.__main__.
 """
+
+from seqtag.cli import streams
+
+streams.guard()  # before anything opens a file (see streams)

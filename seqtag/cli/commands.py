@@ -21,7 +21,7 @@ import typer
 
 from seqtag import __version__, kinds
 from seqtag.data import formats
-from seqtag.cli import options as shared
+from seqtag.cli import options as shared, streams
 from seqtag.errors import DataError, Interrupted, SeqtagError
 from seqtag.cli.options import (BootstrapOpt, ColumnsOpt, Engine, EntityScheme, ExportFormat, FormatChoice, InputFormat, ModelKind,
                             OutputFormat, OverwriteOpt, Runtime, SchemeChoice)
@@ -141,6 +141,7 @@ def preprocess(
     from seqtag.training import pipeline
     from seqtag.cli import show
 
+    outputs.check_apart({"--json": stats_json, "-o": output})
     if stats_json is not None:
         outputs.check_file_destination(stats_json, "preprocess", overwrite, files or [])
     read = shared.read_options(reading)
@@ -472,6 +473,9 @@ def run(argv: list[str] | None = None) -> int:
     `error:` line with exit code 2, like every other error."""
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _on_terminate)
+    if refusal := streams.refusal(sys.argv[1:] if argv is None else list(argv)):
+        print_error(refusal)
+        return 2
     command = typer.main.get_command(_app_for(sys.argv[1:] if argv is None else argv))
     try:
         code = command.main(args=argv, prog_name="seqtag", standalone_mode=False)
@@ -493,7 +497,3 @@ def run(argv: list[str] | None = None) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     sys.exit(run(argv))
-
-
-if __name__ == "__main__":
-    main()

@@ -7,6 +7,8 @@ mode on the tags as given instead, where ill-formed chunks count as errors.
 
 from __future__ import annotations
 
+import warnings
+
 from collections.abc import Callable, Sequence
 
 from seqtag.data import labels as L
@@ -67,7 +69,9 @@ def _entities(gold: Tags, predicted: Tags, scheme: L.Scheme, strict: bool) -> di
         y_true = [L.convert(g, scheme, L.Scheme.IOB2) for g in gold]
         y_pred = [L.convert(p, scheme, L.Scheme.IOB2) for p in predicted]
         kwargs = {}
-    table = classification_report(y_true, y_pred, output_dict=True, zero_division=0, **kwargs)
+    with warnings.catch_warnings():  # with no span at all, seqeval averages an empty list (numpy warns, gives NaN)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        table = classification_report(y_true, y_pred, output_dict=True, zero_division=0, **kwargs)
     averages = {"micro avg", "macro avg", "weighted avg"}
     per_type = {
         name: {"precision": float(v["precision"]), "recall": float(v["recall"]), "f1": float(v["f1-score"]),
@@ -82,7 +86,7 @@ def _entities(gold: Tags, predicted: Tags, scheme: L.Scheme, strict: bool) -> di
         "precision": float(micro["precision"]),
         "recall": float(micro["recall"]),
         "f1": float(micro["f1-score"]),
-        "macro_f1": float(macro["f1-score"]),
+        "macro_f1": float(macro["f1-score"]) if per_type else 0.0,  # not NaN, which JSON cannot hold
         "per_type": per_type,
     }
 

@@ -55,6 +55,7 @@ def compare_models(
 
     kinds = comparable_kinds(names)
     inputs = [train_path, dev_path, test_path]
+    outputs.check_apart({**(reports or {}), "-o": output_dir})
     for option, path in (reports or {}).items():
         if path is not None:
             outputs.check_file_destination(path, "compare", overwrite, inputs, option)

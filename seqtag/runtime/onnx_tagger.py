@@ -26,6 +26,7 @@ from seqtag.models.tagger import (CONTEXT_FILE, DECODER_FILE, INT8_FILE, ONNX_FI
 from seqtag.runtime import export as exporting  # its functions looked up at call time (tests replace writable)
 
 BATCH_SENTENCES = 256
+BATCH_TOKENS = 8192  # a batch of 256 sentences of 32 tokens: ordinary sentences are batched as before
 CONCURRENT_RUNS = 2  # OnnxTagger.runs
 DECODE_TOKENS = 2048  # padded tokens per Viterbi batch: few numpy calls per token, little padding (2,048 timed best
 # of 2,048, 8,192 and 32,768 on the lengths of eng.testb's sentences)
@@ -214,9 +215,11 @@ def _cpus() -> int:
 
 
 def _by_length(lengths: Sequence[int]) -> list[list[int]]:
-    """Indices grouped by length, at most BATCH_SENTENCES a group."""
+    """Indices grouped by length, at most BATCH_SENTENCES a group and at most BATCH_TOKENS tokens (so that the long
+    pieces of a very long line do not grow onnxruntime's memory arena to many times its usual size)."""
     by_length: dict[int, list[int]] = defaultdict(list)
     for i, n in enumerate(lengths):
         by_length[n].append(i)
-    return [indices[start : start + BATCH_SENTENCES] for indices in by_length.values()
-            for start in range(0, len(indices), BATCH_SENTENCES)]
+    return [indices[start : start + size] for n, indices in by_length.items()
+            for size in [max(1, min(BATCH_SENTENCES, BATCH_TOKENS // max(n, 1)))]
+            for start in range(0, len(indices), size)]

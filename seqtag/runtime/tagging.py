@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
@@ -45,13 +46,32 @@ _TOKEN = re.compile(
     re.VERBOSE,
 )
 MAX_TOKENS = 1000  # longer sentences are tagged in pieces of this many tokens and stitched back
+LONG_PIECES = 8  # pieces of an over-long sentence tagged at a time: memory stays bounded on a line of any length
 TEXT_INPUTS = ("raw", "tokens")  # tag's inputs besides the formats: raw text is tokenized here
 
 
 def tokenize(text: str) -> tuple[list[str], list[tuple[int, int]]]:
-    """Tokens and their (start, end) character offsets in the text."""
-    matches = list(_TOKEN.finditer(text))
-    return [m.group() for m in matches], [m.span() for m in matches]
+    """Tokens and their (start, end) character offsets in the text. A character is never split from the marks
+    that make one symbol with it: combining accents (decomposed "é"), emoji modifiers and joiners, flag pairs."""
+    spans: list[list[int]] = []
+    for match in _TOKEN.finditer(text):
+        start, end = match.span()
+        if spans and spans[-1][1] == start and _joins(text[spans[-1][0]:start], text[start]):
+            spans[-1][1] = end
+        else:
+            spans.append([start, end])
+    return [text[a:b] for a, b in spans], [(a, b) for a, b in spans]
+
+
+def _joins(before: str, first: str) -> bool:
+    """Whether a token starting with `first` continues the symbol (or word) that `before` ends."""
+    def regional(c: str) -> bool:  # a flag is two regional indicator letters
+        return "\U0001F1E6" <= c <= "\U0001F1FF"
+
+    mark = unicodedata.category(first).startswith("M") or first in "\u200d\ufe0f" or \
+        "\U0001F3FB" <= first <= "\U0001F3FF"  # combining marks, joiner, emoji presentation, skin tones
+    return (mark or before[-1] == "\u200d" or (regional(first) and len(before) == 1 and regional(before))
+            or (unicodedata.category(before[-1]).startswith("M") and first.isalnum()))
 
 
 def characters(text: str) -> tuple[list[str], list[tuple[int, int]]]:
@@ -211,10 +231,13 @@ def tag_units(predictor, units: Sequence[Unit], probs: bool = False, nbest: int 
             cut = {name: values[start : start + MAX_TOKENS] for name, values in layers.items()}
             pieces.append(Sentence(tuple(tokens[start : start + MAX_TOKENS]), cut, document=document))
             owners.append(index)
-    if probs:
-        predicted = predictor.predict_confidence(pieces) if pieces else []
-    else:
-        predicted = [(labels, None) for labels in predictor.predict(pieces)] if pieces else []
+    predicted: list = [None] * len(pieces)
+    for group in _groups(pieces, owners, units):  # bounded memory, however long one input line is
+        sentences = [pieces[i] for i in group]
+        found = predictor.predict_confidence(sentences) if probs else \
+            [(labels, None) for labels in predictor.predict(sentences)]
+        for i, result in zip(group, found):
+            predicted[i] = result
     # a paragraph of text is a document for the model, but there is no document mark to write back
     results = [Tagged(list(tokens), [], predictor.scheme, offsets, text, [] if probs else None,
                       nbest_score=predictor.nbest_score, document=document if text is None else None)
@@ -228,6 +251,17 @@ def tag_units(predictor, units: Sequence[Unit], probs: bool = False, nbest: int 
         for result, best in zip(results, predictor.predict_nbest(whole, nbest)):
             result.nbest = best
     return results
+
+
+def _groups(pieces: list[Sentence], owners: list[int], units: Sequence[Unit]) -> Iterator[list[int]]:
+    """Which pieces go through the model together: every sentence of the window at once (the context layer pools
+    mentions across them), and the pieces of an over-long sentence LONG_PIECES at a time after them."""
+    whole = [i for i, owner in enumerate(owners) if len(units[owner][0]) <= MAX_TOKENS]
+    if whole:
+        yield whole
+    cut = [i for i, owner in enumerate(owners) if len(units[owner][0]) > MAX_TOKENS]
+    for start in range(0, len(cut), LONG_PIECES):
+        yield cut[start : start + LONG_PIECES]
 
 
 def tag_stream(predictor, units: Iterable[Unit], window: int = 2000, probs: bool = False, nbest: int = 0

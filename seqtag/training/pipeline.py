@@ -158,12 +158,14 @@ def file_record(path: str | Path, corpus: Corpus | StreamedCorpus) -> dict:
     path = Path(path)
     if path.exists():  # absolute, so that --resume finds the data from any directory
         path = path.resolve()
-    digest = None
-    if path.is_file():
-        with open(path, "rb") as file:  # in blocks: a training file may be larger than memory
-            digest = hashlib.file_digest(file, "sha256").hexdigest()
+    digest = file_sha256(path) if path.is_file() else None
     return {"path": str(path), "bytes": path.stat().st_size if path.is_file() else None, "sha256": digest,
             "sentences": len(corpus), "tokens": corpus.num_tokens()}
+
+
+def file_sha256(path: str | Path) -> str:
+    with open(path, "rb") as file:  # in blocks: a training file may be larger than memory
+        return hashlib.file_digest(file, "sha256").hexdigest()
 
 
 def load_config(path: str | Path | None) -> dict:
@@ -400,6 +402,12 @@ def resumed_run(output: Path, train, dev, test, options: dict):
         read = ReadOptions(**saved["training"]["read"])
     except (DataError, KeyError, TypeError, AttributeError) as error:
         raise damaged(error.message if isinstance(error, DataError) else f"{type(error).__name__}: {error}") from None
+    for role, path in (("train", train), ("dev", dev)):  # the data that early stopping and the vocabulary rest on
+        digest = (data.get(role) or {}).get("sha256")
+        if digest and path is not None and Path(path).is_file() and file_sha256(path) != digest:
+            raise DataError(f"--resume: this {role} file is not the one the run was trained with (sha256 "
+                            f"{digest[:12]}); resuming would compare dev scores across other data: train again "
+                            "without --resume", path)
     return saved["kind"], train, dev, test, read, config
 
 

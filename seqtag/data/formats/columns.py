@@ -44,7 +44,10 @@ def render_rows(sentence: Sentence, layers: Sequence[str], new_document: bool, s
     check_tokens(sentence)
     head = separator.join([DOCSTART, *("-X-" for _ in layers)]) + "\n\n" if new_document else ""
     rows = zip(sentence.tokens, *(sentence.labels[layer] for layer in layers))
-    return head + "".join([separator.join(row) + "\n" for row in rows]) + "\n"
+    blocks = []  # joined 10,000 rows at a time: a sentence of millions of tokens costs no string per row at once
+    while block := list(itertools.islice(rows, 10_000)):
+        blocks.append("".join([separator.join(row) + "\n" for row in block]))
+    return head + "".join(blocks) + "\n"
 
 
 def cannot_hold_columns(layers: Sequence[str], sentences: Sequence[Sentence]) -> str | None:

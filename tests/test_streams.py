@@ -1,0 +1,75 @@
+"""Closed standard streams, every combination, on commands that read stdin and commands that do not: a closed stdout
+or a closed stdin the command reads is one error line and exit code 2 before any work; a closed stderr only silences
+messages; no message ever lands in a file the command opened (the number of a closed stream is not reused)."""
+
+import itertools
+import os
+import subprocess
+import sys
+
+import pytest
+
+import seqtag
+
+from conftest import DATA
+
+pytestmark = pytest.mark.slow
+
+TEXT = b"Peter Blackburn went to Paris .\n"
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    path = tmp_path_factory.mktemp("streams") / "hmm"
+    seqtag.train(model="hmm", output=path)
+    return path
+
+
+def run_closed(args, closed: tuple[int, ...], cwd, stdin: bytes = TEXT):
+    def close():
+        for number in closed:
+            os.close(number)
+
+    return subprocess.run([sys.executable, "-m", "seqtag", *map(str, args)], input=None if 0 in closed else stdin,
+                          capture_output=True, preexec_fn=close, cwd=cwd, timeout=120)
+
+
+def snapshot(folder):
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+COMMANDS = {  # args, reads stdin
+    "tag": (["tag", "-m", "MODEL", "--input-format", "tokens"], True),
+    "info": (["info", "MODEL"], False),
+    "train from stdin": (["train", "--train", "-", "--model", "hmm", "--columns", "word,pos,chunk,ner", "-o", "new"],
+                         True),
+}
+CLOSED = [c for n in range(4) for c in itertools.combinations((0, 1, 2), n)]
+
+
+@pytest.mark.parametrize("closed", CLOSED, ids=[",".join(map(str, c)) or "none" for c in CLOSED])
+@pytest.mark.parametrize("name", COMMANDS)
+def test_closed_streams(model, tmp_path, name, closed):
+    args, reads_stdin = COMMANDS[name]
+    args = [str(model) if a == "MODEL" else a for a in args]
+    before = snapshot(model)
+    stdin = (DATA / "ner/train.txt").read_bytes() if "train" in args else TEXT
+    done = run_closed(args, closed, tmp_path, stdin)
+    if 1 in closed:
+        expected = "stdout is closed"
+    elif 0 in closed and reads_stdin:
+        expected = "stdin is closed"
+    else:
+        expected = None
+    if expected is None:
+        assert done.returncode == 0, done.stderr
+        assert done.stdout or (tmp_path / "new" / "model.json").is_file()  # the results, or the model trained
+    else:
+        assert done.returncode == 2
+        assert not (tmp_path / "new").exists()  # refused before any work
+        if 2 not in closed:
+            assert done.stderr.decode().splitlines() == [done.stderr.decode().splitlines()[0]]
+            assert done.stderr.decode().startswith(f"error: {expected}")
+    if 2 in closed:
+        assert done.stderr == b""
+    assert snapshot(model) == before  # nothing written into the model's files, messages included
