@@ -96,3 +96,17 @@ def test_outputs_of_one_command_that_collide_are_refused_before_any_work(tmp_pat
         assert cli.run(args) == 2, args
         assert message in capsys.readouterr().err, args
         assert sorted(p.name for p in tmp_path.iterdir()) == [], args  # nothing written
+
+
+def test_concurrent_trainings_into_one_folder_end_with_one_complete_model(tmp_path):
+    """Neither run removes the other's staging folder: both succeed, and the folder holds one whole model."""
+    runs = [subprocess.Popen([sys.executable, "-m", "seqtag", "train", "--model", "hmm", "--train", str(data),
+                              "--columns", "word,pos,chunk,ner", "--layer", "ner", "-o", str(tmp_path / "m")],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            for data in (DATA / "ner" / "train.txt", DATA / "ner" / "dev.txt")]
+    outcomes = [run.communicate(timeout=120) + (run.returncode,) for run in runs]
+    assert [code for *_, code in outcomes] == [0, 0], outcomes
+    trained_on = json.loads((tmp_path / "m" / "model.json").read_text())["training"]["data"]["train"]["path"]
+    assert trained_on in (str((DATA / "ner" / "train.txt").resolve()), str((DATA / "ner" / "dev.txt").resolve()))
+    assert seqtag.load(tmp_path / "m").tag("EU rejects German call").labels
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]
