@@ -53,14 +53,14 @@ TEXT_INPUTS = ("raw", "tokens")  # tag's inputs besides the formats: raw text is
 def tokenize(text: str) -> tuple[list[str], list[tuple[int, int]]]:
     """Tokens and their (start, end) character offsets in the text. A character is never split from the marks
     that make one symbol with it: combining accents (decomposed "é"), emoji modifiers and joiners, flag pairs."""
-    spans: list[list[int]] = []
+    spans: list[tuple[int, int]] = []
     for match in _TOKEN.finditer(text):
         start, end = match.span()
         if spans and spans[-1][1] == start and _joins(text[spans[-1][0]:start], text[start]):
-            spans[-1][1] = end
+            spans[-1] = (spans[-1][0], end)
         else:
-            spans.append([start, end])
-    return [text[a:b] for a, b in spans], [(a, b) for a, b in spans]
+            spans.append((start, end))
+    return [text[a:b] for a, b in spans], spans
 
 
 def _joins(before: str, first: str) -> bool:
@@ -167,7 +167,7 @@ def units_from_texts(texts: Iterable[str], segmentation: bool, tokenized: bool =
     for text in texts:
         tokens, spans = split(text)
         paragraph += paragraphs and not tokens
-        yield tokens, spans, text, paragraph if paragraphs else None, {}
+        yield tokens, spans if offsets else None, text, paragraph if paragraphs else None, {}
 
 
 def _tokens_alone(text: str) -> tuple[list[str], None]:
