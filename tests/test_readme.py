@@ -1,9 +1,9 @@
 """Every command block of the README runs as written, on the bundled sample instead of the full corpora.
 
 Commands run in order in one folder, so a block uses the models an earlier one trained. What is changed before a
-command runs is listed here: corpus names become the sample files, a training command other than the tour's gets
-`--max-epochs 1` (its scores are not the point; the tour's own run is), and the commands that need what a test
-cannot have (an install, a Ray cluster, several GPUs) are skipped with their reason.
+command runs is listed here: corpus names become the sample files; a training command gets `--max-epochs 1` (its
+scores are not the point: the Python example's test checks that the default model finds the entities); and the
+commands that need what a test cannot have (an install, a Ray cluster, several GPUs) are skipped with their reason.
 """
 
 import contextlib
@@ -48,8 +48,8 @@ def as_run_here(command: str) -> str | None:
         return None
     for name, sample in SAMPLE.items():
         command = re.sub(rf"(?<![\w/.]){re.escape(name)}\b", sample, command)
-    if re.search(r"seqtag (train|compare) ", command) and not re.search(r"--max-epochs|--model (hmm|majority)",
-                                                                         command):
+    if re.search(r"seqtag (train|compare)( |$)", command) and not re.search(r"--max-epochs|--model (hmm|majority)",
+                                                                             command):
         command += " --max-epochs 1"
     return command
 
@@ -78,11 +78,7 @@ def test_every_readme_command_block_runs_as_written(tmp_path):
         assert done.returncode == 0 or gated, f"{here}\n{done.stderr[-2000:]}"  # a sample model may fail the gate
         assert "Traceback" not in done.stderr, here
         ran.append((here, done.stdout))
-    outputs = dict(ran)
-    tagged = outputs["echo \"Peter Blackburn went to Paris to meet the EU .\" | seqtag tag -m models/ner "
-                     "--input-format tokens"]
-    assert "Peter\tB-PER" in tagged or "Peter\tI-PER" in tagged  # the tour's model finds the person
-    assert len(ran) >= 20
+    assert len(ran) >= 20  # (the default model's entities are checked by the Python example's test)
     for written in ("models/ner/model.json", "report.html", "both.html", "entities.jsonl", "table.md", "rows.json",
                     "scores.json", "prepared", "serving/model.onnx"):
         assert (tmp_path / written).exists(), written
