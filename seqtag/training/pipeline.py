@@ -403,8 +403,9 @@ def resumed_run(output: Path, train, dev, test, options: dict):
     except (DataError, KeyError, TypeError, AttributeError) as error:
         raise damaged(error.message if isinstance(error, DataError) else f"{type(error).__name__}: {error}") from None
     for role, path in (("train", train), ("dev", dev)):  # the data that early stopping and the vocabulary rest on
-        digest = (data.get(role) or {}).get("sha256")
-        if digest and path is not None and Path(path).is_file() and file_sha256(path) != digest:
+        record = data.get(role) or {}  # the same file, changed since (another file given is refused later)
+        digest, same = record.get("sha256"), path is not None and str(path) == record.get("path")
+        if digest and same and Path(path).is_file() and file_sha256(path) != digest:
             raise DataError(f"--resume: this {role} file is not the one the run was trained with (sha256 "
                             f"{digest[:12]}); resuming would compare dev scores across other data: train again "
                             "without --resume", path)
