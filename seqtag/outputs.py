@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -148,7 +149,7 @@ def write_whole(target: Path, write: Callable[[TextIO], Any]) -> Any:
 def is_stream(path: str | Path) -> bool:
     """Whether `path` is a stream rather than a file to replace (/dev/stdout, /dev/null, a named pipe): written
     into directly, never read back or renamed over. /dev/stdout stays one when the shell sent it to a file."""
-    if os.path.abspath(path).startswith(("/dev/", "/proc/")):
+    if re.fullmatch(r"/dev/(stdout|stderr)|/(dev|proc/self)/fd/\d+", os.path.abspath(path)):
         return True
     try:
         mode = os.stat(path).st_mode
