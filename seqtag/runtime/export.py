@@ -10,7 +10,6 @@ with it, so a model is never run through a graph (or scores) of other weights.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import shutil
@@ -20,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from seqtag.data.corpus import Sentence
+from seqtag.data.formats.text import file_sha256
 from seqtag import durable
 from seqtag.errors import DataError
 from seqtag.models.tagger import (CONTEXT_FILE, DECODER_FILE, INT8_FILE, ONNX_FILE, TORCHSCRIPT_FILE,
@@ -32,16 +32,11 @@ STAMP = "seqtag_model_json_sha256"  # in model.onnx's metadata: the files the gr
 STAMPED = ("model.json", WEIGHTS_PT, DECODER_FILE, CONTEXT_FILE)
 
 
-def _digest(path: Path) -> str:
-    with open(path, "rb") as file:
-        return hashlib.file_digest(file, "sha256").hexdigest()
-
-
 def model_stamp(model_dir: Path, output: Path | None = None) -> str:
     """The stamp of a graph written into `output` (default: the model directory) from the model in `model_dir`."""
     folders = {"model.json": model_dir, WEIGHTS_PT: model_dir}
     present = [(name, folders.get(name, output or model_dir) / name) for name in STAMPED]
-    return ";".join(f"{name}={_digest(path)}" for name, path in present if path.exists())
+    return ";".join(f"{name}={file_sha256(path)}" for name, path in present if path.exists())
 
 
 def belongs(folder: Path, stamp: str | None) -> bool:
@@ -55,7 +50,7 @@ def belongs(folder: Path, stamp: str | None) -> bool:
         path = folder / name
         if not path.exists() and name == WEIGHTS_PT:
             continue
-        if not path.exists() or _digest(path) != digest:
+        if not path.exists() or file_sha256(path) != digest:
             return False
     return True
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from seqtag import durable, outputs
+from seqtag.data.formats.text import file_sha256
 from seqtag.errors import DataError, SeqtagError
 
 MANIFEST = ".seqtag-manifest.json"  # in the output folder
@@ -62,11 +63,6 @@ def expand_inputs(patterns: Sequence[str]) -> list[Path]:
             raise DataError("no input file matches this" if glob.has_magic(pattern) else "no such file", pattern)
         found.extend(f for f in files if f not in found)
     return found
-
-
-def file_sha256(path: Path) -> str:
-    with open(path, "rb") as f:  # in blocks: an input may be larger than memory
-        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def model_hash(model_dir: Path, document: dict) -> str:

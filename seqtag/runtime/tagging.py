@@ -23,7 +23,7 @@ from seqtag.errors import DataError
 # PTB-style tokens, as in the CoNLL corpora and the Penn Treebank: clitics split off ("do n't", "John 's", "I 'm"),
 # punctuation alone, numbers, dates, hyphenated words, URLs and e-mail addresses kept whole, abbreviations such as
 # U.S., Mr. and Inc. kept with their periods. Checked against NLTK's Treebank tokenizer in tests/test_tokenizer.py.
-_CLITIC = r"'(?:s|re|ve|ll|d|m|S|RE|VE|LL|D|M)\b"
+_CLITIC = r"'(?:s|re|ve|ll|d|m|S|RE|VE|LL|D|M)\b"  # 's 're 've 'll 'd 'm, split off a word
 ABBREVIATIONS = ("Mr", "Mrs", "Ms", "Dr", "Prof", "Sr", "Jr", "St", "Mt", "Gen", "Gov", "Sen", "Rep", "Rev", "Lt",
                  "Col", "Capt", "Sgt", "Inc", "Corp", "Co", "Ltd", "Bros", "vs", "etc", "No", "Jan", "Feb", "Mar",
                  "Apr", "Jun", "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec", "Ave", "Blvd", "Dept", "Univ",
@@ -39,7 +39,7 @@ _TOKEN = re.compile(
     | (?:{"|".join(ABBREVIATIONS)})\.(?=\s+\S) # Mr. Inc. (not at the end of the text: there it ends the sentence)
     | [A-Z]\.(?=\s+[A-Z])                # the initial of John F. Kennedy
     | \d+(?:[.,:]\d+)+                  # 3,000  2.5  10:30
-    | \w+(?:(?:[-&/]|'(?!(?:s|re|ve|ll|d|m|S|RE|VE|LL|D|M)\b))\w+)*  # words: hyphenated, and/or, O'Neill, 01-Feb-02
+    | \w+(?:(?:[-&/]|(?!{_CLITIC})')\w+)*  # words: hyphenated, and/or, O'Neill, 01-Feb-02
     | \.\.\. | -- | ``|''
     | \S                                # any other single character
     """,

@@ -6,7 +6,6 @@ They return values and report through callbacks; the CLI renders them. Tests and
 from __future__ import annotations
 
 import datetime
-import hashlib
 import json
 import tomllib
 from collections.abc import Callable, Iterable
@@ -14,6 +13,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from seqtag.data import formats
+from seqtag.data.formats.text import file_sha256
 from seqtag.data import labels as L
 from seqtag.data.corpus import HELD_OUT, Corpus, StreamedCorpus
 from seqtag.errors import DataError, Interrupted, ModelFormatError
@@ -161,11 +161,6 @@ def file_record(path: str | Path, corpus: Corpus | StreamedCorpus) -> dict:
     digest = file_sha256(path) if path.is_file() else None
     return {"path": str(path), "bytes": path.stat().st_size if path.is_file() else None, "sha256": digest,
             "sentences": len(corpus), "tokens": corpus.num_tokens()}
-
-
-def file_sha256(path: str | Path) -> str:
-    with open(path, "rb") as file:  # in blocks: a training file may be larger than memory
-        return hashlib.file_digest(file, "sha256").hexdigest()
 
 
 def load_config(path: str | Path | None) -> dict:

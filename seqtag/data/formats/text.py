@@ -5,6 +5,7 @@ are accepted."""
 from __future__ import annotations
 
 import gzip
+import hashlib
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -52,6 +53,12 @@ def open_binary(path: str) -> BinaryIO:
         raise DataError("is a directory, expected a file (use --dataset for a saved Hugging Face dataset)", path) from None
     except OSError as e:
         raise DataError(f"cannot read: {e.strerror}", path) from None
+
+
+def file_sha256(path: str | Path) -> str:
+    """A file's SHA-256, read in blocks (a corpus or a weights file may be larger than memory)."""
+    with open(path, "rb") as file:
+        return hashlib.file_digest(file, "sha256").hexdigest()
 
 
 def read_stream_lines(stream: BinaryIO, name: str) -> list[str]:
