@@ -278,12 +278,18 @@ def load(path: str | Path, runtime: str = "auto", on_progress: Progress | None =
     return Model(predictor, document, path=path, choice=choice)
 
 
-def read_gold(model: str | Path, path: str | Path, **read_options) -> Corpus:
+def read_gold(model: str | Path, path: str | Path, on_progress: Callable[[dict], None] | None = None,
+              **read_options) -> Corpus:
     """`load(model).read_gold(path)` without preparing the model to tag (no ONNX export on first use): a bad gold
-    file is reported before anything is written."""
+    file is reported before anything is written. Warns (through `on_progress`) where `path` is the dev file the
+    model was fitted on."""
     from seqtag.models.tagger import read_model_json
 
-    return _read_gold(read_model_json(Path(model)), path, read_options)
+    corpus = _read_gold(read_model_json(Path(model)), path, read_options)
+    in_sample = fitted_on_gold(model, path)
+    if in_sample and on_progress is not None:
+        on_progress({"event": "warning", "message": in_sample})
+    return corpus
 
 
 def own_gold(model: str | Path) -> Path:
@@ -295,6 +301,24 @@ def own_gold(model: str | Path) -> Path:
     if saved is None or saved.get("bytes") is None:
         raise DataError("was trained without a dev or test file on disk: give the gold file to score on", model)
     return Path(saved["path"])
+
+
+def fitted_on_gold(model: str | Path, gold: str | Path) -> str | None:
+    """A warning where `gold` is the dev file the model's context layer was fitted on: scored there, the model is
+    scored on data it was fitted on. None otherwise."""
+    from seqtag.models.tagger import read_model_json
+
+    document = read_model_json(Path(model))
+    training = document.get("training", {})
+    dev = training.get("data", {}).get("dev", {}).get("path")
+    if not (training.get("context_layer") or {}).get("kept") or dev is None or gold == "-":
+        return None
+    if Path(dev).resolve() != Path(gold).resolve():
+        return None
+    held_out = document.get("metrics", {}).get("dev", {})
+    estimate = f" (training's held-out estimate: {100 * held_out[held_out['metric']]:.2f})" if held_out else ""
+    return (f"{gold} is the dev file this model's context layer was fitted on: its score there is in-sample, "
+            f"higher than on unseen text{estimate}")
 
 
 READ_OPTIONS = ("format", "columns", "layer", "scheme", "on_invalid")

@@ -121,6 +121,78 @@ def test_the_context_layer_carries_a_names_type_to_its_bare_mention(document_mod
     assert with_context >= 0.95 and without <= 0.8, (with_context, without)
 
 
+def test_the_dev_figure_is_scored_on_dev_halves_the_layer_was_not_fitted_on(document_model):
+    """The layer is fitted on dev: the dev figure training reports is each half of dev tagged with the layer fitted
+    on the other half (alternate documents), scored together, never the whole dev tagged by the layer fitted on it."""
+    from seqeval.metrics import f1_score
+
+    from seqtag.data.formats import read_corpus
+    from seqtag.training import loop as training
+
+    document = json.loads((document_model / "model.json").read_text())
+    assert document["training"]["context_layer"]["kept"] is True
+    reported = document["metrics"]["dev"]
+    assert reported["estimate"] == "cross-fitted"
+    assert json.loads((document_model / "metrics.json").read_text())["dev"] == reported
+    dev = read_corpus(document_model.parent / "dev.txt", columns=["word", "ner"]).sentences
+    halves = [[s for s in dev if s.document % 2 == parity] for parity in (0, 1)]
+    gold, predicted = [], []
+    for check, fit_on in ((halves[0], halves[1]), (halves[1], halves[0])):
+        tagger = load_model(document_model)
+        training._fit_context(tagger, fit_on, training._scored_batches(tagger, fit_on, list(range(len(fit_on)))))
+        predicted += tagger.predict(check)
+        gold += [list(s.labels["ner"]) for s in check]
+    assert reported["f1"] == pytest.approx(f1_score(gold, predicted), abs=1e-9)
+
+
+def test_fit_context_returns_each_dev_half_as_tagged_by_the_layer_fitted_on_the_other(document_model):
+    from seqtag.training import loop as training
+
+    rng = random.Random(5)
+    dev = documents(40, 6)  # with label noise: a third of the bare mentions take the other type
+    flip = {"B-PER": "B-LOC", "B-LOC": "B-PER"}
+    dev.sentences = [Sentence(s.tokens, {"ner": (flip[s.labels["ner"][0]], "O")}, document=s.document)
+                     if s.tokens[-1] == "won" and rng.random() < 0.33 else s for s in dev.sentences]
+    measured, cross_fitted = training.fit_context(load_model(document_model), dev)
+    assert measured["kept"] is True
+    halves = [[s for s in dev.sentences if s.document % 2 == parity] for parity in (0, 1)]
+    expected = {}
+    for check, fit_on in ((halves[0], halves[1]), (halves[1], halves[0])):
+        other = load_model(document_model)
+        training._fit_context(other, fit_on, training._scored_batches(other, fit_on, list(range(len(fit_on)))))
+        expected.update(zip((id(s) for s in check), other.predict(check)))
+    assert cross_fitted == [expected[id(s)] for s in dev.sentences]
+
+
+def test_the_reported_dev_figure_scores_the_held_out_predictions(tmp_path, monkeypatch):
+    """Where the layer is kept, the dev figure comes from fit_context's held-out predictions (here replaced by all
+    O: 0 F1), not from the final model's own predictions on dev (which tag this dev set well)."""
+    from seqtag.training import loop as training
+
+    fit = training.fit_context
+
+    def all_outside(tagger, dev):
+        measured, predicted = fit(tagger, dev)
+        return measured, [["O"] * len(labels) for labels in predicted]
+
+    monkeypatch.setattr(training, "fit_context", all_outside)
+    config = {"model": {**TINY_MODEL, "document_window": 0}, "training": {"max_epochs": 8, "seed": 1, "lr": 0.01,
+                                                                          "batch_tokens": 200}}
+    read = pipeline.ReadOptions(format="conll", columns=["word", "ner"])
+    document = pipeline.train_model("bilstm", write(documents(150, 0), tmp_path / "train.txt"),
+                                    write(documents(60, 1), tmp_path / "dev.txt"), None, read, config, tmp_path / "m")
+    assert document["training"]["context_layer"]["kept"] is True
+    assert document["metrics"]["dev"]["f1"] == 0.0 and document["metrics"]["dev"]["estimate"] == "cross-fitted"
+    from seqtag import load
+
+    assert load(tmp_path / "m").evaluate(tmp_path / "dev.txt")["f1"] > 0.9
+    from seqtag.api import fitted_on_gold  # and scoring the dev file again says it is in-sample
+
+    assert "is the dev file this model's context layer was fitted on" in fitted_on_gold(tmp_path / "m",
+                                                                                        tmp_path / "dev.txt")
+    assert fitted_on_gold(tmp_path / "m", tmp_path / "train.txt") is None
+
+
 def test_onnx_runtime_applies_the_context_layer_too(document_model, tmp_path):
     pytest.importorskip("onnxruntime")
     from seqtag.runtime.export import export
@@ -176,6 +248,7 @@ def test_a_one_sentence_dev_set_leaves_the_layer_zero(tmp_path):
                                     write(dev, tmp_path / "dev.txt"), None, read, config, tmp_path / "model")
     assert document["training"]["context_layer"]["kept"] is False
     assert not load_model(tmp_path / "model").network.context.any()
+    assert "estimate" not in document["metrics"]["dev"]  # the network alone: dev is scored as it is
 
 
 def test_ctrl_c_while_fitting_keeps_the_trained_network(tmp_path, monkeypatch):

@@ -231,7 +231,8 @@ def evaluate(
         outputs.check_file_destination(json_file, "evaluate", overwrite, [model, gold, pred])
 
     if model is not None:
-        gold_corpus = api.read_gold(model, gold, **reading)  # checked before the model may export its network
+        # checked before the model may export its network
+        gold_corpus = api.read_gold(model, gold, on_progress=show.notice, **reading)
         report = api.load(model, on_progress=show.notice).evaluate(gold_corpus, strict=strict, bootstrap=bootstrap,
                                                                    on_progress=show.notice)
     else:

@@ -175,8 +175,11 @@ def dev_curve(model_dir: Path) -> None:
 
 
 def metrics(metrics: dict) -> None:
+    from seqtag.data.evaluation import figure_name
+
     for name, report in metrics.items():
-        out.print(report_table(report, f"{name}: {report['metric']} {100 * report[report['metric']]:.2f}"))
+        title = f"{figure_name(name, report)}: {report['metric']} {100 * report[report['metric']]:.2f}"
+        out.print(report_table(report, title))
 
 
 def fraction(fail_under: float) -> float:
@@ -250,6 +253,7 @@ def files_outcome(done: dict, folder: Path) -> None:
 
 
 def model_card(model: Path, document: dict, runtime: str | None = None) -> None:
+    from seqtag.data.evaluation import figure_name
     from seqtag.models.tagger import resolved_config
 
     table = Table(title=str(model), title_justify="left", show_header=False)
@@ -305,7 +309,7 @@ def model_card(model: Path, document: dict, runtime: str | None = None) -> None:
         table.add_row("context layer", f"{verdict}; held-out dev halves {100 * held_out['with']:.2f} with it, "
                                        f"{100 * held_out['without']:.2f} without")
     for name, report in document.get("metrics", {}).items():
-        table.add_row(f"{name} {report['metric']}", f"{100 * report[report['metric']]:.2f}")
+        table.add_row(f"{figure_name(name, report)} {report['metric']}", f"{100 * report[report['metric']]:.2f}")
     if runtime:
         table.add_row("tagging runtime", runtime)
     table.add_row("versions", f"seqtag {document['seqtag_version']}, torch {document['torch_version']}, "

@@ -15,6 +15,14 @@ from seqtag.data import labels as L
 from seqtag.errors import DataError
 
 Tags = Sequence[Sequence[str]]
+# A model fitted on its dev set after training (the context layer) is scored there with each half of dev predicted
+# by a fit on the other half: report["estimate"] says so (training.fit_context).
+CROSS_FITTED = "cross-fitted"
+
+
+def figure_name(name: str, report: dict) -> str:
+    """How a stored figure is named where it is shown: "dev" says "held-out halves" where it was cross-fitted."""
+    return f"{name} (held-out halves)" if report.get("estimate") == CROSS_FITTED else name
 
 
 def main_metric(scheme: L.Scheme) -> str:

@@ -16,6 +16,7 @@ from collections import Counter
 from pathlib import Path
 
 from seqtag.data import labels as L
+from seqtag.data.evaluation import figure_name
 from seqtag.errors import DataError
 from seqtag.data.vectors import coverage_lines
 from seqtag.models.tagger import resolved_config
@@ -27,6 +28,9 @@ WORST = 30  # sentences shown in "worst errors"
 
 
 # ---------------------------------------------------------------------------------------------------- analysis
+
+
+IN_SAMPLE = " (in-sample: the dev file its context layer was fitted on)"
 
 
 def analyse(model_path: Path, gold_path: Path | None = None, read_options: dict | None = None) -> dict:
@@ -51,6 +55,7 @@ def analyse(model_path: Path, gold_path: Path | None = None, read_options: dict 
     tokens = [list(s.tokens) for s in gold.sentences]
     return {
         "name": str(model_path), "path": str(model_path), "kind": model.kind, "scheme": model.scheme, "gold": str(gold_path),
+        "in_sample": api.fitted_on_gold(model_path, gold_path) is not None,  # the dev file it was fitted on
         "document": model.document, "report": report, "curve": read_train_log(model_path, ("epoch", "loss", "dev_score", "best_epoch")),
         "per_label": _per_label(report, golds, predicted, model.scheme),
         "oov": _oov(tokens, golds, predicted, model.predictor.known),
@@ -162,7 +167,8 @@ def build_report(analyses: list[dict], bootstrap: int = 0) -> str:
     ]
     tested = ["95% interval", "against the best"] if bootstrap else []
     summary = figures.table(["model", "kind", "data scored", "metric", "score", *tested],
-                     [[a["name"], a["kind"], Path(a["gold"]).name, a["report"]["metric"],
+                     [[a["name"], a["kind"], Path(a["gold"]).name + (IN_SAMPLE if a["in_sample"] else ""),
+                       a["report"]["metric"],
                        figures.pct(a["report"][a["report"]["metric"]]), *(tested_cells(a["row"]) if bootstrap else [])]
                       for a in analyses], "Summary")
     figure = _scores(analyses) if bootstrap else ""
@@ -220,7 +226,8 @@ def _cards(analyses: list[dict]) -> str:
             rows += [(f"vectors cover {role}", text) for role, text in coverage_lines(vectors)]
         rows += [(k.replace("_", " "), str(training[k])) for k in ("epochs", "best_epoch", "stopped", "date")
                  if k in training]
-        rows += [(f"{name} {r['metric']}", figures.pct(r[r["metric"]])) for name, r in d.get("metrics", {}).items()]
+        rows += [(f"{figure_name(name, r)} {r['metric']}", figures.pct(r[r["metric"]]))
+                 for name, r in d.get("metrics", {}).items()]
         rows.append(("versions", f"seqtag {d['seqtag_version']}, torch {d.get('torch_version')}"))
         blocks.append(figures.table(["", ""], rows, a["name"]))
     return f'<div class="row">{"".join(blocks)}</div>'

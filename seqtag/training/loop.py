@@ -40,6 +40,7 @@ class TrainResult:
     stopped: str  # "patience" | "max_epochs" | "max_seconds" | "interrupted" | "diverged"
     context: dict | None = None  # what fit_context measured, where the model has a context layer
     config: TrainConfig | None = None  # as trained with: the settings left to corpus size and device resolved
+    dev_predicted: list | None = None  # held-out dev predictions where the model was fitted on dev (fit_context)
 
 
 def resolve_config(config: dict) -> dict:
@@ -91,7 +92,7 @@ def train_run(train: Corpus | StreamedCorpus, dev: Corpus | None, layer: str, co
             interrupted = (f"interrupted during epoch {len(result.history) + 1}: kept the best model so far (epoch "
                            f"{result.best_epoch} of {len(result.history)} finished)"
                            + (f"; seqtag train -o {run.output} --resume continues" if run.output else ""))
-    return Trained(result.tagger, files, training, interrupted)
+    return Trained(result.tagger, files, training, interrupted, result.dev_predicted)
 
 
 Checkpointer = Callable[[BiLSTMTagger, dict, dict], None]  # (tagger, best weights, checkpoint) -> saves
@@ -185,20 +186,20 @@ def train_bilstm(
         stopped = "diverged"
     if run.best is not None:
         network.load_state_dict(run.best)
-    context = None
+    context = dev_predicted = None
     if network.context is not None and dev is not None and stopped != "interrupted":
         progress({"event": "note", "message": f"fitting the context layer on {len(dev):,} dev sentences (the network "
                   "is trained; this scores dev with it once, then fits on each half and checks on the other)"})
         started = time.perf_counter()
         try:
-            context = fit_context(tagger, dev)
+            context, dev_predicted = fit_context(tagger, dev)
             verdict = "kept" if context["kept"] else "not kept: it did not beat the network alone on held-out dev"
             progress({"event": "note", "message": f"context layer {verdict} ({time.perf_counter() - started:.0f} s)"})
         except KeyboardInterrupt:  # Ctrl-C while fitting: keep the trained network, without the layer
             with torch.no_grad():
                 network.context.zero_()
             context, stopped = {"kept": False, "interrupted": True}, "interrupted"
-    return TrainResult(tagger, run.history, run.best_epoch, run.best_score, stopped, context, config)
+    return TrainResult(tagger, run.history, run.best_epoch, run.best_score, stopped, context, config, dev_predicted)
 
 
 def _dev_or_held_out(train, dev, every: int, on_progress) -> tuple:
@@ -371,12 +372,17 @@ def network_device(network: torch.nn.Module) -> torch.device:
     return next(network.parameters()).device
 
 
-def fit_context(tagger: BiLSTMTagger, dev: Corpus) -> dict:
+def fit_context(tagger: BiLSTMTagger, dev: Corpus) -> tuple[dict, list[list[str]] | None]:
     """Fit the context layer (seqtag.models.context) on the dev set, with the network frozen, if it earns its place.
 
     It is first fitted on each half of the dev documents and scored on the other half. Only if it then beats the
     network alone on the held-out halves is it fitted on the whole dev set. Otherwise it stays zero, as on a dev
-    set too small to fit it (the bundled sample's: 100 sentences). Returns what was measured, for model.json.
+    set too small to fit it (the bundled sample's: 100 sentences).
+
+    Returns what was measured, for model.json, and, where the layer is kept, the cross-fitted dev predictions: each
+    dev sentence tagged with the layer fitted on the other half (in dev's order). A model with the layer fitted
+    on all of dev would be scored there on the data it was fitted on; those predictions are its held-out dev
+    figure. None where the layer is not kept: the network alone is then what dev scores.
 
     The frozen network scores the dev set once; every fit and held-out score reads those scores.
     """
@@ -384,8 +390,9 @@ def fit_context(tagger: BiLSTMTagger, dev: Corpus) -> dict:
     halves = _halves(sentences)
     held_out = {"with": 0.0, "without": 0.0}
     if not all(halves):  # a dev set of one sentence (or document) cannot check the layer
-        return {"kept": False, "held_out_dev_score": held_out}
+        return {"kept": False, "held_out_dev_score": held_out}, None
     scored = [_scored_batches(tagger, sentences, half) for half in halves]
+    cross_fitted: dict[int, list[str]] = {}
     for fit_on, check_on in ((0, 1), (1, 0)):
         _fit_context(tagger, sentences, scored[fit_on])
         check = Corpus([sentences[i] for i in halves[check_on]], dev.layers, dev.schemes, dev.source)
@@ -394,13 +401,19 @@ def fit_context(tagger: BiLSTMTagger, dev: Corpus) -> dict:
                          for i, path in zip(indices, tagger.network.decode_emissions(e, batch["mask"]))}
             report = score_tagger(tagger, check, predicted=[predicted[i] for i in halves[check_on]])
             held_out[key] += report[report["metric"]] / 2
+            if key == "with":
+                cross_fitted.update(predicted)
     kept = held_out["with"] > held_out["without"]
     if kept:
         _fit_context(tagger, sentences, scored[0] + scored[1])
     else:
         with torch.no_grad():
             tagger.network.context.zero_()
-    return {"kept": kept, "held_out_dev_score": {k: round(v, 4) for k, v in held_out.items()}}
+    measured = {"kept": kept, "held_out_dev_score": {k: round(v, 4) for k, v in held_out.items()}}
+    if not kept:
+        return measured, None
+    by_sentence = iter(cross_fitted[i] for i in range(len(sentences)))
+    return measured, [next(by_sentence) if len(s) else [] for s in dev]
 
 
 def _halves(sentences: list[Sentence]) -> tuple[list[int], list[int]]:

@@ -218,7 +218,7 @@ def fit_model(
     Returns (tagger, the model.json document, the extra files of the model directory); (None, {}, {}) on the
     torchrun ranks other than 0.
     """
-    from seqtag.data.evaluation import score_tagger
+    from seqtag.data.evaluation import CROSS_FITTED, score_tagger
     from seqtag.kinds import kind as kind_named
     from seqtag.models.tagger import Trained, TrainRun
     from seqtag.models.tagger import METRICS_FILE, model_document, save_model
@@ -278,9 +278,12 @@ def fit_model(
     if vectors is not None:
         info["training"]["vectors"] = vectors
     metrics = {}
-    for name, corpus in (("dev", dev), ("test", test)):
-        if corpus is not None:
-            metrics[name] = score_tagger(tagger, corpus)
+    if dev is not None:  # held out: where the model was fitted on dev, each half as predicted by a fit on the other
+        metrics["dev"] = score_tagger(tagger, dev, predicted=trained.dev_predicted)
+        if trained.dev_predicted is not None:
+            metrics["dev"]["estimate"] = CROSS_FITTED
+    if test is not None:
+        metrics["test"] = score_tagger(tagger, test)
     info["metrics"] = metrics
     dev_report = metrics.get("dev")
     if dev_report is not None and dev_report[dev_report["metric"]] == 0.0 and any(
