@@ -197,6 +197,10 @@ class TrainConfig:
                             "epoch with the lowest training loss, which did better on small corpora).",
                             flag="--hold-out", minimum=0,
                             excluded=((1, "1 would hold out all of the training data; 0 is off"),))
+    # the practice of published systems: dev chooses the epochs, then the final model learns from dev too
+    refit: bool = setting(False, "After training with dev for early stopping, train again from scratch on train + dev "
+                          "for the epochs dev chose, and keep that model (the dev figure is then the first run's).",
+                          flag="--refit")
     optimizer: str = setting("adam", "Optimizer.", flag="--optimizer", choices=("adam", "sgd"))
     device: str = setting("auto", "auto, cpu, cuda or cuda:N.", flag="--device")
     lr_decay: float = setting(0.05, "The learning rate at epoch e is lr / (1 + lr_decay x e).", minimum=0.0)

@@ -127,7 +127,7 @@ def test_the_dev_figure_is_scored_on_dev_halves_the_layer_was_not_fitted_on(docu
     from seqeval.metrics import f1_score
 
     from seqtag.data.formats import read_corpus
-    from seqtag.training import loop as training
+    from seqtag.training import context_fit as training
 
     document = json.loads((document_model / "model.json").read_text())
     assert document["training"]["context_layer"]["kept"] is True
@@ -146,7 +146,7 @@ def test_the_dev_figure_is_scored_on_dev_halves_the_layer_was_not_fitted_on(docu
 
 
 def test_fit_context_returns_each_dev_half_as_tagged_by_the_layer_fitted_on_the_other(document_model):
-    from seqtag.training import loop as training
+    from seqtag.training import context_fit as training
 
     rng = random.Random(5)
     dev = documents(40, 6)  # with label noise: a third of the bare mentions take the other type
@@ -167,7 +167,7 @@ def test_fit_context_returns_each_dev_half_as_tagged_by_the_layer_fitted_on_the_
 def test_the_reported_dev_figure_scores_the_held_out_predictions(tmp_path, monkeypatch):
     """Where the layer is kept, the dev figure comes from fit_context's held-out predictions (here replaced by all
     O: 0 F1), not from the final model's own predictions on dev (which tag this dev set well)."""
-    from seqtag.training import loop as training
+    from seqtag.training import context_fit as training
 
     fit = training.fit_context
 
@@ -252,7 +252,7 @@ def test_a_one_sentence_dev_set_leaves_the_layer_zero(tmp_path):
 
 
 def test_ctrl_c_while_fitting_keeps_the_trained_network(tmp_path, monkeypatch):
-    from seqtag.training import loop as training
+    from seqtag.training import context_fit as training
 
     def interrupted(tagger, dev):
         tagger.network.context.data.fill_(1.0)  # half-fitted weights must not survive

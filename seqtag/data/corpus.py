@@ -76,6 +76,13 @@ class Corpus:
                       tuple(layers), {layer: self.schemes[layer] for layer in layers if layer in self.schemes},
                       self.source)
 
+    def joined(self, other: Corpus) -> Corpus:
+        """This corpus followed by `other` (train + dev for --refit): `other`'s documents are numbered after this
+        one's, so that no document of one is read as continuing a document of the other."""
+        first = 1 + max((s.document for s in self.sentences if s.document is not None), default=-1)
+        moved = [s if s.document is None else replace(s, document=first + s.document) for s in other.sentences]
+        return Corpus(self.sentences + moved, self.layers, dict(self.schemes), f"{self.source} + {other.source}")
+
     def hold_out(self, every: int = HELD_OUT) -> tuple[Corpus, Corpus]:
         """(the rest, a held-out dev set): every `every`-th document where the corpus marks at least 2 x `every` of
         them (a held-out sentence keeps its neighbours, which a document-window network reads), else every

@@ -16,13 +16,17 @@ from seqtag.errors import DataError
 
 Tags = Sequence[Sequence[str]]
 # A model fitted on its dev set after training (the context layer) is scored there with each half of dev predicted
-# by a fit on the other half: report["estimate"] says so (training.fit_context).
+# by a fit on the other half: report["estimate"] says so (training.context_fit).
 CROSS_FITTED = "cross-fitted"
+# A model refitted on train + dev (--refit) keeps the dev figure of the run before, which had not learned from dev.
+BEFORE_REFIT = "before refit"
+_SHOWN = {CROSS_FITTED: "held-out halves", BEFORE_REFIT: "before the refit on train + dev"}
 
 
 def figure_name(name: str, report: dict) -> str:
-    """How a stored figure is named where it is shown: "dev" says "held-out halves" where it was cross-fitted."""
-    return f"{name} (held-out halves)" if report.get("estimate") == CROSS_FITTED else name
+    """How a stored figure is named where it is shown: "dev" says how it was held out, where it says."""
+    estimate = report.get("estimate")
+    return f"{name} ({_SHOWN[estimate]})" if estimate in _SHOWN else name
 
 
 def main_metric(scheme: L.Scheme) -> str:

@@ -8,7 +8,7 @@ such marks each sentence is a document of its own), and over all the sentences t
 Krishnan & Manning (2006); pooling over documents and the corpus follows Xu et al. (2018).
 
 Its weights (labels x features, a few hundred numbers) are fitted on the dev set after the network is trained
-and frozen (`training.fit_context`, which keeps the layer only where it helps on held-out dev documents): on
+and frozen (`training.context_fit`, which keeps the layer only where it helps on held-out dev documents): on
 training data the network's own predictions are nearly always right, so a layer fitted there would learn to
 trust them far more than it should on unseen text.
 

@@ -61,9 +61,9 @@ class Trained:
     files: dict[str, Any] = field(default_factory=dict)  # extra files, e.g. train_log.jsonl, checkpoint.pt
     training: dict = field(default_factory=dict)  # merged into model.json's "training"
     interrupted: str | None = None  # interrupted after an epoch was saved: what was kept
-    # Where the model was fitted on dev after training (the context layer): each dev sentence predicted by a model
-    # not fitted on it, so that the dev figure is a held-out estimate (training.fit_context).
-    dev_predicted: list | None = None
+    # Where the model was fitted on dev after training (the context layer, --refit): dev scored by what had not
+    # learned from it, with report["estimate"] saying how (seqtag.data.evaluation.figure_name).
+    dev_report: dict | None = None
 
 
 class Predictor(ABC):

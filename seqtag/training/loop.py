@@ -15,13 +15,13 @@ from dataclasses import asdict, dataclass, replace
 
 import torch
 
-from seqtag.training import checkpoint
+from seqtag.training import checkpoint, context_fit
 from seqtag.models.bilstm import BiLSTMConfig, BiLSTMTagger, TrainingCounts
 from seqtag.data.corpus import Corpus, Sentence, StreamedCorpus
 from seqtag.training.devices import resolve_device, score_sharded, start_distributed
 from seqtag.models.encoding import batched_windows
 from seqtag.errors import SeqtagError
-from seqtag.data.evaluation import score_tagger
+from seqtag.data.evaluation import BEFORE_REFIT, CROSS_FITTED, score_tagger
 from seqtag.schedule import RESOLVED, ema_for, lr_factor, schedule_for
 from seqtag.settings import TrainConfig
 from seqtag.models.tagger import CHECKPOINT_FILE, TRAIN_LOG_FILE, Trained, TrainRun
@@ -40,7 +40,7 @@ class TrainResult:
     stopped: str  # "patience" | "max_epochs" | "max_seconds" | "interrupted" | "diverged"
     context: dict | None = None  # what fit_context measured, where the model has a context layer
     config: TrainConfig | None = None  # as trained with: the settings left to corpus size and device resolved
-    dev_predicted: list | None = None  # held-out dev predictions where the model was fitted on dev (fit_context)
+    dev_report: dict | None = None  # dev scored held out, where the model was fitted on dev (fit_context, refit)
 
 
 def resolve_config(config: dict) -> dict:
@@ -71,6 +71,9 @@ def train_run(train: Corpus | StreamedCorpus, dev: Corpus | None, layer: str, co
 
     result = train_bilstm(train, dev, layer, model_config, train_config, config.get("features", ()), run.on_progress,
                           on_checkpoint if run.output is not None else None, resume)
+    refit = None
+    if train_config.refit and result.stopped not in ("interrupted", "diverged"):
+        result, refit = _refit(result, train, dev, layer, model_config, config.get("features", ()), run.on_progress)
     training = {"best_epoch": result.best_epoch, "stopped": result.stopped, "epochs": len(result.history),
                 "best_dev_score": result.best_score, **{name: getattr(result.config, name) for name in RESOLVED},
                 "char_encoder": result.tagger.network.char_encoder}  # these as resolved by corpus size and device
@@ -78,6 +81,8 @@ def train_run(train: Corpus | StreamedCorpus, dev: Corpus | None, layer: str, co
         training["held_out"] = held_out
     if result.context is not None:  # fitted on dev after training: best_dev_score is from before
         training["context_layer"] = result.context
+    if refit is not None:
+        training["refit"] = refit
     files = {TRAIN_LOG_FILE: "".join(json.dumps(r) + "\n" for r in result.history)}
     if last["checkpoint"] is not None:  # keep the last state, so training can go on with --resume
         files[CHECKPOINT_FILE] = last["checkpoint"]
@@ -85,14 +90,51 @@ def train_run(train: Corpus | StreamedCorpus, dev: Corpus | None, layer: str, co
     if result.stopped == "interrupted":
         if not result.history or (run.output is not None and not last["saved"]):
             raise KeyboardInterrupt("before an epoch finished")  # nothing saved: the output is as it was
-        if result.context and result.context.get("interrupted"):
+        if refit is not None and refit.get("interrupted"):
+            interrupted = (f"interrupted while refitting on train + dev: kept the model trained on train (best epoch "
+                           f"{result.best_epoch})")
+        elif result.context and result.context.get("interrupted"):
             interrupted = (f"interrupted while fitting the context layer: kept the trained network (best epoch "
                            f"{result.best_epoch}) without it")
         else:
             interrupted = (f"interrupted during epoch {len(result.history) + 1}: kept the best model so far (epoch "
                            f"{result.best_epoch} of {len(result.history)} finished)"
                            + (f"; seqtag train -o {run.output} --resume continues" if run.output else ""))
-    return Trained(result.tagger, files, training, interrupted, result.dev_predicted)
+    return Trained(result.tagger, files, training, interrupted, result.dev_report)
+
+
+def _refit(first: TrainResult, train: Corpus, dev: Corpus, layer: str, model_config: BiLSTMConfig,
+           features: Sequence[str], on_progress) -> tuple[TrainResult, dict]:
+    """--refit: a new network trained on train + dev for the epochs dev chose in `first`, with `first`'s settings as
+    resolved by the training corpus's size (so the architecture and schedule are the ones dev judged), and `first`'s
+    context layer, fitted on dev while dev was unseen (one fitted now would learn from a network that trained on
+    it). The dev figure is `first`'s, as it was: each dev sentence as `first` tagged it before anything learned it.
+
+    Returns (the result to keep, what model.json records); `first` where the refit is interrupted."""
+    progress = on_progress or (lambda event: None)
+    epochs = first.best_epoch
+    # scored by the first tagger, whose vocabulary says which dev words are unseen
+    dev_report = {**(first.dev_report or score_tagger(first.tagger, dev)), "estimate": BEFORE_REFIT}
+    sized = first.tagger.config
+    model_config = replace(model_config, **{key: getattr(sized, key)
+                                            for key in ("char_encoder", "layers", "hidden", "document_window")})
+    config = replace(first.config, max_epochs=epochs, patience=epochs + 1, refit=False)
+    joined = train.joined(dev)
+    progress({"event": "note", "message": f"refitting on train + dev ({len(joined):,} sentences) for {epochs} "
+              f"epoch(s), the number dev chose"})
+    result = train_bilstm(joined, None, layer, model_config, config, features, on_progress)
+    if result.stopped == "interrupted":
+        return first, {"interrupted": True, "epochs": epochs}
+    network, fitted = result.tagger.network.context, first.tagger.network.context
+    same_labels = result.tagger.vocab["labels"].items == first.tagger.vocab["labels"].items  # dev may add a type
+    if network is not None and fitted is not None and same_labels:
+        with torch.no_grad():
+            network.copy_(fitted)
+    record = {"epochs": epochs, "sentences": len(joined), "tokens": joined.num_tokens(),
+              "final_loss": result.history[-1]["loss"] if result.history else None}
+    return replace(result, history=first.history, best_epoch=first.best_epoch, best_score=first.best_score,
+                   stopped=first.stopped, context=first.context, config=first.config,
+                   dev_report=dev_report), record
 
 
 Checkpointer = Callable[[BiLSTMTagger, dict, dict], None]  # (tagger, best weights, checkpoint) -> saves
@@ -186,20 +228,22 @@ def train_bilstm(
         stopped = "diverged"
     if run.best is not None:
         network.load_state_dict(run.best)
-    context = dev_predicted = None
+    context = dev_report = None
     if network.context is not None and dev is not None and stopped != "interrupted":
         progress({"event": "note", "message": f"fitting the context layer on {len(dev):,} dev sentences (the network "
                   "is trained; this scores dev with it once, then fits on each half and checks on the other)"})
         started = time.perf_counter()
         try:
-            context, dev_predicted = fit_context(tagger, dev)
+            context, dev_predicted = context_fit.fit_context(tagger, dev)
+            if dev_predicted is not None:
+                dev_report = {**score_tagger(tagger, dev, predicted=dev_predicted), "estimate": CROSS_FITTED}
             verdict = "kept" if context["kept"] else "not kept: it did not beat the network alone on held-out dev"
             progress({"event": "note", "message": f"context layer {verdict} ({time.perf_counter() - started:.0f} s)"})
         except KeyboardInterrupt:  # Ctrl-C while fitting: keep the trained network, without the layer
             with torch.no_grad():
                 network.context.zero_()
             context, stopped = {"kept": False, "interrupted": True}, "interrupted"
-    return TrainResult(tagger, run.history, run.best_epoch, run.best_score, stopped, context, config, dev_predicted)
+    return TrainResult(tagger, run.history, run.best_epoch, run.best_score, stopped, context, config, dev_report)
 
 
 def _dev_or_held_out(train, dev, every: int, on_progress) -> tuple:
@@ -370,109 +414,3 @@ def _finite(loss: float, epoch: int) -> float:
 
 def network_device(network: torch.nn.Module) -> torch.device:
     return next(network.parameters()).device
-
-
-def fit_context(tagger: BiLSTMTagger, dev: Corpus) -> tuple[dict, list[list[str]] | None]:
-    """Fit the context layer (seqtag.models.context) on the dev set, with the network frozen, if it earns its place.
-
-    It is first fitted on each half of the dev documents and scored on the other half. Only if it then beats the
-    network alone on the held-out halves is it fitted on the whole dev set. Otherwise it stays zero, as on a dev
-    set too small to fit it (the bundled sample's: 100 sentences).
-
-    Returns what was measured, for model.json, and, where the layer is kept, the cross-fitted dev predictions: each
-    dev sentence tagged with the layer fitted on the other half (in dev's order). A model with the layer fitted
-    on all of dev would be scored there on the data it was fitted on; those predictions are its held-out dev
-    figure. None where the layer is not kept: the network alone is then what dev scores.
-
-    The frozen network scores the dev set once; every fit and held-out score reads those scores.
-    """
-    sentences = [s for s in dev if len(s)]
-    halves = _halves(sentences)
-    held_out = {"with": 0.0, "without": 0.0}
-    if not all(halves):  # a dev set of one sentence (or document) cannot check the layer
-        return {"kept": False, "held_out_dev_score": held_out}, None
-    scored = [_scored_batches(tagger, sentences, half) for half in halves]
-    cross_fitted: dict[int, list[str]] = {}
-    for fit_on, check_on in ((0, 1), (1, 0)):
-        _fit_context(tagger, sentences, scored[fit_on])
-        check = Corpus([sentences[i] for i in halves[check_on]], dev.layers, dev.schemes, dev.source)
-        for key, batches in (("with", tagger.add_context(sentences, scored[check_on])), ("without", scored[check_on])):
-            predicted = {i: tagger.tags_of(path) for indices, batch, e in batches
-                         for i, path in zip(indices, tagger.network.decode_emissions(e, batch["mask"]))}
-            report = score_tagger(tagger, check, predicted=[predicted[i] for i in halves[check_on]])
-            held_out[key] += report[report["metric"]] / 2
-            if key == "with":
-                cross_fitted.update(predicted)
-    kept = held_out["with"] > held_out["without"]
-    if kept:
-        _fit_context(tagger, sentences, scored[0] + scored[1])
-    else:
-        with torch.no_grad():
-            tagger.network.context.zero_()
-    measured = {"kept": kept, "held_out_dev_score": {k: round(v, 4) for k, v in held_out.items()}}
-    if not kept:
-        return measured, None
-    by_sentence = iter(cross_fitted[i] for i in range(len(sentences)))
-    return measured, [next(by_sentence) if len(s) else [] for s in dev]
-
-
-def _halves(sentences: list[Sentence]) -> tuple[list[int], list[int]]:
-    """Sentence indices in two halves: alternate documents, so each half keeps its documents whole (alternate
-    sentences where there is one document or none)."""
-    documents = sorted({s.document for s in sentences}, key=lambda d: (d is None, d))
-    if len(documents) > 1:
-        first = set(documents[::2])
-        return ([i for i, s in enumerate(sentences) if s.document in first],
-                [i for i, s in enumerate(sentences) if s.document not in first])
-    return list(range(0, len(sentences), 2)), list(range(1, len(sentences), 2))
-
-
-def _scored_batches(tagger: BiLSTMTagger, sentences: list[Sentence], half: list[int]) -> list:
-    """The network's scores for some of `sentences`, as `emission_batches` gives them but with indices into
-    `sentences`, and the gold labels in each encoded batch."""
-    part = [sentences[i] for i in half]
-    batches = []
-    for indices, batch, e in tagger.emission_batches(part, use_context=False):
-        gold = tagger.encoder.encode([part[j] for j in indices], set())["labels"]
-        batches.append(([half[j] for j in indices], {**batch, "labels": torch.from_numpy(gold).to(e.device)}, e))
-    return batches
-
-
-def _fit_context(tagger: BiLSTMTagger, sentences: list[Sentence], batches: list, iterations: int = 100,
-                 l2: float = 0.3) -> None:
-    """The labels' likelihood (CRF) or cross-entropy (softmax) given the network's scores plus the context
-    layer's, maximised by L-BFGS (it is convex in the layer's weights), with an L2 penalty. The mentions are
-    pooled over `batches`."""
-    network = tagger.network
-    weight = network.context
-    prepared = [(e, inputs, batch["labels"], batch["mask"])
-                for (_, batch, e), inputs in zip(batches, tagger.context_inputs(sentences, batches))]
-    count = sum(len(indices) for indices, _, _ in batches)
-    with torch.no_grad():
-        weight.zero_()
-    frozen = [p for p in network.parameters() if p.requires_grad]
-    for parameter in frozen:
-        parameter.requires_grad_(False)
-    weight.requires_grad_(True)
-    optimizer = torch.optim.LBFGS([weight], max_iter=iterations, line_search_fn="strong_wolfe")
-
-    def closure():
-        optimizer.zero_grad()
-        total = sum(_context_loss(network, e + inputs @ weight.t(), gold, mask) for e, inputs, gold, mask in prepared)
-        # scaled to a per-sentence loss for L-BFGS; the penalty weighs more the fewer the sentences
-        total = (total + l2 * weight.pow(2).sum()) / count
-        total.backward()
-        return total
-
-    try:
-        optimizer.step(closure)
-    finally:
-        weight.requires_grad_(False)
-        for parameter in frozen:
-            parameter.requires_grad_(True)
-
-
-def _context_loss(network, emissions: torch.Tensor, gold: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    if network.crf is not None:
-        return network.crf.nll(emissions, gold, mask)
-    return torch.nn.functional.cross_entropy(emissions[mask], gold[mask], reduction="sum")

@@ -218,7 +218,7 @@ def fit_model(
     Returns (tagger, the model.json document, the extra files of the model directory); (None, {}, {}) on the
     torchrun ranks other than 0.
     """
-    from seqtag.data.evaluation import CROSS_FITTED, score_tagger
+    from seqtag.data.evaluation import score_tagger
     from seqtag.kinds import kind as kind_named
     from seqtag.models.tagger import Trained, TrainRun
     from seqtag.models.tagger import METRICS_FILE, model_document, save_model
@@ -232,6 +232,9 @@ def fit_model(
     hold_out = config.get("training", {}).get("hold_out")
     if read.stream and dev_path is None and hold_out:
         raise DataError(f"--hold-out {hold_out} needs the training data in memory; with --stream, give --dev")
+    if config.get("training", {}).get("refit") and (read.stream or (dev_path is None and not hold_out)):
+        raise DataError("--refit trains again on train + dev held in memory for the epochs dev chose: give --dev "
+                        "(or --hold-out N)" + (", without --stream" if read.stream else ""))
     try:
         if isinstance(train_path, Corpus):  # already read (compare's learning curve trains on subsets)
             scheme = L.Scheme(read.scheme) if read.scheme else None
@@ -278,10 +281,8 @@ def fit_model(
     if vectors is not None:
         info["training"]["vectors"] = vectors
     metrics = {}
-    if dev is not None:  # held out: where the model was fitted on dev, each half as predicted by a fit on the other
-        metrics["dev"] = score_tagger(tagger, dev, predicted=trained.dev_predicted)
-        if trained.dev_predicted is not None:
-            metrics["dev"]["estimate"] = CROSS_FITTED
+    if dev is not None:  # held out: where the model was fitted on dev, as the trainer scored it before
+        metrics["dev"] = trained.dev_report if trained.dev_report is not None else score_tagger(tagger, dev)
     if test is not None:
         metrics["test"] = score_tagger(tagger, test)
     info["metrics"] = metrics

@@ -1,0 +1,61 @@
+"""--refit: dev chooses the epochs, then a new network learns from train + dev for that many, and the dev figure
+stays the one measured before dev was learned from."""
+
+import json
+
+import pytest
+
+from seqtag.errors import DataError
+from seqtag.runtime.loading import load_model
+from seqtag.training import pipeline
+
+from test_bilstm import TINY_MODEL, write
+from test_context import documents
+
+pytestmark = pytest.mark.slow  # trains models: not in the fast set
+
+READ = pipeline.ReadOptions(format="conll", columns=["word", "ner"])
+
+
+def fit(folder, refit: bool, dev="dev.txt"):
+    config = {"model": {**TINY_MODEL, "document_window": 0},
+              "training": {"max_epochs": 6, "seed": 1, "lr": 0.01, "batch_tokens": 200, "refit": refit}}
+    return pipeline.train_model("bilstm", folder.parent / "train.txt", folder.parent / dev if dev else None, None,
+                                READ, config, folder)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("refit")
+    write(documents(60, 0), root / "train.txt")
+    write(documents(60, 1), root / "dev.txt")
+    return {name: fit(root / name, refit) for name, refit in (("plain", False), ("refit", True))}, root
+
+
+def test_refit_trains_on_train_and_dev_for_the_epochs_dev_chose(runs):
+    documents_, root = runs
+    plain, refit = documents_["plain"], documents_["refit"]
+    best = plain["training"]["best_epoch"]
+    assert refit["training"]["best_epoch"] == best  # the first run is the same run
+    assert refit["training"]["refit"]["epochs"] == best
+    assert refit["training"]["refit"]["sentences"] == plain["training"]["data"]["train"]["sentences"] + \
+        plain["training"]["data"]["dev"]["sentences"]
+    # the names of the dev documents (seven random letters each) are known to the refitted model only
+    dev_names = {s.tokens[1] for s in documents(60, 1).sentences if s.tokens[0] in ("mr", "in")}
+    assert not any(load_model(root / "plain").known(name) for name in dev_names)
+    assert all(load_model(root / "refit").known(name) for name in dev_names)
+
+
+def test_the_refitted_models_dev_figure_is_the_first_runs(runs):
+    documents_, _ = runs
+    plain, refit = documents_["plain"]["metrics"]["dev"], documents_["refit"]["metrics"]["dev"]
+    assert refit["estimate"] == "before refit"
+    assert {k: v for k, v in refit.items() if k != "estimate"} == {k: v for k, v in plain.items() if k != "estimate"}
+    assert json.loads((runs[1] / "refit" / "metrics.json").read_text())["dev"] == refit
+
+
+def test_refit_needs_dev_data_in_memory(tmp_path):
+    write(documents(5, 0), tmp_path / "train.txt")
+    with pytest.raises(DataError, match="--refit trains again on train \\+ dev .*give --dev"):
+        fit(tmp_path / "m", True, dev=None)
+    assert not (tmp_path / "m").exists()
