@@ -9,7 +9,7 @@ The API (seqtag.api) is imported on first use, so `seqtag --help` never imports 
 
 import os
 
-__version__ = "0.1.0"
+from seqtag.version import __version__
 __all__ = ["Model", "Tagged", "load", "read", "train", "write", "__version__"]
 
 # oneDNN (PyTorch's CPU kernels) caches a primitive per input shape; length-bucketed batches rarely repeat a shape,

@@ -215,7 +215,8 @@ class Model:
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Write the model directory (atomically). An existing folder is replaced only if it holds a model of the
         same kind and nothing else, unless `overwrite`."""
-        from seqtag.models.tagger import METRICS_FILE, save_model
+        from seqtag.models.tagger import save_model
+        from seqtag.modeldir import METRICS_FILE
 
         _check_path("path", path)
         _check_flag("overwrite", overwrite)
@@ -265,7 +266,7 @@ def load(path: str | Path, runtime: str = "auto", on_progress: Progress | None =
     directory on first use) and falls back to PyTorch where onnxruntime is missing, the folder cannot be written or
     the network cannot be exported; "torch" and "onnx" choose (seqtag.runtime.choice decides). Loading never runs
     code from the files."""
-    from seqtag.models.tagger import read_model_json
+    from seqtag.modeldir import read_model_json
     from seqtag.runtime import choice as runtimes
 
     _check_path("path", path)
@@ -283,7 +284,7 @@ def read_gold(model: str | Path, path: str | Path, on_progress: Callable[[dict],
     """`load(model).read_gold(path)` without preparing the model to tag (no ONNX export on first use): a bad gold
     file is reported before anything is written. Warns (through `on_progress`) where `path` is the dev file the
     model was fitted on."""
-    from seqtag.models.tagger import read_model_json
+    from seqtag.modeldir import read_model_json
 
     corpus = _read_gold(read_model_json(Path(model)), path, read_options)
     in_sample = fitted_on_gold(model, path)
@@ -294,7 +295,7 @@ def read_gold(model: str | Path, path: str | Path, on_progress: Callable[[dict],
 
 def own_gold(model: str | Path) -> Path:
     """The file a model was scored on when it was trained: its test file, else its dev file."""
-    from seqtag.models.tagger import read_model_json
+    from seqtag.modeldir import read_model_json
 
     data = read_model_json(Path(model)).get("training", {}).get("data", {})
     saved = data.get("test") or data.get("dev")
@@ -306,7 +307,7 @@ def own_gold(model: str | Path) -> Path:
 def fitted_on_gold(model: str | Path, gold: str | Path) -> str | None:
     """A warning where `gold` is the dev file the model's context layer was fitted on: scored there, the model is
     scored on data it was fitted on. None otherwise."""
-    from seqtag.models.tagger import read_model_json
+    from seqtag.modeldir import read_model_json
 
     document = read_model_json(Path(model))
     training = document.get("training", {})

@@ -90,7 +90,7 @@ def check_writable(destination: str | Path) -> None:
 def model_kind_at(path: Path) -> str | None:
     """The kind of the seqtag model in `path`, or None when it holds none (or one this seqtag cannot read)."""
     from seqtag.errors import ModelFormatError
-    from seqtag.models.tagger import read_model_json
+    from seqtag.modeldir import read_model_json
 
     try:
         return str(read_model_json(path).get("kind"))
@@ -101,7 +101,7 @@ def model_kind_at(path: Path) -> str | None:
 def check_model_destination(destination: str | Path, kind: str, overwrite: bool = False,
                             reading: Iterable[str | Path | None] = (), option: str = "-o") -> None:
     """A model directory may be new, an empty folder, or a model of the same kind holding only model files."""
-    from seqtag.models.tagger import MODEL_FILES
+    from seqtag.modeldir import MODEL_FILES
 
     path = Path(destination)
     check_not_reading(path, reading, option)
@@ -183,7 +183,7 @@ def check_folder_destination(destination: str | Path, names: Iterable[str], sour
                              overwrite: bool = False, option: str = "-o") -> None:
     """A folder that files `names` exported from the model `source` are written into: the model directory itself, a
     folder an earlier export wrote (a copy of model.json and no weights), or one where none of them exists yet."""
-    from seqtag.models.tagger import WEIGHTS_NPZ, WEIGHTS_PT
+    from seqtag.modeldir import WEIGHTS_NPZ, WEIGHTS_PT
 
     path = Path(destination)
     if path.exists() and not path.is_dir():

@@ -171,7 +171,7 @@ def test_tag_with_worker_processes_keeps_input_order(tmp_path):
 
 
 def test_a_swap_interrupted_between_renames_is_recovered(tmp_path):
-    from seqtag.models.tagger import read_model_json
+    from seqtag.modeldir import read_model_json
     from seqtag.durable import replace_folder
 
     read = pipeline.ReadOptions(columns=["word", "pos", "chunk", "ner"], layer="ner")

@@ -250,7 +250,7 @@ def evaluate(
 def info(model: Annotated[Path, typer.Argument(help="Model directory.")]) -> None:
     """Describe a trained model: task, labels, configuration, metrics, training data, library versions."""
     from seqtag.cli import show
-    from seqtag.models.tagger import read_model_json
+    from seqtag.modeldir import read_model_json
 
     from seqtag.runtime.choice import choose
 
@@ -448,7 +448,7 @@ def export(
     """Export a BiLSTM model's network to ONNX or TorchScript for serving."""
     from seqtag import outputs
     from seqtag.runtime.export import export as export_model
-    from seqtag.models.tagger import EXPORT_FILES
+    from seqtag.modeldir import EXPORT_FILES
 
     outputs.check_folder_destination(output or model, (*EXPORT_FILES, "model.json"), model, overwrite)
     target = export_model(model, ExportFormat(fmt).value, output)

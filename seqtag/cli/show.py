@@ -156,7 +156,7 @@ def _position(stream, fallback: int) -> int:
 
 def dev_curve(model_dir: Path) -> None:
     """On a terminal, the dev score per epoch as a sparkline with the kept epoch marked under it."""
-    from seqtag.models.tagger import read_train_log  # here: the table of file names comes with numpy
+    from seqtag.modeldir import read_train_log
 
     if not err.is_terminal:
         return
@@ -308,6 +308,10 @@ def model_card(model: Path, document: dict, runtime: str | None = None) -> None:
         verdict = "kept, fitted on the dev set" if context["kept"] else "not kept (zero)"
         table.add_row("context layer", f"{verdict}; held-out dev halves {100 * held_out['with']:.2f} with it, "
                                        f"{100 * held_out['without']:.2f} without")
+    refit = training.get("refit")
+    if refit and not refit.get("interrupted"):
+        table.add_row("refit", f"this network was trained again on train + dev ({refit['sentences']:,} sentences) "
+                               f"for {refit['epochs']} epochs, the number dev chose")
     for name, report in document.get("metrics", {}).items():
         table.add_row(f"{figure_name(name, report)} {report['metric']}", f"{100 * report[report['metric']]:.2f}")
     if runtime:

@@ -16,9 +16,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from seqtag import __version__
+from seqtag.version import __version__
 from seqtag.data.corpus import Corpus
-from seqtag.models.tagger import CHECKPOINT_FILE
+from seqtag.modeldir import CHECKPOINT_FILE
 
 
 def hardware() -> dict:
@@ -199,7 +199,7 @@ def run(models: list[Path], corpus: Corpus, layer: str, train_corpus: Corpus | N
     where there is one, unless `devices` names them, resolved by run_all)."""
     import torch
 
-    from seqtag.models.tagger import read_model_json
+    from seqtag.modeldir import read_model_json
 
     devices = devices or ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 

@@ -39,7 +39,7 @@ def analyse(model_path: Path, gold_path: Path | None = None, read_options: dict 
     from seqtag import api
     from seqtag.data.bootstrap import sentence_counts
     from seqtag.data.evaluation import score_tagger
-    from seqtag.models.tagger import read_train_log
+    from seqtag.modeldir import read_train_log
 
     model = api.load(model_path, runtime="torch")  # a report reads a model folder; it does not add a graph to it
     data = model.document.get("training", {}).get("data", {})

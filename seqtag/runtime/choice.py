@@ -45,7 +45,7 @@ def choose(path: Path, document: dict, asked: str = "auto", *, probs: bool = Fal
         return Choice("torch", "PyTorch: probabilities and n-best lists come from it", asked)
     if importlib.util.find_spec("onnxruntime") is None:
         return Choice("torch", "PyTorch: onnxruntime is not installed", asked)
-    from seqtag.models.tagger import INT8_FILE, ONNX_FILE  # numpy: not at the command line's start
+    from seqtag.modeldir import INT8_FILE, ONNX_FILE
     from seqtag.runtime.export import writable
 
     graph = path / ONNX_FILE

@@ -22,8 +22,7 @@ from seqtag.data.corpus import Sentence
 from seqtag.data.formats.text import file_sha256
 from seqtag import durable
 from seqtag.errors import DataError
-from seqtag.models.tagger import (CONTEXT_FILE, DECODER_FILE, INT8_FILE, ONNX_FILE, TORCHSCRIPT_FILE,
-                                  WEIGHTS_PT)
+from seqtag.modeldir import CONTEXT_FILE, DECODER_FILE, INT8_FILE, ONNX_FILE, TORCHSCRIPT_FILE, WEIGHTS_PT
 
 STAMP = "seqtag_model_json_sha256"  # in model.onnx's metadata: the files the graph was exported with (see below)
 # What a graph is tied to: the model (model.json, weights.pt) it was exported from, and the decoder and context

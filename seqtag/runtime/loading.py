@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 def load_model(path: str | Path, device: str = "cpu", document: dict | None = None) -> Tagger:
     """Load any model kind with its own (PyTorch or numpy) predictor; `document`: its model.json, where the caller
     has read it already. Weights are read with weights_only=True: a planted pickle payload is refused unrun."""
-    from seqtag.models.tagger import WEIGHTS_NPZ, WEIGHTS_PT, load_tensors, read_model_json
+    from seqtag.models.tagger import load_tensors
+    from seqtag.modeldir import WEIGHTS_NPZ, WEIGHTS_PT, read_model_json
 
     path = Path(path)
     document = read_model_json(path) if document is None else document

@@ -21,8 +21,8 @@ from seqtag.data import labels as L
 from seqtag.data.corpus import Sentence
 from seqtag.models.encoding import Encoder, batches_by_tokens, document_windows
 from seqtag.errors import DataError, ModelFormatError
-from seqtag.models.tagger import (CONTEXT_FILE, DECODER_FILE, INT8_FILE, ONNX_FILE, Predictor,
-                           read_model_json)
+from seqtag.models.tagger import Predictor
+from seqtag.modeldir import CONTEXT_FILE, DECODER_FILE, INT8_FILE, ONNX_FILE, read_model_json
 from seqtag.runtime import export as exporting  # its functions looked up at call time (tests replace writable)
 
 BATCH_SENTENCES = 256
@@ -100,7 +100,7 @@ class OnnxTagger(Predictor):
                     self.context = (archive["weight"], archive["types"])
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
             self.damaged = f"{DECODER_FILE} or {CONTEXT_FILE} cannot be read ({type(error).__name__})"
-        self.corpus_count = document["tagger"]["config"]["corpus_mention_count"]  # as saved, or tagger.upgrade's
+        self.corpus_count = document["tagger"]["config"]["corpus_mention_count"]  # as saved, or modeldir.upgrade's
 
     @property
     def session(self):

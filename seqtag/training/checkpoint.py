@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from seqtag.errors import DataError, ModelFormatError
-from seqtag.models.tagger import CHECKPOINT_FILE
+from seqtag.modeldir import CHECKPOINT_FILE
 
 KEYS = {"epoch", "model", "optimizer", "scheduler", "generator", "dropout_generator", "torch_rng", "best",
         "best_score", "best_epoch", "bad_epochs", "history"}
@@ -92,7 +92,8 @@ def load_for_resume(output: Path, train_sha256: str | None, device: str):
     """(tagger, checkpoint) from a model directory to resume, after checking that it can be resumed with this
     training data."""
     from seqtag.models.bilstm import BiLSTMTagger
-    from seqtag.models.tagger import load_tensors, read_model_json
+    from seqtag.models.tagger import load_tensors
+    from seqtag.modeldir import read_model_json
 
     document = read_model_json(output)
     if not (output / CHECKPOINT_FILE).is_file():

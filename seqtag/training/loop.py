@@ -24,7 +24,8 @@ from seqtag.errors import SeqtagError
 from seqtag.data.evaluation import BEFORE_REFIT, CROSS_FITTED, score_tagger
 from seqtag.schedule import RESOLVED, ema_for, lr_factor, schedule_for
 from seqtag.settings import TrainConfig
-from seqtag.models.tagger import CHECKPOINT_FILE, TRAIN_LOG_FILE, Trained, TrainRun
+from seqtag.models.tagger import Trained, TrainRun
+from seqtag.modeldir import CHECKPOINT_FILE, TRAIN_LOG_FILE
 
 
 class TrainingDiverged(SeqtagError):
@@ -72,7 +73,7 @@ def train_run(train: Corpus | StreamedCorpus, dev: Corpus | None, layer: str, co
     result = train_bilstm(train, dev, layer, model_config, train_config, config.get("features", ()), run.on_progress,
                           on_checkpoint if run.output is not None else None, resume)
     refit = None
-    if train_config.refit and result.stopped not in ("interrupted", "diverged"):
+    if train_config.refit and dev is not None and result.stopped not in ("interrupted", "diverged"):
         result, refit = _refit(result, train, dev, layer, model_config, config.get("features", ()), run.on_progress)
     training = {"best_epoch": result.best_epoch, "stopped": result.stopped, "epochs": len(result.history),
                 "best_dev_score": result.best_score, **{name: getattr(result.config, name) for name in RESOLVED},
@@ -84,7 +85,9 @@ def train_run(train: Corpus | StreamedCorpus, dev: Corpus | None, layer: str, co
     if refit is not None:
         training["refit"] = refit
     files = {TRAIN_LOG_FILE: "".join(json.dumps(r) + "\n" for r in result.history)}
-    if last["checkpoint"] is not None:  # keep the last state, so training can go on with --resume
+    # keep the last state, so training can go on with --resume (not under a finished refit: that state is the
+    # first run's, whose vocabulary the refitted network no longer has)
+    if last["checkpoint"] is not None and (refit is None or refit.get("interrupted")):
         files[CHECKPOINT_FILE] = last["checkpoint"]
     interrupted = None
     if result.stopped == "interrupted":

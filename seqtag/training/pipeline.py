@@ -221,7 +221,8 @@ def fit_model(
     from seqtag.data.evaluation import score_tagger
     from seqtag.kinds import kind as kind_named
     from seqtag.models.tagger import Trained, TrainRun
-    from seqtag.models.tagger import METRICS_FILE, model_document, save_model
+    from seqtag.models.tagger import model_document, save_model
+    from seqtag.modeldir import METRICS_FILE
 
     output = Path(output) if output is not None else None
     report = on_progress or (lambda event: None)
@@ -368,7 +369,7 @@ def resumed_run(output: Path, train, dev, test, options: dict):
     """(kind, train, dev, test, read options, config) of the run saved in `output`, for --resume: the saved
     configuration and data, unless given again; only the epoch limits may change."""
     from seqtag.kinds import kind as kind_named
-    from seqtag.models.tagger import read_model_json
+    from seqtag.modeldir import read_model_json
 
     saved = read_model_json(output)
     allowed = {"max_epochs", "patience"}

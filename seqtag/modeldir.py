@@ -1,0 +1,84 @@
+"""A model directory: the files it may hold, and its model.json read and brought up to this version's format.
+
+Plain JSON and file names (no numpy, no torch), so that checking an output folder, `seqtag info` and the layers
+below the models read them cheaply. How each kind writes and reads its weights: seqtag.models.tagger.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from seqtag import durable
+from seqtag.errors import ModelFormatError
+
+FORMAT = "seqtag-model"
+WEIGHTS_PT, WEIGHTS_NPZ = "weights.pt", "weights.npz"
+FORMAT_VERSION = 2  # 2: BiLSTM models may hold a context layer (seqtag.models.context); version 1 models still load
+# what `seqtag export` adds to a model directory (seqtag.runtime.export writes them)
+ONNX_FILE, TORCHSCRIPT_FILE = "model.onnx", "model.torchscript.pt"
+INT8_FILE = "model.int8.onnx"  # the ONNX graph with int8 weights (--runtime onnx-int8)
+DECODER_FILE = "decoder.npz"  # CRF start/transition/end scores with the scheme's constraints applied
+CONTEXT_FILE = "context.npz"  # the fitted context layer (seqtag.models.context): its weight and the label -> type map
+EXPORT_FILES = (ONNX_FILE, INT8_FILE, TORCHSCRIPT_FILE, DECODER_FILE, CONTEXT_FILE)
+# every file a model directory may hold: replacing a directory of only these loses nothing seqtag did not write
+CHECKPOINT_FILE = "checkpoint.pt"  # what --resume continues from (seqtag.training.checkpoint)
+TRAIN_LOG_FILE, METRICS_FILE = "train_log.jsonl", "metrics.json"
+MODEL_FILES = frozenset({"model.json", WEIGHTS_PT, WEIGHTS_NPZ, CHECKPOINT_FILE, TRAIN_LOG_FILE, METRICS_FILE,
+                         *EXPORT_FILES})
+
+
+def read_model_json(path: str | Path) -> dict:
+    path = Path(path)
+    durable.recover_interrupted_swap(path)
+    if not path.is_dir():
+        raise ModelFormatError("no such model directory", path)
+    try:
+        document = json.loads((path / "model.json").read_text("utf-8"))
+    except FileNotFoundError:
+        raise ModelFormatError("not a seqtag model: model.json is missing", path) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ModelFormatError(f"model.json is not valid JSON: {e}", path / "model.json") from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise ModelFormatError("not a seqtag model (model.json has no \"format\": \"seqtag-model\")", path)
+    version = document.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise ModelFormatError(
+            f"model format version {version} is newer than this seqtag reads ({FORMAT_VERSION}); "
+            f"it was written by seqtag {document.get('seqtag_version', '?')}: upgrade seqtag",
+            path,
+        )
+    return upgrade(document)
+
+
+# Settings added to BiLSTM models after some were saved without them: what those models were trained with.
+OLDER_BILSTM_SETTINGS = {"document_window": 0, "corpus_mention_count": True}
+
+
+def upgrade(document: dict) -> dict:
+    """The one place that brings an older model.json up to FORMAT_VERSION, step by step, and fills in the BiLSTM
+    settings added since, so that both runtimes read a saved model as it was trained."""
+    config = document.get("tagger", {}).get("config") if isinstance(document.get("tagger"), dict) else None
+    if document.get("kind") == "bilstm" and isinstance(config, dict):
+        if document["format_version"] < 2:
+            config.setdefault("context", False)  # models from before the context layer have none
+        for name, value in OLDER_BILSTM_SETTINGS.items():
+            config.setdefault(name, value)
+        run = document.get("config", {}).get("training")
+        if isinstance(run, dict):  # a run saved before weight averaging existed had none: --resume goes on without
+            run.setdefault("ema", 0.0)
+    read = document.get("training", {}).get("read") if isinstance(document.get("training"), dict) else None
+    if isinstance(read, dict) and "fmt" in read:  # the reading options' format was saved as "fmt" until 0.1.0
+        read["format"] = read.pop("fmt")
+    return document
+
+
+def read_train_log(path: str | Path, required: tuple[str, ...] = ("epoch", "dev_score", "best_epoch")) -> list[dict]:
+    """A model directory's training log, one record per epoch; empty where there is none, or it is damaged, or a
+    record lacks a `required` key (a damaged log costs a figure, never the model)."""
+    log = Path(path) / TRAIN_LOG_FILE
+    try:
+        records = [json.loads(line) for line in log.read_text("utf-8").splitlines() if line.strip()]
+    except (ValueError, OSError):
+        return []
+    return records if all(isinstance(r, dict) and set(required) <= set(r) for r in records) else []
