@@ -1,6 +1,14 @@
+import os
 from pathlib import Path
 
 import pytest
+
+# Under pytest-xdist (README's test command runs `-n 2`), each worker gets its share of the cores: torch's and
+# onnxruntime's threads of two workers on two cores would otherwise fight over them. Set before anything imports
+# torch; the commands the tests start inherit it.
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    _workers = int(os.environ["PYTEST_XDIST_WORKER_COUNT"])
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // _workers)))
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"

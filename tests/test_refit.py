@@ -46,6 +46,11 @@ def test_refit_trains_on_train_and_dev_for_the_epochs_dev_chose(runs):
     assert all(load_model(root / "refit").known(name) for name in dev_names)
 
 
+def test_a_finished_refit_keeps_no_checkpoint_of_the_first_run(runs):
+    _, root = runs
+    assert (root / "plain" / "checkpoint.pt").is_file() and not (root / "refit" / "checkpoint.pt").exists()
+
+
 def test_the_refitted_models_dev_figure_is_the_first_runs(runs):
     documents_, _ = runs
     plain, refit = documents_["plain"]["metrics"]["dev"], documents_["refit"]["metrics"]["dev"]
