@@ -263,10 +263,6 @@ def config_from_options(options: dict[str, Any], door: str = API) -> tuple[dict,
             continue
         setting = SETTINGS[name]
         value = setting.check(value, door)  # the value as kept (a path as str, features as a list)
-        if setting.key == ("model", "embeddings"):  # checked before any data is read; a file kept as absolute path
-            from seqtag.data import vectors  # numpy: imported only when vectors are asked for
-
-            value = vectors.checked_source(value)
         if len(setting.key) == 2:
             config[setting.key[0]][setting.key[1]] = value
         else:

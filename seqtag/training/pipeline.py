@@ -230,6 +230,11 @@ def fit_model(
     if read.stream and "stream" not in chosen.capabilities:
         raise DataError(f"--stream trains the BiLSTM only; the {kind} baseline reads its training data into memory")
     config = chosen.resolve(config)  # settings are checked before any data is read
+    embeddings = config.get("model", {}).get("embeddings")
+    if embeddings and not resume:  # from a flag, a keyword or a TOML file alike: found, and kept as absolute path
+        from seqtag.data import vectors  # numpy: imported only when vectors are asked for
+
+        config["model"]["embeddings"] = vectors.checked_source(embeddings)
     hold_out = config.get("training", {}).get("hold_out")
     if read.stream and dev_path is None and hold_out:
         raise DataError(f"--hold-out {hold_out} needs the training data in memory; with --stream, give --dev")
