@@ -97,6 +97,12 @@ def kind(name: str) -> Kind:
         raise DataError(f"unknown model kind {name!r}; expected one of {', '.join(KINDS)}") from None
 
 
+def can(name: str, capability: str) -> bool:
+    """Whether the kind `name` has a capability ("onnx", "probs", "nbest", "stream", "auto"); False for a kind this
+    seqtag does not know (a model folder from elsewhere)."""
+    return name in KINDS and capability in KINDS[name].capabilities
+
+
 def variants() -> dict[str, tuple[str, Mapping[str, Any]]]:
     """compare's model names: name -> (kind, [model] settings). A kind without variants is listed by its name."""
     return {name: (k.name, settings) for k in KINDS.values()

@@ -373,7 +373,7 @@ CASES = {
                                     "already holds model.onnx"),
     "export/into-other-model": ("export -m {w}/models/bilstm --format onnx -o {w}/models/hmm", 2,
                                 "already holds model.json"),
-    "export/hmm-model": ("export -m {w}/models/hmm --format onnx -o {w}/export", 2, "only BiLSTM models"),
+    "export/hmm-model": ("export -m {w}/models/hmm --format onnx -o {w}/export", 2, "only bilstm models can be exported"),
     "export/missing-model": ("export -m {w}/models/nope --format onnx -o {w}/export", 3, "no such model"),
     "export/damaged-model": ("export -m {w}/models/pickled --format onnx -o {w}/export", 3, "refused"),
     "export/format-value": ("export -m {w}/models/bilstm --format tflite", 2, "--format"),

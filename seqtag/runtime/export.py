@@ -20,7 +20,7 @@ import numpy as np
 
 from seqtag.data.corpus import Sentence
 from seqtag.data.formats.text import file_sha256
-from seqtag import durable
+from seqtag import durable, kinds
 from seqtag.errors import DataError
 from seqtag.modeldir import CONTEXT_FILE, DECODER_FILE, INT8_FILE, ONNX_FILE, TORCHSCRIPT_FILE, WEIGHTS_PT
 
@@ -69,8 +69,9 @@ def export(model_dir: str | Path, fmt: str, output: str | Path | None = None) ->
 
     model_dir = Path(model_dir)
     tagger = load_model(model_dir)
-    if tagger.kind != "bilstm":
-        raise DataError(f"only BiLSTM models can be exported; this is a {tagger.kind} model", model_dir)
+    if not kinds.can(tagger.kind, "onnx"):
+        exporting = ", ".join(name for name in kinds.KINDS if kinds.can(name, "onnx"))
+        raise DataError(f"only {exporting} models can be exported; this is a {tagger.kind} model", model_dir)
     output = Path(output) if output else model_dir
     output.mkdir(parents=True, exist_ok=True)
     names = input_names(tagger)

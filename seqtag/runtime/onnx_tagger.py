@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from seqtag import kinds
 from seqtag.data import labels as L
 from seqtag.data.corpus import Sentence
 from seqtag.models.encoding import Encoder, batches_by_tokens, document_windows
@@ -67,14 +68,13 @@ class OnnxTagger(Predictor):
     """A BiLSTM model run by onnxruntime: the BiLSTM's own encoder (numpy), the exported network, numpy Viterbi
     under the same constraints, and the same context layer."""
 
-    kind = "bilstm"
-
     def __init__(self, path: Path, graph: str = ONNX_FILE, document: dict | None = None):
         if importlib.util.find_spec("onnxruntime") is None:
             raise DataError("the ONNX runtime needs onnxruntime: pip install onnxruntime", path)
         document = document or read_model_json(path)  # the caller's copy: a vocabulary of vectors is large
-        if document["kind"] != "bilstm" or not (path / graph).exists():
+        if not kinds.can(document["kind"], "onnx") or not (path / graph).exists():
             raise ModelFormatError(f"no {graph} here: run `seqtag export -m {path} --format onnx` first", path)
+        self.kind = document["kind"]  # a kind whose network exports to ONNX (seqtag.kinds)
         super().__init__(document["layer"], L.Scheme(document["scheme"]), document["labels"], document["features"])
         self.encoder = Encoder.of_model(document)
         self.train_words = set(document.get("train_words", []))
