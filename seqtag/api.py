@@ -422,7 +422,7 @@ def train(train: str | Path | None = None, dev: str | Path | None = None, test: 
     else:
         kinds.refuse_foreign(model, options)
         config, run = settings.config_from_options(options)
-        config = pipeline.merge_config(pipeline.load_config(run.get("config_file")), config)
+        config = settings.merge_config(settings.load_config(run.get("config_file")), config)
         read = replace(read, stream=bool(run.get("stream")))
         kind = model
     if output is not None:  # before any work: never replace what seqtag did not write, nor the data it reads
@@ -448,7 +448,7 @@ def _train_auto(train, dev, test, output: Path | None, overwrite: bool, read: pi
     if run.get("stream"):
         raise DataError("--stream trains the BiLSTM only; --model auto also trains baselines, which read their "
                         "training data into memory")
-    config = pipeline.merge_config(pipeline.load_config(run.get("config_file")), config)
+    config = settings.merge_config(settings.load_config(run.get("config_file")), config)
     if output is not None:  # before any work; which kind is saved is known only at the end
         if not overwrite and output.is_dir() and any(output.iterdir()):
             raise DataError("holds files already; --model auto saves into a new or empty folder (the kind it saves "

@@ -7,12 +7,14 @@ choices, help and, where users may type it, its flag. Everything else derives fr
 kinds' option lists (seqtag.kinds). So a value is refused by one rule with one message, whichever door it came
 through; only the name in front differs: `--hidden`, `[model] hidden` or `hidden`.
 
-Defaults that follow the corpus size and the device are None here and filled in by seqtag.schedule.
+Defaults that follow the corpus size and the device are None here and filled in by seqtag.schedule. A `--config`
+TOML file is read here too (load_config) and merged under the flags (merge_config).
 """
 
 from __future__ import annotations
 
 import math
+import tomllib
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any, get_args, get_type_hints
@@ -268,3 +270,35 @@ def config_from_options(options: dict[str, Any], door: str = API) -> tuple[dict,
         else:
             (config if setting.key == ("features",) else run)[setting.key[0]] = value
     return config, run
+
+
+def load_config(path: str | Path | None) -> dict:
+    """A TOML experiment file with [model] and [training] tables (and `features = [...]`)."""
+    if path is None:
+        return {}
+    try:
+        config = tomllib.loads(Path(path).read_text("utf-8"))
+    except FileNotFoundError:
+        raise DataError("no such file", path) from None
+    except UnicodeDecodeError as e:
+        raise DataError(f"not a TOML file: invalid UTF-8 at byte {e.start}", path) from None
+    except IsADirectoryError:
+        raise DataError("is a folder, not a TOML file", path) from None
+    except tomllib.TOMLDecodeError as e:
+        raise DataError(f"invalid TOML: {e}", path) from None
+    unknown = sorted(set(config) - {"model", "training", "features"})
+    if unknown:
+        raise DataError(f"unknown section(s) {', '.join(unknown)}; expected [model], [training], features", path)
+    return config
+
+
+def merge_config(base: dict, overrides: dict) -> dict:
+    """Defaults < file < flags: flags that were given (not None) win, table by table."""
+    merged = {"model": dict(base.get("model", {})), "training": dict(base.get("training", {}))}
+    if "features" in base:
+        merged["features"] = list(base["features"])
+    for section in ("model", "training"):
+        merged[section].update({k: v for k, v in overrides.get(section, {}).items() if v is not None})
+    if overrides.get("features"):
+        merged["features"] = list(overrides["features"])
+    return merged

@@ -349,13 +349,12 @@ def compare(
     """Train several taggers on one split and compare them side by side."""
     from seqtag import outputs, settings
     from seqtag.report import compare as comparison
-    from seqtag.training import pipeline
     from seqtag.cli import show
 
     fractions = comparison.parse_fractions(learning_curve)
     given, _ = settings.config_from_options({"seed": seed, "max_epochs": max_epochs, "features": features},
                                             settings.FLAG)
-    config = pipeline.merge_config({}, given)
+    config = settings.merge_config({}, given)
     with show.TrainingProgress() as progress:
         rows = comparison.compare_models(shared.columns_of(models) or [], train_file, dev_file, test_file,
                                          shared.read_options(reading), config, output_dir,

@@ -14,7 +14,8 @@ from seqtag.data.corpus import Corpus
 from seqtag.data import labels as L
 from seqtag.data.bootstrap import interval, paired
 from seqtag.errors import DataError
-from seqtag.training.pipeline import ReadOptions, merge_config, train_model
+from seqtag.settings import merge_config
+from seqtag.training.pipeline import ReadOptions, train_model
 
 
 def comparable_kinds(names: list[str]) -> list[str]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -16,6 +15,7 @@ from seqtag.data import formats
 from seqtag.data.formats.text import file_sha256
 from seqtag.data import labels as L
 from seqtag.data.corpus import HELD_OUT, Corpus, StreamedCorpus
+from seqtag import settings
 from seqtag.errors import DataError, Interrupted, ModelFormatError
 from seqtag.schedule import RESOLVED
 
@@ -161,38 +161,6 @@ def file_record(path: str | Path, corpus: Corpus | StreamedCorpus) -> dict:
     digest = file_sha256(path) if path.is_file() else None
     return {"path": str(path), "bytes": path.stat().st_size if path.is_file() else None, "sha256": digest,
             "sentences": len(corpus), "tokens": corpus.num_tokens()}
-
-
-def load_config(path: str | Path | None) -> dict:
-    """A TOML experiment file with [model] and [training] tables (and `features = [...]`)."""
-    if path is None:
-        return {}
-    try:
-        config = tomllib.loads(Path(path).read_text("utf-8"))
-    except FileNotFoundError:
-        raise DataError("no such file", path) from None
-    except UnicodeDecodeError as e:
-        raise DataError(f"not a TOML file: invalid UTF-8 at byte {e.start}", path) from None
-    except IsADirectoryError:
-        raise DataError("is a folder, not a TOML file", path) from None
-    except tomllib.TOMLDecodeError as e:
-        raise DataError(f"invalid TOML: {e}", path) from None
-    unknown = sorted(set(config) - {"model", "training", "features"})
-    if unknown:
-        raise DataError(f"unknown section(s) {', '.join(unknown)}; expected [model], [training], features", path)
-    return config
-
-
-def merge_config(base: dict, overrides: dict) -> dict:
-    """Defaults < file < flags: flags that were given (not None) win, table by table."""
-    merged = {"model": dict(base.get("model", {})), "training": dict(base.get("training", {}))}
-    if "features" in base:
-        merged["features"] = list(base["features"])
-    for section in ("model", "training"):
-        merged[section].update({k: v for k, v in overrides.get(section, {}).items() if v is not None})
-    if overrides.get("features"):
-        merged["features"] = list(overrides["features"])
-    return merged
 
 
 def train_model(kind: str, train_path, dev_path, test_path, read: ReadOptions, config: dict, output: str | Path,
@@ -393,7 +361,7 @@ def resumed_run(output: Path, train, dev, test, options: dict):
     if options:
         trainer.resolve({"training": dict(options)})  # the values given now: an error in them is the caller's
     try:  # what the saved run used, checked here so that a damaged record is reported as model.json's
-        config = merge_config(saved["config"], {"training": options})
+        config = settings.merge_config(saved["config"], {"training": options})
         # settings left to corpus size and device go on as the saved run resolved them, so a run begun on a GPU and
         # resumed on a CPU keeps its batch size and learning rate, and a rule changed since does not change the run
         for name in RESOLVED:
