@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-# Under pytest-xdist (README's test command runs `-n 2`), each worker gets its share of the cores: torch's and
+# Under pytest-xdist (README's test command runs `-n 3`), each worker gets its share of the cores: torch's and
 # onnxruntime's threads of two workers on two cores would otherwise fight over them. Set before anything imports
 # torch; the commands the tests start inherit it.
 if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
