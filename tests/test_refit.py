@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from seqtag.errors import DataError
+from seqtag.errors import DataError, Interrupted
 from seqtag.runtime.loading import load_model
 from seqtag.training import pipeline
 
@@ -64,3 +64,30 @@ def test_refit_needs_dev_data_in_memory(tmp_path):
     with pytest.raises(DataError, match="--refit trains again on train \\+ dev .*give --dev"):
         fit(tmp_path / "m", True, dev=None)
     assert not (tmp_path / "m").exists()
+
+
+def test_ctrl_c_while_refitting_keeps_the_first_runs_model_and_its_checkpoint(tmp_path, monkeypatch):
+    from seqtag.training import loop
+
+    train_bilstm = loop.train_bilstm
+
+    def interrupted_refit(train, dev, *args):
+        if dev is not None:
+            return train_bilstm(train, dev, *args)
+
+        def ctrl_c(event):
+            if event.get("event") == "epoch_end":
+                raise KeyboardInterrupt
+
+        return train_bilstm(train, dev, *args[:4], ctrl_c, *args[5:])
+
+    monkeypatch.setattr(loop, "train_bilstm", interrupted_refit)
+    write(documents(20, 0), tmp_path / "train.txt")
+    write(documents(20, 1), tmp_path / "dev.txt")
+    with pytest.raises(Interrupted, match="interrupted while refitting on train \\+ dev: kept the model trained on"):
+        fit(tmp_path / "m", True)
+    document = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert document["training"]["refit"]["interrupted"] is True
+    dev_names = {s.tokens[1] for s in documents(20, 1).sentences if s.tokens[0] in ("mr", "in")}
+    assert not any(load_model(tmp_path / "m").known(name) for name in dev_names)  # the first run's model
+    assert (tmp_path / "m" / "checkpoint.pt").is_file()  # --resume refits again

@@ -108,7 +108,8 @@ def train_run(train: Corpus | StreamedCorpus, dev: Corpus | None, layer: str, co
 
 def _refit(first: TrainResult, train: Corpus, dev: Corpus, layer: str, model_config: BiLSTMConfig,
            features: Sequence[str], on_progress) -> tuple[TrainResult, dict]:
-    """--refit: a new network trained on train + dev for the epochs dev chose in `first`, with `first`'s settings as
+    """--refit: a new network trained on train + dev for the epochs dev chose in `first` (keeping the epoch of lowest
+    training loss, nearly always the last), with `first`'s settings as
     resolved by the training corpus's size (so the architecture and schedule are the ones dev judged), and `first`'s
     context layer, fitted on dev while dev was unseen (one fitted now would learn from a network that trained on
     it). The dev figure is `first`'s, as it was: each dev sentence as `first` tagged it before anything learned it.
@@ -126,8 +127,8 @@ def _refit(first: TrainResult, train: Corpus, dev: Corpus, layer: str, model_con
     progress({"event": "note", "message": f"refitting on train + dev ({len(joined):,} sentences) for {epochs} "
               f"epoch(s), the number dev chose"})
     result = train_bilstm(joined, None, layer, model_config, config, features, on_progress)
-    if result.stopped == "interrupted":
-        return first, {"interrupted": True, "epochs": epochs}
+    if result.stopped == "interrupted":  # Ctrl-C: the first run's model is kept, and --resume refits again
+        return replace(first, stopped="interrupted"), {"interrupted": True, "epochs": epochs}
     network, fitted = result.tagger.network.context, first.tagger.network.context
     same_labels = result.tagger.vocab["labels"].items == first.tagger.vocab["labels"].items  # dev may add a type
     if network is not None and fitted is not None and same_labels:
