@@ -286,8 +286,9 @@ def read_gold(model: str | Path, path: str | Path, on_progress: Callable[[dict],
     model was fitted on."""
     from seqtag.modeldir import read_model_json
 
-    corpus = _read_gold(read_model_json(Path(model)), path, read_options)
-    in_sample = fitted_on_gold(model, path)
+    document = read_model_json(Path(model))
+    corpus = _read_gold(document, path, read_options)
+    in_sample = in_sample_warning(document, path)
     if in_sample and on_progress is not None:
         on_progress({"event": "warning", "message": in_sample})
     return corpus
@@ -309,7 +310,11 @@ def fitted_on_gold(model: str | Path, gold: str | Path) -> str | None:
     scored on data it was fitted on. None otherwise."""
     from seqtag.modeldir import read_model_json
 
-    document = read_model_json(Path(model))
+    return in_sample_warning(read_model_json(Path(model)), gold)
+
+
+def in_sample_warning(document: dict, gold: str | Path) -> str | None:
+    """`fitted_on_gold` for a model.json already read."""
     training = document.get("training", {})
     dev = training.get("data", {}).get("dev", {}).get("path")
     if not (training.get("context_layer") or {}).get("kept") or dev is None or gold == "-":
