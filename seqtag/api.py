@@ -14,13 +14,15 @@ from typing import Any
 
 from seqtag.data import formats
 from seqtag import kinds, outputs, settings
-from seqtag.training import pipeline
+from seqtag.training import fit
+from seqtag.data import reading
 from seqtag.data import labels as L
 from seqtag.data.corpus import Corpus, StreamedCorpus
 from seqtag.errors import DataError
 
 Progress = Callable[[dict], None]
 EXPORT_FORMATS = ("onnx", "torchscript")  # what `seqtag export` writes (seqtag.runtime.export)
+SAMPLE = reading.SAMPLE  # the bundled NER sample: what `train()` trains with no files
 
 
 class Model:
@@ -109,7 +111,7 @@ class Model:
         if isinstance(lines, (str, bytes)) or not isinstance(lines, Iterable):
             raise DataError(f"tag_lines takes lines (an iterable of str), not {type(lines).__name__}")
         if columns is not None:
-            columns = pipeline.ReadOptions(columns=columns).columns
+            columns = reading.ReadOptions(columns=columns).columns
         scheme = tagging.output_scheme(output_scheme, self.scheme)
         if min_prob is not None:
             if isinstance(min_prob, bool) or not isinstance(min_prob, (int, float)) or not 0 <= min_prob <= 1:
@@ -167,7 +169,7 @@ class Model:
         list(self.tag_lines([], input_format, output_format, window=window, columns=columns,  # the settings' checks
                             output_scheme=output_scheme))
         check_whole("workers", workers, 1)
-        columns = pipeline.ReadOptions(columns=columns).columns if columns is not None else None
+        columns = reading.ReadOptions(columns=columns).columns if columns is not None else None
         settings = {"input_format": input_format, "output_format": output_format, "window": window,
                     "columns": columns, "output_scheme": output_scheme}
         # the manifest's key: what makes an output differ (onnx-int8 is the one runtime whose labels may)
@@ -205,7 +207,7 @@ class Model:
         elif self.layer not in gold.layers:
             raise DataError(f"the model tags layer {self.layer!r}, which this corpus lacks; its layers are: "
                             f"{', '.join(gold.layers) or 'none'}", gold.source)
-        pipeline.warn_unseen_labels(gold, self.layer, self.labels, self.scheme, on_progress or (lambda event: None))
+        reading.warn_unseen_labels(gold, self.layer, self.labels, self.scheme, on_progress or (lambda event: None))
         return score_tagger(self.predictor, gold, strict, bootstrap=bootstrap)
 
     def read_gold(self, path: str | Path, **read_options) -> Corpus:
@@ -279,6 +281,34 @@ def load(path: str | Path, runtime: str = "auto", on_progress: Progress | None =
     return Model(predictor, document, path=path, choice=choice)
 
 
+def describe(path: str | Path) -> tuple[dict, str | None]:
+    """`seqtag info`: a model folder's model.json, and why a runtime would be chosen to run it (None for a kind this
+    seqtag does not know)."""
+    from seqtag.modeldir import read_model_json
+    from seqtag.runtime.choice import choose
+
+    _check_path("path", path)
+    document = read_model_json(Path(path))
+    return document, choose(Path(path), document, look_inside=True).why if document.get("kind") in kinds.KINDS else None
+
+
+def export(path: str | Path, format: str, output: str | Path | None = None, *, overwrite: bool = False) -> Path:
+    """`seqtag export`: write a model's network as ONNX or TorchScript into `output` (default: the model folder, where
+    the ONNX runtime finds it). Returns the file written."""
+    from seqtag.modeldir import EXPORT_FILES
+    from seqtag.runtime.export import export as export_network
+
+    _check_path("path", path)
+    outputs.check_folder_destination(Path(output or path), (*EXPORT_FILES, "model.json"), Path(path), overwrite)
+    return export_network(Path(path), format, Path(output) if output is not None else None)
+
+
+def text_lines(stream, replace_invalid: bool = False) -> Iterator[str]:
+    """Lines of a binary stream (stdin) decoded as UTF-8, for `Model.tag_lines`: an invalid byte stops with its line
+    number, or is replaced with `replace_invalid`."""
+    return formats.decode_stdin(stream, replace=replace_invalid)
+
+
 def read_gold(model: str | Path, path: str | Path, on_progress: Callable[[dict], None] | None = None,
               **read_options) -> Corpus:
     """`load(model).read_gold(path)` without preparing the model to tag (no ONNX export on first use): a bad gold
@@ -350,9 +380,9 @@ def read_corpus(path: str | Path, *, format: str | None = None, columns: list[st
     by default) and, with `to_scheme`, converted. `stream=True` leaves it on disk, read again on every pass."""
     _check_path("path", path)
     _check_flag("stream", stream)
-    if to_scheme is not None and to_scheme not in pipeline.SCHEMES and not isinstance(to_scheme, L.Scheme):
-        raise DataError(f"to_scheme must be one of {', '.join(pipeline.SCHEMES)}, not {to_scheme!r}")
-    read = pipeline.ReadOptions(format, columns, layer, scheme, on_invalid)
+    if to_scheme is not None and to_scheme not in reading.SCHEMES and not isinstance(to_scheme, L.Scheme):
+        raise DataError(f"to_scheme must be one of {', '.join(reading.SCHEMES)}, not {to_scheme!r}")
+    read = reading.ReadOptions(format, columns, layer, scheme, on_invalid)
     corpus, _, _ = read.read(path, L.Scheme(to_scheme) if to_scheme else None, stream=stream)
     return corpus
 
@@ -401,17 +431,17 @@ def train(train: str | Path | None = None, dev: str | Path | None = None, test: 
     so `resume=True` can continue); without, the model lives in memory until `Model.save`. Dev and test files are
     scored at the end: `Model.metrics`.
 
-    `model="auto"` trains each candidate kind and keeps the one with the best dev score (pipeline.fit_auto; within
+    `model="auto"` trains each candidate kind and keeps the one with the best dev score (fit.fit_auto; within
     `time_budget` seconds where given); the model directory is written once, at the end."""
-    read = pipeline.ReadOptions(format, columns, layer, scheme, on_invalid)
+    read = reading.ReadOptions(format, columns, layer, scheme, on_invalid)
     output = Path(output) if output is not None else None
     if train is None and not resume:
-        train, dev, test = pipeline.SAMPLE["train"], pipeline.SAMPLE["dev"], pipeline.SAMPLE["test"]
-        read = replace(read, columns=read.columns or pipeline.SAMPLE["columns"],
-                       layer=read.layer or pipeline.SAMPLE["layer"])
+        train, dev, test = reading.SAMPLE["train"], reading.SAMPLE["dev"], reading.SAMPLE["test"]
+        read = replace(read, columns=read.columns or reading.SAMPLE["columns"],
+                       layer=read.layer or reading.SAMPLE["layer"])
     named, model = model, model or kinds.DEFAULT_KIND  # resume=True takes the kind from the folder unless named
     if model == kinds.AUTO:
-        if str(train) == pipeline.STDIN:
+        if str(train) == reading.STDIN:
             raise DataError("--model auto reads the training file once per candidate; --train - reads stdin once: "
                             "give a file")
         return _train_auto(train, dev, test, output, overwrite, read, on_progress, time_budget, resume, options)
@@ -420,7 +450,7 @@ def train(train: str | Path | None = None, dev: str | Path | None = None, test: 
     if resume:
         if output is None:
             raise DataError("resume=True continues the run saved in `output`: give it")
-        kind, train, dev, test, read, config = pipeline.resumed_run(output, train, dev, test, options)
+        kind, train, dev, test, read, config = fit.resumed_run(output, train, dev, test, options)
         if named is not None and named != kind:
             raise DataError(f"--resume continues the {kind} run saved here; --model {named} (model={named!r}) names "
                             "another kind", output)
@@ -431,18 +461,18 @@ def train(train: str | Path | None = None, dev: str | Path | None = None, test: 
         read = replace(read, stream=bool(run.get("stream")))
         kind = model
     if output is not None:  # before any work: never replace what seqtag did not write, nor the data it reads
-        reading = [train, dev, test, options.get("embeddings"), options.get("config_file")]
-        outputs.check_model_destination(output, kind, overwrite, reading)
-    if str(train) == pipeline.STDIN:
+        read_files = [train, dev, test, options.get("embeddings"), options.get("config_file")]
+        outputs.check_model_destination(output, kind, overwrite, read_files)
+    if str(train) == reading.STDIN:
         if read.stream or resume:
             raise DataError(f"--train - reads stdin once; {'--stream' if read.stream else '--resume'} reads the "
                             "training data again: give a file")
         train = formats.read_stdin_corpus(read.format, read.columns)
-    tagger, document, files = pipeline.fit_model(kind, train, dev, test, read, config, output, resume, on_progress)
+    tagger, document, files = fit.fit_model(kind, train, dev, test, read, config, output, resume, on_progress)
     return Model(tagger, document, {} if output else files, output)
 
 
-def _train_auto(train, dev, test, output: Path | None, overwrite: bool, read: pipeline.ReadOptions,
+def _train_auto(train, dev, test, output: Path | None, overwrite: bool, read: reading.ReadOptions,
                 on_progress: Progress | None, time_budget: float | None, resume: bool, options: dict) -> Model:
     if resume:
         raise DataError("--model auto trains from the start: --resume continues one kind's run (its model folder "
@@ -460,7 +490,7 @@ def _train_auto(train, dev, test, output: Path | None, overwrite: bool, read: pi
                             "is known only at the end): choose another, or replace it with --overwrite", output)
         outputs.check_model_destination(output, kinds.AUTO, True,
                                         [train, dev, test, options.get("embeddings"), options.get("config_file")])
-    tagger, document, files = pipeline.fit_auto(train, dev, test, read, config, time_budget, on_progress)
+    tagger, document, files = fit.fit_auto(train, dev, test, read, config, time_budget, on_progress)
     model = Model(tagger, document, files, None)
     if output is not None:
         model.save(output, overwrite=True)

@@ -85,7 +85,7 @@ KINDS: dict[str, Kind] = {  # in the order compare and bench list them: simplest
 
 
 DEFAULT_KIND = "bilstm"  # what `seqtag train` and seqtag.train train unless told otherwise
-AUTO = "auto"  # `seqtag train --model auto`: the candidate that does best on dev (seqtag.training.pipeline.fit_auto)
+AUTO = "auto"  # `seqtag train --model auto`: the candidate that does best on dev (seqtag.training.fit.fit_auto)
 # the kinds --model auto tries, in KINDS' order (simplest first: a tie goes to the simpler kind)
 AUTO_CANDIDATES = tuple(name for name, k in KINDS.items() if "auto" in k.capabilities)
 

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from seqtag.data import formats
-from seqtag.training import pipeline
+from seqtag.training import fit
+from seqtag.data import reading
 from seqtag.models.baselines import HMMTagger, MajorityTagger
 from seqtag.data.corpus import Sentence
 from seqtag.data.evaluation import score_tagger
@@ -83,9 +84,9 @@ def test_baselines_reach_a_stated_accuracy_on_the_sample(pos_split, cls, floor):
 
 @pytest.mark.parametrize("kind", ["majority", "hmm"])
 def test_save_load_round_trip_gives_identical_output(tmp_path, kind):
-    read = pipeline.ReadOptions(columns=["word", "pos", "chunk", "ner"], layer="ner")
-    document = pipeline.train_model(kind, DATA / "ner/train.txt", DATA / "ner/dev.txt", None, read, {},
-                                    tmp_path / kind)
+    read = reading.ReadOptions(columns=["word", "pos", "chunk", "ner"], layer="ner")
+    document = fit.train_model(kind, DATA / "ner/train.txt", DATA / "ner/dev.txt", None, read, {},
+                               tmp_path / kind)
     assert document["kind"] == kind and "dev" in document["metrics"]
     corpus, _, _ = read.read(DATA / "ner/test.txt")
     loaded = load_model(tmp_path / kind)
@@ -129,8 +130,8 @@ def test_baseline_models_load_without_torch_and_refuse_pickled_arrays(tmp_path):
     import subprocess
     import sys
 
-    read = pipeline.ReadOptions(columns=["word", "pos", "chunk", "ner"], layer="ner")
-    pipeline.train_model("hmm", DATA / "ner/train.txt", None, None, read, {}, tmp_path / "hmm")
+    read = reading.ReadOptions(columns=["word", "pos", "chunk", "ner"], layer="ner")
+    fit.train_model("hmm", DATA / "ner/train.txt", None, None, read, {}, tmp_path / "hmm")
     code = (f"import sys; from seqtag.runtime.loading import load_model; load_model({str(tmp_path / 'hmm')!r}); "
             "print('torch' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"

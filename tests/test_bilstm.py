@@ -10,7 +10,8 @@ import torch
 
 import seqtag
 from seqtag.data import formats
-from seqtag.training import pipeline
+from seqtag.training import fit
+from seqtag.data import reading
 from seqtag.data.corpus import Corpus, Sentence
 from seqtag.errors import DataError, ModelFormatError
 from seqtag.models.tagger import save_model
@@ -54,12 +55,12 @@ def train(tmp_path, name="model", epochs=12, decoder="crf", seed=1, resume=False
     dev_path = dev_path or write(synthetic(150, 1), tmp_path / "dev.txt")
     config = {"model": {**TINY_MODEL, "decoder": decoder, **({"char_encoder": char_encoder} if char_encoder else {})},
               "training": {"max_epochs": epochs, "seed": seed, "lr": 0.01, "batch_tokens": 200, "patience": 50}}
-    read = pipeline.ReadOptions(format="conll", columns=["word", "ner"], stream=stream_buffer is not None)
+    read = reading.ReadOptions(format="conll", columns=["word", "ner"], stream=stream_buffer is not None)
     if stream_buffer is not None:
         config["training"]["stream_buffer"] = stream_buffer
     if ema is not None:
         config["training"]["ema"] = ema
-    return pipeline.train_model("bilstm", train_path, dev_path, None, read, config, tmp_path / name, resume)
+    return fit.train_model("bilstm", train_path, dev_path, None, read, config, tmp_path / name, resume)
 
 
 @pytest.mark.parametrize("decoder", ["crf", "softmax"])
@@ -301,8 +302,8 @@ def test_a_document_window_lets_the_network_read_the_neighbouring_sentences(tmp_
     for window in (0, 64):
         config = {"model": {**TINY_MODEL, "document_window": window, "context": False},
                   "training": {"max_epochs": 20, "seed": 1, "lr": 0.01, "batch_tokens": 200, "patience": 50}}
-        read = pipeline.ReadOptions(format="conll", columns=["word", "ner"])
-        document = pipeline.train_model("bilstm", train_path, dev_path, None, read, config, tmp_path / str(window))
+        read = reading.ReadOptions(format="conll", columns=["word", "ner"])
+        document = fit.train_model("bilstm", train_path, dev_path, None, read, config, tmp_path / str(window))
         scores[window] = document["metrics"]["dev"]["f1"]
     assert scores[64] == 1.0  # the topic is two sentences away at most: a window of 64 tokens holds it
     assert scores[0] < 0.8  # alone, a sentence leaves "zork" a guess between LOC and PER
@@ -334,9 +335,9 @@ def test_onnx_runs_document_windows_as_pytorch_does(tmp_path, monkeypatch):
     from seqtag.runtime.onnx_tagger import OnnxTagger, _by_length
 
     config = {"model": {**TINY_MODEL, "document_window": 30}, "training": {"max_epochs": 2, "batch_tokens": 200}}
-    read = pipeline.ReadOptions(format="conll", columns=["word", "ner"])
-    pipeline.train_model("bilstm", write(documents(30, 0), tmp_path / "train.txt"),
-                         write(documents(20, 1), tmp_path / "dev.txt"), None, read, config, tmp_path / "model")
+    read = reading.ReadOptions(format="conll", columns=["word", "ner"])
+    fit.train_model("bilstm", write(documents(30, 0), tmp_path / "train.txt"),
+                    write(documents(20, 1), tmp_path / "dev.txt"), None, read, config, tmp_path / "model")
     export(tmp_path / "model", "onnx")
     torch_tagger, onnx_tagger = load_model(tmp_path / "model"), OnnxTagger(tmp_path / "model")
     sentences = documents(25, 5).sentences + [Sentence(("Unseen", "zork"), {}, document=99), Sentence((), {})]
@@ -389,19 +390,19 @@ def test_a_weight_average_is_what_is_scored_kept_and_resumed(tmp_path):
     train_path, dev_path = tmp_path / "train.txt", tmp_path / "dev.txt"
     config = {"model": {**TINY_MODEL, "context": False},
               "training": {"max_epochs": 3, "seed": 1, "lr": 0.01, "batch_tokens": 200, "patience": 50, "ema": 0.9}}
-    read = pipeline.ReadOptions(format="conll", columns=["word", "ner"])
-    averaged = pipeline.train_model("bilstm", str(train_path), str(dev_path), None, read, config, tmp_path / "ema")
+    read = reading.ReadOptions(format="conll", columns=["word", "ner"])
+    averaged = fit.train_model("bilstm", str(train_path), str(dev_path), None, read, config, tmp_path / "ema")
     log = [json.loads(line) for line in (tmp_path / "ema" / "train_log.jsonl").read_text().splitlines()]
     assert averaged["metrics"]["dev"]["f1"] == max(r["dev_score"] for r in log)  # the kept weights are the scored
     plain_weights = torch.load(tmp_path / "plain" / "weights.pt", weights_only=True)
     kept = torch.load(tmp_path / "ema" / "weights.pt", weights_only=True)
     assert not torch.equal(plain_weights["rnn.weight_ih_l0"], kept["rnn.weight_ih_l0"])  # same seed: the average
     # a resumed run continues the average: the same weights as the run that went on without stopping
-    pipeline.train_model("bilstm", str(train_path), str(dev_path), None, read,
-                         {**config, "training": {**config["training"], "max_epochs": 2}}, tmp_path / "resumed")
+    fit.train_model("bilstm", str(train_path), str(dev_path), None, read,
+                    {**config, "training": {**config["training"], "max_epochs": 2}}, tmp_path / "resumed")
     config["training"]["max_epochs"] = 3
-    pipeline.train_model("bilstm", str(train_path), str(dev_path), None, read, config, tmp_path / "resumed",
-                         resume=True)
+    fit.train_model("bilstm", str(train_path), str(dev_path), None, read, config, tmp_path / "resumed",
+                    resume=True)
     assert load_model(tmp_path / "resumed").predict(synthetic(20, 4).sentences) == \
         load_model(tmp_path / "ema").predict(synthetic(20, 4).sentences)
     resumed = torch.load(tmp_path / "resumed" / "weights.pt", weights_only=True)
@@ -412,13 +413,13 @@ def test_the_weight_average_is_on_by_default_under_25000_tokens_and_zero_turns_i
     from seqtag.schedule import ema_for
 
     assert ema_for(24_999) == 0.99 and ema_for(25_000) == 0.0
-    read = pipeline.ReadOptions(format="conll", columns=["word", "ner"])
+    read = reading.ReadOptions(format="conll", columns=["word", "ner"])
     paths = write(synthetic(60, 0), tmp_path / "train.txt"), write(synthetic(30, 1), tmp_path / "dev.txt")
     documents, weights = {}, {}
     for name, training in (("default", {}), ("off", {"ema": 0.0})):
         config = {"model": {**TINY_MODEL, "context": False},
                   "training": {"max_epochs": 2, "batch_tokens": 200, "patience": 50, **training}}
-        documents[name] = pipeline.train_model("bilstm", *paths, None, read, config, tmp_path / name)
+        documents[name] = fit.train_model("bilstm", *paths, None, read, config, tmp_path / name)
         weights[name] = torch.load(tmp_path / name / "weights.pt", weights_only=True)
     assert documents["default"]["training"]["ema"] == 0.99 and documents["off"]["training"]["ema"] == 0.0
     assert documents["default"]["config"]["training"]["ema"] is None  # by size: a resumed run resolves it again
@@ -435,16 +436,16 @@ def test_a_gpu_trains_a_large_corpus_with_larger_batches_and_a_resumed_run_keeps
     given = resolve(TrainConfig(batch_tokens=1000), 300_000, "cuda")  # what was given stays, the rest is the GPU's
     assert (given.batch_tokens, given.lr, given.max_epochs) == (1000, 0.0045, 60)
     # a run saved as resolved on a GPU and resumed here (a CPU, a tiny corpus) goes on with the GPU's schedule
-    read = pipeline.ReadOptions(format="conll", columns=["word", "ner"])
+    read = reading.ReadOptions(format="conll", columns=["word", "ner"])
     paths = write(synthetic(60, 0), tmp_path / "train.txt"), write(synthetic(30, 1), tmp_path / "dev.txt")
     config = {"model": {**TINY_MODEL, "context": False}, "training": {"max_epochs": 1}}
-    document = pipeline.train_model("bilstm", *paths, None, read, config, tmp_path / "m")
+    document = fit.train_model("bilstm", *paths, None, read, config, tmp_path / "m")
     assert document["config"]["training"]["lr"] is None and document["training"]["lr"] == 0.002
     assert (document["training"]["batch_tokens"], document["training"]["max_epochs"]) == (200, 1)
     saved = json.loads((tmp_path / "m" / "model.json").read_text())
     saved["training"].update(batch_tokens=4000, lr=0.0045)
     (tmp_path / "m" / "model.json").write_text(json.dumps(saved))
-    resumed = pipeline.resumed_run(tmp_path / "m", None, None, None, {"max_epochs": 3})[5]["training"]
+    resumed = fit.resumed_run(tmp_path / "m", None, None, None, {"max_epochs": 3})[5]["training"]
     assert (resumed["batch_tokens"], resumed["lr"], resumed["max_epochs"]) == (4000, 0.0045, 3)
     assert resumed["ema"] == 0.99  # as the run resolved it, whatever the size rule says when it is resumed
 
@@ -463,13 +464,13 @@ def test_a_cpu_trains_a_large_corpus_with_a_narrower_network_for_longer_unless_t
     assert resolve(TrainConfig(), 200_000, "cpu").max_epochs == 45
     assert resolve(TrainConfig(), 10**6, "cuda").max_epochs == 60
     monkeypatch.setattr(schedule, "CPU_SCHEDULE_FROM", 100)  # the synthetic corpus below counts as large
-    read = pipeline.ReadOptions(format="conll", columns=["word", "ner"])
+    read = reading.ReadOptions(format="conll", columns=["word", "ner"])
     paths = write(synthetic(60, 0), tmp_path / "train.txt"), write(synthetic(30, 1), tmp_path / "dev.txt")
     unsized = {key: value for key, value in TINY_MODEL.items() if key not in ("hidden", "layers", "document_window")}
     widths = {}
     for name, given in (("default", {}), ("given", {"hidden": 24, "layers": 2, "document_window": 16})):
         config = {"model": {**unsized, **given, "context": False}, "training": {"max_epochs": 1}}
-        pipeline.train_model("bilstm", *paths, None, read, config, tmp_path / name)
+        fit.train_model("bilstm", *paths, None, read, config, tmp_path / name)
         saved = json.loads((tmp_path / name / "model.json").read_text())
         weights = torch.load(tmp_path / name / "weights.pt", weights_only=True)
         widths[name] = (saved["tagger"]["config"]["hidden"], weights["rnn.weight_hh_l0"].shape[1],
@@ -482,9 +483,9 @@ def test_a_cpu_trains_a_large_corpus_with_a_narrower_network_for_longer_unless_t
 
 def test_max_seconds_stops_between_epochs_after_the_first(tmp_path):
     config = {"model": {**TINY_MODEL}, "training": {"max_epochs": 5, "batch_tokens": 200, "max_seconds": 0.001}}
-    read = pipeline.ReadOptions(format="conll", columns=["word", "ner"])
-    document = pipeline.train_model("bilstm", write(synthetic(60, 0), tmp_path / "train.txt"),
-                                    write(synthetic(30, 1), tmp_path / "dev.txt"), None, read, config, tmp_path / "m")
+    read = reading.ReadOptions(format="conll", columns=["word", "ner"])
+    document = fit.train_model("bilstm", write(synthetic(60, 0), tmp_path / "train.txt"),
+                               write(synthetic(30, 1), tmp_path / "dev.txt"), None, read, config, tmp_path / "m")
     assert document["training"]["stopped"] == "max_seconds" and document["training"]["epochs"] == 1
 
 
@@ -523,11 +524,11 @@ def test_without_dev_data_hold_out_keeps_part_of_the_training_data_to_choose_the
     all of them and keeps the epoch with the lowest training loss."""
     config = {"model": {**TINY_MODEL},
               "training": {"max_epochs": 3, "seed": 1, "lr": 0.01, "batch_tokens": 200, "hold_out": 10}}
-    read = pipeline.ReadOptions(format="conll", columns=["word", "ner"])
+    read = reading.ReadOptions(format="conll", columns=["word", "ner"])
     train_path = write(synthetic(150, 0), tmp_path / "train.txt")
     events = []
-    document = pipeline.train_model("bilstm", train_path, None, None, read, config, tmp_path / "held",
-                                    on_progress=events.append)
+    document = fit.train_model("bilstm", train_path, None, None, read, config, tmp_path / "held",
+                               on_progress=events.append)
     held_out = document["training"]["held_out"]
     assert held_out["sentences"] == 15 and held_out["dev"].endswith("(held out: every 10th sentence)")
     assert document["training"]["data"]["train"]["sentences"] == 150  # the file, as read
@@ -541,7 +542,7 @@ def test_without_dev_data_hold_out_keeps_part_of_the_training_data_to_choose_the
     assert trained_tokens == rest.num_tokens() < synthetic(150, 0).num_tokens()
 
     del config["training"]["hold_out"]  # the default
-    document = pipeline.train_model("bilstm", train_path, None, None, read, config, tmp_path / "all")
+    document = fit.train_model("bilstm", train_path, None, None, read, config, tmp_path / "all")
     assert "held_out" not in document["training"]
     log = [json.loads(line) for line in (tmp_path / "all" / "train_log.jsonl").read_text().splitlines()]
     assert all("dev" not in r and r["dev_score"] == -r["loss"] for r in log)
@@ -550,8 +551,8 @@ def test_without_dev_data_hold_out_keeps_part_of_the_training_data_to_choose_the
     small = write(synthetic(15, 0), tmp_path / "small.txt")
     events.clear()
     config["training"]["hold_out"] = 10
-    document = pipeline.train_model("bilstm", small, None, None, read, config, tmp_path / "small",
-                                    on_progress=events.append)
+    document = fit.train_model("bilstm", small, None, None, read, config, tmp_path / "small",
+                               on_progress=events.append)
     assert "held_out" not in document["training"]
     assert any(e.get("event") == "warning" and "too few to hold out" in e["message"] for e in events)
 
@@ -563,11 +564,11 @@ def test_a_plateau_halves_the_learning_rate_and_a_resumed_run_goes_on_at_the_sam
     assert lr_factor(8, 0.05, scored, 2) == pytest.approx(0.25 / 1.4)  # halved at the 2nd epoch of each plateau
     assert lr_factor(8, 0.05, scored, 0) == pytest.approx(1 / 1.4)  # off
     assert lr_factor(5, 0.0, [{"dev_score": -1.0}] * 5, 1) == 1.0  # no dev data: nothing to read a plateau from
-    read = pipeline.ReadOptions(format="conll", columns=["word", "ner"])
+    read = reading.ReadOptions(format="conll", columns=["word", "ner"])
     paths = write(synthetic(150, 0), tmp_path / "train.txt"), write(synthetic(150, 1), tmp_path / "dev.txt")
     config = {"model": {**TINY_MODEL, "context": False},
               "training": {"max_epochs": 6, "seed": 1, "lr": 0.01, "batch_tokens": 200, "patience": 50, "plateau": 1}}
-    pipeline.train_model("bilstm", *paths, None, read, config, tmp_path / "whole")
+    fit.train_model("bilstm", *paths, None, read, config, tmp_path / "whole")
     log = [json.loads(line) for line in (tmp_path / "whole" / "train_log.jsonl").read_text().splitlines()]
     best, halvings = None, 0
     for record in log:  # each epoch's rate: the decay, halved once for every epoch before it without a better score
@@ -575,9 +576,9 @@ def test_a_plateau_halves_the_learning_rate_and_a_resumed_run_goes_on_at_the_sam
         halvings += best is not None and record["dev_score"] <= best
         best = record["dev_score"] if best is None else max(best, record["dev_score"])
     assert halvings >= 2  # the tiny task reaches F1 1.0 early: the test saw plateaus
-    pipeline.train_model("bilstm", *paths, None, read, {**config, "training": {**config["training"], "max_epochs": 3}},
-                         tmp_path / "resumed")
-    pipeline.train_model("bilstm", *paths, None, read, config, tmp_path / "resumed", resume=True)
+    fit.train_model("bilstm", *paths, None, read, {**config, "training": {**config["training"], "max_epochs": 3}},
+                    tmp_path / "resumed")
+    fit.train_model("bilstm", *paths, None, read, config, tmp_path / "resumed", resume=True)
     whole, resumed = (torch.load(tmp_path / name / "checkpoint.pt", weights_only=True)["model"]
                       for name in ("whole", "resumed"))
     assert all(torch.equal(whole[k], resumed[k]) for k in whole)

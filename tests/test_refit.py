@@ -7,21 +7,22 @@ import pytest
 
 from seqtag.errors import DataError, Interrupted
 from seqtag.runtime.loading import load_model
-from seqtag.training import pipeline
+from seqtag.training import fit
+from seqtag.data import reading
 
 from test_bilstm import TINY_MODEL, write
 from test_context import documents
 
 pytestmark = pytest.mark.slow  # trains models: not in the fast set
 
-READ = pipeline.ReadOptions(format="conll", columns=["word", "ner"])
+READ = reading.ReadOptions(format="conll", columns=["word", "ner"])
 
 
 def fit(folder, refit: bool, dev="dev.txt"):
     config = {"model": {**TINY_MODEL, "document_window": 0},
               "training": {"max_epochs": 6, "seed": 1, "lr": 0.01, "batch_tokens": 200, "refit": refit}}
-    return pipeline.train_model("bilstm", folder.parent / "train.txt", folder.parent / dev if dev else None, None,
-                                READ, config, folder)
+    return fit.train_model("bilstm", folder.parent / "train.txt", folder.parent / dev if dev else None, None,
+                           READ, config, folder)
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,8 @@ import time
 import pytest
 import torch
 
-from seqtag.training import pipeline
+from seqtag.training import fit
+from seqtag.data import reading
 from seqtag.models.bilstm import Network
 from seqtag.data.corpus import Sentence
 from seqtag.runtime.loading import load_model
@@ -63,10 +64,10 @@ def test_a_diverging_loss_stops_training_and_keeps_the_best_model(tmp_path, monk
         return value * float("nan") if calls["n"] > 30 else value
 
     monkeypatch.setattr(Network, "loss", loss)
-    read = pipeline.ReadOptions(columns=["word", "pos", "chunk", "ner"], layer="ner")
+    read = reading.ReadOptions(columns=["word", "pos", "chunk", "ner"], layer="ner")
     config = {"model": {"hidden": 16, "layers": 1}, "training": {"max_epochs": 10, "batch_tokens": 400}}
-    document = pipeline.train_model("bilstm", DATA / "ner/train.txt", DATA / "ner/dev.txt", None, read, config,
-                                    tmp_path / "m")
+    document = fit.train_model("bilstm", DATA / "ner/train.txt", DATA / "ner/dev.txt", None, read, config,
+                               tmp_path / "m")
     assert document["training"]["stopped"] == "diverged"
     assert 1 <= document["training"]["epochs"] < 10
     load_model(tmp_path / "m")
@@ -86,8 +87,8 @@ def test_read_only_output_gives_a_clear_error_and_no_partial_model(tmp_path):
 
 
 def test_tag_into_a_closed_pipe_ends_quietly_and_long_lines_are_stitched(tmp_path):
-    read = pipeline.ReadOptions(columns=["word", "pos", "chunk", "ner"], layer="ner")
-    pipeline.train_model("hmm", DATA / "ner/train.txt", None, None, read, {}, tmp_path / "hmm")
+    read = reading.ReadOptions(columns=["word", "pos", "chunk", "ner"], layer="ner")
+    fit.train_model("hmm", DATA / "ner/train.txt", None, None, read, {}, tmp_path / "hmm")
     many = "\n".join(["EU rejects German call"] * 50000) + "\n"
     command = f"{sys.executable} -m seqtag tag -m {tmp_path / 'hmm'} --output-format inline | head -1"
     result = subprocess.run(command, shell=True, input=many.encode(), capture_output=True)
@@ -102,9 +103,9 @@ def test_tag_into_a_closed_pipe_ends_quietly_and_long_lines_are_stitched(tmp_pat
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU to train the model on")
 def test_a_gpu_trained_model_loads_on_cpu(tmp_path):
     # weights are saved from CPU copies, so a model trained on CUDA loads and tags where there is none
-    read = pipeline.ReadOptions(columns=["word", "pos", "chunk", "ner"], layer="ner")
-    pipeline.train_model("bilstm", DATA / "ner/train.txt", None, None, read, {"model": {"hidden": 8, "layers": 1},
-                         "training": {"max_epochs": 1, "device": "cuda"}}, tmp_path / "m")
+    read = reading.ReadOptions(columns=["word", "pos", "chunk", "ner"], layer="ner")
+    fit.train_model("bilstm", DATA / "ner/train.txt", None, None, read, {"model": {"hidden": 8, "layers": 1},
+                    "training": {"max_epochs": 1, "device": "cuda"}}, tmp_path / "m")
     state = torch.load(tmp_path / "m" / "weights.pt", weights_only=True)
     assert all(t.device.type == "cpu" for t in state.values())
     tagger = load_model(tmp_path / "m", "cpu")
@@ -112,9 +113,9 @@ def test_a_gpu_trained_model_loads_on_cpu(tmp_path):
 
 
 def test_a_model_missing_its_vocabulary_or_a_size_setting_is_refused(tmp_path):
-    read = pipeline.ReadOptions(columns=["word", "pos", "chunk", "ner"], layer="ner")
-    pipeline.train_model("bilstm", DATA / "ner/train.txt", None, None, read,
-                         {"model": {"hidden": 8, "layers": 1}, "training": {"max_epochs": 1}}, tmp_path / "m")
+    read = reading.ReadOptions(columns=["word", "pos", "chunk", "ner"], layer="ner")
+    fit.train_model("bilstm", DATA / "ner/train.txt", None, None, read,
+                    {"model": {"hidden": 8, "layers": 1}, "training": {"max_epochs": 1}}, tmp_path / "m")
     saved = json.loads((tmp_path / "m" / "model.json").read_text())
     for damage in ("vocab", "layers"):  # layers: a setting the corpus size fills in when training, not when loading
         document = json.loads(json.dumps(saved))
@@ -127,8 +128,8 @@ def test_a_model_missing_its_vocabulary_or_a_size_setting_is_refused(tmp_path):
 
 
 def test_several_tag_processes_share_one_model_directory(tmp_path):
-    read = pipeline.ReadOptions(columns=["word", "pos", "chunk", "ner"], layer="ner")
-    pipeline.train_model("hmm", DATA / "ner/train.txt", None, None, read, {}, tmp_path / "hmm")
+    read = reading.ReadOptions(columns=["word", "pos", "chunk", "ner"], layer="ner")
+    fit.train_model("hmm", DATA / "ner/train.txt", None, None, read, {}, tmp_path / "hmm")
     text = (DATA / "ner/test.txt").read_bytes()
     command = [sys.executable, "-m", "seqtag", "tag", "-m", str(tmp_path / "hmm"), "--input-format", "conll"]
     processes = [subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE) for _ in range(4)]
@@ -144,8 +145,8 @@ def test_a_full_disk_gives_a_clear_error_and_keeps_the_old_model(tmp_path, monke
     from seqtag.errors import DataError
     from seqtag.models.tagger import save_model
 
-    read = pipeline.ReadOptions(columns=["word", "pos", "chunk", "ner"], layer="ner")
-    pipeline.train_model("hmm", DATA / "ner/train.txt", None, None, read, {}, tmp_path / "hmm")
+    read = reading.ReadOptions(columns=["word", "pos", "chunk", "ner"], layer="ner")
+    fit.train_model("hmm", DATA / "ner/train.txt", None, None, read, {}, tmp_path / "hmm")
     before = (tmp_path / "hmm" / "weights.npz").read_bytes()
     tagger = load_model(tmp_path / "hmm")
 
@@ -160,8 +161,8 @@ def test_a_full_disk_gives_a_clear_error_and_keeps_the_old_model(tmp_path, monke
 
 
 def test_tag_with_worker_processes_keeps_input_order(tmp_path):
-    read = pipeline.ReadOptions(columns=["word", "pos", "chunk", "ner"], layer="ner")
-    pipeline.train_model("hmm", DATA / "ner/train.txt", None, None, read, {}, tmp_path / "hmm")
+    read = reading.ReadOptions(columns=["word", "pos", "chunk", "ner"], layer="ner")
+    fit.train_model("hmm", DATA / "ner/train.txt", None, None, read, {}, tmp_path / "hmm")
     text = "".join(f"Line {i} : EU rejects German call\n\n" for i in range(3000)).encode()
     args = ["tag", "-m", tmp_path / "hmm", "--batch-size", "100", "--output-format", "inline"]
     one, two = seqtag(*args, input=text), seqtag(*args, "--workers", "2", input=text)
@@ -174,8 +175,8 @@ def test_a_swap_interrupted_between_renames_is_recovered(tmp_path):
     from seqtag.modeldir import read_model_json
     from seqtag.durable import replace_folder
 
-    read = pipeline.ReadOptions(columns=["word", "pos", "chunk", "ner"], layer="ner")
-    pipeline.train_model("majority", DATA / "ner/train.txt", None, None, read, {}, tmp_path / "m")
+    read = reading.ReadOptions(columns=["word", "pos", "chunk", "ner"], layer="ner")
+    fit.train_model("majority", DATA / "ner/train.txt", None, None, read, {}, tmp_path / "m")
     aside = tmp_path / ".m.old-x"
     aside.mkdir()
     os.replace(tmp_path / "m", aside / "model")  # a crash after the first rename of the fallback swap

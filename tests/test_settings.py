@@ -126,7 +126,7 @@ def test_the_reading_options_are_declared_once_and_reach_the_reader_under_their_
     # one name from flag to reader: the dict a command receives is ReadOptions' fields and the API's keywords
     from dataclasses import fields
 
-    from seqtag.training.pipeline import ReadOptions
+    from seqtag.data.reading import ReadOptions
 
     assert set(shared.READING_OPTIONS) == {f.name for f in fields(ReadOptions)} - {"stream"}
     assert set(shared.READING_OPTIONS) <= set(inspect.signature(seqtag.train).parameters)

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from seqtag.training import pipeline
+from seqtag.training import fit
+from seqtag.data import reading
 from seqtag.runtime.loading import load_model
 
 from conftest import DATA
@@ -57,8 +58,8 @@ def run_signalled(tmp_path: Path, signal: str, target: str, nth: int, *argv, std
 def trained(tmp_path) -> Path:
     """A small BiLSTM model that a later run is pointed at: what the user must not lose."""
     config = {"model": {"hidden": 8, "layers": 1}, "training": {"max_epochs": 2, "batch_tokens": 400}}
-    pipeline.train_model("bilstm", DATA / "ner/train.txt", DATA / "ner/dev.txt", None,
-                         pipeline.ReadOptions(**vars(NER)), config, tmp_path / "models" / "ner")
+    fit.train_model("bilstm", DATA / "ner/train.txt", DATA / "ner/dev.txt", None,
+                    reading.ReadOptions(**vars(NER)), config, tmp_path / "models" / "ner")
     return tmp_path / "models" / "ner"
 
 
@@ -110,8 +111,8 @@ def test_a_signal_stops_train_auto_whichever_kind_it_trains(tmp_path, moment, nt
 
 
 def test_sigterm_while_a_baseline_trains_leaves_its_old_model(tmp_path):
-    pipeline.train_model("hmm", DATA / "ner/train.txt", None, None, pipeline.ReadOptions(**vars(NER)), {},
-                         tmp_path / "models" / "hmm")
+    fit.train_model("hmm", DATA / "ner/train.txt", None, None, reading.ReadOptions(**vars(NER)), {},
+                    tmp_path / "models" / "hmm")
     before = snapshot(tmp_path / "models")
     result = run_signalled(tmp_path, "SIGTERM", "seqtag.models.baselines:HMMTagger.fit", 1, "train", "--model", "hmm",
                            "-o", tmp_path / "models" / "hmm")
@@ -121,8 +122,8 @@ def test_sigterm_while_a_baseline_trains_leaves_its_old_model(tmp_path):
 
 
 def test_ctrl_c_while_tagging_exits_130_with_one_line(tmp_path):
-    pipeline.train_model("majority", DATA / "ner/train.txt", None, None, pipeline.ReadOptions(**vars(NER)), {},
-                         tmp_path / "maj")
+    fit.train_model("majority", DATA / "ner/train.txt", None, None, reading.ReadOptions(**vars(NER)), {},
+                    tmp_path / "maj")
     text = b"EU rejects German call\n" * 50
     result = run_signalled(tmp_path, "SIGINT", "seqtag.runtime.tagging:tag_units", 2, "tag", "-m", tmp_path / "maj",
                            "--batch-size", 10, stdin=text)

@@ -11,7 +11,8 @@ import pytest
 import torch
 from test_bilstm import TINY_MODEL, synthetic, write
 
-from seqtag.training import pipeline
+from seqtag.training import fit
+from seqtag.data import reading
 from seqtag.data import vectors
 from seqtag.data.corpus import Sentence
 from seqtag.errors import DataError
@@ -134,13 +135,13 @@ def train_with(tmp_path, vectors_path, name="model", epochs=2, resume=False, **m
     config = {"model": {**{k: v for k, v in TINY_MODEL.items() if k != "word_dim"}, "embeddings": str(vectors_path),
                         **model},
               "training": {"max_epochs": epochs, "seed": 1, "lr": 0.01, "batch_tokens": 200, "patience": 50}}
-    read = pipeline.ReadOptions(format="conll", columns=["word", "ner"])
+    read = reading.ReadOptions(format="conll", columns=["word", "ner"])
     train_path = tmp_path / "train.txt"
     if not train_path.exists():
         write(synthetic(60, 0), train_path)
         write(synthetic(30, 1), tmp_path / "dev.txt")
-    return pipeline.train_model("bilstm", str(train_path), str(tmp_path / "dev.txt"), None, read, config,
-                                tmp_path / name, resume)
+    return fit.train_model("bilstm", str(train_path), str(tmp_path / "dev.txt"), None, read, config,
+                           tmp_path / name, resume)
 
 
 @pytest.fixture

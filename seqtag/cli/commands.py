@@ -19,12 +19,12 @@ from typing import Annotated, NoReturn, Optional
 
 import typer
 
-from seqtag import __version__, kinds
-from seqtag.data import formats
+from seqtag.version import __version__
 from seqtag.cli import options as shared, streams
 from seqtag.errors import DataError, Interrupted, SeqtagError
-from seqtag.cli.options import (BootstrapOpt, ColumnsOpt, Engine, EntityScheme, ExportFormat, FormatChoice, InputFormat, ModelKind,
-                            OutputFormat, OverwriteOpt, Runtime, SchemeChoice)
+from seqtag.cli.options import (AUTO, AUTO_CANDIDATES, COMPARABLE, COMPARED_BY_DEFAULT, DEFAULT_KIND, BootstrapOpt,
+                                ColumnsOpt, Engine, EntityScheme, ExportFormat, FormatChoice, InputFormat, ModelKind,
+                                OutputFormat, OverwriteOpt, Runtime, SchemeChoice)
 from seqtag.cli.show import err, out
 
 app = typer.Typer(
@@ -138,7 +138,7 @@ def preprocess(
 ) -> None:
     """Check corpora, convert them to another scheme or format, and print corpus statistics."""
     from seqtag import outputs
-    from seqtag.training import pipeline
+    from seqtag.data.preprocess import preprocess as convert
     from seqtag.cli import show
 
     outputs.check_apart({"--json": stats_json, "-o": output})
@@ -147,8 +147,8 @@ def preprocess(
     read = shared.read_options(reading)
     target = None if to_scheme in (None, SchemeChoice.auto) else to_scheme.value
     keep = None if keep_layers is None else [c for c in shared.columns_of(keep_layers) or [] if c != "none"]
-    names, reports = pipeline.preprocess(files or [], dataset, split, read, target, output, FormatChoice(to_format).value,
-                                         overwrite, show.notice, keep)
+    names, reports = convert(files or [], dataset, split, read, target, output, FormatChoice(to_format).value, overwrite,
+                             show.notice, keep)
     show.statistics(names, reports)
     if stats_json is not None:
         outputs.write_json(stats_json, "preprocess", {"files": dict(zip(names, reports))})
@@ -164,8 +164,8 @@ def train(
     dev_file: Annotated[Optional[Path], typer.Option("--dev", help="Dev file: early stopping and model choice.")] = None,
     test_file: Annotated[Optional[Path], typer.Option("--test", help="Test file, scored once at the end.")] = None,
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Model directory.")] = None,
-    model: Annotated[ModelKind, typer.Option("--model", help=f"Tagger kind; {kinds.AUTO}: train "
-                     f"{', '.join(kinds.AUTO_CANDIDATES)}, keep the best on dev.")] = kinds.DEFAULT_KIND,
+    model: Annotated[ModelKind, typer.Option("--model", help=f"Tagger kind; {AUTO}: train "
+                     f"{', '.join(AUTO_CANDIDATES)}, keep the best on dev.")] = DEFAULT_KIND,
     time_budget: Annotated[Optional[float], typer.Option("--time-budget", help="Seconds for --model auto: a kind "
                            "starts only while time is left; the BiLSTM, last, stops after the epoch that spends it.")
                            ] = None,
@@ -176,14 +176,13 @@ def train(
 ) -> None:
     """Train a BiLSTM(-CRF) tagger or a baseline and save it as a model directory."""
     from seqtag import api
-    from seqtag.training import pipeline
     from seqtag.cli import show
 
     source = context.get_parameter_source("model")  # --resume takes the kind from the folder unless --model is typed
     kind = ModelKind(model).value if not resume or getattr(source, "name", "DEFAULT") != "DEFAULT" else None
     if train_file is None and not resume:
-        err.print(f"no --train given: training on the bundled sample in {pipeline.DATA_DIR}")
-    output = output or Path("models") / (reading["layer"] or (pipeline.SAMPLE["layer"] if train_file is None else kind or ""))
+        err.print(f"no --train given: training on the bundled sample in {api.SAMPLE['train'].parent.parent}")
+    output = output or Path("models") / (reading["layer"] or (api.SAMPLE["layer"] if train_file is None else kind or ""))
     with show.TrainingProgress() as progress:
         trained = api.train(train_file, dev_file, test_file, kind, output, resume=resume, overwrite=overwrite,
                             on_progress=progress.update, time_budget=time_budget,
@@ -220,7 +219,7 @@ def evaluate(
 ) -> None:
     """Score a model (or a prediction file) against a gold file."""
     from seqtag import api, outputs
-    from seqtag.training import pipeline
+    from seqtag.data.evaluation import evaluate_files
     from seqtag.cli import show
 
     gold = gold or gold_option or (api.own_gold(model) if model is not None and pred is None else None)
@@ -236,7 +235,7 @@ def evaluate(
         report = api.load(model, on_progress=show.notice).evaluate(gold_corpus, strict=strict, bootstrap=bootstrap,
                                                                    on_progress=show.notice)
     else:
-        report = pipeline.evaluate_files(pred, gold, shared.read_options(reading), strict, bootstrap)
+        report = evaluate_files(pred, gold, shared.read_options(reading), strict, bootstrap)
     value = report[report["metric"]]
     out.print(show.report_table(report, f"{gold}: {report['metric']} {100 * value:.2f}{show.interval(report)}"))
     if json_file is not None:
@@ -249,14 +248,10 @@ def evaluate(
 @reports_errors
 def info(model: Annotated[Path, typer.Argument(help="Model directory.")]) -> None:
     """Describe a trained model: task, labels, configuration, metrics, training data, library versions."""
+    from seqtag import api
     from seqtag.cli import show
-    from seqtag.modeldir import read_model_json
 
-    from seqtag.runtime.choice import choose
-
-    document = read_model_json(model)
-    runtime = choose(model, document, look_inside=True).why if document.get("kind") in kinds.KINDS else None
-    show.model_card(model, document, runtime)
+    show.model_card(model, *api.describe(model))
 
 
 @app.command()
@@ -314,7 +309,7 @@ def tag(
                           window=batch_size, columns=shared.columns_of(columns), replace_invalid=replace_invalid,
                           overwrite=overwrite, on_progress=show.files_progress, output_scheme=scheme)
         return show.files_outcome(done, output_dir)
-    lines = show.reading_progress(formats.decode_stdin(sys.stdin.buffer, replace=replace_invalid), sys.stdin.buffer)
+    lines = show.reading_progress(api.text_lines(sys.stdin.buffer, replace_invalid), sys.stdin.buffer)
     for text in tagger.tag_lines(lines, InputFormat(input_format).value, OutputFormat(output_format).value,
                                  window=batch_size, probs=probs, nbest=nbest, workers=workers,
                                  columns=shared.columns_of(columns), output_scheme=scheme, min_prob=min_prob):
@@ -329,8 +324,8 @@ def compare(
     train_file: Annotated[Path, typer.Option("--train", help="Training file.")],
     test_file: Annotated[Path, typer.Option("--test", help="Test file every model is scored on.")],
     dev_file: Annotated[Optional[Path], typer.Option("--dev", help="Dev file (early stopping of the BiLSTMs).")] = None,
-    models: Annotated[str, typer.Option("--models", help="Comma-separated, from: " + ",".join(kinds.variants()))
-                      ] = ",".join(kinds.compared_by_default()),
+    models: Annotated[str, typer.Option("--models", help="Comma-separated, from: " + ",".join(COMPARABLE))
+                      ] = ",".join(COMPARED_BY_DEFAULT),
     output_dir: Annotated[Optional[Path], typer.Option("-o", "--output-dir", help="Keep the trained models here "
                                                        "(default: a temporary folder).")] = None,
     json_file: Annotated[Optional[Path], typer.Option("--json", help="Write the rows as JSON.")] = None,
@@ -347,14 +342,12 @@ def compare(
     reading: dict | None = None,
 ) -> None:
     """Train several taggers on one split and compare them side by side."""
-    from seqtag import outputs, settings
+    from seqtag import outputs
     from seqtag.report import compare as comparison
     from seqtag.cli import show
 
     fractions = comparison.parse_fractions(learning_curve)
-    given, _ = settings.config_from_options({"seed": seed, "max_epochs": max_epochs, "features": features},
-                                            settings.FLAG)
-    config = settings.merge_config({}, given)
+    config = comparison.config_of({"seed": seed, "max_epochs": max_epochs, "features": features}, "flag")
     with show.TrainingProgress() as progress:
         rows = comparison.compare_models(shared.columns_of(models) or [], train_file, dev_file, test_file,
                                          shared.read_options(reading), config, output_dir,
@@ -445,13 +438,9 @@ def export(
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Export a BiLSTM model's network to ONNX or TorchScript for serving."""
-    from seqtag import outputs
-    from seqtag.runtime.export import export as export_model
-    from seqtag.modeldir import EXPORT_FILES
+    from seqtag import api
 
-    outputs.check_folder_destination(output or model, (*EXPORT_FILES, "model.json"), model, overwrite)
-    target = export_model(model, ExportFormat(fmt).value, output)
-    err.print(f"wrote {target}")
+    err.print(f"wrote {api.export(model, ExportFormat(fmt).value, output, overwrite=overwrite)}")
 
 
 def _app_for(args: list[str]) -> typer.Typer:

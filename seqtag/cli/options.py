@@ -15,7 +15,7 @@ from seqtag import kinds
 from seqtag.api import EXPORT_FORMATS
 from seqtag.runtime.choice import RUNTIMES
 from seqtag.data.labels import ENTITY_SCHEMES, Scheme
-from seqtag.training.pipeline import ON_INVALID
+from seqtag.data.reading import ON_INVALID, ReadOptions
 from seqtag.runtime.tagging import TEXT_INPUTS, VIEWS
 
 
@@ -24,6 +24,8 @@ def _choices(name: str, values) -> type[Enum]:
     return Enum(name, {value: value for value in values}, type=str)
 
 
+DEFAULT_KIND, AUTO, AUTO_CANDIDATES = kinds.DEFAULT_KIND, kinds.AUTO, kinds.AUTO_CANDIDATES
+COMPARABLE, COMPARED_BY_DEFAULT = list(kinds.variants()), kinds.compared_by_default()  # compare --models
 FormatChoice = _choices("FormatChoice", formats.NAMES)
 ModelKind = _choices("ModelKind", [*kinds.KINDS, kinds.AUTO])
 TEXT_FORMATS = [name for name, fmt in formats.FORMATS.items() if fmt.text]
@@ -62,7 +64,7 @@ READING_OPTIONS = {"format": (FormatOpt, None), "columns": (ColumnsOpt, None), "
 
 def with_reading_options(command):
     """Add the reading options to a command; it receives them as `reading`, a dict of seqtag.api keywords (the
-    fields of seqtag.training.pipeline.ReadOptions)."""
+    fields of seqtag.data.reading.ReadOptions)."""
     signature = inspect.signature(command, eval_str=True)
     params = [p for p in signature.parameters.values() if p.name != "reading"]
     at = next((i for i, p in enumerate(params) if p.kind is inspect.Parameter.VAR_KEYWORD), len(params))
@@ -84,9 +86,7 @@ def _reading(format, columns, layer, scheme, on_invalid) -> dict:
 
 
 def read_options(reading: dict):
-    """The reading options as seqtag.training.pipeline.ReadOptions (checked there)."""
-    from seqtag.training.pipeline import ReadOptions
-
+    """The reading options as seqtag.data.reading.ReadOptions (checked there)."""
     return ReadOptions(**reading)
 
 

@@ -10,9 +10,15 @@ from __future__ import annotations
 import warnings
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from seqtag.data import labels as L
 from seqtag.errors import DataError
+
+if TYPE_CHECKING:
+    from seqtag.data.corpus import Corpus
+    from seqtag.data.reading import ReadOptions
 
 Tags = Sequence[Sequence[str]]
 # A model fitted on its dev set after training (the context layer) is scored there with each half of dev predicted
@@ -139,3 +145,46 @@ def score_tagger(tagger, corpus, strict: bool = False, predicted: Tags | None = 
     else:
         known = tagger.known
     return score(gold, predicted, tagger.scheme, tokens, known, strict, bootstrap)
+
+
+def evaluate_files(pred_path: str | Path, gold_path: str | Path, read: ReadOptions, strict: bool = False,
+                   bootstrap: int = 0) -> dict:
+    """Score a system's output file against a gold file, without a model."""
+    from seqtag.data.reading import KEEP_INVALID, ReadOptions
+
+    gold, layer, _ = read.read(gold_path)
+    scheme = gold.schemes[layer]
+    columns = read.columns
+    if columns and len(columns) > 2 and _first_fields(pred_path) == 2:  # `seqtag tag`'s own output: word, label
+        columns = ["word", layer]
+    pred_read = ReadOptions(read.format, columns, layer if columns else read.layer, read.scheme,
+                            KEEP_INVALID if strict else "repair")
+    pred, pred_layer, _ = pred_read.read(pred_path, scheme)
+    _check_aligned(pred, gold)
+    return score(gold.column(layer), pred.column(pred_layer), scheme, strict=strict, bootstrap=bootstrap)
+
+
+def _first_fields(path: str | Path) -> int:
+    """How many columns the first token line of a column file has (0 when it has none in its first lines)."""
+    from seqtag.data.formats.text import open_binary
+
+    with open_binary(str(path)) as file:
+        for _, line in zip(range(1000), file):
+            fields = line.split()
+            if fields and not line.startswith((b"#", b"-DOCSTART-")):
+                return len(fields)
+    return 0
+
+
+def _check_aligned(pred: Corpus, gold: Corpus) -> None:
+    """A prediction file must hold the gold file's tokens, sentence by sentence: say where it first does not."""
+    for number, (p, g) in enumerate(zip(pred.sentences, gold.sentences), 1):
+        if p.tokens != g.tokens:
+            i = next((i for i, (a, b) in enumerate(zip(p.tokens, g.tokens)) if a != b), min(len(p), len(g)))
+            mine = repr(p.tokens[i]) if i < len(p) else "the end of the sentence"
+            theirs = repr(g.tokens[i]) if i < len(g) else "the end of the sentence"
+            gold_line = f":{g.origin.line_of(i)}" if g.origin else ""
+            raise DataError(f"sentence {number} differs from the gold file: {mine} where {gold.source}{gold_line} "
+                            f"has {theirs}", pred.source, p.origin.line_of(min(i, len(p) - 1)) if p.origin else None)
+    if len(pred) != len(gold):
+        raise DataError(f"{len(pred):,} sentences where the gold file {gold.source} has {len(gold):,}", pred.source)

@@ -138,7 +138,7 @@ def default_data(data: Path | None, read):
     """(corpus file, read options) to measure on: the one given, else the bundled NER sample read as its columns."""
     from dataclasses import replace
 
-    from seqtag.training.pipeline import SAMPLE
+    from seqtag.data.reading import SAMPLE
 
     if data is not None:
         return data, read
@@ -150,7 +150,7 @@ def run_all(models: list[Path], data: Path, read, train_bench: bool = True,
     """`seqtag bench`: the given models, or one of every kind (seqtag.kinds) trained briefly on `data`."""
     from seqtag.training.devices import resolve_device
     from seqtag.kinds import KINDS
-    from seqtag.training.pipeline import train_model
+    from seqtag.training.fit import train_model
     from seqtag.runtime.loading import load_model
 
     devices = [resolve_device(d) for d in devices] if devices else None  # refused before any measuring starts

@@ -14,8 +14,9 @@ from seqtag.data.corpus import Corpus
 from seqtag.data import labels as L
 from seqtag.data.bootstrap import interval, paired
 from seqtag.errors import DataError
-from seqtag.settings import merge_config
-from seqtag.training.pipeline import ReadOptions, train_model
+from seqtag.settings import config_from_options, merge_config
+from seqtag.data.reading import ReadOptions
+from seqtag.training.fit import train_model
 
 
 def comparable_kinds(names: list[str]) -> list[str]:
@@ -32,6 +33,12 @@ def comparable_kinds(names: list[str]) -> list[str]:
     if repeated:  # one row and one model folder per name
         raise DataError(f"--models names {', '.join(repeated)} more than once")
     return [table[name][0] for name in names]
+
+
+def config_of(options: dict, door: str = "api") -> dict:
+    """The settings compare takes (seed, max_epochs, features), checked and named as `door` names them, as the
+    configuration every kind trains with."""
+    return merge_config({}, config_from_options(options, door)[0])
 
 
 def compare_models(

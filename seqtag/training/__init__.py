@@ -1,5 +1,6 @@
-"""Training: the BiLSTM's loop (loop), checkpoints that --resume continues from, torchrun ranks and devices, and the
-pipeline that reads the corpora, trains any kind, scores it and writes the model directory.
+"""Training: `seqtag train` behind the API (fit: read the corpora, train any kind, score it, write the model
+directory), the BiLSTM's loop (loop), its context layer (context_fit), checkpoints that --resume continues from
+(checkpoint), torchrun ranks and devices.
 
 May import: the top-level modules below seqtag.api, seqtag.data, seqtag.models and this folder.
 """

@@ -253,7 +253,7 @@ def train_bilstm(
 def _dev_or_held_out(train, dev, every: int, on_progress) -> tuple:
     """(train, dev, what was held out): with `every` (--hold-out) and no dev data, every `every`-th document or
     sentence is held out, so that early stopping and the context layer see data the network does not train on."""
-    if dev is not None or not every:  # (a streamed corpus with --hold-out is refused before it is read: pipeline)
+    if dev is not None or not every:  # (a streamed corpus with --hold-out is refused before it is read: training.fit)
         return train, dev, None
     if len(train) < 2 * every:
         if on_progress is not None:

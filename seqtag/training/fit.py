@@ -1,166 +1,25 @@
-"""Plain functions behind the commands: read the splits, train any tagger, save it, score it.
+"""`seqtag train` behind the Python API: read the splits, train any kind, score it, write the model directory;
+`--model auto` (fit_auto) and `--resume` (resumed_run).
 
-They return values and report through callbacks; the CLI renders them. Tests and Python users call them directly.
+They return values and report through callbacks; seqtag.api and the command line render them.
 """
 
 from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Callable
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from seqtag.data import formats
 from seqtag.data.formats.text import file_sha256
 from seqtag.data import labels as L
-from seqtag.data.corpus import HELD_OUT, Corpus, StreamedCorpus
+from seqtag.data.corpus import HELD_OUT, Corpus
+from seqtag.data.reading import ReadOptions, file_record, warn_unseen_labels
 from seqtag import settings
 from seqtag.errors import DataError, Interrupted, ModelFormatError
 from seqtag.schedule import RESOLVED
-
-DATA_DIR = Path(__file__).resolve().parent.parent / "sample"  # package data, so a wheel install has it too
-SAMPLE = {  # the bundled NER sample: what `seqtag train` trains with no arguments
-    "train": DATA_DIR / "ner" / "train.txt",
-    "dev": DATA_DIR / "ner" / "dev.txt",
-    "test": DATA_DIR / "ner" / "test.txt",
-    "columns": ["word", "pos", "chunk", "ner"],
-    "layer": "ner",
-}
-
-
-SCHEMES = tuple(scheme.value for scheme in L.Scheme)
-ON_INVALID = ("repair", "error")  # repair invalid sequences (I-X after O) as conlleval reads them, or stop
-KEEP_INVALID = "keep"  # evaluate --strict: a system's predictions are scored as they are
-
-
-def _text(name: str, value) -> str:
-    if not isinstance(value, str) or not value:
-        raise DataError(f"{name} must be a non-empty string, not {value!r}")
-    return value
-
-
-@dataclass
-class ReadOptions:
-    """How to read a corpus file (the options shared by every command that reads one)."""
-
-    format: str | None = None  # a name of seqtag.data.formats.FORMATS; None: detected
-    columns: list[str] | None = None
-    layer: str | None = None
-    scheme: str | None = None  # None: detect
-    on_invalid: str = "repair"
-    stream: bool = False  # training data only: read from disk on every pass, never held in memory
-
-    def __post_init__(self):
-        """The same checks for the command line and the Python API, before any file is read."""
-        if self.format is not None:
-            self.format = formats.get(_text("format", self.format)).name
-        if self.columns is not None:
-            if isinstance(self.columns, str) or not isinstance(self.columns, (list, tuple)) or not all(
-                    isinstance(c, str) and c.strip() for c in self.columns):
-                raise DataError(f"columns must be a list of column names, such as ['word', 'pos', 'ner'], not "
-                                f"{self.columns!r}")
-            self.columns = list(self.columns)
-        if self.layer is not None:
-            _text("layer", self.layer)
-        if self.scheme == "auto":
-            self.scheme = None
-        if self.scheme is not None and self.scheme not in SCHEMES:
-            raise DataError(f"scheme must be one of auto, {', '.join(SCHEMES)}, not {self.scheme!r}")
-        if self.on_invalid not in (*ON_INVALID, KEEP_INVALID):
-            raise DataError(f"on_invalid must be {' or '.join(ON_INVALID)}, not {self.on_invalid!r}")
-
-    def read(self, path: str | Path, to_scheme: L.Scheme | None = None,
-             stream: bool = False) -> tuple[Corpus | StreamedCorpus, str, int]:
-        scheme = L.Scheme(self.scheme) if self.scheme else None
-        return formats.load_corpus(path, self.format, self.columns, self.layer, scheme, self.on_invalid, to_scheme,
-                                   stream)
-
-
-def preprocess(files: list[Path], dataset: str | None, split: str | None, read: ReadOptions, to_scheme: str | None,
-               output: str | Path | None, to_format: str = "canonical", overwrite: bool = False,
-               on_progress: Callable[[dict], None] | None = None, keep_layers: list[str] | None = None
-               ) -> tuple[list[str], list[dict]]:
-    """`seqtag preprocess`: read corpora (files or a Hugging Face dataset), check and convert their target layer,
-    write them in `to_format` to `output` (only `keep_layers`, where given), and return (names, statistics); the
-    OOV rate of each later file is against the first (the training set). Every corpus is checked to fit the format
-    before any is written."""
-    from seqtag.data.corpus import statistics, vocabulary
-
-    report = on_progress or (lambda event: None)
-    suffix = formats.get(to_format).suffix
-    if output is not None and files:  # before reading: the names are known
-        _check_outputs(_output_paths(output, [str(f) for f in files], suffix), overwrite, files, to_format)
-    if dataset:
-        inputs = formats.read_hf(dataset, split)
-    elif files:
-        inputs = [(str(f), formats.read_corpus(f, read.format, read.columns)) for f in files]
-    else:
-        raise DataError("give corpus files, or --dataset NAME")
-    scheme = L.Scheme(read.scheme) if read.scheme else None
-    prepared = []
-    for name, corpus in inputs:
-        corpus, target, repaired = formats.prepare(corpus, read.layer, scheme, read.on_invalid,
-                                                   L.Scheme(to_scheme) if to_scheme else None)
-        if repaired:
-            report({"event": "warning",
-                    "message": f"{corpus.source}: repaired {repaired} invalid sentence(s) as conlleval reads them"})
-        prepared.append((name, corpus, target))
-    names = [name for name, _, _ in prepared]
-    if output is not None:
-        destinations = _output_paths(output, names, suffix)
-        if dataset:  # named files were checked before reading
-            _check_outputs(destinations, overwrite, [], to_format)
-        written = [corpus if keep_layers is None else corpus.keep(keep_layers) for _, corpus, _ in prepared]
-        for corpus in written:
-            formats.check_writable(corpus, to_format)
-        for destination, corpus in zip(destinations, written):
-            formats.write_corpus(corpus, destination, to_format)
-            report({"event": "wrote", "message": f"wrote {destination}"})
-    train_vocab = vocabulary(prepared[0][1].sentences) if len(prepared) > 1 else None
-    return names, [statistics(corpus, target, train_vocab if i else None)
-                   for i, (_, corpus, target) in enumerate(prepared)]
-
-
-def _check_outputs(destinations: list[Path], overwrite: bool, inputs, to_format: str) -> None:
-    from seqtag import outputs
-
-    for destination in destinations:
-        outputs.check_file_destination(destination, "preprocess", overwrite, inputs, "-o")
-        if destination.is_dir() and to_format != "hf":
-            raise DataError(f"is a Hugging Face dataset folder; --to-format hf replaces it, a {to_format} file does "
-                            "not", destination)
-    if len(set(destinations)) < len(destinations):
-        raise DataError("two inputs have the same file name and would be written to one file; convert them apart",
-                        destinations[0].parent)
-
-
-def _output_paths(output: str | Path, names: list[str], suffix: str) -> list[Path]:
-    """One file for one input (unless `output` is a folder or ends in /), else a file per input in the folder."""
-    from seqtag.outputs import DATASET_MARK
-
-    dataset = (Path(output) / DATASET_MARK).is_file()  # a dataset folder seqtag wrote is one output, not a folder
-    if len(names) == 1 and (dataset or not Path(output).is_dir()) and not str(output).endswith("/"):
-        return [Path(output)]
-    output = Path(output)
-    stems = [Path(n.replace("[", "_").replace("]", "")).name for n in names]
-    return [output / f"{stem}{suffix}" for stem in stems]
-
-
-STDIN = "-"  # `--train -`: the training data from stdin, read once into memory
-
-
-def file_record(path: str | Path, corpus: Corpus | StreamedCorpus) -> dict:
-    """What a model was trained on: name, size, hash, counts."""
-    if isinstance(path, Corpus):  # read before (a learning-curve subset): named by its source
-        return {"path": path.source, "bytes": None, "sha256": None, "sentences": len(corpus),
-                "tokens": corpus.num_tokens()}
-    path = Path(path)
-    if path.exists():  # absolute, so that --resume finds the data from any directory
-        path = path.resolve()
-    digest = file_sha256(path) if path.is_file() else None
-    return {"path": str(path), "bytes": path.stat().st_size if path.is_file() else None, "sha256": digest,
-            "sentences": len(corpus), "tokens": corpus.num_tokens()}
 
 
 def train_model(kind: str, train_path, dev_path, test_path, read: ReadOptions, config: dict, output: str | Path,
@@ -385,25 +244,6 @@ def resumed_run(output: Path, train, dev, test, options: dict):
     return saved["kind"], train, dev, test, read, config
 
 
-def warn_unseen_labels(corpus: Corpus, layer: str, known: Iterable[str], scheme: L.Scheme,
-                       report: Callable[[dict], None]) -> None:
-    """Labels (entity types, for span layers) that a dev or test file has and the training data never had: no model
-    can predict them, so the user should hear of it before trusting a score."""
-    from collections import Counter
-
-    def key(label: str) -> str:  # span layers compare types, so IOB1's B-X is not new beside I-X
-        return label[2:] if scheme in L.ENTITY_SCHEMES and label != "O" else label
-
-    seen = {key(label) for label in known}
-    unseen = Counter(key(label) for sentence in corpus for label in sentence.labels[layer] if key(label) not in seen)
-    if unseen:
-        what = "entity type(s)" if scheme in L.ENTITY_SCHEMES else "label(s)"
-        listed = ", ".join(f"{label} ({count:,} token(s))" for label, count in unseen.most_common(10))
-        more = f" and {len(unseen) - 10} more" if len(unseen) > 10 else ""
-        report({"event": "warning", "message": f"{corpus.source}: {len(unseen)} {what} the training data never "
-                f"has: {listed}{more}"})
-
-
 def _left_as_it_was(output: Path | None) -> str:
     from seqtag.outputs import model_kind_at
 
@@ -426,46 +266,3 @@ def _finish_distributed() -> bool:
     dist.barrier()
     dist.destroy_process_group()
     return rank != 0
-
-
-def evaluate_files(pred_path: str | Path, gold_path: str | Path, read: ReadOptions, strict: bool = False,
-                   bootstrap: int = 0) -> dict:
-    """Score a system's output file against a gold file, without a model."""
-    from seqtag.data.evaluation import score
-
-    gold, layer, _ = read.read(gold_path)
-    scheme = gold.schemes[layer]
-    columns = read.columns
-    if columns and len(columns) > 2 and _first_fields(pred_path) == 2:  # `seqtag tag`'s own output: word, label
-        columns = ["word", layer]
-    pred_read = ReadOptions(read.format, columns, layer if columns else read.layer, read.scheme,
-                            KEEP_INVALID if strict else "repair")
-    pred, pred_layer, _ = pred_read.read(pred_path, scheme)
-    _check_aligned(pred, gold)
-    return score(gold.column(layer), pred.column(pred_layer), scheme, strict=strict, bootstrap=bootstrap)
-
-
-def _first_fields(path: str | Path) -> int:
-    """How many columns the first token line of a column file has (0 when it has none in its first lines)."""
-    from seqtag.data.formats.text import open_binary
-
-    with open_binary(str(path)) as file:
-        for _, line in zip(range(1000), file):
-            fields = line.split()
-            if fields and not line.startswith((b"#", b"-DOCSTART-")):
-                return len(fields)
-    return 0
-
-
-def _check_aligned(pred: Corpus, gold: Corpus) -> None:
-    """A prediction file must hold the gold file's tokens, sentence by sentence: say where it first does not."""
-    for number, (p, g) in enumerate(zip(pred.sentences, gold.sentences), 1):
-        if p.tokens != g.tokens:
-            i = next((i for i, (a, b) in enumerate(zip(p.tokens, g.tokens)) if a != b), min(len(p), len(g)))
-            mine = repr(p.tokens[i]) if i < len(p) else "the end of the sentence"
-            theirs = repr(g.tokens[i]) if i < len(g) else "the end of the sentence"
-            gold_line = f":{g.origin.line_of(i)}" if g.origin else ""
-            raise DataError(f"sentence {number} differs from the gold file: {mine} where {gold.source}{gold_line} "
-                            f"has {theirs}", pred.source, p.origin.line_of(min(i, len(p) - 1)) if p.origin else None)
-    if len(pred) != len(gold):
-        raise DataError(f"{len(pred):,} sentences where the gold file {gold.source} has {len(gold):,}", pred.source)
