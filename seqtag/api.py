@@ -456,7 +456,7 @@ def train(train: str | Path | None = None, dev: str | Path | None = None, test: 
                             "another kind", output)
     else:
         kinds.refuse_foreign(model, options)
-        config, run = settings.config_from_options(options)
+        config, run = settings.config_from_options(options, settings.API, kinds.kind(model).table())
         config = settings.merge_config(settings.load_config(run.get("config_file")), config)
         read = replace(read, stream=bool(run.get("stream")))
         kind = model

@@ -1,8 +1,10 @@
-"""The one registry of model kinds: KINDS maps each kind to its predictor, its trainer and its own options.
+"""The one registry of model kinds: KINDS maps each kind to its predictor, its trainer, its own settings and what
+it can do.
 
 Everything that lists kinds derives from this table: `train --model` and the options it accepts, `compare --models`,
-`bench`, model loading, and the parametrized tests. Adding a kind is one class (a Tagger with a trainer) plus one
-entry here. Classes are named as "module:attribute" strings, so reading this table imports no torch.
+`bench`, model loading, and the parametrized tests. Adding a kind is one class (a Tagger with a trainer), its
+settings dataclass where it has its own (seqtag.settings), plus one entry here; callers ask a kind's capabilities
+(`can`), never its name. Classes are named as "module:attribute" strings, so reading this table imports no torch.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 
 from seqtag import settings
 from seqtag.errors import DataError
-from seqtag.settings import API, FLAG, Setting
+from seqtag.settings import API, FLAG, TOML, RunConfig, Setting, TrainConfig
 
 
 @dataclass(frozen=True)
@@ -24,11 +26,14 @@ class Kind:
     predictor: str  # "module:Class", a seqtag.models.tagger.Tagger
     # "module:callable": (train, dev, layer, config, run=seqtag.models.tagger.TrainRun) -> Trained, or a bare Tagger
     trainer: str
-    options: tuple[Setting, ...] = ()  # the settings a user may give this kind (seqtag.settings)
+    # the settings a user may give this kind (seqtag.settings); a kind with its own [model] settings takes them all
+    options: tuple[Setting, ...] = ()
     variants: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # compare's names -> [model] settings
     bench: Mapping[str, Any] = field(default_factory=dict)  # settings of the short run `seqtag bench` trains
-    capabilities: frozenset[str] = frozenset()  # "probs", "nbest", "onnx", "stream", "auto" (--model auto tries it)
-    resolver: str | None = None  # "module:callable": config -> the full, checked config (defaults filled in)
+    # "probs", "nbest", "onnx" (export), "stream" (--stream), "auto" (--model auto tries it), "epochs" (trains in
+    # epochs: --resume, `bench`'s training figures), "vectors" (--embeddings)
+    capabilities: frozenset[str] = frozenset()
+    model_settings: type | None = None  # its own [model] settings: a dataclass of seqtag.settings fields
 
     def predictor_class(self):
         return _resolve(self.predictor)
@@ -36,16 +41,34 @@ class Kind:
     def trainer_function(self):
         return _resolve(self.trainer)
 
-    def resolve(self, config: dict) -> dict:
-        """The configuration this kind trains with, checked before any data is read."""
-        if self.resolver:
-            return _resolve(self.resolver)(config)
-        resolved: dict = {}
+    def table(self) -> dict[str, Setting]:
+        """Every setting this kind takes by keyword, flagged or TOML-only."""
+        if self.model_settings is not None:
+            return settings.options_of(self.model_settings)
+        return {option.name: option for option in self.options}
+
+    def configure(self, config: dict) -> RunConfig:
+        """The typed configuration this kind trains with, from a [model]/[training]/features configuration (flags,
+        keywords and a TOML file merged), checked before any data is read. model.json records it: in full, defaults
+        included, for a kind with its own settings (so a run can be repeated exactly); the settings given, else."""
+        if not isinstance(config, Mapping):
+            raise DataError(f"a configuration is a table of [model] and [training] settings, not {config!r}")
+        features = config.get("features") or []
+        if not isinstance(features, (list, tuple)) or not all(isinstance(f, str) for f in features):
+            raise DataError(f"features takes names, not {features!r}")
+        if self.model_settings is not None:
+            from dataclasses import asdict
+
+            training = settings.make_config(TrainConfig, config.get("training") or {}, "training")
+            model = settings.make_config(self.model_settings, config.get("model") or {}, "model")
+            return RunConfig(training, model, tuple(features), {"model": asdict(model), "training": asdict(training),
+                                                                "features": list(features)})
+        given: dict = {}
         for option in self.options:
-            if len(option.key) == 2 and config.get(option.key[0], {}).get(option.key[1]) is not None:
-                value = option.check(config[option.key[0]][option.key[1]], settings.TOML)
-                resolved.setdefault(option.key[0], {})[option.key[1]] = value
-        return resolved
+            if len(option.key) == 2 and (config.get(option.key[0]) or {}).get(option.key[1]) is not None:
+                value = option.check(config[option.key[0]][option.key[1]], TOML)
+                given.setdefault(option.key[0], {})[option.key[1]] = value
+        return RunConfig(TrainConfig(**given.get("training", {})), None, tuple(features), given)
 
     def option(self, name: str) -> Setting | None:
         return next((o for o in self.options if o.name == name), None)
@@ -60,7 +83,11 @@ def _resolve(target: str):
 
 
 SEED, MAX_EPOCHS = settings.SETTINGS["seed"], settings.SETTINGS["max_epochs"]  # the baselines take these too
-BILSTM_OPTIONS = tuple(settings.FLAGGED.values())
+
+
+def flagged(model_settings: type) -> tuple[Setting, ...]:
+    """The options of a kind with its own [model] settings: every one of its settings that has a flag."""
+    return tuple(s for s in settings.options_of(model_settings).values() if s.flag)
 
 
 KINDS: dict[str, Kind] = {  # in the order compare and bench list them: simplest first
@@ -74,12 +101,13 @@ KINDS: dict[str, Kind] = {  # in the order compare and bench list them: simplest
                        (SEED, MAX_EPOCHS), capabilities=frozenset({"auto"})),
     "bilstm": Kind(
         "bilstm", "BiLSTM with character features and a CRF or softmax output layer",
-        "seqtag.models.bilstm:BiLSTMTagger", "seqtag.training.loop:train_run", BILSTM_OPTIONS,
+        "seqtag.models.bilstm:BiLSTMTagger", "seqtag.training.loop:train_run", flagged(settings.BiLSTMConfig),
         variants={"bilstm": {"decoder": "softmax"}, "bilstm-crf": {"decoder": "crf"},
                   # needs seqtag-nlp[glove]: named in --models, not compared by default
                   "bilstm-crf-glove": {"decoder": "crf", "embeddings": "glove-6b-50d"}},
-        bench={"max_epochs": 2}, capabilities=frozenset({"probs", "nbest", "onnx", "stream", "auto"}),
-        resolver="seqtag.training.loop:resolve_config",
+        bench={"max_epochs": 2},
+        capabilities=frozenset({"probs", "nbest", "onnx", "stream", "auto", "epochs", "vectors"}),
+        model_settings=settings.BiLSTMConfig,
     ),
 }
 
@@ -115,13 +143,27 @@ def compared_by_default() -> list[str]:
 
 
 def all_options() -> dict[str, Setting]:
-    """Every kind's options by name, each once (kinds that share an option share one declaration)."""
+    """Every kind's options by name, each once: the command line has one flag per name. Kinds that take the same
+    name must agree on its flag and type; each checks the value by its own declaration (bounds, choices, help)."""
     found: dict[str, Setting] = {}
     for k in KINDS.values():
         for option in k.options:
-            if found.setdefault(option.name, option) != option:
-                raise TypeError(f"option {option.name!r} is defined twice, differently")
+            first = found.setdefault(option.name, option)
+            if (first.flag, first.type, first.listed) != (option.flag, option.type, option.listed):
+                raise TypeError(f"option {option.name!r} has two flags or types: {first.flag} and {option.flag}")
     return found
+
+
+def check(name: str, given: Mapping[str, Any], door: str) -> None:
+    """The options a user gave for kind `name` (or for --model auto's candidates), each checked by the declaration of
+    the kind that takes it, named as `door` names it."""
+    if name == AUTO:
+        for candidate in AUTO_CANDIDATES:
+            settings.check_options({k: v for k, v in given.items() if KINDS[candidate].option(k)}, door,
+                                   KINDS[candidate].table())
+        settings.check_options(given, door, all_options())  # (an unknown one)
+    else:
+        settings.check_options(given, door, kind(name).table())
 
 
 def refuse_foreign(name: str, given: Mapping[str, Any], door: str = API) -> None:

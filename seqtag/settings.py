@@ -1,14 +1,17 @@
-"""Every setting of every model kind, declared once, torch-free.
+"""Every setting of every model kind, declared once, torch-free, and the typed configuration a run is made of.
 
-A setting is one field of a settings dataclass (`BiLSTMConfig` is the `[model]` table of a TOML file, `TrainConfig`
-the `[training]` one) or one run setting (RUN_SETTINGS). Its declaration carries its type, default, bounds,
-choices, help and, where users may type it, its flag. Everything else derives from it: the flags of `seqtag train`
-(seqtag.cli.commands.options), the keywords of `seqtag.train`, the check of a TOML file and of a saved model.json, and the
-kinds' option lists (seqtag.kinds). So a value is refused by one rule with one message, whichever door it came
-through; only the name in front differs: `--hidden`, `[model] hidden` or `hidden`.
+A setting is one field of a settings dataclass (a kind's own `[model]` table of a TOML file, `BiLSTMConfig` for the
+BiLSTM; `TrainConfig`, the `[training]` one) or one run setting (RUN_SETTINGS). Its declaration carries its type,
+default, bounds, choices, help and, where users may type it, its flag. Everything else derives from it: the flags of
+`seqtag train` (seqtag.cli.options), the keywords of `seqtag.train`, the check of a TOML file and of a saved
+model.json, and the kinds' option lists (seqtag.kinds). So a value is refused by one rule with one message, whichever
+door it came through; only the name in front differs: `--hidden`, `[model] hidden` or `hidden`. Two kinds may each
+declare a setting of the same name and flag with bounds of their own; each checks a value by its own.
 
-Defaults that follow the corpus size and the device are None here and filled in by seqtag.schedule. A `--config`
-TOML file is read here too (load_config) and merged under the flags (merge_config).
+A run's configuration becomes one typed RunConfig (seqtag.kinds.Kind.configure) before any data is read, and goes
+unchanged to the trainer and the network. Defaults that follow the corpus size and the device are None here and
+filled in by seqtag.schedule once the data is read. A `--config` TOML file is read here too (load_config) and merged
+under the flags (merge_config).
 """
 
 from __future__ import annotations
@@ -164,7 +167,7 @@ class BiLSTMConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> BiLSTMConfig:
-        return make_config(cls, values)
+        return make_config(cls, values, "model")
 
 
 @dataclass
@@ -214,7 +217,7 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> TrainConfig:
-        return make_config(cls, values)
+        return make_config(cls, values, "training")
 
 
 RUN_SETTINGS = {setting.name: setting for setting in (
@@ -227,43 +230,80 @@ RUN_SETTINGS = {setting.name: setting for setting in (
 
 MODEL = _settings_of(BiLSTMConfig, "model")
 TRAINING = _settings_of(TrainConfig, "training")
-SECTIONS = {"model": (BiLSTMConfig, MODEL), "training": (TrainConfig, TRAINING)}
-# every setting by its keyword: a name is one setting, whichever kind takes it
-SETTINGS: dict[str, Setting] = {**TRAINING, **MODEL, **RUN_SETTINGS}
-FLAGGED = {name: s for name, s in SETTINGS.items() if s.flag}  # the options of `seqtag train`, in --help's order
 
 
-def make_config(cls, values: dict):
+def options_of(model_settings: type | None) -> dict[str, Setting]:
+    """Every setting of a kind that trains with `model_settings` as its own `[model]` table, by keyword: the
+    `[training]` ones, its own, and the run settings. A name is one setting within a kind; two kinds may declare the
+    same name with their own bounds."""
+    own = MODEL if model_settings is BiLSTMConfig else _settings_of(model_settings, "model") if model_settings else {}
+    return {**TRAINING, **own, **RUN_SETTINGS}
+
+
+# the BiLSTM's settings by keyword, and those with a flag (the options of `seqtag train`, in --help's order)
+SETTINGS: dict[str, Setting] = options_of(BiLSTMConfig)
+FLAGGED = {name: s for name, s in SETTINGS.items() if s.flag}
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """A run's settings, made once from a flag, keyword or TOML configuration (seqtag.kinds.Kind.configure) and passed
+    unchanged to the trainer and on to the network. Defaults left to the corpus size and the device are None here,
+    filled in by the trainer once the data is read (seqtag.schedule)."""
+
+    training: TrainConfig
+    model: Any = None  # the kind's own [model] settings (BiLSTMConfig for the BiLSTM); None for a kind without
+    features: tuple[str, ...] = ()
+    recorded: dict = field(default_factory=dict, compare=False)  # what model.json's "config" keeps
+
+    def to_dict(self) -> dict:
+        return self.recorded
+
+    def with_model(self, **changes) -> RunConfig:
+        """The same run with some of its own [model] settings changed (a vectors file found and made absolute)."""
+        from dataclasses import asdict, replace
+
+        model = replace(self.model, **changes)
+        return RunConfig(self.training, model, self.features, {**self.recorded, "model": asdict(model)})
+
+
+def make_config(cls, values: dict, section: str | None = None):
     """A settings dataclass from a TOML table (or a saved model's): unknown keys and refused values are errors that
     name the setting as the table does."""
-    section, table = next((name, table) for name, (c, table) in SECTIONS.items() if c is cls)
-    by_key = {s.key[1]: s for s in table.values()}
+    section = section or ("training" if cls is TrainConfig else "model")
+    by_key = {s.key[1]: s for s in (TRAINING if cls is TrainConfig else _settings_of(cls, section)).values()}
+    if not isinstance(values, dict):
+        raise DataError(f"[{section}] must be a table of settings, not {values!r}")
     unknown = sorted(set(values) - set(by_key))
     if unknown:
         raise DataError(f"unknown [{section}] setting(s): {', '.join(unknown)}; known: {', '.join(by_key)}")
     return cls(**{key: by_key[key].check(value, TOML) for key, value in values.items()})
 
 
-def check_options(options: dict[str, Any], door: str) -> None:
-    """Each value refused or accepted by its setting's rule, named as `door` names it; nothing else is done (the
-    command line checks its flags before seqtag.api, which builds the configuration, sees them)."""
+def check_options(options: dict[str, Any], door: str, table: dict[str, Setting] = SETTINGS) -> None:
+    """Each value refused or accepted by its setting's rule in `table` (a kind's settings), named as `door` names it;
+    nothing else is done (the command line checks its flags before seqtag.api, which builds the configuration, sees
+    them)."""
     for name, value in options.items():
-        if name not in SETTINGS:
-            raise DataError(f"unknown option {name!r}; options are: {', '.join(sorted(FLAGGED))}")
-        SETTINGS[name].check(value, door)
+        if name not in table:
+            known = sorted(name for name, s in table.items() if s.flag)
+            raise DataError(f"unknown option {name!r}; options are: {', '.join(known)}")
+        table[name].check(value, door)
 
 
-def config_from_options(options: dict[str, Any], door: str = API) -> tuple[dict, dict]:
+def config_from_options(options: dict[str, Any], door: str = API, table: dict[str, Setting] = SETTINGS
+                        ) -> tuple[dict, dict]:
     """(config with [model], [training] and features, run settings such as stream and config_file) from setting
-    values by keyword, each checked and named as `door` names it; None values are left out, so defaults and a
-    --config file fill them."""
-    check_options(options, door)
+    values by keyword, each checked by its declaration in `table` (a kind's settings) and named as `door` names it;
+    None values are left out, so defaults and a --config file fill them."""
     config: dict = {"model": {}, "training": {}}
     run: dict = {}
     for name, value in options.items():
+        if name not in table:
+            check_options({name: value}, door, table)  # the unknown option's error
         if value is None:
             continue
-        setting = SETTINGS[name]
+        setting = table[name]
         value = setting.check(value, door)  # the value as kept (a path as str, features as a list)
         if len(setting.key) == 2:
             config[setting.key[0]][setting.key[1]] = value

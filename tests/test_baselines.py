@@ -39,7 +39,7 @@ def path_score(hmm: HMMTagger, tokens, tags) -> float:
 
 def test_hmm_viterbi_agrees_with_brute_force(pos_split):
     train, _ = pos_split
-    hmm = HMMTagger.fit(train, None, "pos", {})
+    hmm = HMMTagger.fit(train, None, "pos")
     for tokens in (["The", "stock", "rose"], ["Prices", "fell", "sharply", "."], ["Zorbly", "can", "run"]):
         options = [list(hmm._candidates(w)[0]) for w in tokens]
         best = max(itertools.product(*options), key=lambda tags: path_score(hmm, tokens, tags))
@@ -51,7 +51,7 @@ def test_hmm_batched_viterbi_finds_each_sentences_best_path(pos_split):
     """All sentences decoded at once (mixed lengths, 1 and 2 tokens included, unknown words) score as high as
     the one-sentence n-best search finds for each."""
     train, test = pos_split
-    hmm = HMMTagger.fit(train, None, "pos", {})
+    hmm = HMMTagger.fit(train, None, "pos")
     sentences = [s.tokens for s in test.sentences[:200]] + [("Zorbly",), ("Prices", "Zorbled")]
     assert len({len(tokens) for tokens in sentences}) > 20
     batched = hmm._viterbi_batch(sentences)
@@ -63,7 +63,7 @@ def test_hmm_batched_viterbi_finds_each_sentences_best_path(pos_split):
 
 def test_hmm_probabilities_normalise(pos_split):
     train, _ = pos_split
-    hmm = HMMTagger.fit(train, None, "pos", {})
+    hmm = HMMTagger.fit(train, None, "pos")
     transitions = np.exp(hmm.arrays["log_trans"])  # [t1, t2, t3]
     assert np.allclose(transitions.sum(axis=2), 1.0)
     assert sum(hmm.arrays["lambdas"]) == pytest.approx(1.0)
@@ -78,7 +78,7 @@ def test_hmm_probabilities_normalise(pos_split):
 @pytest.mark.parametrize("cls, floor", [(MajorityTagger, 0.80), (HMMTagger, 0.88)])
 def test_baselines_reach_a_stated_accuracy_on_the_sample(pos_split, cls, floor):
     train, test = pos_split
-    report = score_tagger(cls.fit(train, None, "pos", {}), test)
+    report = score_tagger(cls.fit(train, None, "pos"), test)
     assert report["accuracy"] >= floor
 
 
@@ -91,7 +91,7 @@ def test_save_load_round_trip_gives_identical_output(tmp_path, kind):
     corpus, _, _ = read.read(DATA / "ner/test.txt")
     loaded = load_model(tmp_path / kind)
     fitted = {"majority": MajorityTagger, "hmm": HMMTagger}[kind].fit(read.read(DATA / "ner/train.txt")[0], None,
-                                                                     "ner", {})
+                                                                     "ner")
     assert loaded.predict(corpus.sentences) == fitted.predict(corpus.sentences)
 
 
@@ -100,7 +100,7 @@ def test_perceptron_learns_the_sample_and_round_trips(pos_split, tmp_path):
     from seqtag.models.tagger import save_model
 
     train, test = pos_split
-    tagger = PerceptronTagger.fit(train, None, "pos", {})
+    tagger = PerceptronTagger.fit(train, None, "pos")
     assert score_tagger(tagger, test)["accuracy"] >= 0.90
     save_model(tagger, tmp_path / "p", {})
     assert load_model(tmp_path / "p").predict(test.sentences) == tagger.predict(test.sentences)
@@ -144,7 +144,7 @@ def test_baseline_models_load_without_torch_and_refuse_pickled_arrays(tmp_path):
 
 def test_hmm_nbest_matches_brute_force(pos_split):
     train, _ = pos_split
-    hmm = HMMTagger.fit(train, None, "pos", {})
+    hmm = HMMTagger.fit(train, None, "pos")
     for tokens in (["The", "stock", "rose"], ["Prices", "fell", "sharply", "."], ["Zorbly"]):
         options = [list(hmm._candidates(w)[0]) for w in tokens]
         ranked = sorted(itertools.product(*options), key=lambda tags: -path_score(hmm, tokens, tags))

@@ -49,7 +49,7 @@ def test_conlleval_compatible_on_a_real_conll2003_slice():
     columns = ["word", "pos", "chunk", "ner"]
     train, layer, _ = formats.load_corpus(DATA / "ner/train.txt", columns=columns)
     test, _, _ = formats.load_corpus(DATA / "ner/test.txt", columns=columns)
-    predicted = MajorityTagger.fit(train, None, layer, {}).predict(test.sentences)
+    predicted = MajorityTagger.fit(train, None, layer).predict(test.sentences)
     gold = [list(tags) for tags in test.column(layer)]
     assert any(p[i].startswith("I-") and (i == 0 or p[i - 1] == "O") for p in predicted for i in range(len(p)))
     report = score(gold, predicted, Scheme.IOB1)

@@ -47,7 +47,7 @@ def registry_targets() -> set[str]:
     """The modules seqtag.kinds names by string."""
     names = set()
     for kind in kinds.KINDS.values():
-        for target in (kind.predictor, kind.trainer, kind.resolver):
+        for target in (kind.predictor, kind.trainer):
             if target:
                 names.add(target.partition(":")[0])
     return names

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow  # trains models: not in the fast set
 READ = reading.ReadOptions(format="conll", columns=["word", "ner"])
 
 
-def fit(folder, refit: bool, dev="dev.txt"):
+def trained(folder, refit: bool, dev="dev.txt"):
     config = {"model": {**TINY_MODEL, "document_window": 0},
               "training": {"max_epochs": 6, "seed": 1, "lr": 0.01, "batch_tokens": 200, "refit": refit}}
     return fit.train_model("bilstm", folder.parent / "train.txt", folder.parent / dev if dev else None, None,
@@ -30,7 +30,7 @@ def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("refit")
     write(documents(60, 0), root / "train.txt")
     write(documents(60, 1), root / "dev.txt")
-    return {name: fit(root / name, refit) for name, refit in (("plain", False), ("refit", True))}, root
+    return {name: trained(root / name, refit) for name, refit in (("plain", False), ("refit", True))}, root
 
 
 def test_refit_trains_on_train_and_dev_for_the_epochs_dev_chose(runs):
@@ -63,7 +63,7 @@ def test_the_refitted_models_dev_figure_is_the_first_runs(runs):
 def test_refit_needs_dev_data_in_memory(tmp_path):
     write(documents(5, 0), tmp_path / "train.txt")
     with pytest.raises(DataError, match="--refit trains again on train \\+ dev .*give --dev"):
-        fit(tmp_path / "m", True, dev=None)
+        trained(tmp_path / "m", True, dev=None)
     assert not (tmp_path / "m").exists()
 
 
@@ -86,7 +86,7 @@ def test_ctrl_c_while_refitting_keeps_the_first_runs_model_and_its_checkpoint(tm
     write(documents(20, 0), tmp_path / "train.txt")
     write(documents(20, 1), tmp_path / "dev.txt")
     with pytest.raises(Interrupted, match="interrupted while refitting on train \\+ dev: kept the model trained on"):
-        fit(tmp_path / "m", True)
+        trained(tmp_path / "m", True)
     document = json.loads((tmp_path / "m" / "model.json").read_text())
     assert document["training"]["refit"]["interrupted"] is True
     dev_names = {s.tokens[1] for s in documents(20, 1).sentences if s.tokens[0] in ("mr", "in")}

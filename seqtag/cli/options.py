@@ -123,12 +123,16 @@ def with_kind_options(command):
 
 
 def typed(context: typer.Context, kind: str | None, options: dict) -> dict:
-    """The kind options the user typed, as plain values, checked (seqtag.settings) and named as flags in errors."""
+    """The kind options the user typed, as plain values, checked by the kind's own declarations (seqtag.settings;
+    with --resume, whose kind is the saved run's, by any kind's) and named as flags in errors."""
     from seqtag.settings import FLAG, check_options
 
     given = {name: value.value if isinstance(value, Enum) else value for name, value in options.items()
              if context.get_parameter_source(name).name != "DEFAULT"}
-    if kind is not None and kind != kinds.AUTO:
+    if kind is None:
+        check_options(given, FLAG, kinds.all_options())
+        return given
+    if kind != kinds.AUTO:
         kinds.refuse_foreign(kind, given, FLAG)
-    check_options(given, FLAG)
+    kinds.check(kind, given, FLAG)
     return given

@@ -19,6 +19,7 @@ from seqtag.data import labels as L
 from seqtag.data.corpus import Corpus, Sentence
 from seqtag.models.decoding import second_order_viterbi, viterbi
 from seqtag.models.tagger import Tagger
+from seqtag.settings import RunConfig, TrainConfig
 
 MAX_SUFFIX = 6  # longest suffix the unknown-word models look at
 RARE = 10  # words seen at most this often train the suffix model (TnT)
@@ -48,7 +49,8 @@ class MajorityTagger(Tagger):
         self.suffix_tags = suffix_tags  # includes "" -> the most frequent tag overall
 
     @classmethod
-    def fit(cls, train: Corpus, dev: Corpus | None, layer: str, config: dict, **kwargs) -> MajorityTagger:
+    def fit(cls, train: Corpus, dev: Corpus | None, layer: str, config: RunConfig | None = None,
+            **kwargs) -> MajorityTagger:
         pairs = [(w, t) for s in train.sentences for w, t in zip(s.tokens, s.labels[layer])]
         by_word: dict[str, Counter] = defaultdict(Counter)
         for w, t in pairs:
@@ -113,7 +115,8 @@ class HMMTagger(Tagger):
         self._unknown: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # suffix-model candidates, by word
 
     @classmethod
-    def fit(cls, train: Corpus, dev: Corpus | None, layer: str, config: dict, **kwargs) -> HMMTagger:
+    def fit(cls, train: Corpus, dev: Corpus | None, layer: str, config: RunConfig | None = None,
+            **kwargs) -> HMMTagger:
         tags = sorted({t for s in train.sentences for t in s.labels[layer]})
         n = len(tags)
         index = {t: i for i, t in enumerate(tags)}
@@ -368,7 +371,8 @@ class PerceptronTagger(Tagger):
         return viterbi(emissions[None], transitions[-1], transitions[:-1], end)[0].tolist()
 
     @classmethod
-    def fit(cls, train: Corpus, dev: Corpus | None, layer: str, config: dict, **kwargs) -> PerceptronTagger:
+    def fit(cls, train: Corpus, dev: Corpus | None, layer: str, config: RunConfig | None = None,
+            **kwargs) -> PerceptronTagger:
         import random
 
         labels = sorted({t for s in train.sentences for t in s.labels[layer]})
@@ -382,9 +386,10 @@ class PerceptronTagger(Tagger):
         weights, transitions = tagger.weights, tagger.transitions
         # averaging by the timestamp trick: average = w - (sum of step * update) / steps
         weights_sum, transitions_sum = np.zeros_like(weights), np.zeros_like(transitions)
-        rng = random.Random(config.get("training", {}).get("seed") or 1)
+        training = config.training if config is not None else TrainConfig()
+        rng = random.Random(training.seed)
         step = 1
-        for _ in range(config.get("training", {}).get("max_epochs") or cls.EPOCHS):
+        for _ in range(training.max_epochs or cls.EPOCHS):
             rng.shuffle(data)
             for ids, gold in data:
                 predicted = tagger._decode(ids, weights, transitions)

@@ -122,14 +122,18 @@ def stage_seconds(model_dir: Path, tokens_file: Path) -> dict:
     return {name: round(value, 3) if isinstance(value, float) else value for name, value in stages.items()}
 
 
-def bench_training(train: Corpus, layer: str, model_config: dict, device: str, epochs: int = 2) -> dict:
-    """BiLSTM training throughput: the last of `epochs` epochs (the first warms up)."""
-    from seqtag.models.bilstm import BiLSTMConfig
-    from seqtag.training.loop import TrainConfig, train_bilstm
+def bench_training(train: Corpus, layer: str, kind: str, model_config: dict, device: str, epochs: int = 2) -> dict:
+    """Training throughput of a kind that trains in epochs: the last of `epochs` epochs (the first warms up)."""
+    import json
 
-    config = TrainConfig(max_epochs=epochs, device=device)
-    result = train_bilstm(train, None, layer, BiLSTMConfig.from_dict(model_config), config)
-    last = result.history[-1]
+    from seqtag.kinds import KINDS
+    from seqtag.models.tagger import TrainRun
+    from seqtag.modeldir import TRAIN_LOG_FILE
+
+    trainer = KINDS[kind]
+    config = trainer.configure({"model": model_config, "training": {"max_epochs": epochs, "device": device}})
+    trained = trainer.trainer_function()(train, None, layer, config, run=TrainRun())
+    last = json.loads(trained.files[TRAIN_LOG_FILE].splitlines()[-1])
     return {"device": device, "epoch_s": last["seconds"], "train_tokens_per_s": last["tokens_per_s"],
             "train_sentences_per_s": last["sentences_per_s"]}
 
@@ -216,10 +220,14 @@ def run(models: list[Path], corpus: Corpus, layer: str, train_corpus: Corpus | N
             row["tag_end_to_end_tokens_per_s"] / baseline["tag_end_to_end_tokens_per_s"], 3)
     training = []
     if train_corpus is not None:
-        bilstm = next((m for m in models if read_model_json(m)["kind"] == "bilstm"), None)
-        model_config = read_model_json(bilstm)["config"]["model"] if bilstm else {}
+        from seqtag import kinds
+
+        # the settings of a given model that trains in epochs, else the default kind's defaults
+        trained = next((d for d in map(read_model_json, models) if kinds.can(d["kind"], "epochs")), None)
+        kind = trained["kind"] if trained else kinds.DEFAULT_KIND
+        model_config = trained["config"]["model"] if trained else {}
         for device in devices:
-            on_progress(f"training a BiLSTM on {device}")
-            training.append(bench_training(train_corpus, layer, model_config, device))
+            on_progress(f"training a {kind} model on {device}")
+            training.append(bench_training(train_corpus, layer, kind, model_config, device))
     return {"hardware": hardware(), "data": {"sentences": len(corpus), "tokens": corpus.num_tokens()},
             "tagging": rows, "training": training}

@@ -18,6 +18,7 @@ from seqtag.data import labels as L
 from seqtag.data.corpus import HELD_OUT, Corpus
 from seqtag.data.reading import ReadOptions, file_record, warn_unseen_labels
 from seqtag import settings
+from seqtag.settings import RunConfig
 from seqtag.errors import DataError, Interrupted, ModelFormatError
 from seqtag.schedule import RESOLVED
 
@@ -34,7 +35,7 @@ def fit_model(
     dev_path: str | Path | None,
     test_path: str | Path | None,
     read: ReadOptions,
-    config: dict,
+    config: dict | RunConfig,
     output: str | Path | None,
     resume: bool = False,
     on_progress: Callable[[dict], None] | None = None,
@@ -56,16 +57,17 @@ def fit_model(
     chosen = kind_named(kind)
     if read.stream and "stream" not in chosen.capabilities:
         raise DataError(f"--stream trains the BiLSTM only; the {kind} baseline reads its training data into memory")
-    config = chosen.resolve(config)  # settings are checked before any data is read
-    embeddings = config.get("model", {}).get("embeddings")
-    if embeddings and not resume:  # from a flag, a keyword or a TOML file alike: found, and kept as absolute path
+    # the one point where a configuration becomes typed: checked before any data is read, unchanged from here on
+    config = config if isinstance(config, RunConfig) else chosen.configure(config)
+    if "vectors" in chosen.capabilities and config.model.embeddings and not resume:
         from seqtag.data import vectors  # numpy: imported only when vectors are asked for
 
-        config["model"]["embeddings"] = vectors.checked_source(embeddings)
-    hold_out = config.get("training", {}).get("hold_out")
+        # from a flag, a keyword or a TOML file alike: found, and kept as an absolute path
+        config = config.with_model(embeddings=vectors.checked_source(config.model.embeddings))
+    hold_out = config.training.hold_out
     if read.stream and dev_path is None and hold_out:
         raise DataError(f"--hold-out {hold_out} needs the training data in memory; with --stream, give --dev")
-    if config.get("training", {}).get("refit") and (read.stream or (dev_path is None and not hold_out)):
+    if config.training.refit and (read.stream or (dev_path is None and not hold_out)):
         raise DataError("--refit trains again on train + dev held in memory for the epochs dev chose: give --dev "
                         "(or --hold-out N)" + (", without --stream" if read.stream else ""))
     try:
@@ -92,7 +94,7 @@ def fit_model(
         if test is not None:
             data["test"] = file_record(test_path, test)
         info = {
-            "config": config,
+            "config": config.to_dict(),
             "training": {"data": data, "read": asdict(read), "repaired_train_sentences": repaired,
                          "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")},
             "metrics": {},
@@ -218,7 +220,7 @@ def resumed_run(output: Path, train, dev, test, options: dict):
     except DataError as error:
         raise damaged(error.message) from None
     if options:
-        trainer.resolve({"training": dict(options)})  # the values given now: an error in them is the caller's
+        trainer.configure({"training": dict(options)})  # the values given now: an error in them is the caller's
     try:  # what the saved run used, checked here so that a damaged record is reported as model.json's
         config = settings.merge_config(saved["config"], {"training": options})
         # settings left to corpus size and device go on as the saved run resolved them, so a run begun on a GPU and
@@ -226,7 +228,7 @@ def resumed_run(output: Path, train, dev, test, options: dict):
         for name in RESOLVED:
             if name in saved["training"] and name not in options:
                 config["training"][name] = saved["training"][name]
-        trainer.resolve(config)
+        trainer.configure(config)
         data = saved["training"]["data"]
         train = train or Path(data["train"]["path"])
         dev = dev or (Path(data["dev"]["path"]) if "dev" in data else None)

@@ -11,7 +11,7 @@ import json
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -23,7 +23,7 @@ from seqtag.models.encoding import batched_windows
 from seqtag.errors import SeqtagError
 from seqtag.data.evaluation import BEFORE_REFIT, CROSS_FITTED, score_tagger
 from seqtag.schedule import RESOLVED, ema_for, lr_factor, schedule_for
-from seqtag.settings import TrainConfig
+from seqtag.settings import RunConfig, TrainConfig
 from seqtag.models.tagger import Trained, TrainRun
 from seqtag.modeldir import CHECKPOINT_FILE, TRAIN_LOG_FILE
 
@@ -44,20 +44,13 @@ class TrainResult:
     dev_report: dict | None = None  # dev scored held out, where the model was fitted on dev (fit_context, refit)
 
 
-def resolve_config(config: dict) -> dict:
-    """The full configuration, defaults included (so a run can be repeated exactly), checked before data is read."""
-    return {"model": asdict(BiLSTMConfig.from_dict(config.get("model", {}))),
-            "training": asdict(TrainConfig.from_dict(config.get("training", {}))),
-            "features": list(config.get("features", []))}
-
-
-def train_run(train: Corpus | StreamedCorpus, dev: Corpus | None, layer: str, config: dict, run: TrainRun) -> Trained:
+def train_run(train: Corpus | StreamedCorpus, dev: Corpus | None, layer: str, config: RunConfig,
+              run: TrainRun) -> Trained:
     """The BiLSTM's trainer (seqtag.kinds): train, saving the best model so far into `run.output` after every epoch
     (with the checkpoint that --resume continues from), or in memory only when there is no output."""
     from seqtag.models.tagger import save_model
 
-    model_config = BiLSTMConfig.from_dict(config.get("model", {}))
-    train_config = TrainConfig.from_dict(config.get("training", {}))
+    model_config, train_config = config.model, config.training
     train, dev, held_out = _dev_or_held_out(train, dev, train_config.hold_out, run.on_progress)
     resume = None
     if run.resume:
@@ -70,11 +63,11 @@ def train_run(train: Corpus | StreamedCorpus, dev: Corpus | None, layer: str, co
         save_model(tagger, run.output, run.info, files, tensors=best)
         last.update(checkpoint=state, saved=last["saved"] + 1)
 
-    result = train_bilstm(train, dev, layer, model_config, train_config, config.get("features", ()), run.on_progress,
+    result = train_bilstm(train, dev, layer, model_config, train_config, config.features, run.on_progress,
                           on_checkpoint if run.output is not None else None, resume)
     refit = None
     if train_config.refit and dev is not None and result.stopped not in ("interrupted", "diverged"):
-        result, refit = _refit(result, train, dev, layer, model_config, config.get("features", ()), run.on_progress)
+        result, refit = _refit(result, train, dev, layer, model_config, config.features, run.on_progress)
     training = {"best_epoch": result.best_epoch, "stopped": result.stopped, "epochs": len(result.history),
                 "best_dev_score": result.best_score, **{name: getattr(result.config, name) for name in RESOLVED},
                 "char_encoder": result.tagger.network.char_encoder}  # these as resolved by corpus size and device
