@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from seqtag.data import formats
-from seqtag import kinds, outputs, settings
+from seqtag import kinds, modeldir, outputs, settings
 from seqtag.training import fit
 from seqtag.data import reading
 from seqtag.data import labels as L
@@ -218,7 +218,6 @@ class Model:
         """Write the model directory (atomically). An existing folder is replaced only if it holds a model of the
         same kind and nothing else, unless `overwrite`."""
         from seqtag.models.tagger import save_model
-        from seqtag.modeldir import METRICS_FILE
 
         _check_path("path", path)
         _check_flag("overwrite", overwrite)
@@ -226,7 +225,7 @@ class Model:
         outputs.check_model_destination(path, self.kind, overwrite, [self.path] if self.path else [])
         info = {key: self.document[key] for key in ("config", "training", "metrics") if key in self.document}
         metrics = json.dumps(info.get("metrics", {}), indent=2) + "\n"
-        save_model(self._savable(), path, info, {**self.files, METRICS_FILE: metrics})
+        save_model(self._savable(), path, info, {**self.files, modeldir.METRICS_FILE: metrics})
         self.path = path
         return path
 
@@ -268,14 +267,13 @@ def load(path: str | Path, runtime: str = "auto", on_progress: Progress | None =
     directory on first use) and falls back to PyTorch where onnxruntime is missing, the folder cannot be written or
     the network cannot be exported; "torch" and "onnx" choose (seqtag.runtime.choice decides). Loading never runs
     code from the files."""
-    from seqtag.modeldir import read_model_json
     from seqtag.runtime import choice as runtimes
 
     _check_path("path", path)
     if runtime not in runtimes.RUNTIMES:  # before the folder is read: the caller's mistake comes first
         runtimes.choose(Path(path), {}, runtime)
     path = Path(path)
-    document = read_model_json(path)
+    document = modeldir.read_model_json(path)
     choice = runtimes.choose(path, document, runtime)
     predictor, choice = runtimes.open_predictor(path, document, choice, on_progress or (lambda event: None))
     return Model(predictor, document, path=path, choice=choice)
@@ -284,22 +282,21 @@ def load(path: str | Path, runtime: str = "auto", on_progress: Progress | None =
 def describe(path: str | Path) -> tuple[dict, str | None]:
     """`seqtag info`: a model folder's model.json, and why a runtime would be chosen to run it (None for a kind this
     seqtag does not know)."""
-    from seqtag.modeldir import read_model_json
     from seqtag.runtime.choice import choose
 
     _check_path("path", path)
-    document = read_model_json(Path(path))
+    document = modeldir.read_model_json(Path(path))
     return document, choose(Path(path), document, look_inside=True).why if document.get("kind") in kinds.KINDS else None
 
 
 def export(path: str | Path, format: str, output: str | Path | None = None, *, overwrite: bool = False) -> Path:
     """`seqtag export`: write a model's network as ONNX or TorchScript into `output` (default: the model folder, where
     the ONNX runtime finds it). Returns the file written."""
-    from seqtag.modeldir import EXPORT_FILES
     from seqtag.runtime.export import export as export_network
 
     _check_path("path", path)
-    outputs.check_folder_destination(Path(output or path), (*EXPORT_FILES, "model.json"), Path(path), overwrite)
+    outputs.check_folder_destination(Path(output or path), (*modeldir.EXPORT_FILES, "model.json"), Path(path),
+                                     overwrite)
     return export_network(Path(path), format, Path(output) if output is not None else None)
 
 
@@ -314,11 +311,9 @@ def read_gold(model: str | Path, path: str | Path, on_progress: Callable[[dict],
     """`load(model).read_gold(path)` without preparing the model to tag (no ONNX export on first use): a bad gold
     file is reported before anything is written. Warns (through `on_progress`) where `path` is the dev file the
     model was fitted on."""
-    from seqtag.modeldir import read_model_json
-
-    document = read_model_json(Path(model))
+    document = modeldir.read_model_json(Path(model))
     corpus = _read_gold(document, path, read_options)
-    in_sample = in_sample_warning(document, path)
+    in_sample = modeldir.in_sample_warning(document, path)
     if in_sample and on_progress is not None:
         on_progress({"event": "warning", "message": in_sample})
     return corpus
@@ -326,9 +321,7 @@ def read_gold(model: str | Path, path: str | Path, on_progress: Callable[[dict],
 
 def own_gold(model: str | Path) -> Path:
     """The file a model was scored on when it was trained: its test file, else its dev file."""
-    from seqtag.modeldir import read_model_json
-
-    data = read_model_json(Path(model)).get("training", {}).get("data", {})
+    data = modeldir.read_model_json(Path(model)).get("training", {}).get("data", {})
     saved = data.get("test") or data.get("dev")
     if saved is None or saved.get("bytes") is None:
         raise DataError("was trained without a dev or test file on disk: give the gold file to score on", model)
@@ -338,23 +331,7 @@ def own_gold(model: str | Path) -> Path:
 def fitted_on_gold(model: str | Path, gold: str | Path) -> str | None:
     """A warning where `gold` is the dev file the model's context layer was fitted on: scored there, the model is
     scored on data it was fitted on. None otherwise."""
-    from seqtag.modeldir import read_model_json
-
-    return in_sample_warning(read_model_json(Path(model)), gold)
-
-
-def in_sample_warning(document: dict, gold: str | Path) -> str | None:
-    """`fitted_on_gold` for a model.json already read."""
-    training = document.get("training", {})
-    dev = training.get("data", {}).get("dev", {}).get("path")
-    if not (training.get("context_layer") or {}).get("kept") or dev is None or gold == "-":
-        return None
-    if Path(dev).resolve() != Path(gold).resolve():
-        return None
-    held_out = document.get("metrics", {}).get("dev", {})
-    estimate = f" (training's held-out estimate: {100 * held_out[held_out['metric']]:.2f})" if held_out else ""
-    return (f"{gold} is the dev file this model's context layer was fitted on: its score there is in-sample, "
-            f"higher than on unseen text{estimate}")
+    return modeldir.in_sample_warning(modeldir.read_model_json(Path(model)), gold)
 
 
 READ_OPTIONS = ("format", "columns", "layer", "scheme", "on_invalid")

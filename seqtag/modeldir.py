@@ -82,3 +82,18 @@ def read_train_log(path: str | Path, required: tuple[str, ...] = ("epoch", "dev_
     except (ValueError, OSError):
         return []
     return records if all(isinstance(r, dict) and set(required) <= set(r) for r in records) else []
+
+
+def in_sample_warning(document: dict, gold: str | Path) -> str | None:
+    """A warning where `gold` is the dev file the context layer of the model `document` describes was fitted on:
+    scored there, the model is scored on data it was fitted on (seqtag.api.fitted_on_gold). None otherwise."""
+    training = document.get("training", {})
+    dev = training.get("data", {}).get("dev", {}).get("path")
+    if not (training.get("context_layer") or {}).get("kept") or dev is None or gold == "-":
+        return None
+    if Path(dev).resolve() != Path(gold).resolve():
+        return None
+    held_out = document.get("metrics", {}).get("dev", {})
+    estimate = f" (training's held-out estimate: {100 * held_out[held_out['metric']]:.2f})" if held_out else ""
+    return (f"{gold} is the dev file this model's context layer was fitted on: its score there is in-sample, "
+            f"higher than on unseen text{estimate}")

@@ -20,6 +20,7 @@ from seqtag.data.evaluation import figure_name
 from seqtag.errors import DataError
 from seqtag.data.vectors import coverage_lines
 from seqtag.models.tagger import resolved_config
+from seqtag.modeldir import in_sample_warning
 from seqtag.report import figures
 from seqtag.report.compare import tested_cells
 
@@ -55,7 +56,7 @@ def analyse(model_path: Path, gold_path: Path | None = None, read_options: dict 
     tokens = [list(s.tokens) for s in gold.sentences]
     return {
         "name": str(model_path), "path": str(model_path), "kind": model.kind, "scheme": model.scheme, "gold": str(gold_path),
-        "in_sample": api.in_sample_warning(model.document, gold_path) is not None,  # the dev file it was fitted on
+        "in_sample": in_sample_warning(model.document, gold_path) is not None,  # the dev file it was fitted on
         "document": model.document, "report": report, "curve": read_train_log(model_path, ("epoch", "loss", "dev_score", "best_epoch")),
         "per_label": _per_label(report, golds, predicted, model.scheme),
         "oov": _oov(tokens, golds, predicted, model.predictor.known),
