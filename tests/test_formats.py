@@ -77,6 +77,35 @@ def test_conllu_multiword_tokens_and_empty_nodes_are_not_words(tmp_path):
     assert sentence.origin.line == 2
 
 
+def test_a_treebank_s_own_misc_annotations_are_not_layers(tmp_path):
+    """A treebank's MISC keys (as in GUM: Discourse= on every word of a sentence, then a sentence without it) are its
+    own annotations, read past; the layers are those a `# seqtag_layers` line names, as seqtag writes them."""
+    path = tmp_path / "gum-like.conllu"
+    rows = ["# newdoc id = doc1", "# sent_id = 1",
+            "1\tKim\tKim\tPROPN\tNNP\t_\t2\tnsubj\t_\tDiscourse=joint:1->2|Entity=(person-1)",
+            "2\tleft\tleave\tVERB\tVBD\t_\t0\troot\t_\tDiscourse=joint:1->2|SpaceAfter=No",
+            "3\t.\t.\tPUNCT\t.\t_\t2\tpunct\t_\tDiscourse=joint:1->2", "",
+            "# sent_id = 2", "1\tThen\tthen\tADV\tRB\t_\t2\tadvmod\t_\t_",
+            "2\train\train\tNOUN\tNN\t_\t0\troot\t_\tCxn=x", ""]
+    path.write_text("\n".join(rows) + "\n")
+    corpus = formats.read_corpus(path)
+    assert corpus.layers == ("xpos", "upos")
+    assert [s.labels["upos"] for s in corpus.sentences] == [("PROPN", "VERB", "PUNCT"), ("ADV", "NOUN")]
+    # a layer seqtag writes into MISC is named on each sentence, and read back
+    marked = tmp_path / "marked.conllu"
+    named = [s.with_layer("ner", labels) for s, labels in zip(corpus.keep(["upos"]), [("B-PER", "O", "O"), ("O", "O")])]
+    formats.write_corpus(Corpus(named, ("upos", "ner")), marked, "conllu")
+    assert "# seqtag_layers = ner\n" in marked.read_text()
+    assert formats.read_corpus(marked).column("ner") == [("B-PER", "O", "O"), ("O", "O")]
+    # a sentence that lacks a named layer is refused at its word
+    lines = marked.read_text().splitlines()
+    lines[-2] = lines[-2].replace("ner=O", "_")
+    marked.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError, match="no ner= in the MISC column, a layer that # seqtag_layers names") as e:
+        formats.read_corpus(marked)
+    assert e.value.line == len(lines) - 1
+
+
 def test_crlf_and_bom_are_read_silently(tmp_path):
     original = (DATA / "ner/train.txt").read_bytes()
     path = tmp_path / "crlf.txt"

@@ -124,7 +124,9 @@ def test_every_format_holds_a_plain_corpus_of_its_kind(tmp_path, fmt):
 @pytest.mark.parametrize("fmt, corpus, words", [
     ("slash", PLAIN, "holds one label layer; this corpus has 2 (pos, ner)"),
     ("tokens", PLAIN, "holds no labels; this corpus has pos, ner"),
-    ("segmented", PLAIN, "holds one B/M/E/S layer over characters"),
+    ("segmented", PLAIN, "holds characters with a B/M/E/S layer, and 'EU rejects German call' are words"),
+    ("segmented", Corpus([Sentence(tuple("中国"), {"seg": ("B", "E"), "pos": ("NN", "NN")})], ("seg", "pos")),
+     "holds one B/M/E/S layer over characters; this corpus has 2 (seg, pos)"),
 ])
 def test_a_refusal_names_what_the_format_cannot_hold(tmp_path, fmt, corpus, words):
     with pytest.raises(DataError, match=re.escape(words)):

@@ -1,5 +1,7 @@
 """CoNLL-U (Universal Dependencies): syntactic words with their UPOS and XPOS tags as two layers, and other layers
-(an NER layer, say) in the MISC column as layer=label; `# newdoc` starts a document."""
+(an NER layer, say) in the MISC column as layer=label, named by a `# seqtag_layers = ner` line of each sentence;
+`# newdoc` starts a document. Treebanks keep their own annotations in MISC too (SpaceAfter=, Entity=, Discourse=...):
+only the keys a file names that way are layers."""
 
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ from seqtag.data.formats.base import (Format, Layout, bad_labels, bad_tokens, ch
 from seqtag.data.formats.text import Lines, sentence_blocks
 
 LAYERS = ("upos", "xpos")
-# what Universal Dependencies itself keeps in MISC: never read as a layer
+MISC_LAYERS = "seqtag_layers"  # the sentence comment naming the MISC keys that are label layers
+# what Universal Dependencies itself keeps in MISC: never written as a layer
 UD_MISC = frozenset({"SpaceAfter", "SpacesAfter", "SpacesBefore", "SpacesInToken", "Translit", "LTranslit", "Gloss",
                      "LGloss", "CorrectForm", "CorrectSpaceAfter", "Lang", "MSeg", "MGloss", "Ref", "Entity",
                      "Bridge", "SplitAnte", "GovRef"})
@@ -40,12 +43,12 @@ def _words(tokenlist) -> list:
 
 
 def _misc_layers(lines: Iterable[str], path: str) -> tuple[str, ...]:
-    """The MISC keys that every word of the first sentence has, but for UD's own: the layers a writer put there."""
+    """The MISC keys the first sentence's `# seqtag_layers` line names: the layers a writer put there. Other MISC
+    keys are a treebank's own annotations, however many words carry them."""
     for _, _, tokenlist in _tokenlists(lines, path):
-        words = _words(tokenlist)
-        if words:
-            keys = [key for key in (words[0]["misc"] or {}) if key not in UD_MISC]
-            return tuple(key for key in keys if all(key in (w["misc"] or {}) for w in words))
+        if _words(tokenlist):
+            named = tokenlist.metadata.get(MISC_LAYERS) or ""
+            return tuple(dict.fromkeys(name.strip() for name in named.split(",") if name.strip()))
     return ()
 
 
@@ -62,8 +65,8 @@ def _sentences(lines: Iterable[str], path: str, misc: Sequence[str]) -> Iterator
         for layer in misc:
             misses = [layer not in (t["misc"] or {}) for t in words]
             if any(misses):
-                raise DataError(f"no {layer}= in the MISC column, as every word of the first sentence has",
-                                path, first + misses.index(True))
+                raise DataError(f"no {layer}= in the MISC column, a layer that # {MISC_LAYERS} names", path,
+                                first + misses.index(True))
             labels[layer] = tuple("_" if t["misc"][layer] is None else t["misc"][layer] for t in words)  # _ as None
         yield Sentence(tokens=tuple(t["form"] for t in words), labels=labels, origin=Origin(path, first, True),
                        document=document)
@@ -82,7 +85,7 @@ class Conllu(Format):
 
     def cannot_hold(self, layers: Sequence[str], sentences: Sequence[Sentence]) -> str | None:
         others = [layer for layer in layers if layer not in LAYERS]
-        name = first_bad(others, lambda name: spaced(name) or "=" in name or "|" in name or name in UD_MISC)
+        name = first_bad(others, lambda name: spaced(name) or any(c in name for c in "=|,") or name in UD_MISC)
         found = (f"the layer name {name}" if name else None) or bad_tokens(sentences) \
             or bad_labels([layer for layer in layers if layer in LAYERS], sentences) \
             or bad_labels(others, sentences, lambda label: "=" in label or "|" in label) or document_marks(sentences)
@@ -95,6 +98,8 @@ class Conllu(Format):
         xpos = sentence.labels.get("xpos", ("_",) * n)
         others = [layer for layer in layers if layer not in LAYERS]
         text = "# newdoc\n" if new_document else ""
+        if others:
+            text += f"# {MISC_LAYERS} = {','.join(others)}\n"
         check_tokens(sentence)
         for j, token in enumerate(sentence.tokens):
             misc = "|".join(f"{layer}={sentence.labels[layer][j]}" for layer in others) or "_"
