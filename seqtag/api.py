@@ -69,17 +69,18 @@ class Model:
 
     def tag(self, text, *, tokenized: bool | None = None, probs: bool = False, nbest: int = 0, window: int = 2000):
         """Tag a text (a str, tokenized here), a token list (a list of str), or many of either (a list of them: a
-        list; an iterator: an iterator, read a window at a time). A list of strings is a list of texts only when
-        every one of them holds whitespace (["Peter went.", "EU rejects."]); otherwise it is one token list, whose
-        tokens may hold spaces (["New York", "is", "big"]). `tokenized=True` reads strings as
-        whitespace-separated tokens. Returns Tagged results: tokens, labels, offsets, spans, probs, nbest."""
+        list; an iterator: an iterator, read a window at a time). A list of strings is a list of texts where every
+        one holds whitespace (["Peter went.", "EU rejects."]) or `tokenized` is given (False: texts tokenized here,
+        so ["Paris", "London"] are two texts; True: texts of whitespace-separated tokens); one sentence's tokens
+        where none does (["Paris", "London"]); a list that mixes both is refused, never guessed. Returns Tagged
+        results: tokens, labels, offsets, spans, probs, nbest."""
         from seqtag.runtime.tagging import tag_stream, tag_units
 
         _check_tagging(probs, nbest, window, tokenized)
         if not isinstance(text, Iterable) or isinstance(text, (bytes, dict)):
             raise DataError(f"tag takes a text (str), a list of tokens, or many of either, not {type(text).__name__}")
         predictor = self._able(probs, nbest)
-        if isinstance(text, str) or _is_tokens(text):
+        if isinstance(text, str) or _is_tokens(text, tokenized):
             return tag_units(predictor, [self._unit(text, tokenized)], probs, nbest)[0]
         units = (self._unit(item, tokenized) for item in text)
         if isinstance(text, (list, tuple)):
@@ -91,7 +92,7 @@ class Model:
 
         if isinstance(item, str):
             return next(units_from_texts([item], self.scheme is L.Scheme.BMES, bool(tokenized)))
-        if not _is_tokens(item):
+        if not _is_tokens(item, None):
             raise DataError(f"expected a text (str) or a list of tokens (str), got {type(item).__name__}")
         return list(item), None, None, None, {}
 
@@ -240,10 +241,21 @@ def _counted(results, counts: dict):
         yield result
 
 
-def _is_tokens(item) -> bool:
-    """A non-empty list of strings that are not all texts (with whitespace): one sentence's tokens."""
-    return isinstance(item, (list, tuple)) and bool(item) and all(isinstance(token, str) for token in item) \
-        and not all(any(c.isspace() for c in token) for token in item) and all(item)
+def _is_tokens(item, tokenized: bool | None) -> bool:
+    """A non-empty list of strings none of which holds whitespace: one sentence's tokens (unless `tokenized` says
+    the strings are texts). A list where some hold whitespace and some do not is refused: texts or tokens?"""
+    if not (isinstance(item, (list, tuple)) and item and all(isinstance(token, str) for token in item)):
+        return False
+    if tokenized is not None:
+        return False
+    spaced = [token for token in item if not token or any(c.isspace() for c in token)]
+    if spaced and len(spaced) < len(item):
+        plain = next(token for token in item if token not in spaced)
+        raise DataError(f"a list of str is texts (each holding whitespace) or one sentence's tokens (none holding "
+                        f"any); this one mixes both ({spaced[0]!r} and {plain!r}): for texts, say so with "
+                        "tokenized=False (tokenized here) or tokenized=True (whitespace tokens); a token cannot hold "
+                        "whitespace")
+    return not spaced
 
 
 def _check_tagging(probs, nbest, window, tokenized) -> None:
@@ -338,16 +350,31 @@ READ_OPTIONS = ("format", "columns", "layer", "scheme", "on_invalid")
 
 
 def _read_gold(document: dict, path: str | Path, read_options: dict) -> Corpus:
+    """A gold file read as the model's training data was, its layer the model's. `layer="pos=upos"` maps the file's
+    layer `pos` to the model's `upos` (a CoNLL-U model scored on a CoNLL file, or a model whose training file had no
+    --columns, so its layer is `col4`)."""
     unknown = sorted(set(read_options) - set(READ_OPTIONS))
     if unknown:
         raise DataError(f"unknown reading option(s) {', '.join(unknown)}; they are: {', '.join(READ_OPTIONS)}")
     saved = document.get("training", {}).get("read", {})
-    read = {"columns": saved.get("columns"), "format": saved.get("fmt"), "layer": document["layer"],
+    read = {"columns": saved.get("columns"), "format": saved.get("format"), "layer": document["layer"],
             **{key: value for key, value in read_options.items() if value is not None}}
-    if read["layer"] != document["layer"]:  # the gold layer must be the one the model tags, whatever --layer says
-        raise DataError(f"the model tags layer {document['layer']!r}, not {read['layer']!r}: leave the layer out, or "
-                        f"name the model's", path)
-    return read_corpus(path, to_scheme=L.Scheme(document["scheme"]), **read)
+    own = document["layer"]
+    if not isinstance(read["layer"], str) or not read["layer"]:
+        raise DataError(f"layer must be a non-empty string, not {read['layer']!r}")
+    file_layer, _, model_layer = read["layer"].partition("=")
+    model_layer = model_layer or file_layer  # no "=": the layer named is the model's
+    if model_layer != own:  # the gold layer must be the one the model tags, whatever --layer says
+        raise DataError(f"the model tags layer {own!r}, not {model_layer!r}: leave the layer out, name the model's, "
+                        f"or map the file's layer to it (--layer NAME={own})", path)
+    try:
+        corpus = read_corpus(path, to_scheme=L.Scheme(document["scheme"]), **{**read, "layer": file_layer})
+    except DataError as error:
+        if file_layer == own and error.message.startswith("no label layer"):
+            raise DataError(f"{error.message}; the model tags {own!r}: map one of them to it with --layer NAME={own} "
+                            f"(seqtag: layer=\"NAME={own}\")", error.path, error.line) from None
+        raise
+    return corpus if file_layer == own else corpus.renamed(file_layer, own)
 
 
 def read_corpus(path: str | Path, *, format: str | None = None, columns: list[str] | None = None,

@@ -102,12 +102,16 @@ def test_a_model_loaded_by_any_runtime_saves_tags_and_evaluates(models, tmp_path
         assert 0.0 <= model.evaluate(NER / "test.txt")["f1"] <= 1.0
 
 
-def test_a_list_of_strings_is_one_token_list_unless_every_string_is_a_text(models):
+def test_a_list_of_strings_is_texts_or_tokens_never_a_guess_between_them(models):
     hmm = seqtag.load(models / "hmm")
-    one = hmm.tag(["New York", "is", "big"])
-    assert one.tokens == ["New York", "is", "big"]
-    many = hmm.tag(["Peter went home.", "EU rejects it."])
+    assert hmm.tag(["Paris", "London"]).tokens == ["Paris", "London"]  # no whitespace: one sentence's tokens
+    many = hmm.tag(["Peter went home.", "EU rejects it."])  # each holds whitespace: texts
     assert [m.tokens for m in many] == [["Peter", "went", "home", "."], ["EU", "rejects", "it", "."]]
+    assert [m.tokens for m in hmm.tag(["Paris", "London"], tokenized=False)] == [["Paris"], ["London"]]
+    assert [m.tokens for m in hmm.tag(["Paris", "a b"], tokenized=True)] == [["Paris"], ["a", "b"]]
+    for mixed in (["Paris", "Peter went home"], ["New York", "is", "big"]):
+        with pytest.raises(SeqtagError, match="mixes both .* say so with tokenized=False"):
+            hmm.tag(mixed)
 
 
 def test_a_corpus_read_as_a_stream_is_written_like_one_in_memory(tmp_path):

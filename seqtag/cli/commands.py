@@ -246,12 +246,26 @@ def evaluate(
 
 @app.command()
 @reports_errors
-def info(model: Annotated[Path, typer.Argument(help="Model directory.")]) -> None:
+def info(
+    model: Annotated[Optional[Path], typer.Argument(help="Model directory.")] = None,
+    model_option: Annotated[Optional[Path], typer.Option("-m", "--model", help="Model directory (as for tag and "
+                            "evaluate; or give it as the argument).")] = None,
+) -> None:
     """Describe a trained model: task, labels, configuration, metrics, training data, library versions."""
     from seqtag import api
     from seqtag.cli import show
 
+    (model,) = _models([model] if model else [], [model_option] if model_option else [], one=True)
     show.model_card(model, *api.describe(model))
+
+
+def _models(arguments: list[Path], options: list[Path], one: bool = False) -> list[Path]:
+    """The model folders named as arguments or with -m (every command that takes a model accepts -m)."""
+    models = [*arguments, *options]
+    if not models or (one and len(models) > 1):
+        raise DataError(f"give {'one model folder' if one else 'model folders'}, as "
+                        f"{'an argument' if one else 'arguments'} or with -m")
+    return models
 
 
 @app.command()
@@ -369,7 +383,9 @@ def compare(
 @reports_errors
 @shared.with_reading_options
 def report(
-    models: Annotated[list[Path], typer.Argument(help="Model directories (several: side by side).")],
+    models: Annotated[Optional[list[Path]], typer.Argument(help="Model directories (several: side by side).")] = None,
+    model_options: Annotated[Optional[list[Path]], typer.Option("-m", "--model", help="Model directory, repeatable "
+                             "(as for tag and evaluate; or give them as arguments).")] = None,
     data: Annotated[Optional[list[Path]], typer.Option("--data", help="Gold file to analyse (once for all models, "
                     "or once per model); default: each model's test file, else its dev file.")] = None,
     output: Annotated[Path, typer.Option("-o", "--output", help="The HTML file to write.")] = Path("report.html"),
@@ -381,6 +397,7 @@ def report(
     from seqtag import outputs
     from seqtag.report import html as reporting
 
+    models = _models(models or [], model_options or [])
     data = data or []
     if len(data) not in (0, 1, len(models)):
         raise DataError(f"--data: give one gold file for all models or one per model, not {len(data)} for "
@@ -476,6 +493,9 @@ def run(argv: list[str] | None = None) -> int:
         message = (e.format_message() if hasattr(e, "format_message") else str(e)).replace("Value error, ", "")
         command_name = " ".join(context.command_path.split()[1:]) if context else ""
         hint = f" (seqtag {command_name} --help lists the options)" if command_name else " (seqtag --help)"
+        if command_name == "tag" and "unexpected extra argument" in message.lower():  # `seqtag tag -m M file.txt`
+            hint = (": tag reads stdin and writes stdout (seqtag tag -m MODEL < FILE), or tags files into a folder "
+                    "(--input FILE --output-dir DIR)")
         print_error(" ".join(message.split()) + hint)
         return getattr(e, "exit_code", 2)
     except typer.Abort:

@@ -44,7 +44,9 @@ FormatOpt = Annotated[Optional[FormatChoice], typer.Option("--format", help="Inp
 ColumnsOpt = Annotated[
     Optional[str], typer.Option("--columns", help="Names of a CoNLL file's columns, e.g. word,pos,chunk,ner.")
 ]
-LayerOpt = Annotated[Optional[str], typer.Option("--layer", help="Target label layer; default: the last column.")]
+LayerOpt = Annotated[Optional[str], typer.Option("--layer", help="Target label layer; default: the last column. "
+                                                  "Scoring a model: NAME=LAYER reads the file's layer NAME as the "
+                                                  "model's LAYER.")]
 SchemeOpt = Annotated[SchemeChoice, typer.Option("--scheme", help="Label scheme of the input.")]
 OnInvalidOpt = Annotated[
     OnInvalid, typer.Option("--on-invalid", help="Repair invalid sequences (I-X after O) as conlleval does, or stop.")

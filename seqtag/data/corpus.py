@@ -76,6 +76,14 @@ class Corpus:
                       tuple(layers), {layer: self.schemes[layer] for layer in layers if layer in self.schemes},
                       self.source)
 
+    def renamed(self, layer: str, name: str) -> Corpus:
+        """The corpus with label layer `layer` called `name`."""
+        def rename(labels: dict) -> dict:
+            return {name if key == layer else key: value for key, value in labels.items()}
+
+        return Corpus([replace(s, labels=rename(s.labels)) for s in self.sentences],
+                      tuple(name if key == layer else key for key in self.layers), rename(self.schemes), self.source)
+
     def joined(self, other: Corpus) -> Corpus:
         """This corpus followed by `other` (train + dev for --refit): `other`'s documents are numbered after this
         one's, so that no document of one is read as continuing a document of the other."""
