@@ -213,7 +213,8 @@ class Model:
 
     def read_gold(self, path: str | Path, **read_options) -> Corpus:
         """A gold file in this model's layer and scheme, read as its training data was unless told otherwise."""
-        return _read_gold({**self.document, "layer": self.layer, "scheme": self.scheme.value}, path, read_options)
+        document = {**self.document, "layer": self.layer, "scheme": self.scheme.value}
+        return reading.read_gold(document, path, read_options)
 
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Write the model directory (atomically). An existing folder is replaced only if it holds a model of the
@@ -324,7 +325,7 @@ def read_gold(model: str | Path, path: str | Path, on_progress: Callable[[dict],
     file is reported before anything is written. Warns (through `on_progress`) where `path` is the dev file the
     model was fitted on."""
     document = modeldir.read_model_json(Path(model))
-    corpus = _read_gold(document, path, read_options)
+    corpus = reading.read_gold(document, path, read_options)
     in_sample = modeldir.in_sample_warning(document, path)
     if in_sample and on_progress is not None:
         on_progress({"event": "warning", "message": in_sample})
@@ -344,37 +345,6 @@ def fitted_on_gold(model: str | Path, gold: str | Path) -> str | None:
     """A warning where `gold` is the dev file the model's context layer was fitted on: scored there, the model is
     scored on data it was fitted on. None otherwise."""
     return modeldir.in_sample_warning(modeldir.read_model_json(Path(model)), gold)
-
-
-READ_OPTIONS = ("format", "columns", "layer", "scheme", "on_invalid")
-
-
-def _read_gold(document: dict, path: str | Path, read_options: dict) -> Corpus:
-    """A gold file read as the model's training data was, its layer the model's. `layer="pos=upos"` maps the file's
-    layer `pos` to the model's `upos` (a CoNLL-U model scored on a CoNLL file, or a model whose training file had no
-    --columns, so its layer is `col4`)."""
-    unknown = sorted(set(read_options) - set(READ_OPTIONS))
-    if unknown:
-        raise DataError(f"unknown reading option(s) {', '.join(unknown)}; they are: {', '.join(READ_OPTIONS)}")
-    saved = document.get("training", {}).get("read", {})
-    read = {"columns": saved.get("columns"), "format": saved.get("format"), "layer": document["layer"],
-            **{key: value for key, value in read_options.items() if value is not None}}
-    own = document["layer"]
-    if not isinstance(read["layer"], str) or not read["layer"]:
-        raise DataError(f"layer must be a non-empty string, not {read['layer']!r}")
-    file_layer, _, model_layer = read["layer"].partition("=")
-    model_layer = model_layer or file_layer  # no "=": the layer named is the model's
-    if model_layer != own:  # the gold layer must be the one the model tags, whatever --layer says
-        raise DataError(f"the model tags layer {own!r}, not {model_layer!r}: leave the layer out, name the model's, "
-                        f"or map the file's layer to it (--layer NAME={own})", path)
-    try:
-        corpus = read_corpus(path, to_scheme=L.Scheme(document["scheme"]), **{**read, "layer": file_layer})
-    except DataError as error:
-        if file_layer == own and error.message.startswith("no label layer"):
-            raise DataError(f"{error.message}; the model tags {own!r}: map one of them to it with --layer NAME={own} "
-                            f"(seqtag: layer=\"NAME={own}\")", error.path, error.line) from None
-        raise
-    return corpus if file_layer == own else corpus.renamed(file_layer, own)
 
 
 def read_corpus(path: str | Path, *, format: str | None = None, columns: list[str] | None = None,

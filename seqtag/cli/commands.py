@@ -147,8 +147,8 @@ def preprocess(
     read = shared.read_options(reading)
     target = None if to_scheme in (None, SchemeChoice.auto) else to_scheme.value
     keep = None if keep_layers is None else [c for c in shared.columns_of(keep_layers) or [] if c != "none"]
-    names, reports = convert(files or [], dataset, split, read, target, output, FormatChoice(to_format).value, overwrite,
-                             show.notice, keep)
+    names, reports = convert(files or [], dataset, split, read, target, output, FormatChoice(to_format).value,
+                             overwrite, show.notice, keep)
     show.statistics(names, reports)
     if stats_json is not None:
         outputs.write_json(stats_json, "preprocess", {"files": dict(zip(names, reports))})
@@ -182,7 +182,8 @@ def train(
     kind = ModelKind(model).value if not resume or getattr(source, "name", "DEFAULT") != "DEFAULT" else None
     if train_file is None and not resume:
         err.print(f"no --train given: training on the bundled sample in {api.SAMPLE['train'].parent.parent}")
-    output = output or Path("models") / (reading["layer"] or (api.SAMPLE["layer"] if train_file is None else kind or ""))
+    sample_layer = api.SAMPLE["layer"] if train_file is None else kind or ""
+    output = output or Path("models") / (reading["layer"] or sample_layer)
     with show.TrainingProgress() as progress:
         trained = api.train(train_file, dev_file, test_file, kind, output, resume=resume, overwrite=overwrite,
                             on_progress=progress.update, time_budget=time_budget,
@@ -255,17 +256,8 @@ def info(
     from seqtag import api
     from seqtag.cli import show
 
-    (model,) = _models([model] if model else [], [model_option] if model_option else [], one=True)
+    (model,) = shared.models_of([model] if model else [], [model_option] if model_option else [], one=True)
     show.model_card(model, *api.describe(model))
-
-
-def _models(arguments: list[Path], options: list[Path], one: bool = False) -> list[Path]:
-    """The model folders named as arguments or with -m (every command that takes a model accepts -m)."""
-    models = [*arguments, *options]
-    if not models or (one and len(models) > 1):
-        raise DataError(f"give {'one model folder' if one else 'model folders'}, as "
-                        f"{'an argument' if one else 'arguments'} or with -m")
-    return models
 
 
 @app.command()
@@ -397,7 +389,7 @@ def report(
     from seqtag import outputs
     from seqtag.report import html as reporting
 
-    models = _models(models or [], model_options or [])
+    models = shared.models_of(models or [], model_options or [])
     data = data or []
     if len(data) not in (0, 1, len(models)):
         raise DataError(f"--data: give one gold file for all models or one per model, not {len(data)} for "

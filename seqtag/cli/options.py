@@ -6,12 +6,14 @@ from __future__ import annotations
 import functools
 import inspect
 from enum import Enum
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from seqtag.data import formats
 from seqtag import kinds
+from seqtag.errors import DataError
 from seqtag.api import EXPORT_FORMATS
 from seqtag.runtime.choice import RUNTIMES
 from seqtag.data.labels import ENTITY_SCHEMES, Scheme
@@ -138,3 +140,12 @@ def typed(context: typer.Context, kind: str | None, options: dict) -> dict:
         kinds.refuse_foreign(kind, given, FLAG)
     kinds.check(kind, given, FLAG)
     return given
+
+
+def models_of(arguments: list[Path], options: list[Path], one: bool = False) -> list[Path]:
+    """The model folders named as arguments or with -m (every command that takes a model accepts -m)."""
+    models = [*arguments, *options]
+    if not models or (one and len(models) > 1):
+        raise DataError(f"give {'one model folder' if one else 'model folders'}, as "
+                        f"{'an argument' if one else 'arguments'} or with -m")
+    return models

@@ -105,3 +105,38 @@ def warn_unseen_labels(corpus: Corpus, layer: str, known: Iterable[str], scheme:
         more = f" and {len(unseen) - 10} more" if len(unseen) > 10 else ""
         report({"event": "warning", "message": f"{corpus.source}: {len(unseen)} {what} the training data never "
                 f"has: {listed}{more}"})
+
+
+READ_OPTIONS = ("format", "columns", "layer", "scheme", "on_invalid")
+
+
+def read_gold(document: dict, path: str | Path, read_options: dict) -> Corpus:
+    """A gold file read as the model's training data was, its layer the model's. `layer="pos=upos"` maps the file's
+    layer `pos` to the model's `upos` (a CoNLL-U model scored on a CoNLL file, or a model whose training file had no
+    --columns, so its layer is `col4`)."""
+    if not isinstance(path, (str, Path)) or not str(path):
+        raise DataError(f"path must be a file path (str or pathlib.Path), not {path!r}")
+    unknown = sorted(set(read_options) - set(READ_OPTIONS))
+    if unknown:
+        raise DataError(f"unknown reading option(s) {', '.join(unknown)}; they are: {', '.join(READ_OPTIONS)}")
+    saved = document.get("training", {}).get("read", {})
+    read = {"columns": saved.get("columns"), "format": saved.get("format"), "layer": document["layer"],
+            **{key: value for key, value in read_options.items() if value is not None}}
+    own = document["layer"]
+    if not isinstance(read["layer"], str) or not read["layer"]:
+        raise DataError(f"layer must be a non-empty string, not {read['layer']!r}")
+    file_layer, _, model_layer = read["layer"].partition("=")
+    model_layer = model_layer or file_layer  # no "=": the layer named is the model's
+    if model_layer != own:  # the gold layer must be the one the model tags, whatever --layer says
+        raise DataError(f"the model tags layer {own!r}, not {model_layer!r}: leave the layer out, name the model's, "
+                        f"or map the file's layer to it (--layer NAME={own})", path)
+    try:
+        options = ReadOptions(read["format"], read["columns"], file_layer, read.get("scheme"),
+                              read.get("on_invalid", "repair"))
+        corpus = options.read(path, L.Scheme(document["scheme"]))[0]
+    except DataError as error:
+        if file_layer == own and error.message.startswith("no label layer"):
+            raise DataError(f"{error.message}; the model tags {own!r}: map one of them to it with --layer NAME={own} "
+                            f"(seqtag: layer=\"NAME={own}\")", error.path, error.line) from None
+        raise
+    return corpus if file_layer == own else corpus.renamed(file_layer, own)
