@@ -41,16 +41,14 @@ def test_help_does_not_import_torch_or_datasets():
 
 
 @pytest.mark.parametrize("args", [[name, "--help"] for name in COMMANDS] + [["tag", "--bogus"], ["--debug", "tagg"]])
-def test_the_app_built_for_one_command_says_what_the_whole_app_says(args, capsys):
+def test_the_app_built_for_one_command_says_what_the_whole_app_says(args, capsys, monkeypatch):
     """`run` builds only the command it runs (start-up time): the same help, errors and exit codes."""
+    from seqtag.cli import app as application
+
     code = cli.run(args)
     one = capsys.readouterr()
-    whole = cli._app_for
-    try:
-        cli._app_for = lambda argv: app
-        assert cli.run(args) == code
-    finally:
-        cli._app_for = whole
+    monkeypatch.setattr(application, "_app_for", lambda argv: app)
+    assert cli.run(args) == code
     assert capsys.readouterr() == one
     assert one.out + one.err
 
