@@ -73,42 +73,47 @@ class Model:
         one holds whitespace (["Peter went.", "EU rejects."]) or `tokenized` is given (False: texts tokenized here,
         so ["Paris", "London"] are two texts; True: texts of whitespace-separated tokens); one sentence's tokens
         where none does (["Paris", "London"]); a list that mixes both is refused, never guessed. Returns Tagged
-        results: tokens, labels, offsets, spans, probs, nbest."""
-        from seqtag.runtime.tagging import tag_stream, tag_units
+        results: tokens, labels, offsets, spans, probs, nbest. A text of several sentences is split (as `seqtag
+        tag` splits a line) and each tagged alone; its result joins them, with each sentence in `parts`."""
+        from seqtag.runtime.tagging import tag_stream, tag_units, texts_joined
 
         _check_tagging(probs, nbest, window, tokenized)
         if not isinstance(text, Iterable) or isinstance(text, (bytes, dict)):
             raise DataError(f"tag takes a text (str), a list of tokens, or many of either, not {type(text).__name__}")
         predictor = self._able(probs, nbest)
-        if isinstance(text, str) or _is_tokens(text, tokenized):
-            return tag_units(predictor, [self._unit(text, tokenized)], probs, nbest)[0]
-        units = (self._unit(item, tokenized) for item in text)
-        if isinstance(text, (list, tuple)):
-            return tag_units(predictor, list(units), probs, nbest)
-        return tag_stream(predictor, units, window, probs, nbest)
+        one = isinstance(text, str) or _is_tokens(text, tokenized)
+        units = (unit for item in ([text] if one else text) for unit in self._units(item, tokenized))
+        if one or isinstance(text, (list, tuple)):
+            results = list(texts_joined(tag_units(predictor, list(units), probs, nbest)))
+            return results[0] if one else results
+        return texts_joined(tag_stream(predictor, units, window, probs, nbest))
 
-    def _unit(self, item, tokenized: bool | None):
+    def _units(self, item, tokenized: bool | None) -> list:
+        """An item's units: a text's sentences (a whole text where `tokenized`), or one token list."""
         from seqtag.runtime.tagging import units_from_texts
 
         if isinstance(item, str):
-            return next(units_from_texts([item], self.scheme is L.Scheme.BMES, bool(tokenized)))
+            segmentation = self.scheme is L.Scheme.BMES
+            return list(units_from_texts([item], segmentation, bool(tokenized), sentences=not tokenized))
         if not _is_tokens(item, None):
             raise DataError(f"expected a text (str) or a list of tokens (str), got {type(item).__name__}")
-        return list(item), None, None, None, {}
+        return [(list(item), None, None, None, {}, None)]
 
     def tag_lines(self, lines: Iterable[str], input_format: str = "raw", output_format: str = "conll", *,
                   window: int = 2000, probs: bool = False, nbest: int = 0, workers: int = 1,
                   columns: list[str] | None = None, output_scheme: str | None = None, min_prob: float | None = None,
-                  source: str = "<stdin>", counts: dict | None = None) -> Iterator[str]:
+                  source: str = "<stdin>", counts: dict | None = None, split: bool = True) -> Iterator[str]:
         """`seqtag tag`: lines in (raw text, whitespace tokens, or any format), text out in any format, the labels
         in the model's scheme or `output_scheme` (iob1, iob2, bioes); `min_prob` writes as O the entity spans
-        with a token less probable than it. `source` names the lines in errors; `counts`, where given, gets the
-        sentences and tokens tagged."""
+        with a token less probable than it. Raw text is split into sentences unless `split=False` (one line, one
+        sentence); jsonl says each one's line and sentence. `source` names the lines in errors; `counts`, where
+        given, gets the sentences and tokens tagged."""
         from seqtag.runtime import tagging
         from seqtag.runtime.tagging import check_output, render, tag_stream, tag_stream_parallel, units_from_lines
 
         _check_tagging(probs, nbest, window, None)
         check_whole("workers", workers, 1)
+        _check_flag("split", split)
         if isinstance(lines, (str, bytes)) or not isinstance(lines, Iterable):
             raise DataError(f"tag_lines takes lines (an iterable of str), not {type(lines).__name__}")
         if columns is not None:
@@ -126,7 +131,7 @@ class Model:
         predictor = self._able(probs, nbest)
         check_output(predictor, output_format, nbest)
         units = units_from_lines(lines, input_format, self.scheme is L.Scheme.BMES, columns,
-                                 offsets=output_format in tagging.OFFSET_FORMATS, source=source)
+                                 offsets=output_format in tagging.OFFSET_FORMATS, source=source, sentences=split)
         if workers > 1:
             results = tag_stream_parallel(predictor, units, window, probs, nbest, workers)
         else:
@@ -140,7 +145,7 @@ class Model:
     def tag_files(self, inputs: str | Path | Iterable[str | Path], output_dir: str | Path, input_format: str = "raw",
                   output_format: str = "conll", *, window: int = 2000, workers: int = 1,
                   columns: list[str] | None = None, output_scheme: str | None = None, replace_invalid: bool = False,
-                  overwrite: bool = False, on_progress: Progress | None = None) -> dict:
+                  overwrite: bool = False, on_progress: Progress | None = None, split: bool = True) -> dict:
         """`seqtag tag --input ... --output-dir ...`: each input file (a path or a glob pattern) tagged into one
         output of the same name in `output_dir`, resumably (seqtag.runtime.files): outputs already finished for
         this model and these settings are kept. Returns what was tagged, skipped and failed (a failed input costs
@@ -149,13 +154,14 @@ class Model:
 
         run, settings = self.plan_files(inputs, output_dir, input_format, output_format, window=window,
                                         workers=workers, columns=columns, output_scheme=output_scheme,
-                                        replace_invalid=replace_invalid, overwrite=overwrite)
+                                        replace_invalid=replace_invalid, overwrite=overwrite, split=split)
         outcome = files.run_local(run, self, settings, on_progress or (lambda event: None))
         return outcome.summary()
 
     def plan_files(self, inputs, output_dir, input_format: str = "raw", output_format: str = "conll", *,
                    window: int = 2000, workers: int = 1, columns: list[str] | None = None,
-                   output_scheme: str | None = None, replace_invalid: bool = False, overwrite: bool = False):
+                   output_scheme: str | None = None, replace_invalid: bool = False, overwrite: bool = False,
+                   split: bool = True):
         """(seqtag.runtime.files.Plan, settings) of tag_files, every argument checked before anything is written."""
         from seqtag.runtime import files
 
@@ -168,11 +174,11 @@ class Model:
         for name, value in (("replace_invalid", replace_invalid), ("overwrite", overwrite)):
             _check_flag(name, value)
         list(self.tag_lines([], input_format, output_format, window=window, columns=columns,  # the settings' checks
-                            output_scheme=output_scheme))
+                            output_scheme=output_scheme, split=split))
         check_whole("workers", workers, 1)
         columns = reading.ReadOptions(columns=columns).columns if columns is not None else None
         settings = {"input_format": input_format, "output_format": output_format, "window": window,
-                    "columns": columns, "output_scheme": output_scheme}
+                    "columns": columns, "output_scheme": output_scheme, "split": split}
         # the manifest's key: what makes an output differ (onnx-int8 is the one runtime whose labels may)
         key = {**settings, "int8": self.choice is not None and self.choice.runtime == "onnx-int8"}
         run = files.plan([str(p) for p in patterns], output_dir, self.path, self.document, key, overwrite)

@@ -72,7 +72,7 @@ class _FileTagger:
 def tag_files(model, inputs, output_dir, input_format: str = "raw", output_format: str = "conll", *,
               window: int = 2000, columns: list[str] | None = None, output_scheme: str | None = None,
               replace_invalid: bool = False, overwrite: bool = False, actors: int = 1, address: str | None = None,
-              on_progress: Callable[[dict], None] | None = None) -> dict:
+              on_progress: Callable[[dict], None] | None = None, split: bool = True) -> dict:
     """seqtag.api.Model.tag_files on Ray: the same outputs and manifest, by a pool of `actors` (at `address`, or
     on a local Ray). `model`: a seqtag.api.Model or a model folder."""
     from seqtag import api
@@ -81,7 +81,8 @@ def tag_files(model, inputs, output_dir, input_format: str = "raw", output_forma
     model = api.load(model) if isinstance(model, (str, Path)) else model
     api.check_whole("actors", actors, 1)
     run, settings = model.plan_files(inputs, output_dir, input_format, output_format, window=window, columns=columns,
-                                     output_scheme=output_scheme, replace_invalid=replace_invalid, overwrite=overwrite)
+                                     output_scheme=output_scheme, replace_invalid=replace_invalid, overwrite=overwrite,
+                                     split=split)
     report = on_progress or (lambda event: None)
     ray = connect(address)
     outcome = files.Outcome(skipped=sorted(run.done))
@@ -115,7 +116,8 @@ class _TextTagger:
 
     def __call__(self, batch: dict) -> dict:
         items = [item if isinstance(item, str) else [str(t) for t in item] for item in batch[self.column]]
-        tagged = self.model.tag(items, tokenized=self.tokenized) if items else []
+        texts = bool(items) and isinstance(items[0], str)  # a batch of texts, never one text's tokens
+        tagged = self.model.tag(items, tokenized=bool(self.tokenized) if texts else None) if items else []
         if len(items) == 1 and not isinstance(tagged, list):
             tagged = [tagged]
         return {**batch, "tokens": [t.tokens for t in tagged], "labels": [t.labels for t in tagged],

@@ -204,6 +204,12 @@ def tag(
                       "patterns, repeatable) into --output-dir instead of stdin to stdout.")] = None,
     output_dir: Annotated[Optional[Path], typer.Option("--output-dir", help="With --input: one output per input, "
                           "of the same name; a run started again skips the outputs already finished.")] = None,
+    interactive: Annotated[bool, typer.Option("--interactive", help="Tag and print each line as soon as it is read "
+                           "(the default when stdin is a terminal); otherwise lines are tagged --batch-size at a "
+                           "time.")] = False,
+    split: Annotated[bool, typer.Option("--split/--no-split", help="Raw text: split each line into sentences "
+                     "(jsonl gives each one's line, sentence and offsets into the line); --no-split: a line is a "
+                     "sentence.")] = True,
     overwrite: OverwriteOpt = False,
     engine: Annotated[Engine, typer.Option("--engine", help="--input: tag here, or on Ray (the [ray] extra).")] = "local",
     actors: Annotated[int, typer.Option("--actors", min=1, max=4096, help="--engine ray: Ray actors, each "
@@ -225,13 +231,15 @@ def tag(
         done = _tag_files(tagger, Engine(engine).value, inputs, output_dir, InputFormat(input_format).value,
                           OutputFormat(output_format).value, workers=workers, actors=actors, address=address,
                           window=batch_size, columns=shared.columns_of(columns), replace_invalid=replace_invalid,
-                          overwrite=overwrite, on_progress=show.files_progress, output_scheme=scheme)
+                          overwrite=overwrite, on_progress=show.files_progress, output_scheme=scheme, split=split)
         return show.files_outcome(done, output_dir)
-    lines = show.reading_progress(api.text_lines(sys.stdin.buffer, replace_invalid), sys.stdin.buffer)
+    interactive = interactive or sys.stdin.isatty()  # a person typing sees each line's tags at once
+    lines = show.reading_progress(api.text_lines(sys.stdin.buffer, replace_invalid), sys.stdin.buffer, interactive)
     for text in tagger.tag_lines(lines, InputFormat(input_format).value, OutputFormat(output_format).value,
-                                 window=batch_size, probs=probs, nbest=nbest, workers=workers,
-                                 columns=shared.columns_of(columns), output_scheme=scheme, min_prob=min_prob):
-        sys.stdout.write(text)  # a closed pipe (`| head`) ends quietly in reports_errors
+                                 window=1 if interactive else batch_size, probs=probs, nbest=nbest, workers=workers,
+                                 columns=shared.columns_of(columns), output_scheme=scheme, min_prob=min_prob,
+                                 split=split):
+        print(text, end="", flush=interactive)  # a closed pipe (`| head`) ends quietly in reports_errors
     sys.stdout.flush()
 
 

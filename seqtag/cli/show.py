@@ -117,10 +117,10 @@ class TrainingProgress:
                 f"{event['tokens_per_s']:,} tok/s  {event['seconds']:.1f}s", highlight=False)
 
 
-def reading_progress(lines, stream):
-    """`lines` as they are read from `stream` (stdin), with a progress line on stderr where stderr is a terminal: a
-    bar with the time left when stdin is a file, else lines read and the time spent."""
-    if not err.is_terminal:
+def reading_progress(lines, stream, interactive: bool = False):
+    """`lines` as they are read from `stream` (stdin), with a progress line on stderr where stderr is a terminal and
+    no one is typing the input: a bar with the time left when stdin is a file, else lines read and the time spent."""
+    if not err.is_terminal or interactive:
         return lines
     return _reading(lines, stream)
 

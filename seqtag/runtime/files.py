@@ -190,7 +190,7 @@ def tag_into(model, source: Path, target: Path, settings: dict) -> tuple[int, in
         for text in model.tag_lines(lines_of(source, settings["replace_invalid"]), settings["input_format"],
                                     settings["output_format"], window=settings["window"], columns=settings["columns"],
                                     output_scheme=settings.get("output_scheme"), workers=settings.get("workers", 1),
-                                    source=str(source), counts=counts):
+                                    source=str(source), counts=counts, split=settings.get("split", True)):
             f.write(text)
 
     outputs.write_whole(target, write)

@@ -106,12 +106,18 @@ class Tagged:
     nbest_score: str = "prob"
     document: int | None = None
     features: dict | None = None  # input layers the sentence came with (a model's --features)
+    where: tuple[int, int] | None = None  # (input line, sentence of that line from 0) where raw text was split
+    parts: list | None = None  # a text of several sentences: each sentence's Tagged (offsets into the same text)
 
     @property
     def spans(self) -> list[Span]:
         """Entities (span layers) or words (segmentation); empty for a tag layer such as POS."""
         if self.scheme is L.Scheme.PLAIN or not self.tokens:
             return []
+        if self.parts:  # spans never cross a sentence boundary
+            shift = [sum(len(part.tokens) for part in self.parts[:i]) for i in range(len(self.parts))]
+            return [Span(span, start=span["start"] + at, end=span["end"] + at)
+                    for at, part in zip(shift, self.parts) for span in part.spans]
         spans = []
         for span in L.to_spans(self.labels, self.scheme):
             entry = Span(start=span.start, end=span.end, label=span.label,  # the key order tag's jsonl always had
@@ -131,6 +137,8 @@ class Tagged:
     def record(self) -> dict:
         """The JSON Lines record `seqtag tag --output-format jsonl` writes."""
         record: dict = {"tokens": self.tokens, "labels": self.labels}
+        if self.where is not None:
+            record["line"], record["sentence"] = self.where
         if self.probs is not None:
             record["probs"] = [round(p, 6) for p in self.probs]
         if self.offsets is not None:
@@ -149,25 +157,74 @@ class Tagged:
         return Sentence(tuple(self.tokens), labels, document=self.document)
 
 
-# A unit of input: (tokens, offsets or None, text or None, document, input layers)
-Unit = tuple[list[str], list | None, str | None, int | None, dict]
+# A unit of input: (tokens, offsets or None, text or None, document, input layers, (line, sentence) or None)
+Unit = tuple[list[str], list | None, str | None, int | None, dict, tuple[int, int] | None]
+
+
+def sentence_starts(text: str) -> list[int]:
+    """Where each sentence of a text starts (character offsets; the first at 0), by syntok's segmenter (chosen by
+    measurement: docs/tagging.md). A sentence runs to the next one's start, so no character is left out."""
+    from syntok import segmenter
+
+    starts = [0]
+    for paragraph in segmenter.analyze(text):
+        for sentence in paragraph:
+            if sentence and starts[-1] < sentence[0].offset < len(text):
+                starts.append(sentence[0].offset)
+    return starts
 
 
 def units_from_texts(texts: Iterable[str], segmentation: bool, tokenized: bool = False, paragraphs: bool = False,
-                     offsets: bool = True) -> Iterator[Unit]:
+                     offsets: bool = True, sentences: bool = False) -> Iterator[Unit]:
     """Units from texts, each its own document; with `paragraphs`, texts are lines, and the lines between blank
-    lines are one document (a BiLSTM with a document window reads them together). Without `offsets`, whitespace
-    tokens come without their character offsets (only jsonl output writes them; finding them is most of the time
-    spent reading tokens)."""
+    lines are one document (a BiLSTM with a document window reads them together). With `sentences`, raw text is
+    split into sentences (not whitespace tokens, nor characters for a segmenter), each a unit with its offsets into
+    the whole text and its (line, sentence) numbers. Without `offsets`, whitespace tokens come without their
+    character offsets (only jsonl output writes them; finding them is most of the time spent reading tokens)."""
     if tokenized:
         split = whitespace_tokens if offsets else _tokens_alone
     else:
         split = characters if segmentation else tokenize
+    sentences = sentences and not tokenized and not segmentation
     paragraph = 0
-    for text in texts:
-        tokens, spans = split(text)
-        paragraph += paragraphs and not tokens
-        yield tokens, spans if offsets else None, text, paragraph if paragraphs else None, {}
+    for number, text in enumerate(texts, 1):
+        document = None
+        if not sentences or not text.strip():
+            tokens, spans = split(text)
+            paragraph += paragraphs and not tokens
+            yield tokens, spans if offsets else None, text, paragraph if paragraphs else None, {}, \
+                (number, 0) if sentences else None
+            continue
+        document = paragraph if paragraphs else None
+        starts = sentence_starts(text)
+        for index, (start, end) in enumerate(zip(starts, [*starts[1:], len(text)])):
+            tokens, spans = split(text[start:end])
+            yield tokens, [(a + start, b + start) for a, b in spans], text, document, {}, (number, index)
+
+
+def texts_joined(results: Iterable[Tagged]) -> Iterator[Tagged]:
+    """Model.tag's results, one per text: the sentences a text was split into (numbered from 0 in `where`) joined
+    into one result, with each in `parts`; a result without `where` (a token list) is its own."""
+    group: list[Tagged] = []
+    for result in results:
+        if group and (result.where is None or result.where[1] == 0):
+            yield _joined(group)
+            group = []
+        group.append(result)
+    if group:
+        yield _joined(group)
+
+
+def _joined(parts: list[Tagged]) -> Tagged:
+    for part in parts:
+        part.where = None  # line numbers are the command line's; a Python text has none
+    if len(parts) == 1:
+        return parts[0]
+    first = parts[0]
+    offsets = [o for p in parts for o in p.offsets] if all(p.offsets is not None for p in parts) else None
+    probs = [x for p in parts for x in p.probs] if all(p.probs is not None for p in parts) else None
+    return Tagged([t for p in parts for t in p.tokens], [label for p in parts for label in p.labels], first.scheme,
+                  offsets, first.text, probs, nbest_score=first.nbest_score, parts=parts)
 
 
 def _tokens_alone(text: str) -> tuple[list[str], None]:
@@ -175,15 +232,16 @@ def _tokens_alone(text: str) -> tuple[list[str], None]:
 
 
 def units_from_lines(lines: Iterable[str], input_format: str, segmentation: bool,
-                     columns: Sequence[str] | None = None, offsets: bool = True, source: str = "<stdin>"
-                     ) -> Iterator[Unit]:
-    """Units from stdin lines: raw text and whitespace tokens one sentence a line (an empty line stays an empty
-    output sentence, and ends a paragraph: a document), any other format as its reader reads it (documents and
-    input columns kept)."""
+                     columns: Sequence[str] | None = None, offsets: bool = True, source: str = "<stdin>",
+                     sentences: bool = False) -> Iterator[Unit]:
+    """Units from stdin lines: raw text split into sentences where `sentences` says so, else a line a sentence, and
+    whitespace tokens a line a sentence (an empty line stays an empty output sentence, and ends a paragraph: a
+    document); any other format as its reader reads it (documents and input columns kept)."""
     if input_format in TEXT_INPUTS:
-        return units_from_texts(lines, segmentation, input_format == "tokens", paragraphs=True, offsets=offsets)
+        return units_from_texts(lines, segmentation, input_format == "tokens", paragraphs=True, offsets=offsets,
+                                sentences=sentences)
     _, sentences = formats.read_lines(lines, source, input_format, columns)
-    return ((list(s.tokens), None, None, s.document, s.labels) for s in sentences)
+    return ((list(s.tokens), None, None, s.document, s.labels, None) for s in sentences)
 
 
 def in_scheme(results: Iterable[Tagged], scheme: L.Scheme) -> Iterator[Tagged]:
@@ -226,7 +284,7 @@ def output_scheme(name: str | None, model_scheme: L.Scheme) -> L.Scheme | None:
 def tag_units(predictor, units: Sequence[Unit], probs: bool = False, nbest: int = 0) -> list[Tagged]:
     """Tag one window of units; long sentences go through the model in pieces."""
     pieces, owners = [], []
-    for index, (tokens, _, _, document, layers) in enumerate(units):
+    for index, (tokens, _, _, document, layers, _) in enumerate(units):
         for start in range(0, len(tokens), MAX_TOKENS):
             cut = {name: values[start : start + MAX_TOKENS] for name, values in layers.items()}
             pieces.append(Sentence(tuple(tokens[start : start + MAX_TOKENS]), cut, document=document))
@@ -240,14 +298,14 @@ def tag_units(predictor, units: Sequence[Unit], probs: bool = False, nbest: int 
             predicted[i] = result
     # a paragraph of text is a document for the model, but there is no document mark to write back
     results = [Tagged(list(tokens), [], predictor.scheme, offsets, text, [] if probs else None,
-                      nbest_score=predictor.nbest_score, document=document if text is None else None)
-               for tokens, offsets, text, document, _ in units]
+                      nbest_score=predictor.nbest_score, document=document if text is None else None, where=where)
+               for tokens, offsets, text, document, _, where in units]
     for owner, (labels, scores) in zip(owners, predicted):
         results[owner].labels.extend(labels)
         if probs:
             results[owner].probs.extend(scores)
     if nbest:  # whole sentences (n-best is for inspection)
-        whole = [Sentence(tuple(tokens), layers, document=document) for tokens, _, _, document, layers in units]
+        whole = [Sentence(tuple(tokens), layers, document=document) for tokens, _, _, document, layers, _ in units]
         for result, best in zip(results, predictor.predict_nbest(whole, nbest)):
             result.nbest = best
     return results
