@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import seqtag
+from seqtag.data.tokens import tokenize
 from seqtag.cli import commands as cli
 from seqtag.report import compare
 from seqtag.data import formats, labels
@@ -143,6 +144,14 @@ def corpora(draw, fmt: str):
             words = draw(st.lists(st.text("天地人山水火", min_size=1, max_size=3), min_size=1, max_size=4))
             chars, tags = labels.words_to_tags(words)
             sentences.append(Sentence(tuple(chars), {"seg": tuple(tags)}))
+            continue
+        if fmt == "doccano":  # words its tokenizer reads back alone, entities as IOB2 spans
+            words = st.text(string.ascii_letters, min_size=1, max_size=6).filter(lambda w: tokenize(w)[0] == [w])
+            tokens = tuple(draw(st.lists(words, min_size=length, max_size=length)))
+            kinds = [draw(st.sampled_from(["O", "B", "I"])) for _ in tokens]
+            tags = [k if k == "O" else f"{'B' if k == 'B' or i == 0 or kinds[i - 1] == 'O' else 'I'}-PER"
+                    for i, k in enumerate(kinds)]
+            sentences.append(Sentence(tokens, {"ner": tuple(tags)}))
             continue
         label = st.sampled_from(["O", "B-PER", "I-PER", "NN", "VB"])
         layers = {"tokens": (), "slash": ("tag",), "conllu": ("xpos", "upos")}.get(fmt, ("pos", "ner"))

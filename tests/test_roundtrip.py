@@ -112,6 +112,7 @@ HOLDS = {  # what each format must accept: refusing everything would pass the pr
     "slash": Corpus([Sentence(s.tokens, {"tag": s.labels["ner"]}, document=s.document) for s in PLAIN], ("tag",)),
     "tokens": Corpus([Sentence(s.tokens, {}, document=s.document) for s in PLAIN], ()),
     "segmented": Corpus([Sentence(tuple("中国人"), {"seg": ("B", "E", "S")}, document=0)], ("seg",)),
+    "doccano": Corpus([Sentence(s.tokens, {"ner": s.labels["ner"]}, document=s.document) for s in PLAIN], ("ner",)),
 }
 
 

@@ -1,4 +1,4 @@
-"""Raw text is split into sentences (seqtag.runtime.tagging.sentence_starts), each tagged alone with its offsets
+"""Raw text is split into sentences (seqtag.data.tokens.sentence_starts), each tagged alone with its offsets
 into the line it came from; a person typing at a terminal sees each line's tags as soon as it is entered."""
 
 import json
@@ -10,7 +10,7 @@ import pytest
 
 import seqtag
 from seqtag.cli import commands as cli
-from seqtag.runtime.tagging import sentence_starts
+from seqtag.data.tokens import sentence_starts
 
 PARAGRAPH = "Peter Blackburn went to Paris. Mr. Smith met the EU in Brussels! Did the U.S. agree?"
 SENTENCES = ["Peter Blackburn went to Paris.", "Mr. Smith met the EU in Brussels!", "Did the U.S. agree?"]

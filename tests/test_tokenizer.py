@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from seqtag.runtime.tagging import tokenize
+from seqtag.data.tokens import tokenize
 
 from conftest import DATA, SHARED
 

@@ -21,6 +21,7 @@ from seqtag.errors import DataError
 from seqtag.data.formats.base import Format
 from seqtag.data.formats.columns import CANONICAL_MAGIC, Canonical, Conll, default_columns
 from seqtag.data.formats.conllu import Conllu
+from seqtag.data.formats.doccano import Doccano, looks_like as _doccano_record
 from seqtag.data.formats.hf import HuggingFace, read_hf, split_name, stream_hf, write_dataset
 from seqtag.data.formats.jsonl import Jsonl
 from seqtag.data.formats.lines import SEGMENT_LAYER, SLASH_LAYER, Segmented, Slash, Tokens, split_slash
@@ -29,7 +30,7 @@ from seqtag.data.formats.text import (DOCSTART, Replayable, decode_stream, iter_
 from seqtag.outputs import atomic_output
 
 FORMATS: dict[str, Format] = {f.name: f for f in (Conll(), Conllu(), Segmented(), Slash(), Canonical(), Jsonl(),
-                                                   Tokens(), HuggingFace())}
+                                                   Tokens(), Doccano(), HuggingFace())}
 NAMES = tuple(FORMATS)
 
 __all__ = ["CANONICAL_MAGIC", "DOCSTART", "FORMATS", "SEGMENT_LAYER", "SLASH_LAYER", "default_columns", "detect_format",
@@ -126,14 +127,12 @@ def detect_format(path: str, lines: Sequence[str]) -> str:
         return "canonical"
     if path.endswith(".conllu"):
         return "conllu"
-    if path.endswith(".jsonl"):
-        return "jsonl"
     sample = [line for line in lines[:200] if line.strip()]
     data = [line for line in sample if not line.startswith("#")]
+    if path.endswith(".jsonl") or (data and all(line.lstrip().startswith("{") for line in data)):
+        return "doccano" if data and _doccano_record(data[0]) else "jsonl"  # a text with spans, or token lists
     if data and all("\t" in line and len(line.split("\t")) == 10 for line in data):
         return "conllu"
-    if data and all(line.lstrip().startswith("{") for line in data):
-        return "jsonl"
     items = [item for line in sample for item in line.split()]
     if items and all(split_slash(item) is not None for item in items):
         return "slash"

@@ -1,0 +1,132 @@
+"""doccano's JSONL for sequence labelling: one object per text, `{"text": "...", "label": [[start, end, "TYPE"],
+...]}` (character offsets, end exclusive; older exports name the list "labels", newer ones "entities", a list of
+{"start_offset", "end_offset", "label"}). Read as the text's tokens (seqtag's tokenizer, as `seqtag tag` reads raw
+text) with the spans as an IOB2 layer `ner`; written the same way, so a corpus goes into doccano to be annotated and a
+model's predictions go back for correction (`seqtag tag --output-format doccano`).
+
+A span must begin and end on token boundaries (whitespace at its edges aside) and may not overlap another: one that
+does not is refused with its line, offsets and text, never moved to the nearest token."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+
+from seqtag.data import labels as L
+from seqtag.data.corpus import Origin, Sentence
+from seqtag.data.formats.base import Format, Layout
+from seqtag.data.formats.text import Lines
+from seqtag.data.tokens import tokenize
+from seqtag.errors import DataError
+
+LAYER = "ner"
+
+
+def looks_like(line: str) -> bool:
+    """Whether a JSON line is a doccano record (a text with spans) rather than seqtag's token lists."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError:
+        return False
+    return isinstance(record, dict) and "text" in record and "tokens" not in record
+
+
+def _spans(record: dict, path: str, number: int) -> list[tuple[int, int, str]]:
+    text = record["text"]
+    if "entities" in record:
+        found = [(e.get("start_offset"), e.get("end_offset"), e.get("label")) if isinstance(e, dict) else e
+                 for e in record["entities"]] if isinstance(record["entities"], list) else None
+    else:
+        found = record.get("label", record.get("labels", []))
+    if not isinstance(found, list):
+        raise DataError('expected "label": a list of [start, end, "TYPE"] spans', path, number)
+    spans = []
+    for span in found:
+        if not (isinstance(span, (list, tuple)) and len(span) == 3 and all(
+                isinstance(v, int) and not isinstance(v, bool) for v in span[:2]) and isinstance(span[2], str)
+                and span[2].strip() and 0 <= span[0] < span[1] <= len(text)):
+            raise DataError(f"a span must be [start, end, \"TYPE\"] with 0 <= start < end <= {len(text)} (the text's "
+                            f"length), not {span!r}", path, number)
+        start, end, label = span
+        start += len(text[start:end]) - len(text[start:end].lstrip())  # whitespace at the edges is not the entity's
+        end -= len(text[start:end]) - len(text[start:end].rstrip())
+        spans.append((start, end, label.strip()))
+    return sorted(spans)
+
+
+def _sentence(record: dict, path: str, number: int) -> Sentence:
+    tokens, offsets = tokenize(record["text"])
+    first = {start: i for i, (start, _) in enumerate(offsets)}
+    last = {end: i for i, (_, end) in enumerate(offsets)}
+    labels = ["O"] * len(tokens)
+    for start, end, label in _spans(record, path, number):
+        begin, finish = first.get(start), last.get(end)
+        if begin is None or finish is None or finish < begin:
+            raise DataError(f"the {label} span {start}-{end} ({record['text'][start:end]!r}) does not begin and end "
+                            "on token boundaries of seqtag's tokenizer", path, number)
+        if any(tag != "O" for tag in labels[begin:finish + 1]):
+            raise DataError(f"the {label} span {start}-{end} ({record['text'][start:end]!r}) overlaps another span",
+                            path, number)
+        labels[begin:finish + 1] = [f"B-{label}"] + [f"I-{label}"] * (finish - begin)
+    document = record.get("document")
+    return Sentence(tuple(tokens), {LAYER: tuple(labels)}, Origin(path, number, False),
+                    document if isinstance(document, int) and not isinstance(document, bool) else None)
+
+
+def _record(line: str, path: str, number: int) -> dict:
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as e:
+        raise DataError(f"invalid JSON: {e.msg} (column {e.colno})", path, number) from None
+    if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+        raise DataError('expected an object with "text": a string', path, number)
+    return record
+
+
+class Doccano(Format):
+    name = "doccano"
+    suffix = ".jsonl"
+    summary = 'doccano JSONL: {"text": ..., "label": [[start, end, "TYPE"], ...]} per text; read as IOB2 layer ner'
+
+    def layout(self, lines: Lines, path: str, columns: Sequence[str] | None = None) -> Layout:
+        def sentences() -> Iterator[Sentence]:
+            for number, line in enumerate(lines(), 1):
+                if line.strip():
+                    sentence = _sentence(_record(line, path, number), path, number)
+                    if len(sentence):
+                        yield sentence
+
+        return (LAYER,), {LAYER: L.Scheme.IOB2}, sentences
+
+    def cannot_hold(self, layers: Sequence[str], sentences: Sequence[Sentence]) -> str | None:
+        if list(layers) != [LAYER]:
+            return (f"holds one entity layer, read back as {LAYER}; this corpus has {', '.join(layers) or 'none'} "
+                    f"(keep one with --keep-layers; name it {LAYER} with --columns)")
+        for sentence in sentences:
+            text = " ".join(sentence.tokens)
+            if tokenize(text)[0] != list(sentence.tokens):
+                return f"holds text that seqtag's tokenizer reads back as the same tokens; {text!r} is not"
+            labels = sentence.labels[LAYER]
+            try:
+                canonical = L.from_spans(L.to_spans(labels, L.Scheme.IOB2), len(labels), L.Scheme.IOB2)
+            except (L.InvalidTag, ValueError):
+                canonical = None
+            if canonical != list(labels) or any(not label[2:].strip() or label[2:] != label[2:].strip()
+                                                for label in labels if label != "O"):
+                return f"holds IOB2 entity labels (convert with --to-scheme iob2); {' '.join(labels)!r} are not"
+        return None
+
+    def render(self, sentence: Sentence, layers: Sequence[str], new_document: bool) -> str:
+        text, offsets, at = "", [], 0
+        for token in sentence.tokens:
+            at = len(text) + (1 if text else 0)
+            text += (" " if text else "") + token
+            offsets.append((at, at + len(token)))
+        labels = sentence.labels[layers[0]] if layers else ()
+        # a model's output may be in any entity scheme: BIOES where it has S- or E- tags, else read as conlleval does
+        scheme = L.Scheme.BIOES if any(label[:2] in ("S-", "E-") for label in labels) else L.Scheme.IOB2
+        spans = L.to_spans(labels, scheme) if labels else []
+        record: dict = {"text": text, "label": [[offsets[s.start][0], offsets[s.end - 1][1], s.label] for s in spans]}
+        if sentence.document is not None:
+            record["document"] = sentence.document
+        return json.dumps(record, ensure_ascii=False) + "\n"
