@@ -190,7 +190,7 @@ def tag(
     replace_invalid: Annotated[bool, typer.Option("--replace-invalid", help="Replace invalid UTF-8 bytes "
                                "instead of stopping.")] = False,
     probs: Annotated[bool, typer.Option("--probs", help="Add each label's probability (CRF marginals or "
-                     "softmax).")] = False,
+                     "softmax), and in jsonl each entity span's (BiLSTM models).")] = False,
     nbest: Annotated[int, typer.Option("--nbest", min=0, max=1000, help="Add the N best label sequences with their "
                      "scores (CRF and HMM models, jsonl output).")] = 0,
     min_prob: Annotated[Optional[float], typer.Option("--min-prob", min=0, max=1, help="Write as O the entity spans "

@@ -227,6 +227,13 @@ class BiLSTMTagger(Tagger):
         """Labels with the probability of each: CRF marginals (forward-backward) or softmax probabilities."""
         return self._predict(sentences, confidence=True)
 
+    def predict_span_confidence(self, sentences: Sequence[Sentence]) -> list[tuple[list[str], list[float], dict]]:
+        """predict_confidence, and each entity span's probability: {(start, end, type): P}. With the CRF, the
+        probability of exactly that span (its tags in the network's BIOES, every other tag free: a constrained
+        forward pass); with softmax, the product of its tags' probabilities."""
+        results = self._predict(sentences, confidence=True, spans=True)
+        return results
+
     def predict_nbest(self, sentences: Sequence[Sentence], n: int) -> list[list[tuple[list[str], float]]]:
         crf = self.network.crf
         if crf is None:
@@ -239,7 +246,7 @@ class BiLSTMTagger(Tagger):
                               for path, score in crf.nbest(emissions[row, : len(sentences[i])], n)]
         return results
 
-    def _predict(self, sentences: Sequence[Sentence], confidence: bool):
+    def _predict(self, sentences: Sequence[Sentence], confidence: bool, spans: bool = False):
         results: list = [([], [])] * len(sentences)
         for indices, batch, emissions in self.emission_batches(sentences):
             paths = self.network.decode_emissions(emissions, batch["mask"])
@@ -247,7 +254,21 @@ class BiLSTMTagger(Tagger):
             for row, (i, path) in enumerate(zip(indices, paths)):
                 chosen = probabilities[row, torch.arange(len(path)), path].tolist() if confidence else []
                 results[i] = (self.tags_of(path), chosen)
+                if spans:
+                    results[i] += (self._span_probs(emissions[row, : len(path)], path, chosen),)
         return results
+
+    def _span_probs(self, emissions: torch.Tensor, path: Sequence[int], chosen: Sequence[float]) -> dict:
+        """{(start, end, type): probability} of the entity spans on a best path (ids of the internal scheme)."""
+        if self.internal_scheme is not L.Scheme.BIOES or not path:
+            return {}
+        found = L.to_spans([self.vocab["labels"].items[i] for i in path], L.Scheme.BIOES)
+        if self.network.crf is None:  # softmax: the tags are independent given the sentence
+            return {(s.start, s.end, s.label): math.prod(chosen[s.start : s.end]) for s in found}
+        with torch.no_grad():
+            log_probs = self.network.crf.span_log_probs(
+                emissions, [[(t, path[t]) for t in range(s.start, s.end)] for s in found]).tolist()
+        return {(s.start, s.end, s.label): math.exp(p) for s, p in zip(found, log_probs)}
 
     def tags_of(self, path: Sequence[int]) -> list[str]:
         return self.encoder.tags_of(path)

@@ -83,6 +83,21 @@ class CRF(nn.Module):
             (gradient,) = torch.autograd.grad(self.log_partition(emissions, mask).sum(), emissions)
         return gradient
 
+    def span_log_probs(self, emissions: torch.Tensor, spans: list[list[tuple[int, int]]]) -> torch.Tensor:
+        """log P(tags fixed at some steps | sentence) for one sentence (emissions: (seq_len, num_tags)) and each
+        list of (step, tag) in `spans`: the forward algorithm over the paths that keep those tags, against all."""
+        if not spans:
+            return emissions.new_zeros(0)
+        steps, tags = emissions.shape
+        fixed = emissions.new_zeros(len(spans), steps, tags)  # 0 where a tag is free, very low where it is ruled out
+        for row, constraint in enumerate(spans):
+            for step, tag in constraint:
+                fixed[row, step] = -1e4
+                fixed[row, step, tag] = 0.0
+        mask = torch.ones(len(spans), steps, dtype=torch.bool, device=emissions.device)
+        constrained = self.log_partition(emissions.unsqueeze(0) + fixed, mask)
+        return constrained - self.log_partition(emissions.unsqueeze(0), mask[:1])
+
     def nbest(self, emissions: torch.Tensor, k: int) -> list[tuple[list[int], float]]:
         """The k best tag sequences of one sentence (emissions: (seq_len, num_tags)) with their scores."""
         start, transitions, end = self._scores()

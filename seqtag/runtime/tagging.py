@@ -47,6 +47,7 @@ class Tagged:
     document: int | None = None
     features: dict | None = None  # input layers the sentence came with (a model's --features)
     where: tuple[int, int] | None = None  # (input line, sentence of that line from 0) where raw text was split
+    span_probs: dict | None = None  # (start, end, type) -> the probability of that entity span (probs=True)
     parts: list | None = None  # a text of several sentences: each sentence's Tagged (offsets into the same text)
 
     @property
@@ -65,6 +66,8 @@ class Tagged:
             if self.offsets is not None:
                 first, last = self.offsets[span.start][0], self.offsets[span.end - 1][1]
                 entry.update(char_start=first, char_end=last, text=self.text[first:last])
+            if (span.start, span.end, span.label) in (self.span_probs or {}):
+                entry["prob"] = round(self.span_probs[span.start, span.end, span.label], 6)
             spans.append(entry)
         return spans
 
@@ -191,7 +194,7 @@ def above(results: Iterable[Tagged], threshold: float, keep_probs: bool) -> Iter
             if min(result.probs[span.start : span.end]) < threshold:
                 result.labels[span.start : span.end] = ["O"] * (span.end - span.start)
         if not keep_probs:
-            result.probs = None
+            result.probs = result.span_probs = None
         yield result
 
 
@@ -217,17 +220,25 @@ def tag_units(predictor, units: Sequence[Unit], probs: bool = False, nbest: int 
             pieces.append(Sentence(tuple(tokens[start : start + MAX_TOKENS]), cut, document=document))
             owners.append(index)
     predicted: list = [None] * len(pieces)
+    with_spans = probs and hasattr(predictor, "predict_span_confidence")  # each entity's probability too
     for group in _groups(pieces, owners, units):  # bounded memory, however long one input line is
         sentences = [pieces[i] for i in group]
-        found = predictor.predict_confidence(sentences) if probs else \
-            [(labels, None) for labels in predictor.predict(sentences)]
+        if with_spans:
+            found = predictor.predict_span_confidence(sentences)
+        else:
+            found = predictor.predict_confidence(sentences) if probs else \
+                [(labels, None) for labels in predictor.predict(sentences)]
         for i, result in zip(group, found):
             predicted[i] = result
     # a paragraph of text is a document for the model, but there is no document mark to write back
     results = [Tagged(list(tokens), [], predictor.scheme, offsets, text, [] if probs else None,
                       nbest_score=predictor.nbest_score, document=document if text is None else None, where=where)
                for tokens, offsets, text, document, _, where in units]
-    for owner, (labels, scores) in zip(owners, predicted):
+    for owner, (labels, scores, *spans) in zip(owners, predicted):
+        if spans:  # the pieces of a long sentence: their spans shifted to the sentence's token indices
+            shift = len(results[owner].labels)
+            results[owner].span_probs = {**(results[owner].span_probs or {}),
+                                         **{(a + shift, b + shift, t): p for (a, b, t), p in spans[0].items()}}
         results[owner].labels.extend(labels)
         if probs:
             results[owner].probs.extend(scores)

@@ -122,7 +122,8 @@ class Doccano(Format):
             at = len(text) + (1 if text else 0)
             text += (" " if text else "") + token
             offsets.append((at, at + len(token)))
-        labels = sentence.labels[layers[0]] if layers else ()
+        layer = LAYER if LAYER in layers else layers[-1] if layers else None  # the entity layer, else the target
+        labels = sentence.labels[layer] if layer else ()
         # a model's output may be in any entity scheme: BIOES where it has S- or E- tags, else read as conlleval does
         scheme = L.Scheme.BIOES if any(label[:2] in ("S-", "E-") for label in labels) else L.Scheme.IOB2
         spans = L.to_spans(labels, scheme) if labels else []
