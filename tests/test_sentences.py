@@ -21,6 +21,20 @@ def test_a_paragraph_is_split_where_its_sentences_start():
     assert [PARAGRAPH[a:b].strip() for a, b in zip(starts, [*starts[1:], None])] == SENTENCES
 
 
+def test_a_long_line_is_split_a_window_at_a_time_as_it_would_be_whole(monkeypatch):
+    from seqtag.data import tokens
+
+    text = " ".join(f"Sentence number {i} ends here. Mr. Smith said so!" for i in range(40))
+    whole = sentence_starts(text)
+    monkeypatch.setattr(tokens, "SPLIT_WINDOW", 300)
+    monkeypatch.setattr(tokens, "SPLIT_MARGIN", 60)
+    assert sentence_starts(text) == whole and len(whole) == 80
+    monkeypatch.setattr(tokens, "SPLIT_WINDOW", 20)  # no sentence fits: cut at each window's end, nothing lost
+    monkeypatch.setattr(tokens, "SPLIT_MARGIN", 5)
+    cut = sentence_starts(text)
+    assert cut == sorted(set(cut)) and cut[0] == 0 and all(b - a <= 20 for a, b in zip(cut, cut[1:]))
+
+
 def test_tag_splits_each_line_and_says_where_each_sentence_came_from(hmm_model, monkeypatch, capsys):
     lines = f"{PARAGRAPH}\n\nEU rejects German call.\n"
     monkeypatch.setattr(sys, "stdin", _stdin(lines))

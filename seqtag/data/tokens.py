@@ -67,14 +67,31 @@ def whitespace_tokens(text: str) -> tuple[list[str], list[tuple[int, int]]]:
     return [m.group() for m in matches], [m.span() for m in matches]
 
 
+SPLIT_WINDOW = 100_000  # characters the splitter reads at a time: memory stays bounded on a line of any length
+SPLIT_MARGIN = 1_000  # a start this near a window's cut is found again by the next window, with what follows it
+
+
 def sentence_starts(text: str) -> list[int]:
     """Where each sentence of a text starts (character offsets; the first at 0), by syntok's segmenter (chosen by
-    measurement: docs/tagging.md). A sentence runs to the next one's start, so no character is left out."""
+    measurement: docs/tagging.md). A sentence runs to the next one's start, so no character is left out. The text
+    is read SPLIT_WINDOW characters at a time, each window from the last start found; a sentence longer than a
+    window is cut at the window's end."""
+    starts, at = [0], 0
+    while True:
+        end = min(len(text), at + SPLIT_WINDOW)
+        last = end == len(text)
+        found = [at + offset for offset in _starts(text[at:end]) if last or at + offset < end - SPLIT_MARGIN]
+        new = [start for start in found if start > starts[-1]]
+        starts += new
+        if last:
+            return starts
+        at = starts[-1] if new else end
+        if not new:
+            starts.append(end)
+
+
+def _starts(text: str) -> list[int]:
     from syntok import segmenter
 
-    starts = [0]
-    for paragraph in segmenter.analyze(text):
-        for sentence in paragraph:
-            if sentence and starts[-1] < sentence[0].offset < len(text):
-                starts.append(sentence[0].offset)
-    return starts
+    return [sentence[0].offset for paragraph in segmenter.analyze(text) for sentence in paragraph
+            if sentence and sentence[0].offset < len(text)]

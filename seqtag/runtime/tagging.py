@@ -118,7 +118,6 @@ def units_from_texts(texts: Iterable[str], segmentation: bool, tokenized: bool =
     sentences = sentences and not tokenized and not segmentation
     paragraph = 0
     for number, text in enumerate(texts, 1):
-        document = None
         if not sentences or not text.strip():
             tokens, spans = split(text)
             paragraph += paragraphs and not tokens
@@ -129,7 +128,8 @@ def units_from_texts(texts: Iterable[str], segmentation: bool, tokenized: bool =
         starts = sentence_starts(text)
         for index, (start, end) in enumerate(zip(starts, [*starts[1:], len(text)])):
             tokens, spans = split(text[start:end])
-            yield tokens, [(a + start, b + start) for a, b in spans], text, document, {}, (number, index)
+            yield tokens, [(a + start, b + start) for a, b in spans] if offsets else None, text, document, {}, \
+                (number, index)
 
 
 def texts_joined(results: Iterable[Tagged]) -> Iterator[Tagged]:
