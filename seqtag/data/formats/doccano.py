@@ -1,8 +1,9 @@
 """doccano's JSONL for sequence labelling: one object per text, `{"text": "...", "label": [[start, end, "TYPE"],
 ...]}` (character offsets, end exclusive; older exports name the list "labels", newer ones "entities", a list of
 {"start_offset", "end_offset", "label"}). Read as the text's tokens (seqtag's tokenizer, as `seqtag tag` reads raw
-text) with the spans as an IOB2 layer `ner`; written the same way, so a corpus goes into doccano to be annotated and a
-model's predictions go back for correction (`seqtag tag --output-format doccano`).
+text) with the spans as an IOB2 layer `ner`. seqtag writes the tokens joined by spaces, and keeps them in a `tokens`
+list beside the text (doccano keeps other keys as the text's metadata), so a corpus of any tokenization goes into
+doccano to be annotated, and a model's predictions go back for correction (`seqtag tag --output-format doccano`).
 
 A span must begin and end on token boundaries (whitespace at its edges aside) and may not overlap another: one that
 does not is refused with its line, offsets and text, never moved to the nearest token."""
@@ -14,7 +15,7 @@ from collections.abc import Iterator, Sequence
 
 from seqtag.data import labels as L
 from seqtag.data.corpus import Origin, Sentence
-from seqtag.data.formats.base import Format, Layout
+from seqtag.data.formats.base import Format, Layout, bad_tokens
 from seqtag.data.formats.text import Lines
 from seqtag.data.tokens import tokenize
 from seqtag.errors import DataError
@@ -28,7 +29,7 @@ def looks_like(line: str) -> bool:
         record = json.loads(line)
     except json.JSONDecodeError:
         return False
-    return isinstance(record, dict) and "text" in record and "tokens" not in record
+    return isinstance(record, dict) and "text" in record
 
 
 def _spans(record: dict, path: str, number: int) -> list[tuple[int, int, str]]:
@@ -54,8 +55,24 @@ def _spans(record: dict, path: str, number: int) -> list[tuple[int, int, str]]:
     return sorted(spans)
 
 
+def _tokens(record: dict, path: str, number: int) -> tuple[list[str], list[tuple[int, int]]]:
+    """The tokens seqtag wrote beside the text, where they are there (they must spell it), else the tokenizer's."""
+    given = record.get("tokens")
+    if given is None:
+        return tokenize(record["text"])
+    if not isinstance(given, list) or not all(isinstance(t, str) and t and not any(c.isspace() for c in t)
+                                               for t in given) or " ".join(given) != record["text"]:
+        raise DataError('"tokens" must be the text\'s tokens, non-empty and without spaces, joined by one space',
+                        path, number)
+    offsets, at = [], 0
+    for token in given:
+        offsets.append((at, at + len(token)))
+        at += len(token) + 1
+    return given, offsets
+
+
 def _sentence(record: dict, path: str, number: int) -> Sentence:
-    tokens, offsets = tokenize(record["text"])
+    tokens, offsets = _tokens(record, path, number)
     first = {start: i for i, (start, _) in enumerate(offsets)}
     last = {end: i for i, (_, end) in enumerate(offsets)}
     labels = ["O"] * len(tokens)
@@ -102,10 +119,10 @@ class Doccano(Format):
         if list(layers) != [LAYER]:
             return (f"holds one entity layer, read back as {LAYER}; this corpus has {', '.join(layers) or 'none'} "
                     f"(keep one with --keep-layers; name it {LAYER} with --columns)")
+        found = bad_tokens(sentences)
+        if found:
+            return f"cannot hold {found} (the tokens are joined by spaces into the text)"
         for sentence in sentences:
-            text = " ".join(sentence.tokens)
-            if tokenize(text)[0] != list(sentence.tokens):
-                return f"holds text that seqtag's tokenizer reads back as the same tokens; {text!r} is not"
             labels = sentence.labels[LAYER]
             try:
                 canonical = L.from_spans(L.to_spans(labels, L.Scheme.IOB2), len(labels), L.Scheme.IOB2)
@@ -127,7 +144,8 @@ class Doccano(Format):
         # a model's output may be in any entity scheme: BIOES where it has S- or E- tags, else read as conlleval does
         scheme = L.Scheme.BIOES if any(label[:2] in ("S-", "E-") for label in labels) else L.Scheme.IOB2
         spans = L.to_spans(labels, scheme) if labels else []
-        record: dict = {"text": text, "label": [[offsets[s.start][0], offsets[s.end - 1][1], s.label] for s in spans]}
+        record: dict = {"text": text, "label": [[offsets[s.start][0], offsets[s.end - 1][1], s.label] for s in spans],
+                        "tokens": list(sentence.tokens)}
         if sentence.document is not None:
             record["document"] = sentence.document
         return json.dumps(record, ensure_ascii=False) + "\n"
