@@ -2,8 +2,9 @@
 ...]}` (character offsets, end exclusive; older exports name the list "labels", newer ones "entities", a list of
 {"start_offset", "end_offset", "label"}). Read as the text's tokens (seqtag's tokenizer, as `seqtag tag` reads raw
 text) with the spans as an IOB2 layer `ner`. seqtag writes the tokens joined by spaces, and keeps them in a `tokens`
-list beside the text (doccano keeps other keys as the text's metadata), so a corpus of any tokenization goes into
-doccano to be annotated, and a model's predictions go back for correction (`seqtag tag --output-format doccano`).
+list beside the text, read back where a file has it (an export without it is tokenized again), so a corpus of any
+tokenization goes into doccano to be annotated, and a model's predictions go back for correction (`seqtag tag
+--output-format doccano`).
 
 A span must begin and end on token boundaries (whitespace at its edges aside) and may not overlap another: one that
 does not is refused with its line, offsets and text, never moved to the nearest token."""
