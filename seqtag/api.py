@@ -314,6 +314,10 @@ def export(path: str | Path, format: str, output: str | Path | None = None, *, o
     from seqtag.runtime.export import export as export_network
 
     _check_path("path", path)
+    if output is not None:
+        _check_path("output", output)
+    if format not in EXPORT_FORMATS:
+        raise DataError(f"format must be one of {', '.join(EXPORT_FORMATS)}, not {format!r}")
     outputs.check_folder_destination(Path(output or path), (*modeldir.EXPORT_FILES, "model.json"), Path(path),
                                      overwrite)
     return export_network(Path(path), format, Path(output) if output is not None else None)
@@ -322,6 +326,10 @@ def export(path: str | Path, format: str, output: str | Path | None = None, *, o
 def text_lines(stream, replace_invalid: bool = False) -> Iterator[str]:
     """Lines of a binary stream (stdin) decoded as UTF-8, for `Model.tag_lines`: an invalid byte stops with its line
     number, or is replaced with `replace_invalid`."""
+    if isinstance(stream, (str, bytes)) or not isinstance(stream, Iterable):
+        raise DataError(f"text_lines reads a binary stream (lines of bytes, such as sys.stdin.buffer), not "
+                        f"{type(stream).__name__}")
+    _check_flag("replace_invalid", replace_invalid)
     return formats.decode_stdin(stream, replace=replace_invalid)
 
 

@@ -16,6 +16,7 @@ under the flags (merge_config).
 
 from __future__ import annotations
 
+import functools
 import math
 import tomllib
 from dataclasses import MISSING, dataclass, field, fields
@@ -103,6 +104,7 @@ def setting(default: Any, help: str = "", **declared) -> Any:
     return field(default=default, metadata={"setting": {"help": help, **declared}})
 
 
+@functools.cache  # a kind's declarations do not change: derived once per dataclass
 def _settings_of(cls, section: str) -> dict[str, Setting]:
     hints = get_type_hints(cls)
     found = {}

@@ -89,3 +89,13 @@ def check_tokens(sentence: Sentence) -> None:
     where = sentence.origin
     raise DataError(f"token {token!r} is empty or contains whitespace and cannot be written",
                     where.path if where else None, where.line if where else None)
+
+
+def json_line(line: str, path: str, number: int):
+    """One line of a JSON Lines file, parsed; invalid JSON is an error at its line and column."""
+    import json
+
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as e:
+        raise DataError(f"invalid JSON: {e.msg} (column {e.colno})", path, number) from None

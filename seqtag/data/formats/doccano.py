@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 
 from seqtag.data import labels as L
 from seqtag.data.corpus import Origin, Sentence
-from seqtag.data.formats.base import Format, Layout, bad_tokens
+from seqtag.data.formats.base import Format, Layout, bad_tokens, json_line
 from seqtag.data.formats.text import Lines
 from seqtag.data.tokens import tokenize
 from seqtag.errors import DataError
@@ -65,11 +65,16 @@ def _tokens(record: dict, path: str, number: int) -> tuple[list[str], list[tuple
                                                for t in given) or " ".join(given) != record["text"]:
         raise DataError('"tokens" must be the text\'s tokens, non-empty and without spaces, joined by one space',
                         path, number)
+    return given, _joined(given)[1]
+
+
+def _joined(tokens: Sequence[str]) -> tuple[str, list[tuple[int, int]]]:
+    """The text seqtag writes for tokens (joined by one space) and each token's offsets in it."""
     offsets, at = [], 0
-    for token in given:
+    for token in tokens:
         offsets.append((at, at + len(token)))
         at += len(token) + 1
-    return given, offsets
+    return " ".join(tokens), offsets
 
 
 def _sentence(record: dict, path: str, number: int) -> Sentence:
@@ -92,10 +97,7 @@ def _sentence(record: dict, path: str, number: int) -> Sentence:
 
 
 def _record(line: str, path: str, number: int) -> dict:
-    try:
-        record = json.loads(line)
-    except json.JSONDecodeError as e:
-        raise DataError(f"invalid JSON: {e.msg} (column {e.colno})", path, number) from None
+    record = json_line(line, path, number)
     if not isinstance(record, dict) or not isinstance(record.get("text"), str):
         raise DataError('expected an object with "text": a string', path, number)
     return record
@@ -135,11 +137,7 @@ class Doccano(Format):
         return None
 
     def render(self, sentence: Sentence, layers: Sequence[str], new_document: bool) -> str:
-        text, offsets, at = "", [], 0
-        for token in sentence.tokens:
-            at = len(text) + (1 if text else 0)
-            text += (" " if text else "") + token
-            offsets.append((at, at + len(token)))
+        text, offsets = _joined(sentence.tokens)
         layer = LAYER if LAYER in layers else layers[-1] if layers else None  # the entity layer, else the target
         labels = sentence.labels[layer] if layer else ()
         # a model's output may be in any entity scheme: BIOES where it has S- or E- tags, else read as conlleval does

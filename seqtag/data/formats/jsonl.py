@@ -9,15 +9,12 @@ from collections.abc import Iterator, Sequence
 
 from seqtag.data.corpus import Origin, Sentence
 from seqtag.errors import DataError
-from seqtag.data.formats.base import Format, Layout, bad_tokens, first_bad
+from seqtag.data.formats.base import Format, Layout, bad_tokens, first_bad, json_line
 from seqtag.data.formats.text import Lines
 
 
 def _record(line: str, path: str, number: int) -> dict:
-    try:
-        record = json.loads(line)
-    except json.JSONDecodeError as e:
-        raise DataError(f"invalid JSON: {e.msg} (column {e.colno})", path, number) from None
+    record = json_line(line, path, number)
     tokens = record.get("tokens") if isinstance(record, dict) else None
     if not isinstance(tokens, list) or not all(isinstance(t, str) and t and not any(c.isspace() for c in t)
                                                for t in tokens):
