@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from seqtag.data import formats
-from seqtag import kinds, modeldir, outputs, settings
+from seqtag import catalog, kinds, modeldir, outputs, settings
 from seqtag.training import fit
 from seqtag.data import reading
 from seqtag.data import labels as L
 from seqtag.data.corpus import Corpus, StreamedCorpus
 from seqtag.errors import DataError
+from seqtag.package import package  # noqa: F401  (`seqtag package`: a model's wheel, found by name once installed)
 
 Progress = Callable[[dict], None]
 EXPORT_FORMATS = ("onnx", "torchscript")  # what `seqtag export` writes (seqtag.runtime.export)
@@ -288,10 +289,9 @@ def load(path: str | Path, runtime: str = "auto", on_progress: Progress | None =
     code from the files."""
     from seqtag.runtime import choice as runtimes
 
-    _check_path("path", path)
+    path = _model_path(path)
     if runtime not in runtimes.RUNTIMES:  # before the folder is read: the caller's mistake comes first
-        runtimes.choose(Path(path), {}, runtime)
-    path = Path(path)
+        runtimes.choose(path, {}, runtime)
     document = modeldir.read_model_json(path)
     choice = runtimes.choose(path, document, runtime)
     predictor, choice = runtimes.open_predictor(path, document, choice, on_progress or (lambda event: None))
@@ -303,9 +303,17 @@ def describe(path: str | Path) -> tuple[dict, str | None]:
     seqtag does not know)."""
     from seqtag.runtime.choice import choose
 
-    _check_path("path", path)
-    document = modeldir.read_model_json(Path(path))
-    return document, choose(Path(path), document, look_inside=True).why if document.get("kind") in kinds.KINDS else None
+    path = _model_path(path)
+    document = modeldir.read_model_json(path)
+    recipe = catalog.recipe(path)
+    document = {**document, "recipe": recipe} if recipe else document
+    return document, choose(path, document, look_inside=True).why if document.get("kind") in kinds.KINDS else None
+
+
+def models() -> list[dict]:
+    """`seqtag models`: the bundled models, those installed as packages, and the model folders here and in ./models,
+    each with its task, labels, data, test score, size and licence (seqtag.catalog)."""
+    return [catalog.describe(entry) for entry in catalog.entries()]
 
 
 def export(path: str | Path, format: str, output: str | Path | None = None, *, overwrite: bool = False) -> Path:
@@ -313,14 +321,13 @@ def export(path: str | Path, format: str, output: str | Path | None = None, *, o
     the ONNX runtime finds it). Returns the file written."""
     from seqtag.runtime.export import export as export_network
 
-    _check_path("path", path)
+    path = _model_path(path)
     if output is not None:
         _check_path("output", output)
     if format not in EXPORT_FORMATS:
         raise DataError(f"format must be one of {', '.join(EXPORT_FORMATS)}, not {format!r}")
-    outputs.check_folder_destination(Path(output or path), (*modeldir.EXPORT_FILES, "model.json"), Path(path),
-                                     overwrite)
-    return export_network(Path(path), format, Path(output) if output is not None else None)
+    outputs.check_folder_destination(Path(output or path), (*modeldir.EXPORT_FILES, "model.json"), path, overwrite)
+    return export_network(path, format, Path(output) if output is not None else None)
 
 
 def text_lines(stream, replace_invalid: bool = False) -> Iterator[str]:
@@ -338,7 +345,7 @@ def read_gold(model: str | Path, path: str | Path, on_progress: Callable[[dict],
     """`load(model).read_gold(path)` without preparing the model to tag (no ONNX export on first use): a bad gold
     file is reported before anything is written. Warns (through `on_progress`) where `path` is the dev file the
     model was fitted on."""
-    document = modeldir.read_model_json(Path(model))
+    document = modeldir.read_model_json(_model_path(model))
     corpus = reading.read_gold(document, path, read_options)
     in_sample = modeldir.in_sample_warning(document, path)
     if in_sample and on_progress is not None:
@@ -348,7 +355,7 @@ def read_gold(model: str | Path, path: str | Path, on_progress: Callable[[dict],
 
 def own_gold(model: str | Path) -> Path:
     """The file a model was scored on when it was trained: its test file, else its dev file."""
-    data = modeldir.read_model_json(Path(model)).get("training", {}).get("data", {})
+    data = modeldir.read_model_json(_model_path(model)).get("training", {}).get("data", {})
     saved = data.get("test") or data.get("dev")
     if saved is None or saved.get("bytes") is None:
         raise DataError("was trained without a dev or test file on disk: give the gold file to score on", model)
@@ -358,7 +365,7 @@ def own_gold(model: str | Path) -> Path:
 def fitted_on_gold(model: str | Path, gold: str | Path) -> str | None:
     """A warning where `gold` is the dev file the model's context layer was fitted on: scored there, the model is
     scored on data it was fitted on. None otherwise."""
-    return modeldir.in_sample_warning(modeldir.read_model_json(Path(model)), gold)
+    return modeldir.in_sample_warning(modeldir.read_model_json(_model_path(model)), gold)
 
 
 def read_corpus(path: str | Path, *, format: str | None = None, columns: list[str] | None = None,
@@ -373,6 +380,12 @@ def read_corpus(path: str | Path, *, format: str | None = None, columns: list[st
     read = reading.ReadOptions(format, columns, layer, scheme, on_invalid)
     corpus, _, _ = read.read(path, L.Scheme(to_scheme) if to_scheme else None, stream=stream)
     return corpus
+
+
+def _model_path(value) -> Path:
+    """A model argument: a folder's path, or the name of a bundled or installed model (seqtag.catalog)."""
+    _check_path("path", value)
+    return catalog.resolve(value)
 
 
 def _check_path(name: str, value) -> None:

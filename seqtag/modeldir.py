@@ -24,8 +24,9 @@ EXPORT_FILES = (ONNX_FILE, INT8_FILE, TORCHSCRIPT_FILE, DECODER_FILE, CONTEXT_FI
 # every file a model directory may hold: replacing a directory of only these loses nothing seqtag did not write
 CHECKPOINT_FILE = "checkpoint.pt"  # what --resume continues from (seqtag.training.checkpoint)
 TRAIN_LOG_FILE, METRICS_FILE = "train_log.jsonl", "metrics.json"
+RECIPE_FILE = "recipe.json"  # how a bundled model was built, its data's terms and scores (benchmarks/build_models.py)
 MODEL_FILES = frozenset({"model.json", WEIGHTS_PT, WEIGHTS_NPZ, CHECKPOINT_FILE, TRAIN_LOG_FILE, METRICS_FILE,
-                         *EXPORT_FILES})
+                         RECIPE_FILE, *EXPORT_FILES})
 
 
 def read_model_json(path: str | Path) -> dict:

@@ -208,6 +208,12 @@ class TrainConfig:
     refit: bool = setting(False, "After training with dev for early stopping, train again from scratch on train + dev "
                           "for the epochs dev chose, and keep that model (the dev figure is then the first run's).",
                           flag="--refit")
+    init: str | None = setting(None, "Start from this BiLSTM model's weights and vocabularies (a folder or a model's "
+                               "name): its network settings are kept, labels the data adds get new output rows.",
+                               flag="--init")
+    keep_checkpoint: bool = setting(False, "Keep checkpoint.pt (what --resume continues from) after a run that "
+                                    "finished; a run stopped early (Ctrl-C, --max-seconds) always keeps it.",
+                                    flag="--keep-checkpoint")
     optimizer: str = setting("adam", "Optimizer.", flag="--optimizer", choices=("adam", "sgd"))
     device: str = setting("auto", "auto, cpu, cuda or cuda:N.", flag="--device")
     lr_decay: float = setting(0.05, "The learning rate at epoch e is lr / (1 + lr_decay x e).", minimum=0.0)

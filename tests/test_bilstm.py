@@ -54,7 +54,8 @@ def train(tmp_path, name="model", epochs=12, decoder="crf", seed=1, resume=False
     train_path = train_path or write(synthetic(150, 0), tmp_path / "train.txt")
     dev_path = dev_path or write(synthetic(150, 1), tmp_path / "dev.txt")
     config = {"model": {**TINY_MODEL, "decoder": decoder, **({"char_encoder": char_encoder} if char_encoder else {})},
-              "training": {"max_epochs": epochs, "seed": seed, "lr": 0.01, "batch_tokens": 200, "patience": 50}}
+              "training": {"max_epochs": epochs, "seed": seed, "lr": 0.01, "batch_tokens": 200, "patience": 50,
+                           "keep_checkpoint": True}}
     read = reading.ReadOptions(format="conll", columns=["word", "ner"], stream=stream_buffer is not None)
     if stream_buffer is not None:
         config["training"]["stream_buffer"] = stream_buffer
@@ -389,7 +390,8 @@ def test_a_weight_average_is_what_is_scored_kept_and_resumed(tmp_path):
     train(tmp_path, "plain", epochs=3, ema=0.0)
     train_path, dev_path = tmp_path / "train.txt", tmp_path / "dev.txt"
     config = {"model": {**TINY_MODEL, "context": False},
-              "training": {"max_epochs": 3, "seed": 1, "lr": 0.01, "batch_tokens": 200, "patience": 50, "ema": 0.9}}
+              "training": {"max_epochs": 3, "seed": 1, "lr": 0.01, "batch_tokens": 200, "patience": 50, "ema": 0.9,
+                           "keep_checkpoint": True}}
     read = reading.ReadOptions(format="conll", columns=["word", "ner"])
     averaged = fit.train_model("bilstm", str(train_path), str(dev_path), None, read, config, tmp_path / "ema")
     log = [json.loads(line) for line in (tmp_path / "ema" / "train_log.jsonl").read_text().splitlines()]
@@ -567,7 +569,8 @@ def test_a_plateau_halves_the_learning_rate_and_a_resumed_run_goes_on_at_the_sam
     read = reading.ReadOptions(format="conll", columns=["word", "ner"])
     paths = write(synthetic(150, 0), tmp_path / "train.txt"), write(synthetic(150, 1), tmp_path / "dev.txt")
     config = {"model": {**TINY_MODEL, "context": False},
-              "training": {"max_epochs": 6, "seed": 1, "lr": 0.01, "batch_tokens": 200, "patience": 50, "plateau": 1}}
+              "training": {"max_epochs": 6, "seed": 1, "lr": 0.01, "batch_tokens": 200, "patience": 50, "plateau": 1,
+                           "keep_checkpoint": True}}
     fit.train_model("bilstm", *paths, None, read, config, tmp_path / "whole")
     log = [json.loads(line) for line in (tmp_path / "whole" / "train_log.jsonl").read_text().splitlines()]
     best, halvings = None, 0

@@ -393,7 +393,8 @@ def test_resume_refuses_a_dev_or_train_file_that_changed_since_the_run(tmp_path)
     for name in ("train.txt", "dev.txt"):
         shutil.copy(DATA / "ner" / name, tmp_path / name)
     args = ["--train", tmp_path / "train.txt", "--dev", tmp_path / "dev.txt", "--columns", "word,pos,chunk,ner",
-            "--hidden", "8", "--layers", "1", "--char-encoder", "none", "--max-epochs", "1", "-o", tmp_path / "m"]
+            "--hidden", "8", "--layers", "1", "--char-encoder", "none", "--max-epochs", "1", "--keep-checkpoint",
+            "-o", tmp_path / "m"]
     assert run("train", *args).exit_code == 0
     before = (tmp_path / "m" / "model.json").read_bytes()
     for name in ("dev.txt", "train.txt"):

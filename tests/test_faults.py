@@ -71,7 +71,7 @@ SCENARIOS = [
      lambda cwd: check_model(cwd, "m")),
     ("train a BiLSTM, killed at its second epoch's save", ["folder.swapped:1"],
      lambda cwd, m: None,
-     ["train", "--train", DATA / "ner/dev.txt", *NER, *TINY, "--max-epochs", "2", "-o", "m"],  # small: fast
+     ["train", "--train", DATA / "ner/dev.txt", *NER, *TINY, "--max-epochs", "2", "--keep-checkpoint", "-o", "m"],
      lambda cwd: check_model(cwd, "m") or _resumes(cwd)),
     ("tag: the first export", ["export.written:1", "export.written:2"],
      lambda cwd, m: shutil.copytree(m / "bilstm", cwd / "m"),

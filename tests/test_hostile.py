@@ -84,7 +84,8 @@ def world(tmp_path_factory) -> Path:
     for kind in ("majority", "hmm"):
         fit.train_model(kind, data / "train.txt", None, None, reading.ReadOptions(**vars(NER)), {},
                         models / kind)
-    tiny = {"model": {"hidden": 8, "layers": 1, "word_dim": 16, "char_hidden": 8}, "training": {"max_epochs": 1}}
+    tiny = {"model": {"hidden": 8, "layers": 1, "word_dim": 16, "char_hidden": 8},
+            "training": {"max_epochs": 1, "keep_checkpoint": True}}
     fit.train_model("bilstm", data / "train.txt", None, None, reading.ReadOptions(**vars(NER)), tiny,
                     models / "bilstm")
 
@@ -343,6 +344,25 @@ CASES = {
     "info/newer-format": ("info {w}/models/newer", 3, "newer than this seqtag reads"),
     "info/not-seqtag": ("info {w}/models/not_seqtag", 3, "not a seqtag model"),
     "info/users-folder": ("info {w}/mine/folder", 3, "model.json is missing"),
+    # ------------------------------------------------------------------ models by name, packages
+    "info/unknown-name": ("info no-such-model", 2, "no model folder or model named 'no-such-model'"),
+    "models/json-is-folder": ("models --json {w}/mine", 2, "--json names a folder"),
+    "models/json-over-users-file": ("models --json {w}/mine/notes.txt", 2, "exists and was not written by"),
+    "package/unknown-name": ("package no-such-model -o {w}/dist", 2, "no model folder or model named"),
+    "package/damaged-model": ("package {w}/models/badjson -o {w}/dist", 3, "model.json is not valid JSON"),
+    "package/bad-name": ("package {w}/models/hmm --name Bad_Name -o {w}/dist", 2, "a model's name is lowercase"),
+    "package/bundled-name": ("package {w}/models/hmm --name en-ner -o {w}/dist", 2, "is a bundled model's name"),
+    "package/bad-version": ("package {w}/models/hmm --name mine --version latest -o {w}/dist", 2,
+                            "give a release number"),
+    "package/out-is-file": ("package {w}/models/hmm --name mine -o {w}/mine/notes.txt", 2, "-o names a file"),
+    "train/init-missing": ("train --init {w}/models/nope -o {w}/out", 3, "no such model directory"),
+    "train/init-unknown-name": ("train --init no-such-model -o {w}/out", 2, "no model folder or model named"),
+    "train/init-from-hmm": ("train --init {w}/models/hmm -o {w}/out", 2, "is a hmm model"),
+    "train/init-hmm-kind": ("train --model hmm --init {w}/models/bilstm -o {w}/out", 2, "has no such setting"),
+    "train/init-and-network-setting": ("train --init {w}/models/bilstm --hidden 9 -o {w}/out", 2,
+                                       "these differ from its: hidden"),
+    "train/init-with-resume": ("train --resume --init {w}/models/bilstm -o {w}/models/bilstm", 2,
+                               "--init starts a new run from a model; --resume continues"),
     # ------------------------------------------------------------------ report
     "report/missing-model": ("report {w}/models/nope -o {w}/r.html", 3, "no such model directory"),
     "report/damaged-model": ("report {w}/models/truncated -o {w}/r.html", 3, "weights.pt is corrupt"),

@@ -28,7 +28,7 @@ def run(*args) -> int:
 @pytest.fixture(scope="module")
 def ner_model(tmp_path_factory):
     folder = tmp_path_factory.mktemp("ner") / "model"
-    seqtag.train(output=folder, **SMALL)
+    seqtag.train(output=folder, keep_checkpoint=True, **SMALL)
     return folder
 
 

@@ -20,7 +20,8 @@ READ = reading.ReadOptions(format="conll", columns=["word", "ner"])
 
 def trained(folder, refit: bool, dev="dev.txt"):
     config = {"model": {**TINY_MODEL, "document_window": 0},
-              "training": {"max_epochs": 6, "seed": 1, "lr": 0.01, "batch_tokens": 200, "refit": refit}}
+              "training": {"max_epochs": 6, "seed": 1, "lr": 0.01, "batch_tokens": 200, "refit": refit,
+                           "keep_checkpoint": True}}
     return fit.train_model("bilstm", folder.parent / "train.txt", folder.parent / dev if dev else None, None,
                            READ, config, folder)
 
@@ -48,6 +49,7 @@ def test_refit_trains_on_train_and_dev_for_the_epochs_dev_chose(runs):
 
 
 def test_a_finished_refit_keeps_no_checkpoint_of_the_first_run(runs):
+    """Even with --keep-checkpoint: that state is the first run's, whose vocabulary the refit no longer has."""
     _, root = runs
     assert (root / "plain" / "checkpoint.pt").is_file() and not (root / "refit" / "checkpoint.pt").exists()
 

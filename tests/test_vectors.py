@@ -134,7 +134,8 @@ def test_a_vectors_file_named_in_a_config_file_is_checked_and_kept_as_the_flag_k
 def train_with(tmp_path, vectors_path, name="model", epochs=2, resume=False, **model):
     config = {"model": {**{k: v for k, v in TINY_MODEL.items() if k != "word_dim"}, "embeddings": str(vectors_path),
                         **model},
-              "training": {"max_epochs": epochs, "seed": 1, "lr": 0.01, "batch_tokens": 200, "patience": 50}}
+              "training": {"max_epochs": epochs, "seed": 1, "lr": 0.01, "batch_tokens": 200, "patience": 50,
+                           "keep_checkpoint": True}}
     read = reading.ReadOptions(format="conll", columns=["word", "ner"])
     train_path = tmp_path / "train.txt"
     if not train_path.exists():

@@ -75,7 +75,7 @@ def train(
     train_file: Annotated[Optional[Path], typer.Option("--train", help="Training file (- reads stdin); omitted: the bundled sample.")] = None,
     dev_file: Annotated[Optional[Path], typer.Option("--dev", help="Dev file: early stopping and model choice.")] = None,
     test_file: Annotated[Optional[Path], typer.Option("--test", help="Test file, scored once at the end.")] = None,
-    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Model directory.")] = None,
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Model directory or name (seqtag models).")] = None,
     model: Annotated[ModelKind, typer.Option("--model", help=f"Tagger kind; {AUTO}: train "
                      f"{', '.join(AUTO_CANDIDATES)}, keep the best on dev.")] = DEFAULT_KIND,
     time_budget: Annotated[Optional[float], typer.Option("--time-budget", help="Seconds for --model auto: a kind "
@@ -119,7 +119,7 @@ def _tag_files(tagger, engine: str, *args, workers: int, actors: int, address: s
 @shared.with_reading_options
 def evaluate(
     gold: Annotated[Optional[Path], typer.Argument(help="Gold file; with -m and none: the model's test file (else dev).")] = None,
-    model: Annotated[Optional[Path], typer.Option("-m", "--model", help="Model directory.")] = None,
+    model: Annotated[Optional[Path], typer.Option("-m", "--model", help="Model directory or name (seqtag models).")] = None,
     pred: Annotated[Optional[Path], typer.Option("--pred", help="A system's output file, scored without a model.")] = None,
     gold_option: Annotated[Optional[Path], typer.Option("--gold", help="Gold file (with --pred).")] = None,
     json_file: Annotated[Optional[Path], typer.Option("--json", help="Write the scores as JSON.")] = None,
@@ -160,8 +160,8 @@ def evaluate(
 @app.command()
 @reports_errors
 def info(
-    model: Annotated[Optional[Path], typer.Argument(help="Model directory.")] = None,
-    model_option: Annotated[Optional[Path], typer.Option("-m", "--model", help="Model directory (as for tag and "
+    model: Annotated[Optional[Path], typer.Argument(help="Model directory or name (seqtag models).")] = None,
+    model_option: Annotated[Optional[Path], typer.Option("-m", "--model", help="Model directory or name (as for tag and "
                             "evaluate; or give it as the argument).")] = None,
 ) -> None:
     """Describe a trained model: task, labels, configuration, metrics, training data, library versions."""
@@ -174,8 +174,43 @@ def info(
 
 @app.command()
 @reports_errors
+def models(
+    json_file: Annotated[Optional[Path], typer.Option("--json", help="Write the list as JSON.")] = None,
+    overwrite: OverwriteOpt = False,
+) -> None:
+    """List the models to use by name (bundled with seqtag, installed as packages) and the model folders here and in
+    ./models: task, labels, data, test score, size and licence."""
+    from seqtag import api, outputs
+    from seqtag.cli import show
+
+    if json_file is not None:
+        outputs.check_file_destination(json_file, "models", overwrite, [])
+    found = api.models()
+    show.model_list(found)
+    if json_file is not None:
+        outputs.write_json(json_file, "models", {"models": found})
+
+
+@app.command(name="package")
+@reports_errors
+def package_model(
+    model: Annotated[Path, typer.Argument(help="Model directory or name.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder to write the wheel into.")] = Path("dist"),
+    name: Annotated[Optional[str], typer.Option("--name", help="The name to install it under (default: the "
+                    "folder's name).")] = None,
+    version: Annotated[str, typer.Option("--version", help="The package's version.")] = "1.0.0",
+    overwrite: OverwriteOpt = False,
+) -> None:
+    """Build a wheel of a model that, once pip-installed, seqtag finds by name (-m NAME, seqtag models)."""
+    from seqtag import api
+
+    err.print(f"wrote {api.package(model, output, name=name, version=version, overwrite=overwrite)}")
+
+
+@app.command()
+@reports_errors
 def tag(
-    model: Annotated[Path, typer.Option("-m", "--model", help="Model directory.")],
+    model: Annotated[Path, typer.Option("-m", "--model", help="Model directory or name (seqtag models).")],
     input_format: Annotated[InputFormat, typer.Option("--input-format", help="raw text (tokenized here), "
                             "whitespace tokens, or any corpus format.")] = "raw",
     output_format: Annotated[OutputFormat, typer.Option("--output-format", help="Any corpus format; jsonl adds "
@@ -295,8 +330,8 @@ def compare(
 @reports_errors
 @shared.with_reading_options
 def report(
-    models: Annotated[Optional[list[Path]], typer.Argument(help="Model directories (several: side by side).")] = None,
-    model_options: Annotated[Optional[list[Path]], typer.Option("-m", "--model", help="Model directory, repeatable "
+    models: Annotated[Optional[list[Path]], typer.Argument(help="Model directories or names (several: side by side).")] = None,
+    model_options: Annotated[Optional[list[Path]], typer.Option("-m", "--model", help="Model directory or name, repeatable "
                              "(as for tag and evaluate; or give them as arguments).")] = None,
     data: Annotated[Optional[list[Path]], typer.Option("--data", help="Gold file to analyse (once for all models, "
                     "or once per model); default: each model's test file, else its dev file.")] = None,
@@ -326,7 +361,7 @@ def report(
 @reports_errors
 @shared.with_reading_options
 def bench(
-    models: Annotated[Optional[list[Path]], typer.Option("-m", "--model", help="Model directory (repeatable); "
+    models: Annotated[Optional[list[Path]], typer.Option("-m", "--model", help="Model directory or name (repeatable); "
                       "none: train each kind briefly on the bundled sample.")] = None,
     data: Annotated[Optional[Path], typer.Option("--data", help="Corpus to tag and train on (default: the "
                     "bundled NER sample).")] = None,
@@ -360,7 +395,7 @@ def bench(
 @app.command()
 @reports_errors
 def export(
-    model: Annotated[Path, typer.Option("-m", "--model", help="BiLSTM model directory.")],
+    model: Annotated[Path, typer.Option("-m", "--model", help="BiLSTM model directory or name.")],
     fmt: Annotated[ExportFormat, typer.Option("--format", help="onnx (served by onnxruntime) or torchscript.")],
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Folder to write into (default: the "
                       "model directory, so `seqtag tag --runtime onnx -m MODEL` finds it).")] = None,

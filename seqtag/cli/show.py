@@ -259,6 +259,11 @@ def model_card(model: Path, document: dict, runtime: str | None = None) -> None:
     table = Table(title=str(model), title_justify="left", show_header=False)
     table.add_column("")
     table.add_column("")
+    recipe = document.get("recipe") or {}
+    if recipe:
+        table.add_row("model", f"{recipe.get('name')}: {recipe.get('description')}")
+        table.add_row("trained on", str(recipe.get("data")))
+        table.add_row("licence", str(recipe.get("licence")))
     table.add_row("kind", document["kind"])
     table.add_row("layer", f"{document['layer']} ({document['scheme']})")
     table.add_row("labels", " ".join(document["labels"]))
@@ -314,11 +319,34 @@ def model_card(model: Path, document: dict, runtime: str | None = None) -> None:
                                f"for {refit['epochs']} epochs, the number dev chose")
     for name, report in document.get("metrics", {}).items():
         table.add_row(f"{figure_name(name, report)} {report['metric']}", f"{100 * report[report['metric']]:.2f}")
+    compact = document.get("compact")
+    if compact:
+        table.add_row("shipped form", f"{compact['pretrained_words']:,} of {compact['pretrained_words_before']:,} "
+                      f"pretrained words kept beyond the training words, weights stored in {compact['precision']}")
+    for form, report in recipe.get("scores", {}).items():
+        table.add_row(f"test {report['metric']} at {form} size", f"{100 * report[report['metric']]:.2f} "
+                      f"({recipe.get('test')})")
     if runtime:
         table.add_row("tagging runtime", runtime)
     table.add_row("versions", f"seqtag {document['seqtag_version']}, torch {document['torch_version']}, "
                   f"format {document['format_version']}")
     out.print(table)
+
+
+def model_list(rows: list[dict]) -> None:
+    """`seqtag models`: one row per model seqtag can find."""
+    table = Table(show_header=True, header_style="bold")
+    for column in ("name", "source", "task", "labels", "trained on", "test score", "size", "licence"):
+        table.add_column(column, justify="right" if column in ("labels", "size") else "left")
+    for row in rows:
+        if "error" in row:
+            table.add_row(row["name"], row["source"], f"[red]{row['error']}[/red]", "", "", "", "", "")
+            continue
+        score = row["score"]
+        figure = f"{score['metric']} {100 * score['value']:.2f} ({Path(str(score['on'])).name})" if score else "-"
+        table.add_row(row["name"], row["source"], row["task"], str(row["labels"]), row["data"], figure,
+                      f"{row['size_bytes'] / 1e6:.1f} MB", row["licence"])
+    out.print(table if rows else "no models: none bundled or installed, and no model folder here or in ./models")
 
 
 def _shown(path: str) -> str:

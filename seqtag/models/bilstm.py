@@ -387,7 +387,7 @@ class BiLSTMTagger(Tagger):
         vocabularies = {
             "words": words,
             "chars": Vocabulary.from_counts(counts.chars),
-            "labels": Vocabulary(_label_order(counts.labels, training_scheme(scheme)), specials=False),
+            "labels": Vocabulary(label_order(counts.labels, training_scheme(scheme)), specials=False),
         }
         if scheme is L.Scheme.BMES:
             vocabularies["bigrams"] = Vocabulary.from_counts(counts.bigrams)
@@ -454,7 +454,7 @@ class TrainingCounts:
         return {w for w, n in self.words.items() if n == 1}
 
 
-def _label_order(seen: set[str], internal: L.Scheme) -> list[str]:
+def label_order(seen: set[str], internal: L.Scheme) -> list[str]:
     """Internal labels: every tag the internal scheme can produce for the types seen, so none is unknown later."""
     if internal is L.Scheme.PLAIN:
         return sorted(seen)

@@ -97,7 +97,10 @@ def load_for_resume(output: Path, train_sha256: str | None, device: str):
 
     document = read_model_json(output)
     if not (output / CHECKPOINT_FILE).is_file():
-        raise ModelFormatError(f"no {CHECKPOINT_FILE} to resume from", output)
+        stopped = document.get("training", {}).get("stopped") if isinstance(document.get("training"), dict) else None
+        finished = f"; the run finished ({stopped}) and its checkpoint was not kept: train with --keep-checkpoint " \
+                   "to extend a run later" if stopped in ("patience", "max_epochs") else ""
+        raise ModelFormatError(f"no {CHECKPOINT_FILE} to resume from{finished}", output)
     state = load_tensors(output / CHECKPOINT_FILE)
     missing = sorted(KEYS - set(state))
     if missing:

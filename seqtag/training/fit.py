@@ -64,6 +64,10 @@ def fit_model(
 
         # from a flag, a keyword or a TOML file alike: found, and kept as an absolute path
         config = config.with_model(embeddings=vectors.checked_source(config.model.embeddings))
+    if config.training.init and not resume:
+        from seqtag.training import init
+
+        config = init.configured(config, kind)  # the network's settings are the --init model's
     hold_out = config.training.hold_out
     if read.stream and dev_path is None and hold_out:
         raise DataError(f"--hold-out {hold_out} needs the training data in memory; with --stream, give --dev")
@@ -206,9 +210,13 @@ def resumed_run(output: Path, train, dev, test, options: dict):
     from seqtag.modeldir import read_model_json
 
     saved = read_model_json(output)
-    allowed = {"max_epochs", "patience"}
+    if options.get("init"):
+        raise DataError("--init starts a new run from a model; --resume continues the run saved here: give one",
+                        output)
+    allowed = {"max_epochs", "patience", "keep_checkpoint"}
     if set(options) - allowed:
-        raise DataError(f"--resume continues the saved run; only --max-epochs and --patience may change, not "
+        raise DataError(f"--resume continues the saved run; only --max-epochs, --patience and --keep-checkpoint may "
+                        f"change, not "
                         f"{', '.join(sorted(set(options) - allowed))}", output)
 
     def damaged(reason: str) -> ModelFormatError:

@@ -42,6 +42,7 @@ class TrainResult:
     context: dict | None = None  # what fit_context measured, where the model has a context layer
     config: TrainConfig | None = None  # as trained with: the settings left to corpus size and device resolved
     dev_report: dict | None = None  # dev scored held out, where the model was fitted on dev (fit_context, refit)
+    init: dict | None = None  # --init: the model started from, and the labels kept, added and dropped
 
 
 def train_run(train: Corpus | StreamedCorpus, dev: Corpus | None, layer: str, config: RunConfig,
@@ -77,10 +78,15 @@ def train_run(train: Corpus | StreamedCorpus, dev: Corpus | None, layer: str, co
         training["context_layer"] = result.context
     if refit is not None:
         training["refit"] = refit
+    if result.init is not None:
+        training["init"] = result.init
     files = {TRAIN_LOG_FILE: "".join(json.dumps(r) + "\n" for r in result.history)}
-    # keep the last state, so training can go on with --resume (not under a finished refit: that state is the
-    # first run's, whose vocabulary the refitted network no longer has)
-    if last["checkpoint"] is not None and (refit is None or refit.get("interrupted")):
+    # keep the last state where a run can go on with --resume: a run stopped before its end, or a finished one when
+    # asked (not under a finished refit: that state is the first run's, whose vocabulary the refit no longer has).
+    # Otherwise it goes: it is twice the model's size, and tagging never reads it
+    unfinished = result.stopped in ("interrupted", "max_seconds")
+    if last["checkpoint"] is not None and (refit is None or refit.get("interrupted")) and (
+            unfinished or train_config.keep_checkpoint):
         files[CHECKPOINT_FILE] = last["checkpoint"]
     interrupted = None
     if result.stopped == "interrupted":
@@ -153,10 +159,16 @@ def train_bilstm(
     torch.manual_seed(config.seed)
     counts = TrainingCounts.of(train, layer, resume[0].features if resume else features)
     config = resolve(config, sum(counts.words.values()), device)
-    if resume is None:
-        tagger = BiLSTMTagger.build(counts, layer, train.schemes[layer], model_config, features, device)
-    else:
+    started_from = None
+    if resume is not None:
         tagger = resume[0]
+    elif config.init:
+        from seqtag.training import init
+
+        tagger, started_from = init.adapted(config.init, counts, layer, train.schemes[layer], device,
+                                            on_progress or (lambda event: None))
+    else:
+        tagger = BiLSTMTagger.build(counts, layer, train.schemes[layer], model_config, features, device)
     network = tagger.network
     rare = counts.rare_words()
     if isinstance(train, StreamedCorpus):
@@ -240,7 +252,8 @@ def train_bilstm(
             with torch.no_grad():
                 network.context.zero_()
             context, stopped = {"kept": False, "interrupted": True}, "interrupted"
-    return TrainResult(tagger, run.history, run.best_epoch, run.best_score, stopped, context, config, dev_report)
+    return TrainResult(tagger, run.history, run.best_epoch, run.best_score, stopped, context, config, dev_report,
+                       started_from)
 
 
 def _dev_or_held_out(train, dev, every: int, on_progress) -> tuple:
