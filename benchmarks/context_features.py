@@ -17,7 +17,7 @@ from seqtag.models import context
 from seqtag.api import read_corpus
 from seqtag.data.corpus import Corpus
 from seqtag.data.evaluation import score_tagger
-from seqtag.runtime.loading import load_model
+from seqtag.models.loading import load_model
 from seqtag.training.loop import _fit_context, _halves, _scored_batches
 
 

@@ -51,7 +51,7 @@ class Model:
     def _savable(self):
         """A predictor that saves: the ONNX runtime only runs a model, so a model it loaded saves PyTorch's."""
         from seqtag.models.tagger import Tagger
-        from seqtag.runtime.loading import load_model
+        from seqtag.models.loading import load_model
 
         if isinstance(self.predictor, Tagger):
             return self.predictor

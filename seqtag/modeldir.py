@@ -7,6 +7,7 @@ below the models read them cheaply. How each kind writes and reads its weights: 
 from __future__ import annotations
 
 import json
+import secrets
 from pathlib import Path
 
 from seqtag import durable
@@ -27,6 +28,27 @@ TRAIN_LOG_FILE, METRICS_FILE = "train_log.jsonl", "metrics.json"
 RECIPE_FILE = "recipe.json"  # how a bundled model was built, its data's terms and scores (benchmarks/build_models.py)
 MODEL_FILES = frozenset({"model.json", WEIGHTS_PT, WEIGHTS_NPZ, CHECKPOINT_FILE, TRAIN_LOG_FILE, METRICS_FILE,
                          RECIPE_FILE, *EXPORT_FILES})
+
+
+def dumps(document: dict) -> str:
+    """model.json's text: indented to read, except its long lists of strings (vocabularies, training words), one
+    line each: a vocabulary of vectors indented one word a line was half of a model.json's size."""
+    lists: dict[str, list] = {}
+    token = secrets.token_hex(8)  # no string of the document can be a mark
+
+    def folded(value):
+        if isinstance(value, dict):
+            return {key: folded(item) for key, item in value.items()}
+        if isinstance(value, list) and len(value) > 16 and all(isinstance(item, str) for item in value):
+            mark = f"\0{token}:{len(lists)}\0"
+            lists[json.dumps(mark)] = value
+            return mark
+        return value
+
+    text = json.dumps(folded(document), indent=2, ensure_ascii=False)
+    for mark, value in lists.items():
+        text = text.replace(mark, json.dumps(value, ensure_ascii=False), 1)
+    return text + "\n"
 
 
 def read_model_json(path: str | Path) -> dict:

@@ -11,7 +11,7 @@ from seqtag.data import reading
 from seqtag.models.baselines import HMMTagger, MajorityTagger
 from seqtag.data.corpus import Sentence
 from seqtag.data.evaluation import score_tagger
-from seqtag.runtime.loading import load_model
+from seqtag.models.loading import load_model
 
 from conftest import DATA
 
@@ -132,7 +132,7 @@ def test_baseline_models_load_without_torch_and_refuse_pickled_arrays(tmp_path):
 
     read = reading.ReadOptions(columns=["word", "pos", "chunk", "ner"], layer="ner")
     fit.train_model("hmm", DATA / "ner/train.txt", None, None, read, {}, tmp_path / "hmm")
-    code = (f"import sys; from seqtag.runtime.loading import load_model; load_model({str(tmp_path / 'hmm')!r}); "
+    code = (f"import sys; from seqtag.models.loading import load_model; load_model({str(tmp_path / 'hmm')!r}); "
             "print('torch' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
     np.savez(tmp_path / "hmm" / "weights.npz", log_trans=np.array([object()], dtype=object))

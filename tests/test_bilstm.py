@@ -15,7 +15,7 @@ from seqtag.data import reading
 from seqtag.data.corpus import Corpus, Sentence
 from seqtag.errors import DataError, ModelFormatError
 from seqtag.models.tagger import save_model
-from seqtag.runtime.loading import load_model
+from seqtag.models.loading import load_model
 
 pytestmark = pytest.mark.slow  # trains models or runs the CLI many times: not in the fast set
 

@@ -17,10 +17,17 @@ from seqtag.cli import commands as cli
 from seqtag.errors import DataError
 from seqtag.runtime.compact import compact
 from seqtag.runtime.export import graph_state
-from seqtag.runtime.loading import load_model
+from seqtag.models.loading import load_model
 
 BUNDLED = bundled.names()
-NEWS = ("Apple Inc. hired Tim Cook in Cupertino.", {("Apple Inc.", "ORG"), ("Tim Cook", "PER"), ("Cupertino", "LOC")})
+# a news paragraph written for this test, with the entities a reader finds in it (written before the model ran)
+NEWS = ("The European Central Bank kept interest rates unchanged on Thursday, and its president, Christine Lagarde, "
+        "said inflation in Germany and France was falling faster than expected. Shares of Siemens rose 3 percent in "
+        "Frankfurt after the company won a contract from Deutsche Bahn. In New York, Goldman Sachs analysts said the "
+        "Federal Reserve would cut rates in March.",
+        {("European Central Bank", "ORG"), ("Christine Lagarde", "PER"), ("Germany", "LOC"), ("France", "LOC"),
+         ("Siemens", "ORG"), ("Frankfurt", "LOC"), ("Deutsche Bahn", "ORG"), ("New York", "LOC"),
+         ("Goldman Sachs", "ORG"), ("Federal Reserve", "ORG")})
 
 
 # ---------------------------------------------------------------------------------------------------- bundled models
@@ -40,7 +47,7 @@ def test_a_bundled_model_loads_by_name_tags_and_carries_its_recipe(name):
     assert onnx.tag(text).labels == torch_.tag(text).labels
 
 
-def test_en_ner_finds_the_entities_of_a_news_sentence():
+def test_en_ner_finds_the_entities_of_a_news_paragraph():
     if "en-ner" not in BUNDLED:
         pytest.skip("en-ner is not bundled here")
     result = seqtag.load("en-ner").tag(NEWS[0])

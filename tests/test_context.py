@@ -14,7 +14,7 @@ from seqtag.training import fit
 from seqtag.data import reading
 from seqtag.data.corpus import Corpus, Sentence
 from seqtag.errors import Interrupted
-from seqtag.runtime.loading import load_model
+from seqtag.models.loading import load_model
 
 from test_bilstm import TINY_MODEL, write
 

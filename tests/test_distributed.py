@@ -10,7 +10,7 @@ import pytest
 
 from seqtag.data.corpus import Sentence
 from seqtag.training.devices import placement
-from seqtag.runtime.loading import load_model
+from seqtag.models.loading import load_model
 
 pytestmark = pytest.mark.slow  # trains models or runs the CLI many times: not in the fast set
 

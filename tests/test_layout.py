@@ -13,11 +13,11 @@ PACKAGE = ROOT / "seqtag"
 # lowest first; a module may import its own layer and those below
 LAYERS = [
     ("seqtag.errors", "seqtag.version", "seqtag.schedule", "seqtag.settings", "seqtag.kinds", "seqtag.outputs",
-     "seqtag.durable", "seqtag.modeldir"),
+     "seqtag.durable", "seqtag.modeldir", "seqtag.bundled", "seqtag.catalog"),
     ("seqtag.data",),
     ("seqtag.models",),
     ("seqtag.training", "seqtag.runtime"),
-    ("seqtag.api",),
+    ("seqtag.api", "seqtag.package"),
     ("seqtag.report", "seqtag.ray"),
     ("seqtag.cli", "seqtag.__main__", "seqtag"),
 ]

@@ -8,6 +8,7 @@ commands that need what a test cannot have (an install, a Ray cluster, several G
 
 import contextlib
 import io
+import json
 import os
 import re
 import subprocess
@@ -137,3 +138,12 @@ def test_a_wheel_install_runs_the_tour_from_an_empty_folder(tmp_path):
     assert "PER" in seqtag_here("tag", "-m", "models/ner", "--input-format", "tokens",
                                 stdin="Peter Blackburn went to Paris to meet the EU .\n")
     assert "test.txt: f1" in seqtag_here("evaluate", "-m", "models/ner")
+    # the bundled models come with the wheel: listed, and en-ner tags a news paragraph by name
+    listed = seqtag_here("models", "--json", "models.json")
+    rows = json.loads((tmp_path / "empty" / "models.json").read_text())["models"]
+    assert {row["name"] for row in rows if row["source"] == "bundled"} == {"en-ner", "en-pos", "zh-seg"}, listed
+    from test_bundled import NEWS
+
+    tagged = [json.loads(line) for line in seqtag_here("tag", "-m", "en-ner", "--output-format", "jsonl",
+                                                         stdin=NEWS[0] + "\n").splitlines()]
+    assert {(span["text"], span["label"]) for line in tagged for span in line["spans"]} == NEWS[1]

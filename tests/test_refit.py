@@ -6,7 +6,7 @@ import json
 import pytest
 
 from seqtag.errors import DataError, Interrupted
-from seqtag.runtime.loading import load_model
+from seqtag.models.loading import load_model
 from seqtag.training import fit
 from seqtag.data import reading
 

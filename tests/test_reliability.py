@@ -14,7 +14,7 @@ from seqtag.training import fit
 from seqtag.data import reading
 from seqtag.models.bilstm import Network
 from seqtag.data.corpus import Sentence
-from seqtag.runtime.loading import load_model
+from seqtag.models.loading import load_model
 
 from conftest import DATA
 

@@ -16,7 +16,7 @@ import pytest
 
 from seqtag.training import fit
 from seqtag.data import reading
-from seqtag.runtime.loading import load_model
+from seqtag.models.loading import load_model
 
 from conftest import DATA
 from test_hostile import NER, snapshot

@@ -16,7 +16,7 @@ from seqtag.data import reading
 from seqtag.data import vectors
 from seqtag.data.corpus import Sentence
 from seqtag.errors import DataError
-from seqtag.runtime.loading import load_model
+from seqtag.models.loading import load_model
 
 WORDS = ["the", "mr", "paris", "smith", "London", "berlin", "1990", "1991", "ünïcode"]
 DIM = 6

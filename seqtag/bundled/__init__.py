@@ -3,6 +3,8 @@
 The folders are artifacts of benchmarks/build_models.py, which trains each recipe below on ../shared/corpora,
 makes its shipped form and writes recipe.json (commands, data hashes, versions, scores, sizes) beside model.json.
 Finding a model by name (bundled, installed as a package, or a path): seqtag.catalog.
+
+May import: nothing of seqtag (plain data: the catalog and the build script read it).
 """
 
 from __future__ import annotations

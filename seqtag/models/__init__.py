@@ -1,4 +1,5 @@
-"""The taggers: the Tagger interface and model directories (tagger), the BiLSTM network and its tagger (bilstm),
+"""The taggers: the Tagger interface and model directories (tagger), opening a saved model with its own predictor
+(loading), the BiLSTM network and its tagger (bilstm),
 the CRF, the classic baselines (majority, HMM, perceptron), the document context layer, the encoding of words into
 network inputs, and Viterbi decoding in numpy.
 

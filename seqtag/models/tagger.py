@@ -9,7 +9,6 @@ place, so a crash never leaves a half-written model where a good one was.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -24,7 +23,7 @@ import numpy as np
 from seqtag.version import __version__
 from seqtag.data.corpus import Sentence
 from seqtag.errors import DataError, ModelFormatError
-from seqtag import durable
+from seqtag import durable, modeldir
 from seqtag.data.labels import Scheme
 
 from seqtag.modeldir import FORMAT, FORMAT_VERSION, WEIGHTS_NPZ, WEIGHTS_PT
@@ -139,7 +138,7 @@ def save_model(tagger: Tagger, path: str | Path, info: dict, extra: dict[str, An
     except OSError as e:
         raise DataError(f"cannot write the model: {e.strerror}", path) from None
     try:
-        (staging / "model.json").write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", "utf-8")
+        (staging / "model.json").write_text(modeldir.dumps(document), "utf-8")
         if numpy_weights:
             with open(staging / WEIGHTS_NPZ, "wb") as f:
                 np.savez(f, **tensors)
@@ -201,6 +200,19 @@ def resolved_config(document: dict) -> dict:
     return config
 
 
+# A compact model (seqtag.runtime.compact) keeps its frozen pretrained vectors once, in model.onnx, under the name
+# the exporter gives them; model.json says so (compact.table_in_graph)
+TABLE, GRAPH_TABLE = "pretrained", "network.pretrained"
+
+
+def load_weights(folder: Path, document: dict, name: str = WEIGHTS_PT, device: str = "cpu") -> dict:
+    """A model folder's weights (load_tensors), with a compact model's table read from its graph."""
+    tensors = load_tensors(folder / name, device)
+    if isinstance(document.get("compact"), dict) and document["compact"].get("table_in_graph"):
+        tensors = {**tensors, TABLE: graph_table(folder, document)}
+    return tensors
+
+
 def load_tensors(path: Path, device: str = "cpu") -> dict:
     """A weights or checkpoint file as a dict of arrays/tensors. torch files are read with weights_only=True and
     numpy files without pickle, so a planted payload is refused unrun; any damage is a ModelFormatError."""
@@ -248,3 +260,22 @@ def _version_of(package: str) -> str | None:
         return version(package)
     except PackageNotFoundError:
         return None
+
+
+def graph_table(folder: Path, document: dict):
+    """The frozen pretrained table of a compact model, read from its model.onnx (a float16 tensor)."""
+    import onnx
+    import torch
+    from onnx import numpy_helper
+
+    name = document["compact"]["table_in_graph"]
+    try:
+        graph = onnx.load(str(folder / modeldir.ONNX_FILE))
+        found = next(init for init in graph.graph.initializer if init.name == name)
+    except StopIteration:
+        raise ModelFormatError(f"model.onnx holds no {name}, the pretrained vectors this compact model keeps there",
+                               folder) from None
+    except Exception as error:  # onnx raises many types for a damaged or missing file
+        raise ModelFormatError(f"the pretrained vectors of this compact model are in model.onnx, which cannot be "
+                               f"read ({type(error).__name__})", folder) from None
+    return torch.from_numpy(numpy_helper.to_array(found).copy())

@@ -67,7 +67,7 @@ def _run_child(args: list[str], stdin_path: Path | None) -> tuple[float, int, in
 
 def bench_model(model_dir: Path, corpus: Corpus, tokens_file: Path) -> dict:
     """Start-up, end-to-end and model-only tagging speed of one saved model."""
-    from seqtag.runtime.loading import load_model
+    from seqtag.models.loading import load_model
 
     stages = stage_seconds(model_dir, tokens_file)  # first: it prepares the default runtime (a BiLSTM's export)
     command = ["tag", "-m", str(model_dir), "--input-format", "tokens"]
@@ -155,7 +155,7 @@ def run_all(models: list[Path], data: Path, read, train_bench: bool = True,
     from seqtag.training.devices import resolve_device
     from seqtag.kinds import KINDS
     from seqtag.training.fit import train_model
-    from seqtag.runtime.loading import load_model
+    from seqtag.models.loading import load_model
 
     devices = [resolve_device(d) for d in devices] if devices else None  # refused before any measuring starts
     for model in models:  # so is a damaged model

@@ -121,7 +121,7 @@ def _train_and_score(names, train_path, dev_path, test_path, read: ReadOptions, 
     from seqtag.data.bootstrap import sentence_counts
     from seqtag.data.evaluation import score_tagger
     from seqtag.modeldir import CHECKPOINT_FILE
-    from seqtag.runtime.loading import load_model
+    from seqtag.models.loading import load_model
 
     from seqtag.kinds import variants
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from seqtag import kinds
 from seqtag.errors import DataError
-from seqtag.runtime.loading import load_model
+from seqtag.models.loading import load_model
 
 # auto: onnxruntime for a kind that exports to ONNX (the graph written into the model folder on first use), PyTorch
 # where it cannot be and for probabilities and n-best lists; or either one by name. The baselines run on numpy.

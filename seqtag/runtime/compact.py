@@ -13,13 +13,16 @@ from pathlib import Path
 
 from seqtag import modeldir
 from seqtag.errors import DataError
+from seqtag.models.tagger import GRAPH_TABLE, TABLE
 
 SMALL = 4096  # tensors of fewer elements (biases, CRF scores) stay float32: halving them saves nothing
+# The frozen pretrained vectors (the largest table) are kept once, in model.onnx, where the exporter names it; the
+# PyTorch runtime reads it from there (seqtag.models.tagger.graph_table).
 
 
 def compact(source: str | Path, target: str | Path, keep_words: int | None = None, *,
             training: dict | None = None) -> Path:
-    """Write the compact form of the BiLSTM model in `source` into the new folder `target`, with its ONNX graph
+    """Write the compact form of the BiLSTM model in `source` into `target` (a new folder), with its ONNX graph
     (its weights in float16 too). `keep_words`: the pretrained words kept beyond the training words (None:
     all). `training`: model.json's training record as it should read in the shipped form (default: as it is)."""
     from seqtag import kinds
@@ -46,8 +49,20 @@ def compact(source: str | Path, target: str | Path, keep_words: int | None = Non
     info = {key: document[key] for key in ("config", "training", "metrics") if key in document}
     if training is not None:
         info["training"] = training
+    vectors = info.get("training", {}).get("vectors")
+    if isinstance(vectors, dict) and isinstance(vectors.get("words"), int):  # what the shipped form has a vector of
+        info["training"] = {**info["training"], "vectors": {**vectors, "words": vectors["words"] - (pretrained - kept)}}
     info["compact"] = {"pretrained_words": kept, "pretrained_words_before": pretrained, "precision": "float16"}
     save_model(tagger, target, info, tensors=halved)
     export.export(target, "onnx")
     export.halve_weights(target, SMALL)
+    if kept:  # the table once, in the graph: model.json says so, weights.pt goes without it, the graph is restamped
+        import torch
+
+        document = modeldir.read_model_json(target)
+        document["compact"]["table_in_graph"] = GRAPH_TABLE
+        (target / "model.json").write_text(modeldir.dumps(document), "utf-8")  # a new folder: no reader yet
+        torch.save({name: tensor for name, tensor in halved.items() if name != TABLE}, target / modeldir.WEIGHTS_PT)
+        export.restamp(target)
     return target
+

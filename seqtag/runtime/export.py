@@ -65,7 +65,7 @@ def export(model_dir: str | Path, fmt: str, output: str | Path | None = None) ->
     """Write the exported network (and decoder scores) into `output` (default: the model directory)."""
     import torch
 
-    from seqtag.runtime.loading import load_model
+    from seqtag.models.loading import load_model
 
     model_dir = Path(model_dir)
     tagger = load_model(model_dir)
@@ -204,6 +204,17 @@ def graph_state(model_dir: Path) -> str:
     except Exception:  # onnx raises many types for a damaged file
         return "damaged"
     return "current" if belongs(model_dir, stamps.get(STAMP)) else "stale"
+
+
+def restamp(model_dir: Path) -> Path:
+    """Stamp the graph in `model_dir` as belonging to the files now beside it: only for a folder being built
+    (seqtag.runtime.compact moves a table out of weights.pt after exporting, and the graph then holds it)."""
+    import onnx
+
+    target = model_dir / ONNX_FILE
+    graph = _stamped(onnx.load(str(target)), model_stamp(model_dir))
+    _replace(target, lambda f: f.write(graph))
+    return target
 
 
 def halve_weights(model_dir: Path, smallest: int = 4096) -> Path:

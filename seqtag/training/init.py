@@ -14,7 +14,7 @@ from pathlib import Path
 
 from seqtag import catalog, modeldir
 from seqtag.data import labels as L
-from seqtag.errors import DataError
+from seqtag.errors import DataError, ModelFormatError
 from seqtag.settings import RunConfig
 
 # the weights whose rows are labels: copied label by label (the CRF's constraint penalties are the new scheme's)
@@ -64,9 +64,14 @@ def adapted(path: str | Path, counts, layer: str, scheme: L.Scheme, device: str,
     from seqtag.data.vocab import Vocabulary
     from seqtag.models.bilstm import BiLSTMTagger, label_order
     from seqtag.models.encoding import training_scheme
-    from seqtag.runtime.loading import load_model
+    from seqtag.models.tagger import load_weights
 
-    source = load_model(path, device)
+    document = modeldir.read_model_json(path)
+    try:
+        source = BiLSTMTagger.from_state(document, load_weights(Path(path), document, device=device), device)
+    except (KeyError, TypeError, ValueError, RuntimeError) as error:
+        raise ModelFormatError(f"--init: the model's files do not fit together: {type(error).__name__}: {error}",
+                               path) from None
     if task_of(source.scheme) != task_of(scheme):
         raise DataError(f"--init: the model's task is {task_of(source.scheme)}, this data's is {task_of(scheme)}",
                         path)

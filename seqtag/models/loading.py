@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 def load_model(path: str | Path, device: str = "cpu", document: dict | None = None) -> Tagger:
     """Load any model kind with its own (PyTorch or numpy) predictor; `document`: its model.json, where the caller
     has read it already. Weights are read with weights_only=True: a planted pickle payload is refused unrun."""
-    from seqtag.models.tagger import load_tensors
+    from seqtag.models.tagger import load_weights
     from seqtag.modeldir import WEIGHTS_NPZ, WEIGHTS_PT, read_model_json
 
     path = Path(path)
@@ -28,10 +28,11 @@ def load_model(path: str | Path, device: str = "cpu", document: dict | None = No
     name = document.get("weights", WEIGHTS_PT)
     if name not in (WEIGHTS_PT, WEIGHTS_NPZ):
         raise ModelFormatError(f"unknown weights file {name!r} in model.json", path)
-    tensors = load_tensors(path / name, device)
+    tensors = load_weights(path, document, name, device)
     try:
         tagger = cls.from_state(document, tensors, device)
     except (KeyError, TypeError, ValueError, RuntimeError) as e:
         raise ModelFormatError(f"model files do not fit together: {type(e).__name__}: {e}", path) from None
     tagger.train_words = set(document.get("train_words", []))
     return tagger
+
