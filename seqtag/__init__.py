@@ -23,6 +23,10 @@ def __getattr__(name: str):
         from seqtag import api
 
         return getattr(api, name)
+    if name == "serve":  # the HTTP server (seqtag.serve.app, seqtag.serve.run): the [serve] extra
+        import importlib
+
+        return importlib.import_module("seqtag.serve")
     if name == "Tagged":
         from seqtag.runtime.tagging import Tagged
 

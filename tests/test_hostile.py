@@ -363,6 +363,12 @@ CASES = {
                                        "these differ from its: hidden"),
     "train/init-with-resume": ("train --resume --init {w}/models/bilstm -o {w}/models/bilstm", 2,
                                "--init starts a new run from a model; --resume continues"),
+    "serve/unknown-model": ("serve -m no-such-model --port 0", 2, "no model folder or model named"),
+    "serve/damaged-model": ("serve -m {w}/models/badjson --port 0", 3, "model.json is not valid JSON"),
+    "serve/port-out-of-range": ("serve -m {w}/models/hmm --port 70000", 2, "less than or equal to 65535"),
+    "serve/host-not-local": ("serve -m {w}/models/hmm --host 203.0.113.7 --port 0", 2, "cannot listen on"),
+    "serve/same-name-twice": ("serve -m {w}/models/hmm -m {w}/mine/../models/hmm --port 0", 2,
+                              "two models are named 'hmm'"),
     # ------------------------------------------------------------------ report
     "report/missing-model": ("report {w}/models/nope -o {w}/r.html", 3, "no such model directory"),
     "report/damaged-model": ("report {w}/models/truncated -o {w}/r.html", 3, "weights.pt is corrupt"),

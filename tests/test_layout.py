@@ -18,7 +18,7 @@ LAYERS = [
     ("seqtag.models",),
     ("seqtag.training", "seqtag.runtime"),
     ("seqtag.api", "seqtag.package"),
-    ("seqtag.report", "seqtag.ray"),
+    ("seqtag.report", "seqtag.ray", "seqtag.serve"),
     ("seqtag.cli", "seqtag.__main__", "seqtag"),
 ]
 SIBLINGS_APART = [("seqtag.training", "seqtag.runtime")]  # one layer, but neither imports the other

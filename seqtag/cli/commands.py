@@ -191,6 +191,34 @@ def models(
         outputs.write_json(json_file, "models", {"models": found})
 
 
+@app.command()
+@reports_errors
+def serve(
+    models: Annotated[list[str], typer.Option("-m", "--model", help="Model directory or name (repeatable; a request "
+                      "chooses among them by name).")],
+    host: Annotated[str, typer.Option("--host", help="Address to listen on (loopback unless told otherwise).")] =
+    "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port (0: a free one, printed).")] = 8080,
+    max_batch_tokens: Annotated[int, typer.Option("--max-batch-tokens", min=1, help="Tokens tagged in one runtime "
+                                "call: requests that arrive together are batched up to this.")] = 4096,
+    max_wait_ms: Annotated[float, typer.Option("--max-wait-ms", min=0, help="How long a batch waits for more "
+                           "requests.")] = 5.0,
+    max_queue: Annotated[int, typer.Option("--max-queue", min=1, help="Requests waiting per model; past it, 503 "
+                         "with Retry-After.")] = 256,
+    max_body: Annotated[int, typer.Option("--max-body", min=1, help="Bytes of one request; past it, 413.")] =
+    1_000_000,
+    max_tokens: Annotated[int, typer.Option("--max-tokens", min=1, help="Tokens of one request; past it, 413.")] =
+    20_000,
+) -> None:
+    """Serve models over HTTP: POST /tag, GET /models, /healthz, /readyz, /metrics, and a page at / (the [serve]
+    extra)."""
+    from seqtag import serve as serving
+
+    limits = serving.Limits(max_batch_tokens, max_wait_ms, max_queue, max_body, max_tokens)
+    serving.run(models, host, port, limits, on_ready=lambda url: err.print(f"serving {', '.join(models)} on {url} "
+                                                                           "(Ctrl-C stops)", highlight=False))
+
+
 @app.command(name="package")
 @reports_errors
 def package_model(

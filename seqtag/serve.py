@@ -1,0 +1,373 @@
+"""`seqtag serve`: models behind HTTP (Starlette on uvicorn, the `[serve]` extra), with micro-batching.
+
+    app = seqtag.serve.app(["en-ner"])          # an ASGI app, to mount in a server of your own
+    seqtag.serve.run(["en-ner"], port=8080)      # or serve it here (loopback unless told otherwise)
+
+Endpoints: POST /tag (raw texts, split into sentences as `seqtag tag` splits a line, or token lists; the records of
+`tag --output-format jsonl`, or the `html` view), GET /models, GET /healthz and /readyz, GET /metrics (Prometheus
+text format), GET /openapi.json, and GET / (a page to paste text into and see the entities highlighted).
+
+Requests that arrive together are tagged in one runtime call: each model has one bounded queue and one batcher that
+takes what is waiting, up to `max_batch_tokens`, waiting at most `max_wait_ms` for more. Past the limits a request
+gets 413 (body or tokens) or 503 with Retry-After (queue full), never an unbounded wait; bad input is a 4xx with a
+JSON error in the command line's words. Models are fixed at start: a request chooses one by name, never by path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from seqtag import api, catalog
+from seqtag.data import labels as L
+from seqtag.errors import DataError, SeqtagError
+
+EXTRA = "seqtag serve needs the [serve] extra: pip install 'seqtag-nlp[serve]'"
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_batch_tokens: int = 4096  # tokens tagged in one runtime call
+    max_wait_ms: float = 5.0  # how long a batch waits for more requests once one is there
+    max_queue: int = 256  # requests waiting per model; past it, 503
+    max_body: int = 1_000_000  # bytes of one request body; past it, 413
+    max_tokens: int = 20_000  # tokens of one request; past it, 413
+
+
+class Refused(Exception):
+    """A request the server answers with an error status and a JSON message."""
+
+    def __init__(self, status: int, message: str, headers: dict | None = None):
+        super().__init__(message)
+        self.status, self.message, self.headers = status, message, headers or {}
+
+
+@dataclass
+class Job:
+    units: list
+    probs: bool
+    nbest: int
+    done: asyncio.Future
+    tokens: int
+
+
+@dataclass
+class Served:
+    """One model by name, with its queue; the PyTorch runtime opened on first need (probabilities, n-best)."""
+
+    name: str
+    model: Any
+    queue: asyncio.Queue | None = None
+    full: Any = None  # the model as PyTorch runs it, for probs and nbest
+    task: asyncio.Task | None = None
+    info: dict = field(default_factory=dict)
+
+    def predictor(self, probs: bool, nbest: int):
+        if not (probs or nbest):
+            return self.model.predictor
+        if self.full is None:
+            self.full = api.load(self.model.path, runtime="torch") if self.model.path else self.model
+        return self.full.predictor
+
+
+def load_models(models) -> dict[str, Served]:
+    """{name: Served} from model names or folders (a folder is named by its last part)."""
+    if not models:
+        raise DataError("give at least one model to serve (-m NAME or -m FOLDER)")
+    served = {}
+    for given in models:
+        path = catalog.resolve(given)
+        name = str(given) if path != Path(given) else Path(given).name
+        if name in served:
+            raise DataError(f"two models are named {name!r}; serve them from folders with different names")
+        model = api.load(given)
+        served[name] = Served(name, model, info={"name": name, "kind": model.kind, "layer": model.layer,
+                                                 "scheme": model.scheme.value, "labels": model.labels})
+    return served
+
+
+def app(models, limits: Limits = Limits()):
+    """The ASGI app serving `models` (names or folders, loaded now)."""
+    try:
+        import prometheus_client as prom
+        from starlette.applications import Starlette
+        from starlette.requests import Request
+        from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+        from starlette.routing import Route
+    except ImportError:
+        raise DataError(EXTRA) from None
+    from contextlib import asynccontextmanager
+
+    served = load_models(models)
+    registry = prom.CollectorRegistry()
+    requests = prom.Counter("seqtag_requests", "Requests by endpoint and status.", ["endpoint", "status"],
+                            registry=registry)
+    latency = prom.Histogram("seqtag_request_seconds", "Time to answer a /tag request.", registry=registry,
+                             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+    batch_sizes = prom.Histogram("seqtag_batch_sentences", "Sentences tagged per runtime call.", registry=registry,
+                                 buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512))
+    depth = prom.Gauge("seqtag_queue_depth", "Requests waiting per model.", ["model"], registry=registry)
+
+    @asynccontextmanager
+    async def lifespan(_app):
+        for one in served.values():
+            one.queue = asyncio.Queue(limits.max_queue)
+            one.task = asyncio.create_task(_batcher(one, limits, batch_sizes))
+        yield
+        for one in served.values():
+            one.task.cancel()
+
+    def answer(endpoint: str, payload, status: int = 200, headers: dict | None = None):
+        requests.labels(endpoint, str(status)).inc()
+        if isinstance(payload, Response):
+            return payload
+        return JSONResponse(payload, status, headers=headers)
+
+    async def tag(request: Request):
+        started = time.perf_counter()
+        try:
+            body = await _body(request, limits.max_body)
+            one, units, probs, nbest, html = _parse(body, served, limits.max_tokens)
+            if one.queue.full():
+                raise Refused(503, f"the queue of {one.name} is full ({limits.max_queue} requests); try again",
+                              {"Retry-After": "1"})
+            job = Job(units, probs, nbest, asyncio.get_running_loop().create_future(),
+                      sum(len(unit[0]) for unit in units))
+            one.queue.put_nowait(job)
+            depth.labels(one.name).set(one.queue.qsize())
+            results = await job.done
+        except Refused as refused:
+            return answer("/tag", {"error": refused.message}, refused.status, refused.headers)
+        latency.observe(time.perf_counter() - started)
+        if html:
+            from seqtag.runtime import display
+
+            return answer("/tag", {"model": one.name, "html": display.fragment(results)})
+        return answer("/tag", {"model": one.name, "results": [_record(result) for result in results]})
+
+    async def list_models(_request):
+        return answer("/models", {"models": [one.info for one in served.values()]})
+
+    async def healthz(_request):
+        return answer("/healthz", {"status": "alive"})
+
+    async def readyz(_request):
+        ready = all(one.task is not None and not one.task.done() for one in served.values())
+        return answer("/readyz", {"status": "ready" if ready else "starting"}, 200 if ready else 503)
+
+    async def metrics(_request):
+        for one in served.values():
+            depth.labels(one.name).set(one.queue.qsize() if one.queue else 0)
+        return answer("/metrics", PlainTextResponse(prom.generate_latest(registry),
+                                                    media_type=prom.CONTENT_TYPE_LATEST))
+
+    async def openapi(_request):
+        return answer("/openapi.json", OPENAPI)
+
+    async def index(_request):
+        return answer("/", HTMLResponse(_page(list(served))))
+
+    routes = [Route("/tag", tag, methods=["POST"]), Route("/models", list_models), Route("/healthz", healthz),
+              Route("/readyz", readyz), Route("/metrics", metrics), Route("/openapi.json", openapi),
+              Route("/", index)]
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+async def _body(request, limit: int) -> dict:
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        raise Refused(413, f"the request body is over {limit:,} bytes")
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > limit:
+            raise Refused(413, f"the request body is over {limit:,} bytes")
+    try:
+        body = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as error:
+        raise Refused(400, f"the body is not JSON: {error}") from None
+    if not isinstance(body, dict):
+        raise Refused(400, "the body must be a JSON object such as {\"text\": \"...\"}")
+    return body
+
+
+KEYS = {"model", "text", "texts", "tokens", "probs", "nbest", "split", "format"}
+
+
+def _parse(body: dict, served: dict[str, Served], max_tokens: int):
+    """(the model, the units to tag, probs, nbest, html) of a /tag body, or Refused."""
+    from seqtag.runtime.tagging import units_from_texts
+
+    unknown = sorted(set(body) - KEYS)
+    if unknown:
+        raise Refused(400, f"unknown field(s) {', '.join(unknown)}; fields are {', '.join(sorted(KEYS))}")
+    name = body.get("model", next(iter(served)) if len(served) == 1 else None)
+    if name is None:
+        raise Refused(400, f"several models are served: name one (\"model\": one of {', '.join(served)})")
+    if not isinstance(name, str) or name not in served:
+        raise Refused(404, f"no model named {name!r} is served; the models: {', '.join(served)}")
+    one = served[name]
+    probs, nbest, split = body.get("probs", False), body.get("nbest", 0), body.get("split", True)
+    if not isinstance(probs, bool) or not isinstance(split, bool):
+        raise Refused(400, "probs and split must be true or false")
+    if isinstance(nbest, bool) or not isinstance(nbest, int) or not 0 <= nbest <= 1000:
+        raise Refused(400, f"nbest must be a whole number from 0 to 1000, not {nbest!r}")
+    if body.get("format", "json") not in ("json", "html"):
+        raise Refused(400, "format must be json or html")
+    given = [key for key in ("text", "texts", "tokens") if key in body]
+    if len(given) != 1:
+        raise Refused(400, "give one of text (a string), texts (a list of strings) or tokens (a list of token lists)")
+    value = body[given[0]]
+    if given[0] == "tokens":
+        if not isinstance(value, list) or not all(isinstance(t, list) and all(isinstance(w, str) and w and
+                                                                              not w.isspace() for w in t)
+                                                  for t in value):
+            raise Refused(400, "tokens must be a list of token lists, each token a non-blank string")
+        units = [(list(tokens), None, None, None, {}, (i + 1, 0)) for i, tokens in enumerate(value) if tokens]
+    else:
+        texts = [value] if given[0] == "text" else value
+        if not isinstance(texts, list) or not all(isinstance(text, str) for text in texts):
+            raise Refused(400, f"{given[0]} must be {'a string' if given[0] == 'text' else 'a list of strings'}")
+        segmentation = one.model.scheme is L.Scheme.BMES
+        try:  # a line break is a space here (the same length: offsets hold for the text as sent)
+            units = list(units_from_texts([t.replace("\r", " ").replace("\n", " ") for t in texts], segmentation,
+                                          sentences=split))
+        except SeqtagError as error:
+            raise Refused(400, str(error)) from None
+        if not split or segmentation:  # one unit per text: numbered as the split ones are
+            units = [(*unit[:5], (i + 1, 0)) for i, unit in enumerate(units)]
+    tokens = sum(len(unit[0]) for unit in units)
+    if tokens > max_tokens:
+        raise Refused(413, f"{tokens:,} tokens in one request; the limit is {max_tokens:,}")
+    return one, units, probs, nbest, body.get("format") == "html"
+
+
+async def _batcher(one: Served, limits: Limits, batch_sizes) -> None:
+    """Take the jobs waiting for `one`, as many as fit in a batch, and tag each group of like options in one call."""
+    from seqtag.runtime.tagging import tag_units
+
+    while True:
+        jobs = [await one.queue.get()]
+        tokens, deadline = jobs[0].tokens, time.perf_counter() + limits.max_wait_ms / 1000
+        while tokens < limits.max_batch_tokens:
+            try:
+                job = one.queue.get_nowait() if time.perf_counter() >= deadline else await asyncio.wait_for(
+                    one.queue.get(), deadline - time.perf_counter())
+            except (asyncio.QueueEmpty, asyncio.TimeoutError):
+                break
+            jobs.append(job)
+            tokens += job.tokens
+        groups: dict[tuple, list[Job]] = {}
+        for job in jobs:
+            groups.setdefault((job.probs, job.nbest), []).append(job)
+        for (probs, nbest), group in groups.items():
+            units = [unit for job in group for unit in job.units]
+            try:
+                predictor = one.predictor(probs, nbest)
+                results = await asyncio.to_thread(tag_units, predictor, units, probs, nbest)
+            except DataError as error:  # an option this model cannot honour (nbest of a softmax network...)
+                for job in group:
+                    if not job.done.done():
+                        job.done.set_exception(Refused(422, error.message))
+                continue
+            except Exception as error:  # a runtime failure: each waiting request hears of it
+                for job in group:
+                    if not job.done.done():
+                        job.done.set_exception(Refused(500, f"tagging failed: {type(error).__name__}: {error}"))
+                continue
+            batch_sizes.observe(len(units))
+            at = 0
+            for job in group:
+                if not job.done.done():
+                    job.done.set_result(results[at:at + len(job.units)])
+                at += len(job.units)
+
+
+def _record(result) -> dict:
+    record = result.record()
+    if "line" in record:  # the request's text number (from 1), as `tag` gives the input line
+        record["text"] = record.pop("line")
+    return record
+
+
+def run(models, host: str = "127.0.0.1", port: int = 8080, limits: Limits = Limits(), on_ready=None) -> None:
+    """Serve `models` until SIGTERM or Ctrl-C (in-flight requests finish first). Port 0 takes a free port;
+    `on_ready(url)` is told the address once the socket is bound."""
+    import socket
+
+    try:
+        import uvicorn
+    except ImportError:
+        raise DataError(EXTRA) from None
+    asgi = app(models, limits)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        raise DataError(f"cannot listen on {host}:{port}: {error.strerror}") from None
+    sock.listen(2048)
+    bound = sock.getsockname()[1]
+    if on_ready is not None:
+        on_ready(f"http://{host if family == socket.AF_INET else f'[{host}]'}:{bound}")
+    server = uvicorn.Server(uvicorn.Config(asgi, log_level="warning", timeout_graceful_shutdown=30))
+    server.run(sockets=[sock])
+
+
+OPENAPI = {
+    "openapi": "3.1.0",
+    "info": {"title": "seqtag serve", "version": "1"},
+    "paths": {
+        "/tag": {"post": {
+            "summary": "Tag raw texts (split into sentences) or token lists",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "additionalProperties": False,
+                "properties": {"model": {"type": "string"}, "text": {"type": "string"},
+                               "texts": {"type": "array", "items": {"type": "string"}},
+                               "tokens": {"type": "array", "items": {"type": "array", "items": {"type": "string"}}},
+                               "probs": {"type": "boolean"}, "nbest": {"type": "integer", "minimum": 0},
+                               "split": {"type": "boolean"}, "format": {"enum": ["json", "html"]}}}}}},
+            "responses": {"200": {"description": "one record per sentence, as `seqtag tag --output-format jsonl`"},
+                          "400": {"description": "bad input"}, "404": {"description": "no such model"},
+                          "413": {"description": "body or tokens over the limit"},
+                          "422": {"description": "an option the model cannot honour"},
+                          "503": {"description": "queue full; see Retry-After"}}}},
+        "/models": {"get": {"summary": "The models served, with their labels"}},
+        "/healthz": {"get": {"summary": "Liveness"}},
+        "/readyz": {"get": {"summary": "Readiness: every model's batcher runs"}},
+        "/metrics": {"get": {"summary": "Prometheus metrics"}},
+    },
+}
+
+
+def _page(names: list[str]) -> str:
+    from html import escape
+
+    options = "".join(f"<option>{escape(name)}</option>" for name in names)
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>seqtag serve</title></head>
+<body style="font-family: system-ui, sans-serif; max-width: 60em; margin: 2em auto; padding: 0 1em">
+<h1>seqtag</h1>
+<form id="form"><select id="model">{options}</select><br>
+<textarea id="text" rows="6" style="width: 100%">Christine Lagarde spoke in Frankfurt on Thursday.</textarea><br>
+<button type="submit">Tag</button></form>
+<div id="out"></div>
+<script>
+document.getElementById("form").addEventListener("submit", async (event) => {{
+  event.preventDefault();
+  const body = {{model: document.getElementById("model").value, text: document.getElementById("text").value,
+                format: "html"}};
+  const response = await fetch("/tag", {{method: "POST", headers: {{"Content-Type": "application/json"}},
+                                        body: JSON.stringify(body)}});
+  const answer = await response.json();
+  const out = document.getElementById("out");
+  if (response.ok) {{ out.innerHTML = answer.html; }} else {{ out.textContent = answer.error; }}
+}});
+</script></body></html>
+"""
