@@ -33,6 +33,10 @@ NEWS = ("The European Central Bank kept interest rates unchanged on Thursday, an
 # ---------------------------------------------------------------------------------------------------- bundled models
 
 
+def test_the_three_models_are_bundled():
+    assert set(BUNDLED) == {"en-ner", "en-pos", "zh-seg"}
+
+
 @pytest.mark.parametrize("name", BUNDLED)
 def test_a_bundled_model_loads_by_name_tags_and_carries_its_recipe(name):
     folder = catalog.resolve(name)

@@ -285,7 +285,8 @@ def model_card(model: Path, document: dict, runtime: str | None = None) -> None:
         from seqtag.data.vectors import coverage_lines  # numpy: only for a model that has vectors
 
         for role, text in coverage_lines(vectors):
-            table.add_row(f"vectors cover {role}", text)
+            table.add_row(f"vectors cover {role}", text + (" (every pretrained word, before compacting)"
+                                                           if document.get("compact") else ""))
     for role, record in training.get("data", {}).items():
         file = f", {record['bytes']:,} bytes, sha256 {record['sha256'][:12]}" if record.get("sha256") else ""
         table.add_row(f"{role} data", f"{_shown(record['path'])} ({record['sentences']:,} sentences, "
@@ -317,8 +318,10 @@ def model_card(model: Path, document: dict, runtime: str | None = None) -> None:
     if refit and not refit.get("interrupted"):
         table.add_row("refit", f"this network was trained again on train + dev ({refit['sentences']:,} sentences) "
                                f"for {refit['epochs']} epochs, the number dev chose")
+    before = " (before compacting)" if document.get("compact") else ""  # what training measured, at full size
     for name, report in document.get("metrics", {}).items():
-        table.add_row(f"{figure_name(name, report)} {report['metric']}", f"{100 * report[report['metric']]:.2f}")
+        table.add_row(f"{figure_name(name, report)} {report['metric']}{before}",
+                      f"{100 * report[report['metric']]:.2f}")
     compact = document.get("compact")
     if compact:
         table.add_row("shipped form", f"{compact['pretrained_words']:,} of {compact['pretrained_words_before']:,} "

@@ -200,16 +200,13 @@ def resolved_config(document: dict) -> dict:
     return config
 
 
-# A compact model (seqtag.runtime.compact) keeps its frozen pretrained vectors once, in model.onnx, under the name
-# the exporter gives them; model.json says so (compact.table_in_graph)
-TABLE, GRAPH_TABLE = "pretrained", "network.pretrained"
-
-
 def load_weights(folder: Path, document: dict, name: str = WEIGHTS_PT, device: str = "cpu") -> dict:
-    """A model folder's weights (load_tensors), with a compact model's table read from its graph."""
+    """A model folder's weights (load_tensors), with the tables a compact model keeps only in its graph
+    (seqtag.runtime.compact: model.json's compact.tables_in_graph) read from there."""
     tensors = load_tensors(folder / name, device)
-    if isinstance(document.get("compact"), dict) and document["compact"].get("table_in_graph"):
-        tensors = {**tensors, TABLE: graph_table(folder, document)}
+    compact = document.get("compact")
+    if isinstance(compact, dict) and compact.get("tables_in_graph"):
+        tensors = {**tensors, **graph_tables(folder, compact["tables_in_graph"])}
     return tensors
 
 
@@ -262,20 +259,22 @@ def _version_of(package: str) -> str | None:
         return None
 
 
-def graph_table(folder: Path, document: dict):
-    """The frozen pretrained table of a compact model, read from its model.onnx (a float16 tensor)."""
+
+def graph_tables(folder: Path, names) -> dict:
+    """{weight name: tensor} for the tables `names` maps to initializers of the folder's model.onnx."""
     import onnx
     import torch
     from onnx import numpy_helper
 
-    name = document["compact"]["table_in_graph"]
+    if not isinstance(names, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in names.items()):
+        raise ModelFormatError("model.json's compact.tables_in_graph must map weight names to graph names", folder)
     try:
         graph = onnx.load(str(folder / modeldir.ONNX_FILE))
-        found = next(init for init in graph.graph.initializer if init.name == name)
-    except StopIteration:
-        raise ModelFormatError(f"model.onnx holds no {name}, the pretrained vectors this compact model keeps there",
-                               folder) from None
     except Exception as error:  # onnx raises many types for a damaged or missing file
-        raise ModelFormatError(f"the pretrained vectors of this compact model are in model.onnx, which cannot be "
-                               f"read ({type(error).__name__})", folder) from None
-    return torch.from_numpy(numpy_helper.to_array(found).copy())
+        raise ModelFormatError(f"this compact model keeps {', '.join(names)} in model.onnx, which cannot be read "
+                               f"({type(error).__name__})", folder) from None
+    found = {init.name: init for init in graph.graph.initializer if init.name in names.values()}
+    missing = [key for key, value in names.items() if value not in found]
+    if missing:
+        raise ModelFormatError(f"model.onnx lacks {', '.join(missing)}, which this compact model keeps there", folder)
+    return {key: torch.from_numpy(numpy_helper.to_array(found[value]).copy()) for key, value in names.items()}
