@@ -20,13 +20,16 @@ import pytest
 from conftest import DATA, ROOT
 
 SAMPLE = {"eng.train": "data/ner/train.txt", "eng.testa": "data/ner/dev.txt", "eng.testb": "data/ner/test.txt",
-          "train.txt": "data/ner/train.txt", "dev.txt": "data/ner/dev.txt", "test.txt": "data/ner/test.txt"}
+          "train.txt": "data/ner/train.txt", "dev.txt": "data/ner/dev.txt", "test.txt": "data/ner/test.txt",
+          "my_ner.txt": "data/ner/train.txt", "my_dev.txt": "data/ner/dev.txt"}
 SKIPPED = {  # the start of a command line -> why a test does not run it
     "python3 -m venv": "the install itself (CI runs the test line from nothing; the wheel install is its own test)",
     "pip install": "installs (CI installs the extras the tests need)",
     "ray start": "starts a Ray cluster (tests/test_ray.py runs the engine on a local one)",
     "torchrun": "several processes or GPUs (tests/test_distributed.py runs two ranks)",
     "python -m pytest": "the tests themselves",
+    "seqtag serve": "a server that runs until it is stopped (tests/test_serve.py runs it and sends it requests)",
+    "curl": "a request to that server (tests/test_serve.py sends them)",
 }
 TEXT = "Peter Blackburn went to Paris to meet the EU.\nEU rejects German call to boycott British lamb.\n"
 
