@@ -21,7 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SENTENCES = [block.split("\n") for block in (ROOT / "data" / "ner" / "test.txt").read_text().split("\n\n")
+SENTENCES = [[line for line in block.split("\n") if line.strip()]
+             for block in (ROOT / "data" / "ner" / "test.txt").read_text().split("\n\n")
              if block.strip() and not block.startswith("-DOCSTART-")]
 TEXTS = [" ".join(line.split()[0] for line in block) for block in SENTENCES]
 
@@ -45,7 +46,7 @@ def level(port: int, model: str, clients: int, per_request: int, requests: int, 
         if not hasattr(local, "connection"):
             local.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         texts = [TEXTS[(i * per_request + j) % len(TEXTS)] for j in range(per_request)]
-        body = json.dumps({"model": model, "texts": texts, "split": False})
+        body = json.dumps({"model": model, "texts": texts, "split": False}).encode()  # one send with the headers
         started = time.perf_counter()
         try:
             local.connection.request("POST", "/tag", body, {"Content-Type": "application/json"})
@@ -76,12 +77,12 @@ def level(port: int, model: str, clients: int, per_request: int, requests: int, 
             "sentences_per_s": round(sentences[0] / wall, 1), "median_ms": round(1000 * statistics.median(ordered), 1)}
 
 
-def tag_throughput(model: str) -> float:
-    text = "\n".join(TEXTS * 4) + "\n"
+def tag_throughput(model: str, times: int = 40) -> float:
+    text = "\n".join(TEXTS * times) + "\n"
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "seqtag", "tag", "-m", model, "--no-split"], input=text, text=True,
                    capture_output=True, check=True)
-    return round(4 * len(TEXTS) / (time.perf_counter() - started), 1)
+    return round(times * len(TEXTS) / (time.perf_counter() - started), 1)
 
 
 def main() -> None:
