@@ -31,14 +31,12 @@ def task_of(scheme: L.Scheme) -> str:
 def configured(config: RunConfig, kind: str) -> RunConfig:
     """The run's settings with the network's taken from the --init model, which is checked here, before any data
     is read."""
-    from seqtag.models.bilstm import BiLSTMConfig
-
     source = catalog.resolve(config.training.init)
     document = modeldir.read_model_json(source)
     if document.get("kind") != kind:
         raise DataError(f"--init starts a {kind} run from a {kind} model; {config.training.init} is a "
                         f"{document.get('kind')} model", source)
-    saved = BiLSTMConfig.from_dict(document["tagger"]["config"])
+    saved = type(config.model).from_dict(document["tagger"]["config"])  # the kind's own [model] settings
     default = type(config.model)()
     changed = [f.name for f in fields(config.model) if getattr(config.model, f.name) != getattr(default, f.name)
                and getattr(config.model, f.name) != getattr(saved, f.name)]
