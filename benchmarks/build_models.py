@@ -54,7 +54,7 @@ def train(name: str, corpora: Path, work: Path) -> None:
     (full / "checkpoint.pt").unlink(missing_ok=True)  # finished: nothing left to resume
 
 
-def score(model: Path, name: str, gold: Path) -> dict:
+def score(model: Path, gold: Path) -> dict:
     import seqtag
 
     report = seqtag.load(model).evaluate(gold)
@@ -87,7 +87,7 @@ def ship(name: str, corpora: Path, work: Path) -> None:
     document = modeldir.read_model_json(full)
     compact(full, staging, recipe.vocabulary_cut, training=relative_data(document["training"], corpora))
     test = recipe.test_file(corpora)
-    scores = {"full": score(full, name, test), "shipped": score(staging, name, test)}
+    scores = {"full": score(full, test), "shipped": score(staging, test)}
     seconds = work / f"{name}.train_seconds"
     card = {
         "name": name, "task": recipe.task, "description": recipe.description, "data": recipe.data,
@@ -129,12 +129,12 @@ def sweep(name: str, corpora: Path, work: Path, cuts: list[int]) -> None:
 
     recipe, full = RECIPES[name], work / name
     dev = next(Path(a) for flag, a in zip(recipe.train_args(corpora), recipe.train_args(corpora)[1:]) if flag == "--dev")
-    print(f"{name}: full size, dev {score(full, name, dev)}", flush=True)
+    print(f"{name}: full size, dev {score(full, dev)}", flush=True)
     for cut in cuts:
         staging = work / f"{name}-cut{cut}"
         shutil.rmtree(staging, ignore_errors=True)
         compact(full, staging, cut)
-        result = score(staging, name, dev)
+        result = score(staging, dev)
         print(json.dumps({"cut": cut, "dev": result[result["metric"]], "oov": result.get("oov_accuracy"),
                           "bytes": folder_bytes(staging)}), flush=True)
         shutil.rmtree(staging)

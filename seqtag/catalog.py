@@ -18,7 +18,6 @@ from seqtag import bundled, modeldir
 from seqtag.errors import DataError
 
 ENTRY_POINTS = "seqtag.models"  # the group under which a model package registers its model
-RECIPE_FILE = modeldir.RECIPE_FILE
 
 
 @dataclass(frozen=True)
@@ -82,7 +81,7 @@ def resolve(model: str | Path) -> Path:
 def recipe(path: Path) -> dict:
     """A model folder's recipe.json (what a bundled model was built from, its licence and scores); {} if none."""
     try:
-        document = json.loads((path / RECIPE_FILE).read_text("utf-8"))
+        document = json.loads((path / modeldir.RECIPE_FILE).read_text("utf-8"))
     except (OSError, ValueError):
         return {}
     return document if isinstance(document, dict) else {}

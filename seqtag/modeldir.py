@@ -32,7 +32,7 @@ MODEL_FILES = frozenset({"model.json", WEIGHTS_PT, WEIGHTS_NPZ, CHECKPOINT_FILE,
 
 def dumps(document: dict) -> str:
     """model.json's text: indented to read, except its long lists of strings (vocabularies, training words), one
-    line each: a vocabulary of vectors indented one word a line was half of a model.json's size."""
+    line each: a vectors model's vocabulary, one indented word a line, would be most of the file."""
     lists: dict[str, list] = {}
     token = secrets.token_hex(8)  # no string of the document can be a mark
 

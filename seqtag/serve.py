@@ -37,6 +37,15 @@ class Limits:
     max_body: int = 1_000_000  # bytes of one request body; past it, 413
     max_tokens: int = 20_000  # tokens of one request; past it, 413
 
+    def __post_init__(self):  # as the command line checks its flags: a queue of 0 would be unbounded
+        for name, low in (("max_batch_tokens", 1), ("max_queue", 1), ("max_body", 1), ("max_tokens", 1)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise DataError(f"{name} must be a whole number from {low} up, not {value!r}")
+        if isinstance(self.max_wait_ms, bool) or not isinstance(self.max_wait_ms, (int, float)) or \
+                not 0 <= self.max_wait_ms < float("inf"):
+            raise DataError(f"max_wait_ms must be a number of milliseconds from 0 up, not {self.max_wait_ms!r}")
+
 
 class Refused(Exception):
     """A request the server answers with an error status and a JSON message."""
@@ -195,16 +204,14 @@ async def _body(request, limit: int) -> dict:
     return body
 
 
-KEYS = {"model", "text", "texts", "tokens", "probs", "nbest", "split", "format"}
-
-
 def _parse(body: dict, served: dict[str, Served], max_tokens: int):
     """(the model, the units to tag, probs, nbest, html) of a /tag body, or Refused."""
     from seqtag.runtime.tagging import units_from_texts
 
-    unknown = sorted(set(body) - KEYS)
+    fields = TAG_FIELDS["properties"]
+    unknown = sorted(set(body) - set(fields))
     if unknown:
-        raise Refused(400, f"unknown field(s) {', '.join(unknown)}; fields are {', '.join(sorted(KEYS))}")
+        raise Refused(400, f"unknown field(s) {', '.join(unknown)}; fields are {', '.join(sorted(fields))}")
     name = body.get("model", next(iter(served)) if len(served) == 1 else None)
     if name is None:
         raise Refused(400, f"several models are served: name one (\"model\": one of {', '.join(served)})")
@@ -266,9 +273,9 @@ async def _batcher(one: Served, limits: Limits, batch_sizes) -> None:
             groups.setdefault((job.probs, job.nbest), []).append(job)
         for (probs, nbest), group in groups.items():
             units = [unit for job in group for unit in job.units]
-            try:
-                predictor = one.predictor(probs, nbest)
-                results = await asyncio.to_thread(tag_units, predictor, units, probs, nbest)
+            try:  # in a worker thread, opening PyTorch too when it is first asked for: the loop keeps accepting
+                results = await asyncio.to_thread(
+                    lambda: tag_units(one.predictor(probs, nbest), units, probs, nbest))
             except DataError as error:  # an option this model cannot honour (nbest of a softmax network...)
                 for job in group:
                     if not job.done.done():
@@ -307,8 +314,8 @@ def run(models, host: str = "127.0.0.1", port: int = 8080, limits: Limits = Limi
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    # answers go out at once: without it, a response's second segment waited for a kept-alive client's delayed ACK
-    # (44 ms a request on Linux); accepted connections inherit it
+    # answers go out at once: without it, a response's second segment waits for a kept-alive client's delayed ACK
+    # (docs/serving.md); accepted connections inherit it
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         sock.bind((host, port))
@@ -323,19 +330,22 @@ def run(models, host: str = "127.0.0.1", port: int = 8080, limits: Limits = Limi
     server.run(sockets=[sock])
 
 
+# the fields POST /tag takes: what the request is checked against and what /openapi.json describes
+TAG_FIELDS = {
+    "type": "object", "additionalProperties": False,
+    "properties": {"model": {"type": "string"}, "text": {"type": "string"},
+                   "texts": {"type": "array", "items": {"type": "string"}},
+                   "tokens": {"type": "array", "items": {"type": "array", "items": {"type": "string"}}},
+                   "probs": {"type": "boolean"}, "nbest": {"type": "integer", "minimum": 0, "maximum": 1000},
+                   "split": {"type": "boolean"}, "format": {"enum": ["json", "html"]}}}
+
 OPENAPI = {
     "openapi": "3.1.0",
     "info": {"title": "seqtag serve", "version": "1"},
     "paths": {
         "/tag": {"post": {
             "summary": "Tag raw texts (split into sentences) or token lists",
-            "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                "type": "object", "additionalProperties": False,
-                "properties": {"model": {"type": "string"}, "text": {"type": "string"},
-                               "texts": {"type": "array", "items": {"type": "string"}},
-                               "tokens": {"type": "array", "items": {"type": "array", "items": {"type": "string"}}},
-                               "probs": {"type": "boolean"}, "nbest": {"type": "integer", "minimum": 0},
-                               "split": {"type": "boolean"}, "format": {"enum": ["json", "html"]}}}}}},
+            "requestBody": {"required": True, "content": {"application/json": {"schema": TAG_FIELDS}}},
             "responses": {"200": {"description": "one record per sentence, as `seqtag tag --output-format jsonl`"},
                           "400": {"description": "bad input"}, "404": {"description": "no such model"},
                           "413": {"description": "body or tokens over the limit"},

@@ -4,6 +4,7 @@
 import json
 import os
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -75,7 +76,7 @@ def test_a_path_that_exists_comes_before_a_name(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "en-ner").mkdir()
     assert catalog.resolve("en-ner") == tmp_path.joinpath("en-ner").relative_to(tmp_path)
-    assert catalog.resolve("some/folder") == catalog.Path("some/folder")  # a path: the loader reports it missing
+    assert catalog.resolve("some/folder") == Path("some/folder")  # a path: the loader reports it missing
 
 
 def test_an_unknown_name_lists_the_names_there_are():
@@ -173,7 +174,7 @@ def test_a_packaged_model_installed_in_a_new_venv_is_found_by_name(hmm_model, tm
     python = venv / "bin" / "python"
     site = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                           capture_output=True, text=True, check=True).stdout.strip()
-    (catalog.Path(site) / "seqtag-here.pth").write_text(f"{ROOT}\n{sysconfig.get_paths()['purelib']}\n")
+    (Path(site) / "seqtag-here.pth").write_text(f"{ROOT}\n{sysconfig.get_paths()['purelib']}\n")
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--target", site,
                     str(wheel)], check=True)
     listed = subprocess.run([python, "-m", "seqtag", "models", "--json", str(tmp_path / "m.json")], cwd=tmp_path,

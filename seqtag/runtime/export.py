@@ -217,7 +217,7 @@ def restamp(model_dir: Path) -> Path:
     return target
 
 
-def halve_weights(model_dir: Path, smallest: int = 4096) -> Path:
+def halve_weights(model_dir: Path, smallest: int) -> Path:
     """Store the graph's float32 weights of `smallest` elements or more in float16, each widened back to float32 by
     a Cast that onnxruntime folds when it opens the graph: half the file, the same float32 arithmetic. The graph
     keeps its stamp."""
