@@ -414,6 +414,14 @@ STDIN_CASES = {  # cases about what arrives on stdin
     "tag/invalid-utf8-workers": ("tag -m {w}/models/hmm --workers 2", b"a\n\xff\n", 2, "<stdin>:2: invalid UTF-8"),
     "tag/latin1-third-line": ("tag -m {w}/models/hmm --input-format tokens", b"a\nb\n\xe9t\xe9\n", 2,
                               "<stdin>:3: invalid UTF-8"),
+    "select/invalid-utf8": ("select -m {w}/models/hmm --strategy random", b"EU rejects\n\xff\n", 2,
+                            "<stdin>:2: invalid UTF-8"),
+    "select/ranked-by-an-hmm": ("select -m {w}/models/hmm", EOS, 2, "--strategy random works with any"),
+    "select/bad-annotated": ("select -m {w}/models/hmm --strategy random --annotated {w}/data/junk.txt", EOS, 2,
+                             "label 'FOO-BAR' is not a iob1 tag"),
+    "select/missing-annotated": ("select -m {w}/models/hmm --strategy random --annotated {w}/data/nope.txt", EOS, 2,
+                                 "nope.txt: no such file"),
+    "select/zero-count": ("select -m {w}/models/hmm --strategy random -n 0", EOS, 2, "-n"),
 }
 
 

@@ -18,7 +18,7 @@ from seqtag.cli import options as shared
 from seqtag.cli.app import app, fail, main, reports_errors, run  # noqa: F401 (main, run: the entry points)
 from seqtag.cli.options import (AUTO, AUTO_CANDIDATES, COMPARABLE, COMPARED_BY_DEFAULT, DEFAULT_KIND, BootstrapOpt,
                                 ColumnsOpt, Engine, EntityScheme, ExportFormat, FormatChoice, InputFormat, ModelKind,
-                                OutputFormat, OverwriteOpt, Runtime, SchemeChoice)
+                                OutputFormat, OverwriteOpt, Runtime, SchemeChoice, Strategy)
 from seqtag.cli.show import err, out
 from seqtag.errors import DataError
 
@@ -304,6 +304,46 @@ def tag(
                                  split=split):
         print(text, end="", flush=interactive)  # a closed pipe (`| head`) ends quietly in reports_errors
     sys.stdout.flush()
+
+
+@app.command(name="select")
+@reports_errors
+def select_batch(
+    model: Annotated[Path, typer.Option("-m", "--model", help="Model directory or name (seqtag models).")],
+    count: Annotated[int, typer.Option("-n", "--count", min=1, help="Sentences to choose.")] = 100,
+    strategy: Annotated[Strategy, typer.Option("--strategy", help="least-confidence, margin, entropy (summed over "
+                        "tokens), mnlp (log probability per token): by the model's probabilities (BiLSTM); random: "
+                        "the control, any model.")] = "mnlp",
+    annotated: Annotated[Optional[list[Path]], typer.Option("--annotated", help="A corpus already annotated (any "
+                         "format, repeatable): its sentences are not chosen again.")] = None,
+    input_format: Annotated[InputFormat, typer.Option("--input-format", help="The pool: raw text (split into "
+                            "sentences and tokenized here), whitespace tokens, or any corpus format.")] = "raw",
+    output_format: Annotated[OutputFormat, typer.Option("--output-format", help="How the chosen sentences are "
+                             "written, with the model's labels as pre-annotations: doccano or Label Studio to "
+                             "import for correction, jsonl (with each one's uncertainty), any corpus format.")] = "jsonl",
+    columns: ColumnsOpt = None,
+    split: Annotated[bool, typer.Option("--split/--no-split", help="Raw text: split each line into sentences.")] = True,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of --strategy random.")] = 1,
+    replace_invalid: Annotated[bool, typer.Option("--replace-invalid", help="Replace invalid UTF-8 bytes "
+                               "instead of stopping.")] = False,
+) -> None:
+    """Choose the sentences of an unlabelled pool (stdin) most worth annotating next; write them to stdout with the
+    model's labels, most uncertain first."""
+    from seqtag import api
+    from seqtag.cli import show
+    from seqtag.runtime import selection
+
+    ranked = Strategy(strategy).value != "random"  # the probabilities come from PyTorch
+    tagger = api.load(model, "torch" if ranked else "auto", on_progress=show.notice)
+    done = (s.tokens for path in annotated or [] for s in api.read_corpus(path, stream=True))
+    lines = show.reading_progress(api.text_lines(sys.stdin.buffer, replace_invalid), sys.stdin.buffer, False)
+    counts: dict = {}
+    chosen = selection.select_lines(tagger, lines, count, Strategy(strategy).value, seed=seed, split=split,
+                                    input_format=InputFormat(input_format).value, annotated=done, counts=counts,
+                                    columns=shared.columns_of(columns))
+    for text in selection.render_selected(chosen, tagger.layer, OutputFormat(output_format).value):
+        print(text, end="")
+    show.selection_outcome(len(chosen), counts)
 
 
 @app.command()

@@ -18,6 +18,7 @@ from seqtag.api import EXPORT_FORMATS
 from seqtag.runtime.choice import RUNTIMES
 from seqtag.data.labels import ENTITY_SCHEMES, Scheme
 from seqtag.data.reading import ON_INVALID, ReadOptions
+from seqtag.runtime.selection import STRATEGIES
 from seqtag.runtime.tagging import TEXT_INPUTS, VIEWS
 
 
@@ -39,6 +40,7 @@ EntityScheme = _choices("EntityScheme", [s.value for s in ENTITY_SCHEMES])
 OnInvalid = _choices("OnInvalid", ON_INVALID)
 Runtime = _choices("Runtime", RUNTIMES)
 ExportFormat = _choices("ExportFormat", EXPORT_FORMATS)
+Strategy = _choices("Strategy", STRATEGIES)  # select --strategy
 Engine = _choices("Engine", ("local", "ray"))  # what tags `tag --input`: this machine, or Ray (seqtag.ray)
 
 # Options shared by every command that reads a corpus (../shared/CLI.md).

@@ -400,3 +400,13 @@ def stream_memory(result: dict) -> None:
               f"in memory {result['memory']['peak_rss_mb']:,} MB, streamed {result['stream']['peak_rss_mb']:,} MB"
               f" (ratio {result.get('stream_vs_memory_peak_rss', 'n/a')}); "
               f"{result['memory']['seconds']} s against {result['stream']['seconds']} s")
+
+
+def selection_outcome(chosen: int, counts: dict) -> None:
+    """The summary of `seqtag select` on stderr: what was read, and what was passed over and why."""
+    from seqtag.runtime.tagging import MAX_TOKENS
+
+    passed = [f"{counts[key]:,} {why}" for key, why in (("annotated", "already annotated"), ("repeated", "repeats"),
+                                                        ("long", f"over {MAX_TOKENS:,} tokens")) if counts.get(key)]
+    err.print(f"chose {chosen:,} of {counts.get('read', 0):,} sentences" + (f" ({', '.join(passed)} passed over)"
+              if passed else ""), highlight=False, markup=False)

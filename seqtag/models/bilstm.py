@@ -246,6 +246,38 @@ class BiLSTMTagger(Tagger):
                               for path, score in crf.nbest(emissions[row, : len(sentences[i])], n)]
         return results
 
+    def predict_uncertainty(self, sentences: Sequence[Sentence]) -> list[tuple[list[str], dict[str, float]]]:
+        """Labels, and what active learning ranks by (seqtag.runtime.selection): the log probability of the best
+        label sequence (`best`) and of the second best (`second`; -inf for a one-label sentence), and the token
+        entropy summed over the sentence (`entropy`, nats). With the CRF these are exact (Viterbi, 2-best and the
+        forward algorithm over the marginals); with softmax the tags are independent, so the second best sequence
+        changes the one token whose runner-up is closest."""
+        results: list = [([], {"best": 0.0, "second": -math.inf, "entropy": 0.0})] * len(sentences)
+        crf = self.network.crf
+        with torch.no_grad():
+            for indices, batch, emissions in self.emission_batches(sentences):
+                mask = batch["mask"]
+                marginals = self.network.marginals(emissions, mask)
+                entropy = (-(marginals * marginals.clamp_min(1e-12).log()).sum(2) * mask).sum(1).tolist()
+                if crf is not None:
+                    paths, scores = crf.viterbi(emissions, mask)
+                    best = (scores - crf.log_partition(emissions, mask)).tolist()
+                else:
+                    paths = self.network.decode_emissions(emissions, mask)
+                    top = marginals.clamp_min(1e-45).log().topk(min(2, marginals.size(2)), dim=2).values
+                    best = (top[:, :, 0] * mask).sum(1).tolist()
+                for row, (i, path) in enumerate(zip(indices, paths)):
+                    n = len(path)
+                    if crf is not None:
+                        ranked = crf.nbest(emissions[row, :n], 2)
+                        second = best[row] - (ranked[0][1] - ranked[1][1]) if len(ranked) > 1 else -math.inf
+                    else:
+                        gaps = top[row, :n, 1] - top[row, :n, 0] if top.size(2) > 1 else None
+                        second = best[row] + float(gaps.max()) if gaps is not None else -math.inf
+                    results[i] = (self.tags_of(path), {"best": min(best[row], 0.0), "second": second,
+                                                       "entropy": max(entropy[row], 0.0)})
+        return results
+
     def _predict(self, sentences: Sequence[Sentence], confidence: bool, spans: bool = False):
         results: list = [([], [])] * len(sentences)
         for indices, batch, emissions in self.emission_batches(sentences):
