@@ -7,7 +7,7 @@ point. Every model is scored once on eng.testb. The pool is the rest of eng.trai
 
 The recipe is the same for every strategy and point, and cheaper than the default so 63 trainings fit on 2 cores:
 GloVe 6B 50d, the character CNN, each sentence alone (--document-window 0: chosen sentences have no neighbours),
-at most 20 epochs, early stopping on a fixed random 1,000 sentences of eng.testa, no context layer (fitting it on dev
+at most 20 epochs, early stopping on a fixed random 500 sentences of eng.testa, no context layer (fitting it on dev
 takes minutes a model).
 
     python benchmarks/active_learning.py --out results.jsonl     # resumable: points already in the file are kept
@@ -30,7 +30,7 @@ POINTS = (0.01, 0.02, 0.04, 0.07, 0.10)
 STRATEGIES = ("random", "least-confidence", "margin", "entropy", "mnlp")
 RECIPE = {"embeddings": "glove-6b-50d", "char_encoder": "cnn", "document_window": 0, "max_epochs": 20}
 NO_CONTEXT = "[model]\ncontext = false\n"  # a TOML-only setting
-DEV_SENTENCES = 1000
+DEV_SENTENCES = 500
 
 
 def write(sentences, path: Path, layers, schemes) -> None:

@@ -145,7 +145,7 @@ def corpora(draw, fmt: str):
             chars, tags = labels.words_to_tags(words)
             sentences.append(Sentence(tuple(chars), {"seg": tuple(tags)}))
             continue
-        if fmt == "doccano":  # words its tokenizer reads back alone, entities as IOB2 spans
+        if fmt in ("doccano", "labelstudio"):  # words its tokenizer reads back alone, entities as IOB2 spans
             words = st.text(string.ascii_letters, min_size=1, max_size=6).filter(lambda w: tokenize(w)[0] == [w])
             tokens = tuple(draw(st.lists(words, min_size=length, max_size=length)))
             kinds = [draw(st.sampled_from(["O", "B", "I"])) for _ in tokens]

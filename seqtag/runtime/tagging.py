@@ -17,6 +17,7 @@ from itertools import islice
 from seqtag.data import formats
 from seqtag.data import labels as L
 from seqtag.data.corpus import Sentence
+from seqtag.data.formats.spans import joined
 from seqtag.data.tokens import characters, sentence_starts, tokenize, whitespace_tokens
 from seqtag.errors import DataError
 
@@ -326,7 +327,8 @@ def _worker_window(units: list) -> list[Tagged]:
 
 
 VIEWS = ("html",)  # output formats for people, written but never read back (not corpus formats)
-OFFSET_FORMATS = ("jsonl", "html")  # outputs that show the text as given, and so need character offsets
+# outputs that show the text as given, and so need character offsets: views, and the annotation tools' formats
+OFFSET_FORMATS = ("jsonl", "html", *(name for name, fmt in formats.FORMATS.items() if fmt.predicts))
 
 
 def check_output(predictor, output_format: str, nbest: int) -> None:
@@ -335,6 +337,10 @@ def check_output(predictor, output_format: str, nbest: int) -> None:
         formats.get(output_format)
     if output_format == "segmented" and predictor.scheme is not L.Scheme.BMES:
         raise DataError("--output-format segmented needs a word segmentation model")
+    if output_format not in VIEWS and output_format != "jsonl" and formats.get(output_format).predicts \
+            and predictor.scheme not in L.ENTITY_SCHEMES:
+        raise DataError(f"--output-format {output_format} writes entity spans; this model's labels are "
+                        f"{predictor.scheme.value}")
     if nbest and output_format != "jsonl":
         raise DataError("--nbest writes jsonl: add --output-format jsonl")
 
@@ -348,6 +354,8 @@ def render(results: Iterable[Tagged], layer: str, output_format: str) -> Iterato
         from seqtag.runtime import display
 
         return display.page(results)
+    if formats.get(output_format).predicts:
+        return _predictions(results, formats.get(output_format))
     results = iter(results)
     first = next(results, None)
     if first is None:
@@ -355,6 +363,23 @@ def render(results: Iterable[Tagged], layer: str, output_format: str) -> Iterato
     layers = [layer] + (["prob"] if first.probs is not None else [])
     sentences = (result.sentence(layer) for result in _chain(first, results))
     return formats.write_sentences(sentences, layers, {}, output_format)
+
+
+def _predictions(results: Iterable[Tagged], writer) -> Iterator[str]:
+    """An annotation tool's pre-annotations: each sentence's text as it came (cut from its line), its entities."""
+    yield writer.header((), {})
+    between = ""
+    for result in results:
+        if result.text is not None and result.offsets:
+            cut, end = result.offsets[0][0], result.offsets[-1][1]
+            text, tokens = result.text[cut:end], None
+        else:
+            (text, offsets), cut, tokens = joined(result.tokens), 0, result.tokens
+            result = Tagged(result.tokens, result.labels, result.scheme, offsets, text, span_probs=result.span_probs)
+        spans = [(s.char_start - cut, s.char_end - cut, s.label, s.get("prob")) for s in result.spans]
+        yield between + writer.predicted(text, spans, tokens)
+        between = writer.separator
+    yield writer.footer()
 
 
 def _chain(first, rest):

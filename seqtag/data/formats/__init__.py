@@ -24,13 +24,14 @@ from seqtag.data.formats.conllu import Conllu
 from seqtag.data.formats.doccano import Doccano, looks_like as _doccano_record
 from seqtag.data.formats.hf import HuggingFace, read_hf, split_name, stream_hf, write_dataset
 from seqtag.data.formats.jsonl import Jsonl
+from seqtag.data.formats.labelstudio import LabelStudio, looks_like as _label_studio_tasks
 from seqtag.data.formats.lines import SEGMENT_LAYER, SLASH_LAYER, Segmented, Slash, Tokens, split_slash
 from seqtag.data.formats.text import (DOCSTART, Replayable, decode_stream, iter_text_lines, read_stream_lines,
                                       read_text_lines)
 from seqtag.outputs import atomic_output
 
 FORMATS: dict[str, Format] = {f.name: f for f in (Conll(), Conllu(), Segmented(), Slash(), Canonical(), Jsonl(),
-                                                   Tokens(), Doccano(), HuggingFace())}
+                                                   Tokens(), Doccano(), LabelStudio(), HuggingFace())}
 NAMES = tuple(FORMATS)
 
 __all__ = ["CANONICAL_MAGIC", "DOCSTART", "FORMATS", "SEGMENT_LAYER", "SLASH_LAYER", "default_columns", "detect_format",
@@ -129,6 +130,8 @@ def detect_format(path: str, lines: Sequence[str]) -> str:
         return "conllu"
     sample = [line for line in lines[:200] if line.strip()]
     data = [line for line in sample if not line.startswith("#")]
+    if path.endswith(".json") or _label_studio_tasks(data):
+        return "labelstudio"
     if path.endswith(".jsonl") or (data and all(line.lstrip().startswith("{") for line in data)):
         return "doccano" if data and _doccano_record(data[0]) else "jsonl"  # a text with spans, or token lists
     if data and all("\t" in line and len(line.split("\t")) == 10 for line in data):
@@ -160,11 +163,13 @@ def write_sentences(sentences: Iterable[Sentence], layers: Sequence[str], scheme
     if not writer.text:
         raise DataError(f"the {fmt} format is written to a folder, not to a stream")
     yield writer.header(layers, schemes)
-    document = None
+    document, between = None, ""
     for sentence in sentences:
         new_document = sentence.document is not None and sentence.document != document
         document = sentence.document
-        yield writer.render(sentence, layers, new_document)
+        yield between + writer.render(sentence, layers, new_document)
+        between = writer.separator
+    yield writer.footer()
 
 
 def check_writable(corpus: Corpus, fmt: str) -> None:

@@ -42,6 +42,22 @@ class Format:
         """One sentence as text, with its line end(s). `new_document`: it starts a document of its file."""
         raise NotImplementedError
 
+    # An annotation tool's format: a model's entities over the text as it came, for the tool to import as
+    # pre-annotations (`seqtag tag --output-format`), rather than the labels of a corpus
+    predicts: ClassVar[bool] = False
+
+    def predicted(self, text: str, spans: Sequence[tuple[int, int, str, float | None]],
+                  tokens: Sequence[str] | None) -> str:
+        """One text with its predicted spans (start, end, label, probability or None); `tokens` where the text was
+        made by joining them (they are kept so the tokens read back are the ones tagged)."""
+        raise NotImplementedError
+
+    # A format whose sentences are items of one document (a JSON array): what goes between two and after the last
+    separator: ClassVar[str] = ""
+
+    def footer(self) -> str:
+        return ""
+
 
 _SPACE = re.compile(r"\s")  # for str patterns, exactly the characters of str.isspace
 

@@ -16,12 +16,11 @@ from collections.abc import Iterator, Sequence
 
 from seqtag.data import labels as L
 from seqtag.data.corpus import Origin, Sentence
-from seqtag.data.formats.base import Format, Layout, bad_tokens, json_line
+from seqtag.data.formats.base import Format, Layout, json_line
+from seqtag.data.formats.spans import LAYER, cannot_hold, char_spans, joined, target_layer, token_labels, trimmed
 from seqtag.data.formats.text import Lines
 from seqtag.data.tokens import tokenize
 from seqtag.errors import DataError
-
-LAYER = "ner"
 
 
 def looks_like(line: str) -> bool:
@@ -49,11 +48,8 @@ def _spans(record: dict, path: str, number: int) -> list[tuple[int, int, str]]:
                 and span[2].strip() and 0 <= span[0] < span[1] <= len(text)):
             raise DataError(f"a span must be [start, end, \"TYPE\"] with 0 <= start < end <= {len(text)} (the text's "
                             f"length), not {span!r}", path, number)
-        start, end, label = span
-        start += len(text[start:end]) - len(text[start:end].lstrip())  # whitespace at the edges is not the entity's
-        end -= len(text[start:end]) - len(text[start:end].rstrip())
-        spans.append((start, end, label.strip()))
-    return sorted(spans)
+        spans.append((*trimmed(text, span[0], span[1]), span[2].strip()))
+    return spans
 
 
 def _tokens(record: dict, path: str, number: int) -> tuple[list[str], list[tuple[int, int]]]:
@@ -65,32 +61,12 @@ def _tokens(record: dict, path: str, number: int) -> tuple[list[str], list[tuple
                                                for t in given) or " ".join(given) != record["text"]:
         raise DataError('"tokens" must be the text\'s tokens, non-empty and without spaces, joined by one space',
                         path, number)
-    return given, _joined(given)[1]
-
-
-def _joined(tokens: Sequence[str]) -> tuple[str, list[tuple[int, int]]]:
-    """The text seqtag writes for tokens (joined by one space) and each token's offsets in it."""
-    offsets, at = [], 0
-    for token in tokens:
-        offsets.append((at, at + len(token)))
-        at += len(token) + 1
-    return " ".join(tokens), offsets
+    return given, joined(given)[1]
 
 
 def _sentence(record: dict, path: str, number: int) -> Sentence:
     tokens, offsets = _tokens(record, path, number)
-    first = {start: i for i, (start, _) in enumerate(offsets)}
-    last = {end: i for i, (_, end) in enumerate(offsets)}
-    labels = ["O"] * len(tokens)
-    for start, end, label in _spans(record, path, number):
-        begin, finish = first.get(start), last.get(end)
-        if begin is None or finish is None or finish < begin:
-            raise DataError(f"the {label} span {start}-{end} ({record['text'][start:end]!r}) does not begin and end "
-                            "on token boundaries of seqtag's tokenizer", path, number)
-        if any(tag != "O" for tag in labels[begin:finish + 1]):
-            raise DataError(f"the {label} span {start}-{end} ({record['text'][start:end]!r}) overlaps another span",
-                            path, number)
-        labels[begin:finish + 1] = [f"B-{label}"] + [f"I-{label}"] * (finish - begin)
+    labels = token_labels(record["text"], offsets, _spans(record, path, number), path, number)
     document = record.get("document")
     return Sentence(tuple(tokens), {LAYER: tuple(labels)}, Origin(path, number, False),
                     document if isinstance(document, int) and not isinstance(document, bool) else None)
@@ -119,32 +95,21 @@ class Doccano(Format):
         return (LAYER,), {LAYER: L.Scheme.IOB2}, sentences
 
     def cannot_hold(self, layers: Sequence[str], sentences: Sequence[Sentence]) -> str | None:
-        if list(layers) != [LAYER]:
-            return (f"holds one entity layer, read back as {LAYER}; this corpus has {', '.join(layers) or 'none'} "
-                    f"(keep one with --keep-layers; name it {LAYER} with --columns)")
-        found = bad_tokens(sentences)
-        if found:
-            return f"cannot hold {found} (the tokens are joined by spaces into the text)"
-        for sentence in sentences:
-            labels = sentence.labels[LAYER]
-            try:
-                canonical = L.from_spans(L.to_spans(labels, L.Scheme.IOB2), len(labels), L.Scheme.IOB2)
-            except (L.InvalidTag, ValueError):
-                canonical = None
-            if canonical != list(labels) or any(not label[2:].strip() or label[2:] != label[2:].strip()
-                                                for label in labels if label != "O"):
-                return f"holds IOB2 entity labels (convert with --to-scheme iob2); {' '.join(labels)!r} are not"
-        return None
+        return cannot_hold(layers, sentences)
 
     def render(self, sentence: Sentence, layers: Sequence[str], new_document: bool) -> str:
-        text, offsets = _joined(sentence.tokens)
-        layer = LAYER if LAYER in layers else layers[-1] if layers else None  # the entity layer, else the target
-        labels = sentence.labels[layer] if layer else ()
-        # a model's output may be in any entity scheme: BIOES where it has S- or E- tags, else read as conlleval does
-        scheme = L.Scheme.BIOES if any(label[:2] in ("S-", "E-") for label in labels) else L.Scheme.IOB2
-        spans = L.to_spans(labels, scheme) if labels else []
-        record: dict = {"text": text, "label": [[offsets[s.start][0], offsets[s.end - 1][1], s.label] for s in spans],
-                        "tokens": list(sentence.tokens)}
+        text, offsets = joined(sentence.tokens)
+        layer = target_layer(layers)
+        spans = char_spans(sentence.labels[layer], offsets) if layer else []
+        record: dict = {"text": text, "label": [list(span) for span in spans], "tokens": list(sentence.tokens)}
         if sentence.document is not None:
             record["document"] = sentence.document
+        return json.dumps(record, ensure_ascii=False) + "\n"
+
+    predicts = True
+
+    def predicted(self, text, spans, tokens) -> str:
+        record: dict = {"text": text, "label": [[start, end, label] for start, end, label, _ in spans]}
+        if tokens is not None:
+            record["tokens"] = list(tokens)
         return json.dumps(record, ensure_ascii=False) + "\n"
