@@ -114,7 +114,7 @@ HOLDS = {  # what each format must accept: refusing everything would pass the pr
     "segmented": Corpus([Sentence(tuple("中国人"), {"seg": ("B", "E", "S")}, document=0)], ("seg",)),
     "doccano": Corpus([Sentence(s.tokens, {"ner": s.labels["ner"]}, document=s.document) for s in PLAIN], ("ner",)),
 }
-HOLDS["labelstudio"] = HOLDS["doccano"]  # the same spans over text, in another tool's JSON
+HOLDS["labelstudio"] = HOLDS["brat"] = HOLDS["doccano"]  # the same spans over text, in other tools
 
 
 @pytest.mark.parametrize("fmt", sorted(formats.FORMATS))

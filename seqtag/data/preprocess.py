@@ -61,9 +61,9 @@ def _check_outputs(destinations: list[Path], overwrite: bool, inputs, to_format:
 
     for destination in destinations:
         outputs.check_file_destination(destination, "preprocess", overwrite, inputs, "-o")
-        if destination.is_dir() and to_format != "hf":
-            raise DataError(f"is a Hugging Face dataset folder; --to-format hf replaces it, a {to_format} file does "
-                            "not", destination)
+        if destination.is_dir() and formats.get(to_format).text:
+            raise DataError(f"is a folder seqtag wrote (a dataset or brat documents); --to-format of that kind "
+                            f"replaces it, a {to_format} file does not", destination)
     if len(set(destinations)) < len(destinations):
         raise DataError("two inputs have the same file name and would be written to one file; convert them apart",
                         destinations[0].parent)

@@ -19,10 +19,11 @@ from seqtag.data import labels as L
 from seqtag.data.corpus import Corpus, Sentence, StreamedCorpus, normalize_layer
 from seqtag.errors import DataError
 from seqtag.data.formats.base import Format
+from seqtag.data.formats.brat import Brat, is_brat_folder
 from seqtag.data.formats.columns import CANONICAL_MAGIC, Canonical, Conll, default_columns
 from seqtag.data.formats.conllu import Conllu
 from seqtag.data.formats.doccano import Doccano, looks_like as _doccano_record
-from seqtag.data.formats.hf import HuggingFace, read_hf, split_name, stream_hf, write_dataset
+from seqtag.data.formats.hf import HuggingFace, read_hf, split_name, stream_hf
 from seqtag.data.formats.jsonl import Jsonl
 from seqtag.data.formats.labelstudio import LabelStudio, looks_like as _label_studio_tasks
 from seqtag.data.formats.lines import SEGMENT_LAYER, SLASH_LAYER, Segmented, Slash, Tokens, split_slash
@@ -31,7 +32,7 @@ from seqtag.data.formats.text import (DOCSTART, Replayable, decode_stream, iter_
 from seqtag.outputs import atomic_output
 
 FORMATS: dict[str, Format] = {f.name: f for f in (Conll(), Conllu(), Segmented(), Slash(), Canonical(), Jsonl(),
-                                                   Tokens(), Doccano(), LabelStudio(), HuggingFace())}
+                                                   Tokens(), Doccano(), LabelStudio(), Brat(), HuggingFace())}
 NAMES = tuple(FORMATS)
 
 __all__ = ["CANONICAL_MAGIC", "DOCSTART", "FORMATS", "SEGMENT_LAYER", "SLASH_LAYER", "default_columns", "detect_format",
@@ -51,9 +52,9 @@ def get(name: str) -> Format:
 def read_corpus(path: str | Path, fmt: str | None = None, columns: Sequence[str] | None = None) -> Corpus:
     """Read a corpus file in any registered format; `fmt` None detects it from the file."""
     path = str(path)
-    if fmt == "hf":
-        name, split = split_name(path)
-        return read_hf(name, split)[0][1]
+    fmt = fmt or ("brat" if is_brat_folder(path) else None)
+    if fmt is not None and not get(fmt).text:
+        return get(fmt).read_path(path)
     return corpus_from_lines(read_text_lines(path), path, fmt, columns)
 
 
@@ -67,8 +68,8 @@ def read_stdin_corpus(fmt: str | None = None, columns: Sequence[str] | None = No
 def corpus_from_lines(lines: list[str], path: str, fmt: str | None = None, columns: Sequence[str] | None = None
                       ) -> Corpus:
     """A corpus from lines already read (a file's, or stdin's for `--train -`), named `path` in errors."""
-    if fmt == "hf":
-        raise DataError("a Hugging Face dataset is read by name (--format hf --train NAME), not from stdin", path)
+    if fmt is not None and not get(fmt).text:
+        raise DataError(f"the {fmt} format is read from its files (--format {fmt} --train PATH), not from stdin", path)
     fmt = fmt or detect_format(path, lines)
     layers, schemes, sentences = get(fmt).layout(lambda: iter(lines), path, columns)
     corpus = Corpus(list(sentences()), layers, schemes, path)
@@ -81,8 +82,12 @@ def stream_corpus(path: str | Path, fmt: str | None = None, columns: Sequence[st
     """Like `read_corpus`, but the sentences stay on disk and are read again on every pass over the result.
     Hugging Face data streams from its memory-mapped Arrow files (or with `streaming=True` from the hub)."""
     path = str(path)
+    fmt = fmt or ("brat" if is_brat_folder(path) else None)
     if fmt == "hf":
         return stream_hf(*split_name(path))
+    if fmt is not None and not get(fmt).text:  # a folder of documents: read at once
+        corpus = get(fmt).read_path(path)
+        return StreamedCorpus(lambda: iter(corpus.sentences), corpus.layers, corpus.schemes, path)
     fmt = fmt or detect_format(path, list(itertools.islice(iter_text_lines(path), 200)))
     layers, schemes, sentences = get(fmt).layout(lambda: iter_text_lines(path), path, columns)
     return StreamedCorpus(sentences, layers, schemes, path)
@@ -187,10 +192,10 @@ def write_corpus(corpus: Corpus | StreamedCorpus, path: str | Path, fmt: str = "
     """Write atomically: a temporary file beside the target, then a rename, so a crash leaves no partial file.
     A corpus the format cannot hold is refused first (check_writable)."""
     check_writable(corpus, fmt)
-    if Path(path).is_dir() and get(fmt).name != "hf":
+    if not get(fmt).text:
+        return get(fmt).write_path(corpus, str(path))
+    if Path(path).is_dir():
         raise DataError(f"is a folder; a {get(fmt).name} corpus is written to a file", path)
-    if get(fmt).name == "hf":
-        return write_dataset(corpus, path)
     with atomic_output(path) as out:
         write_text(corpus, out, fmt)
 

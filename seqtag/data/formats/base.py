@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import ClassVar
 
 from seqtag.data import labels as L
-from seqtag.data.corpus import Sentence
+from seqtag.data.corpus import Corpus, Sentence
 from seqtag.errors import DataError
 from seqtag.data.formats.text import Lines
 
@@ -40,6 +40,13 @@ class Format:
 
     def render(self, sentence: Sentence, layers: Sequence[str], new_document: bool) -> str:
         """One sentence as text, with its line end(s). `new_document`: it starts a document of its file."""
+        raise NotImplementedError
+
+    # A format that is not text lines (`text` False) reads and writes a path of its own: a folder, a dataset name
+    def read_path(self, path: str) -> Corpus:
+        raise NotImplementedError
+
+    def write_path(self, corpus: Corpus, path: str) -> None:
         raise NotImplementedError
 
     # An annotation tool's format: a model's entities over the text as it came, for the tool to import as

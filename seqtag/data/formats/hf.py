@@ -4,9 +4,7 @@ back as a `save_to_disk` folder (tokens plus one string column per layer)."""
 from __future__ import annotations
 
 import os
-import shutil
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -168,29 +166,20 @@ def write_dataset(corpus: Corpus | StreamedCorpus, path: str | Path) -> None:
     seqtag wrote (marked by outputs.DATASET_MARK), whole."""
     import datasets
 
-    from seqtag.durable import recover_interrupted_swap, remove_dead_staging, replace_folder
-    from seqtag.outputs import DATASET_MARK, mark
+    from seqtag.data.formats.folders import write_folder
 
-    path = Path(path)
     sentences = list(corpus)  # a streamed corpus too: the dataset is made in memory
     columns = {"tokens": [list(s.tokens) for s in sentences]}
     for layer in corpus.layers:
         columns[layer] = [list(s.labels[layer]) for s in sentences]
     if any(s.document is not None for s in sentences):
         columns[DOCUMENT] = [s.document for s in sentences]
-    if path.exists() and not (path / DATASET_MARK).is_file():  # never replaced unless seqtag wrote it
-        raise DataError("exists; a dataset is written to a new folder, or replaces one seqtag wrote", path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    recover_interrupted_swap(path)
-    remove_dead_staging(path.parent, path.name)
-    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-{os.getpid()}-", dir=path.parent))
-    try:
+
+    def fill(staging: Path) -> None:
         datasets.disable_progress_bars()  # the command says what it wrote
         datasets.Dataset.from_dict(columns).save_to_disk(str(staging))
-        (staging / DATASET_MARK).write_text(f'{{"written_by": "{mark("preprocess")}"}}\n', "utf-8")
-        replace_folder(staging, path)  # the old dataset or the new one, whenever a kill comes
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+
+    write_folder(path, fill)
 
 
 def cannot_hold_dataset(layers, sentences) -> str | None:
@@ -210,3 +199,9 @@ class HuggingFace(Format):
 
     def cannot_hold(self, layers, sentences) -> str | None:
         return cannot_hold_dataset(layers, sentences)
+
+    def read_path(self, path: str) -> Corpus:
+        return read_hf(*split_name(path))[0][1]
+
+    def write_path(self, corpus: Corpus, path: str) -> None:
+        write_dataset(corpus, path)

@@ -33,12 +33,14 @@ def joined(tokens: Sequence[str]) -> tuple[str, list[tuple[int, int]]]:
 
 def token_labels(text: str, offsets: Sequence[tuple[int, int]], spans: Sequence[tuple[int, int, str]], path: str,
                  line: int | None, where: str = "") -> list[str]:
-    """IOB2 labels of the tokens at `offsets` from character spans (start, end, label; trimmed, in any order);
-    `where` says which record of the file in errors (`line` where the file has one per record)."""
+    """IOB2 labels of the tokens at `offsets` from character spans (start, end, label, and the span's own line where
+    it has one; trimmed, in any order); `where` says which record of the file in errors (`line` where the file has
+    one per record)."""
     first = {start: i for i, (start, _) in enumerate(offsets)}
     last = {end: i for i, (_, end) in enumerate(offsets)}
     labels = ["O"] * len(offsets)
-    for start, end, label in sorted(spans):
+    for start, end, label, *own in sorted(spans):
+        line = own[0] if own else line
         begin, finish = first.get(start), last.get(end)
         if begin is None or finish is None or finish < begin:
             raise DataError(f"{where}the {label} span {start}-{end} ({text[start:end]!r}) does not begin and end on "
