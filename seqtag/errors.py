@@ -23,6 +23,10 @@ class SeqtagError(Exception):
         return where + self.message
 
 
+class SeqtagWarning(UserWarning):
+    """Something seqtag did differently from what was asked, or passed over; the CLI prints it as `warning: ...`."""
+
+
 class DataError(SeqtagError):
     """Bad input data or bad usage: exit code 2."""
 

@@ -275,7 +275,7 @@ CASES = {
     "tag/truncated-weights": ("tag -m {w}/models/truncated", 3, "weights.pt is corrupt or unsafe, refused: truncated"),
     "tag/damaged-npz": ("tag -m {w}/models/hmm_badnpz", 3, "weights.npz is corrupt or unsafe"),
     "tag/nbest-negative": ("tag -m {w}/models/hmm --nbest -2", 2, "--nbest"),
-    "tag/batch-size-0": ("tag -m {w}/models/hmm --batch-size 0", 2, "--batch-size"),
+    "tag/window-0": ("tag -m {w}/models/hmm --window 0", 2, "--window"),
     "tag/workers-0": ("tag -m {w}/models/hmm --workers 0", 2, "--workers"),
     "tag/runtime-value": ("tag -m {w}/models/hmm --runtime tensorrt", 2, "--runtime"),
     "tag/input-format-value": ("tag -m {w}/models/hmm --input-format xml", 2, "--input-format"),

@@ -164,7 +164,7 @@ def test_tag_with_worker_processes_keeps_input_order(tmp_path):
     read = reading.ReadOptions(columns=["word", "pos", "chunk", "ner"], layer="ner")
     fit.train_model("hmm", DATA / "ner/train.txt", None, None, read, {}, tmp_path / "hmm")
     text = "".join(f"Line {i} : EU rejects German call\n\n" for i in range(3000)).encode()
-    args = ["tag", "-m", tmp_path / "hmm", "--batch-size", "100", "--output-format", "inline"]
+    args = ["tag", "-m", tmp_path / "hmm", "--window", "100", "--output-format", "inline"]
     one, two = seqtag(*args, input=text), seqtag(*args, "--workers", "2", input=text)
     assert one.returncode == two.returncode == 0
     assert one.stdout == two.stdout and one.stdout.count(b"\n") == 6000

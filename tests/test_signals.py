@@ -126,7 +126,7 @@ def test_ctrl_c_while_tagging_exits_130_with_one_line(tmp_path):
                     tmp_path / "maj")
     text = b"EU rejects German call\n" * 50
     result = run_signalled(tmp_path, "SIGINT", "seqtag.runtime.tagging:tag_units", 2, "tag", "-m", tmp_path / "maj",
-                           "--batch-size", 10, stdin=text)
+                           "--window", 10, stdin=text)
     assert result.returncode == 130
     assert result.stderr.decode().strip().splitlines() == ["error: interrupted"]
     assert result.stdout.count(b"\n") >= 10  # the first window was written before the signal

@@ -6,6 +6,7 @@ import pytest
 
 import seqtag
 from seqtag.cli import commands as cli
+from seqtag.errors import SeqtagWarning
 
 from conftest import DATA
 
@@ -44,3 +45,15 @@ def test_every_command_that_takes_a_model_takes_it_with_m(without_columns, tmp_p
 def test_tag_given_a_file_says_how_to_tag_one(without_columns, capsys):
     assert cli.run(["tag", "-m", str(without_columns), str(NER / "test.txt")]) == 2
     assert "tag reads stdin and writes stdout (seqtag tag -m MODEL < FILE)" in capsys.readouterr().err
+
+
+def test_columns_given_for_a_format_that_names_its_own_layers_are_warned_about(tmp_path, capfd):
+    conllu = DATA / "pos" / "dev.conllu"
+    assert cli.run(["preprocess", str(conllu), "--columns", "word,pos"]) == 0
+    warned = [line for line in capfd.readouterr().err.splitlines() if line.startswith("warning:")]
+    assert warned == [f"warning: {conllu}: --columns is for CoNLL columns; this conllu file names its own layers, "
+                      "and the option is not used (--layer NAME=LAYER maps a layer to another name)"]
+    assert cli.run(["preprocess", str(NER / "dev.txt"), "--columns", "word,pos,chunk,ner"]) == 0
+    assert "warning:" not in capfd.readouterr().err  # CoNLL reads them
+    with pytest.warns(SeqtagWarning, match="--columns is for CoNLL columns"):
+        seqtag.read(conllu, columns=["word", "pos"])

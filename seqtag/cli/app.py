@@ -12,13 +12,14 @@ import functools
 import signal
 import sys
 import threading
+import warnings
 from typing import Annotated, NoReturn
 
 import typer
 
 from seqtag.version import __version__
 from seqtag.cli import streams
-from seqtag.errors import Interrupted, SeqtagError
+from seqtag.errors import Interrupted, SeqtagError, SeqtagWarning
 
 
 app = typer.Typer(
@@ -66,7 +67,10 @@ def reports_errors(command):
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
-            return command(*args, **kwargs)
+            with warnings.catch_warnings():
+                warnings.simplefilter("always", SeqtagWarning)  # every time, also when a process runs twice
+                warnings.showwarning = _show_warning
+                return command(*args, **kwargs)
         except (typer.Exit, typer.Abort, typer.TyperException, SystemExit):
             raise
         except BrokenPipeError:  # `| head` closed the pipe: stop quietly
@@ -81,6 +85,14 @@ def reports_errors(command):
 
     wrapper.reports_errors = True
     return wrapper
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """seqtag's warnings as one `warning:` line; a library's as Python shows them."""
+    if issubclass(category, SeqtagWarning):
+        print(f"warning: {message}", file=sys.stderr)
+    else:
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
 
 
 def _on_terminate(signum, frame) -> None:

@@ -246,10 +246,11 @@ def tag(
     columns: ColumnsOpt = None,
     output_scheme: Annotated[Optional[EntityScheme], typer.Option("--output-scheme", help="Write entity labels in "
                              "this scheme (default: the model's, that of its training data).")] = None,
-    batch_size: Annotated[int, typer.Option(
-        "--batch-size", min=1, help="Sentences read and tagged at a time (a model's context layer pools mentions "
-        "within them)."
+    window: Annotated[int, typer.Option(
+        "--window", min=1, help="Sentences read and tagged at a time (a model's context layer pools mentions "
+        "within them; --batch-size in train is padded tokens per training batch)."
     )] = 2000,
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", min=1, hidden=True)] = None,  # --window's old name
     replace_invalid: Annotated[bool, typer.Option("--replace-invalid", help="Replace invalid UTF-8 bytes "
                                "instead of stopping.")] = False,
     probs: Annotated[bool, typer.Option("--probs", help="Add each label's probability (CRF marginals or "
@@ -268,7 +269,7 @@ def tag(
     output_dir: Annotated[Optional[Path], typer.Option("--output-dir", help="With --input: one output per input, "
                           "of the same name; a run started again skips the outputs already finished.")] = None,
     interactive: Annotated[bool, typer.Option("--interactive", help="Tag and print each line as soon as it is read "
-                           "(the default when stdin is a terminal); otherwise lines are tagged --batch-size at a "
+                           "(the default when stdin is a terminal); otherwise lines are tagged --window at a "
                            "time.")] = False,
     split: Annotated[bool, typer.Option("--split/--no-split", help="Raw text: split each line into sentences "
                      "(jsonl gives each one's line, sentence and offsets into the line); --no-split: a line is a "
@@ -288,18 +289,19 @@ def tag(
                         "--engine ray tags files")
     if inputs is not None and (probs or nbest or min_prob is not None):
         raise DataError("--probs, --nbest and --min-prob tag stdin to stdout; --input tags files into --output-dir")
+    window = shared.renamed("--batch-size", "--window", batch_size, window)
     tagger = api.load(model, Runtime(runtime).value, on_progress=show.notice)
     scheme = output_scheme.value if output_scheme else None
     if inputs is not None:
         done = _tag_files(tagger, Engine(engine).value, inputs, output_dir, InputFormat(input_format).value,
                           OutputFormat(output_format).value, workers=workers, actors=actors, address=address,
-                          window=batch_size, columns=shared.columns_of(columns), replace_invalid=replace_invalid,
+                          window=window, columns=shared.columns_of(columns), replace_invalid=replace_invalid,
                           overwrite=overwrite, on_progress=show.files_progress, output_scheme=scheme, split=split)
         return show.files_outcome(done, output_dir)
     interactive = interactive or sys.stdin.isatty()  # a person typing sees each line's tags at once
     lines = show.reading_progress(api.text_lines(sys.stdin.buffer, replace_invalid), sys.stdin.buffer, interactive)
     for text in tagger.tag_lines(lines, InputFormat(input_format).value, OutputFormat(output_format).value,
-                                 window=1 if interactive else batch_size, probs=probs, nbest=nbest, workers=workers,
+                                 window=1 if interactive else window, probs=probs, nbest=nbest, workers=workers,
                                  columns=shared.columns_of(columns), output_scheme=scheme, min_prob=min_prob,
                                  split=split):
         print(text, end="", flush=interactive)  # a closed pipe (`| head`) ends quietly in reports_errors

@@ -151,3 +151,16 @@ def models_of(arguments: list[Path], options: list[Path], one: bool = False) -> 
         raise DataError(f"give {'one model folder' if one else 'model folders'}, as "
                         f"{'an argument' if one else 'arguments'} or with -m")
     return models
+
+
+def renamed(old: str, new: str, old_value, value):
+    """An option given by its former name still works, with a warning that says the new one."""
+    if old_value is None:
+        return value
+    import warnings
+
+    from seqtag.errors import SeqtagWarning
+
+    warnings.warn(SeqtagWarning(f"{old} is now {new} here (one name per meaning: --batch-size is padded tokens per "
+                                "training batch)"), stacklevel=2)
+    return old_value

@@ -17,7 +17,7 @@ from typing import TextIO
 
 from seqtag.data import labels as L
 from seqtag.data.corpus import Corpus, Sentence, StreamedCorpus, normalize_layer
-from seqtag.errors import DataError
+from seqtag.errors import DataError, SeqtagWarning
 from seqtag.data.formats.base import Format
 from seqtag.data.formats.brat import Brat, is_brat_folder
 from seqtag.data.formats.columns import CANONICAL_MAGIC, Canonical, Conll, default_columns
@@ -54,8 +54,19 @@ def read_corpus(path: str | Path, fmt: str | None = None, columns: Sequence[str]
     path = str(path)
     fmt = fmt or ("brat" if is_brat_folder(path) else None)
     if fmt is not None and not get(fmt).text:
+        _ignored_columns(fmt, columns, path)
         return get(fmt).read_path(path)
     return corpus_from_lines(read_text_lines(path), path, fmt, columns)
+
+
+def _ignored_columns(fmt: str, columns: Sequence[str] | None, path: str) -> None:
+    """--columns names a CoNLL file's columns; a format that names its own layers does not read them: say so."""
+    if columns is not None and not get(fmt).takes_columns:
+        import warnings
+
+        warnings.warn(SeqtagWarning(f"{path}: --columns is for CoNLL columns; this {get(fmt).name} file names its own "
+                                    "layers, and the option is not used (--layer NAME=LAYER maps a layer to another "
+                                    "name)"), stacklevel=2)
 
 
 def read_stdin_corpus(fmt: str | None = None, columns: Sequence[str] | None = None) -> Corpus:
@@ -71,6 +82,7 @@ def corpus_from_lines(lines: list[str], path: str, fmt: str | None = None, colum
     if fmt is not None and not get(fmt).text:
         raise DataError(f"the {fmt} format is read from its files (--format {fmt} --train PATH), not from stdin", path)
     fmt = fmt or detect_format(path, lines)
+    _ignored_columns(fmt, columns, path)
     layers, schemes, sentences = get(fmt).layout(lambda: iter(lines), path, columns)
     corpus = Corpus(list(sentences()), layers, schemes, path)
     if not corpus.sentences and fmt == "conllu":
@@ -89,6 +101,7 @@ def stream_corpus(path: str | Path, fmt: str | None = None, columns: Sequence[st
         corpus = get(fmt).read_path(path)
         return StreamedCorpus(lambda: iter(corpus.sentences), corpus.layers, corpus.schemes, path)
     fmt = fmt or detect_format(path, list(itertools.islice(iter_text_lines(path), 200)))
+    _ignored_columns(fmt, columns, path)
     layers, schemes, sentences = get(fmt).layout(lambda: iter_text_lines(path), path, columns)
     return StreamedCorpus(sentences, layers, schemes, path)
 

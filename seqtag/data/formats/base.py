@@ -23,6 +23,7 @@ class Format:
     name: ClassVar[str]
     summary: ClassVar[str]
     text: ClassVar[bool] = True  # read from and written to text lines (the Hugging Face format is not)
+    takes_columns: ClassVar[bool] = False  # reads --columns (CoNLL); every other format names its own layers
     aliases: ClassVar[tuple[str, ...]] = ()
     suffix: ClassVar[str] = ".txt"  # of the files `preprocess -o FOLDER` writes
 

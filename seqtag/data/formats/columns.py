@@ -60,6 +60,7 @@ class Conll(Format):
     name = "conll"
     suffix = ".conll"
     summary = "CoNLL columns: a token per line, then its labels; blank lines between sentences"
+    takes_columns = True
 
     def layout(self, lines: Lines, path: str, columns: Sequence[str] | None = None) -> Layout:
         first = next((line for line in lines() if line.strip() and line.split()[0] != DOCSTART), None)
