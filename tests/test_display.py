@@ -140,3 +140,20 @@ def test_tag_shows_progress_on_a_terminal_stderr_and_stdout_keeps_every_line(tmp
     assert done.returncode == 0
     assert done.stdout.count(b"\n") == 5000 * 7 and done.stdout.startswith(b"Peter\t")  # nothing drawn into it
     assert b"lines read" in shown
+
+
+def test_an_entity_s_probability_is_its_tooltip_and_a_hostile_label_stays_inside_it():
+    tokens, labels = ["Peter", "went", "to", "Paris"], ["B-PER", "O", "O", 'B-"><script>']
+    result = Tagged(tokens, labels, L.Scheme.IOB2, span_probs={(0, 1, "PER"): 0.987, (3, 4, '"><script>'): 0.5})
+    titles = []
+
+    class Titles(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            if tag == "mark":
+                titles.append(dict(attrs).get("title"))
+            assert tag != "script"
+
+    Titles().feed(result._repr_html_())
+    assert titles == ["PER 98.7%", '"><script> 50.0%']
+    plain = Tagged(tokens, labels[:3] + ["O"], L.Scheme.IOB2)  # no probabilities asked: no tooltip
+    assert "title=" not in plain._repr_html_()

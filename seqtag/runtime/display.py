@@ -29,8 +29,10 @@ def colour(label: str) -> str:
     return EXTRA[hashlib.sha256(label.encode()).digest()[0] % len(EXTRA)]
 
 
-def _mark(text: str, label: str) -> str:
-    return (f'<mark class="entity" style="{MARK_STYLE.format(colour=colour(label))}">{escape(text)}'
+def _mark(text: str, label: str, prob: float | None = None) -> str:
+    """An entity highlighted, its type beside it; its probability (tag --probs) as a tooltip."""
+    title = f' title="{escape(label)} {100 * prob:.1f}%"' if prob is not None else ""
+    return (f'<mark class="entity"{title} style="{MARK_STYLE.format(colour=colour(label))}">{escape(text)}'
             f'<span style="{LABEL_STYLE}">{escape(label)}</span></mark>')
 
 
@@ -51,12 +53,13 @@ def sentence_html(result) -> str:
     parts, done = [], 0
     if result.offsets is not None:  # the text as given, spaces and all
         for span in spans:
-            parts += [escape(result.text[done:span["char_start"]]), _mark(span["text"], span["label"])]
+            parts += [escape(result.text[done:span["char_start"]]), _mark(span["text"], span["label"], span.prob)]
             done = span["char_end"]
         parts.append(escape(result.text[done:]))
     else:
         for span in spans:
-            parts += [escape(" ".join(result.tokens[done:span["start"]])), _mark(span["text"], span["label"])]
+            parts += [escape(" ".join(result.tokens[done:span["start"]])),
+                      _mark(span["text"], span["label"], span.prob)]
             done = span["end"]
         parts.append(escape(" ".join(result.tokens[done:])))
         parts = [" ".join(part for part in parts if part)]
