@@ -41,7 +41,7 @@ def write(sentences, path: Path, layers, schemes) -> None:
                  overwrite=True)
 
 
-def run(out: Path, seeds: list[int]) -> None:
+def run(out: Path, seeds: list[int], strategies: list[str]) -> None:
     import seqtag
     from seqtag.runtime.selection import select
 
@@ -73,7 +73,7 @@ def run(out: Path, seeds: list[int]) -> None:
     for seed in seeds:
         first = random.Random(seed).sample(range(len(pool)), round(POINTS[0] * len(pool)))
         start_model = None
-        for strategy in STRATEGIES:
+        for strategy in strategies:
             if all((seed, strategy, p) in done for p in POINTS):
                 continue
             chosen = list(first)
@@ -88,43 +88,49 @@ def run(out: Path, seeds: list[int]) -> None:
 
 
 def draw(out: Path, figure: Path) -> None:
-    import matplotlib
+    """Test F1 against the sentences chosen and against the tokens they hold (what annotating them costs)."""
     import statistics
+
+    import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     records = [json.loads(line) for line in out.open()]
-    start = {r["seed"]: r["test_f1"] for r in records if r["strategy"] == "seed set"}
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, (by_sentences, by_tokens) = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
     for strategy in STRATEGIES:
-        points = [POINTS[0]] + [p for p in POINTS[1:] if any(r["strategy"] == strategy and r["point"] == p
-                                                             for r in records)]
-        means, spreads = [], []
-        for p in points:
-            values = list(start.values()) if p == POINTS[0] else \
-                [r["test_f1"] for r in records if r["strategy"] == strategy and r["point"] == p]
-            means.append(statistics.mean(values))
-            spreads.append(statistics.stdev(values) if len(values) > 1 else 0.0)
-            print(f"{strategy:17} {100 * p:4.0f}%  {means[-1]:.2f} ± {spreads[-1]:.2f}  (n={len(values)})")
-        ax.errorbar([100 * p for p in points], means, yerr=spreads, marker="o", capsize=3, label=strategy,
-                    linestyle="--" if strategy == "random" else "-")
-    ax.set_xlabel("training sentences chosen (% of eng.train)")
-    ax.set_ylabel("eng.testb F1")
-    ax.set_title("Active learning on CoNLL-2003 NER (mean and sd over seeds)")
-    ax.legend(frameon=False)
-    ax.grid(alpha=0.3)
+        found = {p: [r for r in records if r["point"] == p and r["strategy"] in (strategy, "seed set")
+                     and (p == POINTS[0]) == (r["strategy"] == "seed set")] for p in POINTS}
+        points = [p for p in POINTS if found[p]]
+        f1 = [[r["test_f1"] for r in found[p]] for p in points]
+        means = [statistics.mean(v) for v in f1]
+        spreads = [statistics.stdev(v) if len(v) > 1 else 0.0 for v in f1]
+        tokens = [statistics.mean(r["tokens"] for r in found[p]) for p in points]
+        for p, mean, spread, values, count in zip(points, means, spreads, f1, tokens):
+            print(f"{strategy:17} {100 * p:4.0f}%  F1 {mean:.2f} ± {spread:.2f}  tokens {count:,.0f}  "
+                  f"(seeds: {len(values)})")
+        style = {"marker": "o", "capsize": 3, "label": strategy, "linestyle": "--" if strategy == "random" else "-"}
+        by_sentences.errorbar([100 * p for p in points], means, yerr=spreads, **style)
+        by_tokens.errorbar(tokens, means, yerr=spreads, **style)
+    by_sentences.set_xlabel("training sentences chosen (% of eng.train's 14,041)")
+    by_tokens.set_xlabel("tokens in the chosen sentences (what annotating costs)")
+    by_sentences.set_ylabel("eng.testb F1 (mean and sd over seeds)")
+    by_tokens.legend(frameon=False, loc="lower right")
+    for ax in (by_sentences, by_tokens):
+        ax.grid(alpha=0.3)
+    fig.suptitle("Active learning on CoNLL-2003 NER: each strategy of seqtag select against random")
     fig.tight_layout()
-    fig.savefig(figure, dpi=120)
+    fig.savefig(figure, dpi=110)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--strategies", nargs="+", default=list(STRATEGIES), choices=STRATEGIES)
     parser.add_argument("--draw", type=Path, help="draw the curves from --out into this image instead of running")
     arguments = parser.parse_args()
     if arguments.draw:
         draw(arguments.out, arguments.draw)
     else:
-        run(arguments.out, arguments.seeds)
+        run(arguments.out, arguments.seeds, arguments.strategies)
