@@ -10,6 +10,7 @@ import json
 import secrets
 from pathlib import Path
 
+from seqtag.inputs import regular_file
 from seqtag import durable
 from seqtag.errors import ModelFormatError
 
@@ -56,6 +57,8 @@ def read_model_json(path: str | Path) -> dict:
     durable.recover_interrupted_swap(path)
     if not path.is_dir():
         raise ModelFormatError("no such model directory", path)
+    if (path / "model.json").exists() or (path / "model.json").is_symlink():  # a FIFO there must not block
+        regular_file(path / "model.json", ModelFormatError)
     try:
         document = json.loads((path / "model.json").read_text("utf-8"))
     except FileNotFoundError:

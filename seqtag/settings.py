@@ -23,6 +23,7 @@ from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any, get_args, get_type_hints
 
+from seqtag.inputs import regular_file
 from seqtag import schedule
 from seqtag.errors import DataError
 
@@ -325,7 +326,7 @@ def load_config(path: str | Path | None) -> dict:
     if path is None:
         return {}
     try:
-        config = tomllib.loads(Path(path).read_text("utf-8"))
+        config = tomllib.loads(regular_file(path).read_text("utf-8"))
     except FileNotFoundError:
         raise DataError("no such file", path) from None
     except UnicodeDecodeError as e:

@@ -254,84 +254,85 @@ def files_outcome(done: dict, folder: Path) -> None:
 
 def model_card(model: Path, document: dict, runtime: str | None = None) -> None:
     from seqtag.data.evaluation import figure_name
+    from seqtag.inputs import shown
     from seqtag.models.tagger import resolved_config
 
-    table = Table(title=str(model), title_justify="left", show_header=False)
+    table = Table(title=shown(str(model)), title_justify="left", show_header=False)
     table.add_column("")
     table.add_column("")
     recipe = document.get("recipe") or {}
     if recipe:
-        table.add_row("model", f"{recipe.get('name')}: {recipe.get('description')}")
-        table.add_row("trained on", str(recipe.get("data")))
-        table.add_row("licence", str(recipe.get("licence")))
-    table.add_row("kind", document["kind"])
-    table.add_row("layer", f"{document['layer']} ({document['scheme']})")
-    table.add_row("labels", " ".join(document["labels"]))
+        _row(table, "model", f"{recipe.get('name')}: {recipe.get('description')}")
+        _row(table, "trained on", str(recipe.get("data")))
+        _row(table, "licence", str(recipe.get("licence")))
+    _row(table, "kind", document["kind"])
+    _row(table, "layer", f"{document['layer']} ({document['scheme']})")
+    _row(table, "labels", " ".join(document["labels"]))
     if document.get("features"):
-        table.add_row("input features", ", ".join(document["features"]))
+        _row(table, "input features", ", ".join(document["features"]))
     training = document.get("training", {})
     for section, values in resolved_config(document).items():  # settings left to corpus size: as resolved
-        table.add_row(f"config {section}", json.dumps(values))
+        _row(table, f"config {section}", json.dumps(values))
     if "char_encoder" in training:  # BiLSTM settings that default to a rule of corpus size and device: as trained
         chars = {"cnn": "a character CNN", "lstm": "a character BiLSTM"}.get(training["char_encoder"], "no characters")
         average = f", a weight average of decay {training['ema']:g}" if training.get("ema") else ", no weight average"
         schedule = f", learning rate {training['lr']:g}, at most {training['max_epochs']} epochs" if "lr" in training else ""
-        table.add_row("trained with", f"batches of {training['batch_tokens']:,} padded tokens{schedule}, {chars}"
+        _row(table, "trained with", f"batches of {training['batch_tokens']:,} padded tokens{schedule}, {chars}"
                       + (average if "ema" in training else ""))
     vectors = training.get("vectors")
     if vectors:
-        table.add_row("word vectors", f"{_shown(vectors['source'])}: {vectors['words']:,} words of {vectors['dim']} "
+        _row(table, "word vectors", f"{_shown(vectors['source'])}: {vectors['words']:,} words of {vectors['dim']} "
                       f"dimensions, {'fine-tuned' if vectors['fine_tuned'] else 'frozen'} on the training words")
         from seqtag.data.vectors import coverage_lines  # numpy: only for a model that has vectors
 
         for role, text in coverage_lines(vectors):
-            table.add_row(f"vectors cover {role}", text + (" (every pretrained word, before compacting)"
+            _row(table, f"vectors cover {role}", text + (" (every pretrained word, before compacting)"
                                                            if document.get("compact") else ""))
     for role, record in training.get("data", {}).items():
         file = f", {record['bytes']:,} bytes, sha256 {record['sha256'][:12]}" if record.get("sha256") else ""
-        table.add_row(f"{role} data", f"{_shown(record['path'])} ({record['sentences']:,} sentences, "
+        _row(table, f"{role} data", f"{_shown(record['path'])} ({record['sentences']:,} sentences, "
                       f"{record['tokens']:,} tokens{file})")
     selection = training.get("selection")
     if selection:
-        table.add_row("chosen by --model auto", f"{selection['why']}; dev data: {_shown(selection['dev'])}")
+        _row(table, "chosen by --model auto", f"{selection['why']}; dev data: {_shown(selection['dev'])}")
     for key in ("epochs", "best_epoch", "stopped", "date"):
         if key in training:
-            table.add_row(key.replace("_", " "), str(training[key]))
+            _row(table, key.replace("_", " "), str(training[key]))
     held_out = training.get("held_out")
     if held_out:
-        table.add_row("dev data", f"held out of the training data: {_shown(held_out['dev'])} ({held_out['sentences']:,} "
+        _row(table, "dev data", f"held out of the training data: {_shown(held_out['dev'])} ({held_out['sentences']:,} "
                       f"sentences, {held_out['tokens']:,} tokens), not trained on")
     scored_on_dev = "dev" in training.get("data", {}) or held_out
     if training.get("best_dev_score") is not None and scored_on_dev:
-        table.add_row("best dev score", f"{100 * training['best_dev_score']:.2f} (what early stopping saw)")
+        _row(table, "best dev score", f"{100 * training['best_dev_score']:.2f} (what early stopping saw)")
     elif "best_epoch" in training and not scored_on_dev:
-        table.add_row("epoch kept", "the one with the lowest training loss (no dev data)")
+        _row(table, "epoch kept", "the one with the lowest training loss (no dev data)")
     context = training.get("context_layer")
     if context and context.get("interrupted"):
-        table.add_row("context layer", "not fitted (interrupted): zero")
+        _row(table, "context layer", "not fitted (interrupted): zero")
     elif context:
         held_out = context["held_out_dev_score"]
         verdict = "kept, fitted on the dev set" if context["kept"] else "not kept (zero)"
-        table.add_row("context layer", f"{verdict}; held-out dev halves {100 * held_out['with']:.2f} with it, "
+        _row(table, "context layer", f"{verdict}; held-out dev halves {100 * held_out['with']:.2f} with it, "
                                        f"{100 * held_out['without']:.2f} without")
     refit = training.get("refit")
     if refit and not refit.get("interrupted"):
-        table.add_row("refit", f"this network was trained again on train + dev ({refit['sentences']:,} sentences) "
+        _row(table, "refit", f"this network was trained again on train + dev ({refit['sentences']:,} sentences) "
                                f"for {refit['epochs']} epochs, the number dev chose")
     before = " (before compacting)" if document.get("compact") else ""  # what training measured, at full size
     for name, report in document.get("metrics", {}).items():
-        table.add_row(f"{figure_name(name, report)} {report['metric']}{before}",
+        _row(table, f"{figure_name(name, report)} {report['metric']}{before}",
                       f"{100 * report[report['metric']]:.2f}")
     compact = document.get("compact")
     if compact:
-        table.add_row("shipped form", f"{compact['pretrained_words']:,} of {compact['pretrained_words_before']:,} "
+        _row(table, "shipped form", f"{compact['pretrained_words']:,} of {compact['pretrained_words_before']:,} "
                       f"pretrained words kept beyond the training words, weights stored in {compact['precision']}")
     for form, report in recipe.get("scores", {}).items():
-        table.add_row(f"test {report['metric']} at {form} size", f"{100 * report[report['metric']]:.2f} "
+        _row(table, f"test {report['metric']} at {form} size", f"{100 * report[report['metric']]:.2f} "
                       f"({recipe.get('test')})")
     if runtime:
-        table.add_row("tagging runtime", runtime)
-    table.add_row("versions", f"seqtag {document['seqtag_version']}, torch {document['torch_version']}, "
+        _row(table, "tagging runtime", runtime)
+    _row(table, "versions", f"seqtag {document['seqtag_version']}, torch {document['torch_version']}, "
                   f"format {document['format_version']}")
     out.print(table)
 
@@ -350,6 +351,16 @@ def model_list(rows: list[dict]) -> None:
         table.add_row(row["name"], row["source"], row["task"], str(row["labels"]), row["data"], figure,
                       f"{row['size_bytes'] / 1e6:.1f} MB", row["licence"])
     out.print(table if rows else "no models: none bundled or installed, and no model folder here or in ./models")
+
+
+def _row(table: Table, *cells) -> None:
+    """A row of text from a model folder, which may be anyone's: shown as it is, never as markup or as the
+    terminal's control sequences."""
+    from rich.text import Text
+
+    from seqtag.inputs import shown
+
+    table.add_row(*(Text(shown(str(cell))) for cell in cells))
 
 
 def _shown(path: str) -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from seqtag.inputs import regular_file
 from seqtag.errors import DataError
 
 
@@ -69,8 +70,9 @@ def checked_source(spec: str | Path) -> str:
         _installed(PACKAGES[str(spec)], str(spec))
         return str(spec)
     path = Path(spec)
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         raise DataError(f"no such vectors file (nor a vectors package: {', '.join(PACKAGES)})", path)
+    regular_file(path)
     return str(path.resolve())
 
 
@@ -101,7 +103,7 @@ def _load_package(name: str) -> Vectors:
 
 
 def read_file(path: Path) -> Vectors:
-    raw = path.read_bytes()
+    raw = regular_file(path).read_bytes()
     if raw[:2] == b"\x1f\x8b":
         try:
             raw = gzip.decompress(raw)

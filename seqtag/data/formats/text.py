@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from seqtag.inputs import regular_file
 from seqtag.errors import DataError
 
 DOCSTART = "-DOCSTART-"
@@ -40,6 +41,8 @@ GZIP_MAGIC = b"\x1f\x8b"
 
 def open_binary(path: str) -> BinaryIO:
     """A corpus file's bytes; a gzipped one (known by its first bytes, whatever its name) decompressed."""
+    regular_file(path, folder_hint=" (a brat folder is read with --format brat, a saved Hugging Face dataset with "
+                                    "--format hf or --dataset)")
     try:
         file = open(path, "rb")
         if file.read(2) == GZIP_MAGIC:
