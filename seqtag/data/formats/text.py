@@ -50,11 +50,7 @@ def open_binary(path: str) -> BinaryIO:
             return gzip.open(path, "rb")
         file.seek(0)
         return file
-    except FileNotFoundError:
-        raise DataError("no such file", path) from None
-    except IsADirectoryError:
-        raise DataError("is a directory, expected a file (use --dataset for a saved Hugging Face dataset)", path) from None
-    except OSError as e:
+    except OSError as e:  # gone or changed since it was checked
         raise DataError(f"cannot read: {e.strerror}", path) from None
 
 
