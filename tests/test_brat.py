@@ -85,3 +85,13 @@ def test_a_model_s_predictions_go_to_brat_and_an_annotated_folder_trains(tmp_pat
     assert cli.run(["preprocess", str(tmp_path / "predicted.conll"), "--columns", "word,ner", "--to-scheme", "iob2",
                     "--to-format", "brat", "-o", str(root)]) == 0  # a folder of the user's: written into
     assert (root / "news.ann").read_text() == ANN and (root / "predicted.conll.brat" / "doc-0001.ann").is_file()
+
+
+def test_an_entity_id_twice_is_refused_and_an_empty_document_has_no_sentence(tmp_path):
+    with pytest.raises(DataError, match="T1 is already the entity of line 1") as e:
+        formats.read_corpus(folder(tmp_path, "T1\tPER 0 15\tPeter Blackburn\nT1\tLOC 24 29\tParis\n"))
+    assert e.value.line == 2
+    root = folder(tmp_path)
+    (root / "blank.txt").write_text("")
+    (root / "blank.ann").write_text("")
+    assert len(formats.read_corpus(root)) == 3

@@ -46,7 +46,7 @@ def test_a_span_off_the_tokens_or_over_another_is_refused_with_its_line(tmp_path
 
 
 def test_a_model_trained_on_an_export_pre_annotates_text_for_doccano(tmp_path, monkeypatch, capsys):
-    train = export(tmp_path / "train.jsonl", TEXTS * 20)
+    train = export(tmp_path / "train.jsonl", [{**t, "id": i} for i, t in enumerate(TEXTS * 20)])  # ids once each
     seqtag.train(train, model="hmm", output=tmp_path / "m")
     monkeypatch.setattr(sys, "stdin", _stdin("Peter Blackburn went to Paris.\nThe EU rejects it.\n"))
     assert cli.run(["tag", "-m", str(tmp_path / "m"), "--output-format", "doccano"]) == 0
@@ -73,3 +73,9 @@ def _stdin(text: str):
     import io
 
     return io.TextIOWrapper(io.BytesIO(text.encode()))
+
+
+def test_an_id_twice_is_refused_with_both_lines(tmp_path):
+    with pytest.raises(DataError, match="the id 1 of line 1 again") as e:
+        formats.read_corpus(export(tmp_path / "twice.jsonl", [TEXTS[0], {**TEXTS[1], "id": 1}]))
+    assert e.value.line == 2

@@ -94,7 +94,7 @@ def test_invalid_json_is_refused_with_its_line(tmp_path, text, line):
 
 
 def test_predictions_go_to_label_studio_and_come_back_as_the_export(tmp_path, monkeypatch, capsys):
-    train = export(tmp_path / "train.json", TASKS * 20)
+    train = export(tmp_path / "train.json", [{**t, "id": i} for i, t in enumerate(TASKS * 20)])  # ids once each
     seqtag.train(train, model="hmm", output=tmp_path / "m")
     text = "Peter Blackburn went to Paris. The EU rejects it.\n"
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(text.encode())))
@@ -114,3 +114,12 @@ def test_a_model_without_entities_cannot_write_annotation_tool_formats(tmp_path,
                  "chunk", "ner"], layer="pos")
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"EU rejects it.\n")))
     assert cli.run(["tag", "-m", str(tmp_path / "pos"), "--output-format", "labelstudio"]) == 2
+
+
+def test_a_task_id_twice_or_an_empty_text_is_handled(tmp_path):
+    twice = [TASKS[0], {**TASKS[1], "id": 1}]
+    with pytest.raises(DataError, match="task 2 \\(id 1\\): the id of task 1 again") as e:
+        formats.read_corpus(export(tmp_path / "twice.json", twice))
+    assert e.value.line == 1
+    empty = task(4, "", [])
+    assert len(formats.read_corpus(export(tmp_path / "empty.json", [TASKS[1], empty]))) == 1  # nothing to read in it

@@ -54,14 +54,16 @@ def entities(ann: Path, text: str) -> list[tuple[int, int, str, int]]:
     """(start, end, type, line) of the entities of an .ann file, checked against the text."""
     if not ann.is_file():
         return []
-    found = []
+    found, ids = [], {}
     for number, line in enumerate(read_text_lines(ann) if ann.stat().st_size else [], 1):
         if not line.startswith("T"):
             continue  # R, E, A, M, N, #, *: not entities
         match = _ENTITY.match(line)
         if not match:
             raise DataError("an entity line is 'T<n><TAB>TYPE START END<TAB>text'", str(ann), number)
-        _, label, start, ends, written = match.groups()
+        name, label, start, ends, written = match.groups()
+        if ids.setdefault(name, number) != number:
+            raise DataError(f"{name} is already the entity of line {ids[name]}", str(ann), number)
         if ";" in ends:
             raise DataError(f"the {label} entity {start} {ends} is discontinuous, which a token layer cannot hold",
                             str(ann), number)

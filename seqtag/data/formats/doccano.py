@@ -86,9 +86,14 @@ class Doccano(Format):
 
     def layout(self, lines: Lines, path: str, columns: Sequence[str] | None = None) -> Layout:
         def sentences() -> Iterator[Sentence]:
+            ids: dict = {}  # record id -> its line: an id twice is a damaged or merged export
             for number, line in enumerate(lines(), 1):
                 if line.strip():
-                    sentence = _sentence(_record(line, path, number), path, number)
+                    record = _record(line, path, number)
+                    if record.get("id") is not None and ids.setdefault(repr(record["id"]), number) != number:
+                        raise DataError(f"the id {record['id']!r} of line {ids[repr(record['id'])]} again: each "
+                                        "text is exported once", path, number)
+                    sentence = _sentence(record, path, number)
                     if len(sentence):
                         yield sentence
 

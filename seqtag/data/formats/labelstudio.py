@@ -142,10 +142,14 @@ class LabelStudio(Format):
     def layout(self, lines: Lines, path: str, columns: Sequence[str] | None = None) -> Layout:
         def sentences() -> Iterator[Sentence]:
             read = guesses = 0
+            ids: dict = {}  # task id -> its number: an id twice is a damaged or merged export
             for number, task, line in _tasks("\n".join(lines()), path):
                 where = f"task {number}{_id(task)}: "
                 if not isinstance(task, dict):
                     raise DataError(f"{where}expected an object", path, line)
+                if task.get("id") is not None and ids.setdefault(repr(task["id"]), number) != number:
+                    raise DataError(f"{where}the id of task {ids[repr(task['id'])]} again: each task is exported "
+                                    "once", path, line)
                 text = _text(task, where, path, line)
                 annotation = _annotation(task, where, path, line)
                 if annotation is None:
