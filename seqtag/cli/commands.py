@@ -342,7 +342,7 @@ def select_batch(
     counts: dict = {}
     chosen = selection.select_lines(tagger, lines, count, Strategy(strategy).value, seed=seed, split=split,
                                     input_format=InputFormat(input_format).value, annotated=done, counts=counts,
-                                    columns=shared.columns_of(columns))
+                                    columns=shared.columns_of(columns), output_format=OutputFormat(output_format).value)
     for text in selection.render_selected(chosen, tagger.layer, OutputFormat(output_format).value):
         print(text, end="")
     show.selection_outcome(len(chosen), counts)

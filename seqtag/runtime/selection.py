@@ -2,8 +2,8 @@
 
 The pool streams through the model a window at a time and only the `count` most uncertain sentences are kept (a
 heap), so a pool larger than memory is fine. Each is written with the model's labels as pre-annotations, most
-uncertain first, in any output format of `seqtag tag` (doccano, Label Studio, brat and jsonl are the ones annotation
-tools import).
+uncertain first, in any output format of `seqtag tag` (doccano and Label Studio import theirs for correction; jsonl
+adds each sentence's score).
 
 Strategies (the higher the score, the sooner a sentence is chosen), from the model's sequence probabilities
 (`Tagger.predict_uncertainty`):
@@ -25,6 +25,7 @@ from itertools import islice
 
 from seqtag.errors import DataError
 from seqtag.runtime.tagging import MAX_TOKENS, Tagged, Unit, render
+
 
 def _margin(u: dict, n: int) -> float:
     """-log(P(best) - P(second best)), computed from the logs: the probabilities of a long sentence underflow."""
@@ -93,8 +94,8 @@ def select(predictor, units: Iterable[Unit], count: int, strategy: str = DEFAULT
                 continue
             if len(kept) == count and (score, -at) <= kept[0][:2]:
                 continue
-            tokens_, offsets, text, document, _, where = unit
-            entry = (score, -at, tokens, Tagged(list(tokens_), labels, predictor.scheme, offsets, text,
+            words, offsets, text, document, _, where = unit
+            entry = (score, -at, tokens, Tagged(list(words), labels, predictor.scheme, offsets, text,
                                                 document=document if text is None else None, where=where))
             chosen.add(tokens)
             if len(kept) == count:
@@ -121,15 +122,16 @@ def render_selected(selected: Sequence[tuple[float, Tagged]], layer: str, output
     return render([tagged for _, tagged in selected], layer, output_format)
 
 
-
 def select_lines(model, lines: Iterable[str], count: int, strategy: str = DEFAULT_STRATEGY, *,
                  input_format: str = "raw", columns: Sequence[str] | None = None, split: bool = True, seed: int = 1,
-                 annotated: Iterable[Sequence[str]] = (), window: int = 2000, counts: dict | None = None
-                 ) -> list[tuple[float, Tagged]]:
-    """`seqtag select` on a loaded model (seqtag.Model): the pool as `seqtag tag` reads stdin."""
+                 annotated: Iterable[Sequence[str]] = (), window: int = 2000, counts: dict | None = None,
+                 output_format: str = "jsonl") -> list[tuple[float, Tagged]]:
+    """`seqtag select` on a loaded model (seqtag.Model): the pool as `seqtag tag` reads stdin; what the model or
+    `output_format` cannot give is refused before the pool is read."""
     from seqtag.data import labels as L
-    from seqtag.runtime.tagging import units_from_lines
+    from seqtag.runtime.tagging import check_output, units_from_lines
 
     check(model.predictor, strategy, count)
+    check_output(model.predictor, output_format, 0)
     units = units_from_lines(lines, input_format, model.scheme is L.Scheme.BMES, columns, sentences=split)
     return select(model.predictor, units, count, strategy, seed, annotated, window, counts)
