@@ -1,7 +1,7 @@
 """`seqtag serve`: models behind HTTP (Starlette on uvicorn, the `[serve]` extra), with micro-batching.
 
     app = seqtag.serve.app(["en-ner"])          # an ASGI app, to mount in a server of your own
-    seqtag.serve.run(["en-ner"], port=8080)      # or serve it here (loopback unless told otherwise)
+    seqtag.serve(["en-ner"], port=8080)          # or serve it here (loopback unless told otherwise; = serve.run)
 
 Endpoints: POST /tag (raw texts, split into sentences as `seqtag tag` splits a line, or token lists; the records of
 `tag --output-format jsonl`, or the `html` view), GET /models, GET /healthz and /readyz, GET /metrics (Prometheus
@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import time
+import types
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -384,3 +386,14 @@ document.getElementById("form").addEventListener("submit", async (event) => {{
 }});
 </script></body></html>
 """
+
+
+class _CallableModule(types.ModuleType):
+    """`seqtag.serve(models, host, port)` serves, as `seqtag.serve.run` does; `seqtag.serve.app` stays the app."""
+
+    def __call__(self, models, host: str = "127.0.0.1", port: int = 8080, limits: Limits = Limits(),
+                 on_ready=None) -> None:
+        run(models, host, port, limits, on_ready)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -179,3 +179,21 @@ def test_without_the_extra_serving_is_one_line_naming_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "starlette.applications", None)
     with pytest.raises(DataError, match=r"pip install 'seqtag-nlp\[serve\]'"):
         serve.app(["en-ner"])
+
+
+def test_seqtag_serve_is_called_from_python_and_its_app_is_mountable(hmm_model):
+    import seqtag
+
+    assert callable(seqtag.serve) and callable(seqtag.serve.app)
+    code = ("import seqtag; seqtag.serve([sys.argv[1]], port=0, on_ready=lambda url: print(url, flush=True))")
+    process = subprocess.Popen([sys.executable, "-c", "import sys; " + code, str(hmm_model)], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        url = process.stdout.readline().strip()
+        with urllib.request.urlopen(url + "/tag", json.dumps({"text": "Peter went to Paris ."}).encode(),
+                                    timeout=60) as answer:
+            records = json.loads(answer.read())
+        assert answer.status == 200 and records["results"][0]["tokens"][:2] == ["Peter", "went"]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
