@@ -206,10 +206,11 @@ class Model:
         """Score on a gold corpus (a Corpus, or a file read like the training data): seqeval's entity scores for
         span layers, accuracy for tags, word scores for segmentation; out-of-vocabulary scores beside. `bootstrap`
         resamples add the main metric's 95% interval ("interval")."""
+        from seqtag.data.bootstrap import check_samples
         from seqtag.data.evaluation import score_tagger
 
         _check_flag("strict", strict)
-        check_whole("bootstrap", bootstrap, 0)
+        check_samples(bootstrap)
         if not isinstance(gold, Corpus):
             gold = self.read_gold(gold, **read_options)
         elif self.layer not in gold.layers:

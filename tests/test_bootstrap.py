@@ -50,8 +50,8 @@ def test_the_full_set_value_is_the_scorer_s(seed, scheme, strict):
 def test_the_interval_is_the_quantiles_of_rescored_resamples(scheme):
     gold, predicted = corpus(7, scheme, sentences=30)
     counts = bootstrap.sentence_counts(gold, predicted, scheme)
-    result = bootstrap.interval(counts, scheme, samples=60, seed=5)
-    weights = bootstrap.resamples(len(gold), 60, 5)  # the same draws, rescored the slow way
+    result = bootstrap.interval(counts, scheme, samples=100, seed=5)
+    weights = np.concatenate(list(bootstrap.resamples(len(gold), 100, 5)))  # the same draws, rescored the slow way
     metric = evaluation.main_metric(scheme)
     rescored = []
     for row in weights:
@@ -74,7 +74,7 @@ def test_the_paired_test_tells_a_better_system_from_itself():
     assert same["difference"] == 0 and same["p_value"] == 1.0
     with pytest.raises(DataError, match="same sentences"):
         bootstrap.paired(a, a[:-1], L.Scheme.IOB2)
-    with pytest.raises(DataError, match="--bootstrap must be"):
+    with pytest.raises(DataError, match="--bootstrap 0 asks for no interval"):
         bootstrap.interval(a, L.Scheme.IOB2, samples=0)
 
 
@@ -121,3 +121,15 @@ def test_compare_gives_each_row_its_interval_and_the_paired_test_against_the_bes
     header, cells = comparison_cells(rows)
     assert header[2:4] == ["95% interval", "against the best"]
     assert cells[rows.index(best)][3] == "best"
+
+
+def test_resamples_are_drawn_a_chunk_at_a_time_and_their_number_is_bounded(monkeypatch):
+    gold, predicted = corpus(2, L.Scheme.IOB2, sentences=40)
+    counts = bootstrap.sentence_counts(gold, predicted, L.Scheme.IOB2)
+    whole = bootstrap.interval(counts, L.Scheme.IOB2, samples=300, seed=3)
+    monkeypatch.setattr(bootstrap, "CHUNK", 7)  # memory is CHUNK x sentences; the draws are the same
+    assert max(len(chunk) for chunk in bootstrap.resamples(len(counts), 300, 3)) == 7
+    assert bootstrap.interval(counts, L.Scheme.IOB2, samples=300, seed=3) == whole
+    for wrong in (1, 99, 100_001, 10**9, True, 2.5):
+        with pytest.raises(DataError, match="takes 0 \\(no interval\\) or 100 to 100,000 resamples"):
+            bootstrap.check_samples(wrong)

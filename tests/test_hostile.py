@@ -286,6 +286,13 @@ CASES = {
     "tag/onnx-hmm": ("tag -m {w}/models/hmm --runtime onnx", 2, "--runtime onnx runs BiLSTM models"),
     "tag/no-model-option": ("tag", 2, "Missing option '-m'"),
     # ------------------------------------------------------------------ evaluate
+    "evaluate/bootstrap-one": ("evaluate -m {w}/models/hmm {w}/data/test.txt --bootstrap 1", 2,
+                               "or 100 to 100,000 resamples"),
+    "evaluate/bootstrap-a-billion": ("evaluate -m {w}/models/hmm {w}/data/test.txt --bootstrap 1000000000", 2,
+                                     "or 100 to 100,000 resamples"),
+    "report/bootstrap-one": ("report {w}/models/hmm --bootstrap 1 -o {w}/mine/r.html", 2, "or 100 to 100,000"),
+    "compare/bootstrap-one-before-training": ("compare --train {w}/data/train.txt --test {w}/data/test.txt "
+                                              "--bootstrap 1 --html {w}/mine/c.html", 2, "or 100 to 100,000"),
     "evaluate/json-over-model-json": ("evaluate -m {w}/models/hmm {w}/data/test.txt --json {w}/models/hmm/model.json",
                                       2, "lies inside the model directory"),
     "evaluate/json-into-model": ("evaluate -m {w}/models/hmm {w}/data/test.txt --json {w}/models/hmm/scores.json",

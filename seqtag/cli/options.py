@@ -57,7 +57,18 @@ OnInvalidOpt = Annotated[
 ]
 OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace outputs that seqtag did not write as this "
                                            "command's output (never an input or the model being read).")]
-BootstrapOpt = Annotated[int, typer.Option("--bootstrap", min=0, help="Resamples of the sentences: a 95% interval of "
+def _resamples(value: int) -> int:
+    """--bootstrap checked as it is parsed, before a command trains or reads anything."""
+    from seqtag.data.bootstrap import check_samples
+    from seqtag.errors import DataError
+
+    try:
+        return check_samples(value)
+    except DataError as error:
+        raise typer.BadParameter(str(error).removeprefix("--bootstrap ")) from None
+
+
+BootstrapOpt = Annotated[int, typer.Option("--bootstrap", callback=_resamples, help="Resamples of the sentences: a 95% interval of "
                                            "each score and, for several models on the same data, the paired test "
                                            "against the best (* where p < 0.05); 1000 is usual; 0: none.")]
 

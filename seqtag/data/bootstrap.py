@@ -9,7 +9,7 @@ so the metric of the full set equals the one `evaluate` prints.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
@@ -54,17 +54,23 @@ def metric(counts: np.ndarray, scheme: L.Scheme) -> np.ndarray:
     return np.divide(2 * right, total, out=np.zeros(right.shape), where=total > 0)
 
 
-def resamples(sentences: int, samples: int, seed: int) -> np.ndarray:
-    """`samples` resamples of the sentence indices, with replacement, as counts per sentence: (samples, n)."""
+SAMPLES = (100, 100_000)  # a 95% percentile interval needs a hundred resamples; time grows with the number
+CHUNK = 500  # resamples drawn at a time: memory stays CHUNK x sentences, whatever the number asked
+
+
+def resamples(sentences: int, samples: int, seed: int) -> Iterator[np.ndarray]:
+    """`samples` resamples of the sentence indices, with replacement, as counts per sentence, CHUNK at a time:
+    arrays of (up to CHUNK, n)."""
     rng = np.random.default_rng(seed)
-    return np.stack([np.bincount(rng.integers(0, sentences, sentences), minlength=sentences)
-                     for _ in range(samples)])
+    for start in range(0, samples, CHUNK):
+        yield np.stack([np.bincount(rng.integers(0, sentences, sentences), minlength=sentences)
+                        for _ in range(min(CHUNK, samples - start))])
 
 
 def interval(counts: np.ndarray, scheme: L.Scheme, samples: int = 1000, seed: int = 1) -> dict:
     """The metric with its percentile bootstrap interval: {"value", "low", "high", "level", "samples"}."""
     _check(samples, len(counts))
-    draws = metric(resamples(len(counts), samples, seed) @ counts, scheme)
+    draws = np.concatenate([metric(weights @ counts, scheme) for weights in resamples(len(counts), samples, seed)])
     low, high = np.quantile(draws, [(1 - LEVEL) / 2, 1 - (1 - LEVEL) / 2])
     return {"value": float(metric(counts.sum(axis=0), scheme)), "low": float(low), "high": float(high),
             "level": LEVEL, "samples": samples}
@@ -78,8 +84,8 @@ def paired(counts_a: np.ndarray, counts_b: np.ndarray, scheme: L.Scheme, samples
         raise DataError(f"the two systems were scored on {len(counts_a)} and {len(counts_b)} sentences; a paired "
                         "test needs the same sentences")
     _check(samples, len(counts_a))
-    weights = resamples(len(counts_a), samples, seed)
-    delta = metric(weights @ counts_a, scheme) - metric(weights @ counts_b, scheme)
+    delta = np.concatenate([metric(weights @ counts_a, scheme) - metric(weights @ counts_b, scheme)
+                            for weights in resamples(len(counts_a), samples, seed)])
     observed = float(metric(counts_a.sum(axis=0), scheme) - metric(counts_b.sum(axis=0), scheme))
     flipped = float(np.mean(delta <= 0) if observed > 0 else np.mean(delta >= 0))
     low, high = np.quantile(delta, [(1 - LEVEL) / 2, 1 - (1 - LEVEL) / 2])
@@ -87,8 +93,17 @@ def paired(counts_a: np.ndarray, counts_b: np.ndarray, scheme: L.Scheme, samples
             "samples": samples}
 
 
+def check_samples(samples) -> int:
+    """A number of resamples: 0 (none) or from SAMPLES[0] to SAMPLES[1]."""
+    low, high = SAMPLES
+    if isinstance(samples, bool) or not isinstance(samples, int) or not (samples == 0 or low <= samples <= high):
+        raise DataError(f"--bootstrap takes 0 (no interval) or {low:,} to {high:,} resamples (1,000 is usual), not "
+                        f"{samples!r}")
+    return samples
+
+
 def _check(samples, sentences: int) -> None:
-    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
-        raise DataError(f"--bootstrap must be a whole number of resamples from 1 up, not {samples!r}")
+    if check_samples(samples) == 0:
+        raise DataError("--bootstrap 0 asks for no interval")
     if sentences == 0:
         raise DataError("no sentences to resample")

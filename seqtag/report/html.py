@@ -201,7 +201,9 @@ def _scores(analyses: list[dict]) -> str:
     for k, a in enumerate(analyses):
         value, low, high = (100 * a["row"][key] if key == "score" else 100 * a["row"]["interval"][key]
                             for key in ("score", "low", "high"))
-        axis.errorbar([value], [k], xerr=[[value - low], [high - value]], fmt="o", color=a["colour"], capsize=4)
+        # (a percentile interval need not hold the full-set value: its arms are never drawn below zero)
+        axis.errorbar([value], [k], xerr=[[max(0.0, value - low)], [max(0.0, high - value)]], fmt="o",
+                      color=a["colour"], capsize=4)
         axis.annotate(f"{value:.2f} ({low:.2f}-{high:.2f})", (high, k), xytext=(6, 0), textcoords="offset points",
                       va="center", fontsize=8)
     metric = analyses[0]["report"]["metric"]
