@@ -5,7 +5,7 @@ sentences chosen by the last model's ranking (seqtag.runtime.selection.select, t
 are added with their gold labels until 2%, 4%, 7% and 10% of the training sentences, retraining from scratch at each
 point. Every model is scored once on eng.testb. The pool is the rest of eng.train; gold labels play the annotator.
 
-The recipe is the same for every strategy and point, and cheaper than the default so 63 trainings fit on 2 cores:
+The recipe is the same for every strategy and point, and cheaper than the default, for 63 trainings on 2 cores:
 GloVe 6B 50d, the character CNN, each sentence alone (--document-window 0: chosen sentences have no neighbours),
 at most 20 epochs, early stopping on a fixed random 500 sentences of eng.testa, no context layer (fitting it on dev
 takes minutes a model).
