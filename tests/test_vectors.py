@@ -62,6 +62,16 @@ def test_every_format_reads_back_the_words_and_values_written(tmp_path, name, gz
     assert read.source == str(path.resolve())
 
 
+@pytest.mark.parametrize("name", ["glove.txt", "word2vec.txt", "wiki.vec"])
+def test_a_byte_order_mark_is_not_part_of_the_first_word(tmp_path, name):
+    values = matrix()
+    path = tmp_path / name
+    path.write_bytes(b"\xef\xbb\xbf" + WRITERS[name](WORDS, values))  # as Windows editors save UTF-8
+    read = vectors.load(path)
+    assert read.words == WORDS and read.dim == DIM
+    np.testing.assert_array_equal(read.matrix, values)
+
+
 def test_a_binary_value_that_holds_a_newline_byte_reads_back(tmp_path):
     values = np.full((2, DIM), struct.unpack("<f", b"\n\n\n\x3f")[0], dtype=np.float32)  # every byte of it 0x0a or so
     path = tmp_path / "newlines.bin"

@@ -109,6 +109,8 @@ def read_file(path: Path) -> Vectors:
             raw = gzip.decompress(raw)
         except (OSError, EOFError) as error:
             raise DataError(f"damaged gzip file ({error})", path) from None
+    if raw.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte order mark is not part of the first word (or header)
+        raw = raw[3:]
     header = _header(raw)
     if header is not None and not _text_row_follows(raw, header[1]):
         return _read_binary(raw, header, path)
