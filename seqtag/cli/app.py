@@ -119,8 +119,8 @@ def main_options(
 
 def _app_for(args: list[str]) -> typer.Typer:
     """The app with only the command that `args` runs, when they name one: typer inspects every command's
-    parameters before it parses, and the eight commands not run cost about 30 ms of a baseline model's `seqtag tag`
-    start-up (README). Its help, errors and exit codes are the full app's (tested)."""
+    parameters before it parses, and the commands not run would add to `seqtag tag`'s start-up (docs/benchmarks.md).
+    Its help, errors and exit codes are the full app's (tested)."""
     name = next((arg for arg in args if not arg.startswith("-")), None)
     chosen = [info for info in app.registered_commands
               if (info.name or info.callback.__name__).replace("_", "-") == name]

@@ -315,7 +315,7 @@ def select_batch(
     count: Annotated[int, typer.Option("-n", "--count", min=1, help="Sentences to choose.")] = 100,
     strategy: Annotated[Strategy, typer.Option("--strategy", help="least-confidence, margin, entropy (summed over "
                         "tokens), mnlp (log probability per token): by the model's probabilities (BiLSTM); random: "
-                        "the control, any model.")] = "mnlp",
+                        "the control, any model.")] = shared.DEFAULT_STRATEGY,
     annotated: Annotated[Optional[list[Path]], typer.Option("--annotated", help="A corpus already annotated (any "
                          "format, repeatable): its sentences are not chosen again.")] = None,
     input_format: Annotated[InputFormat, typer.Option("--input-format", help="The pool: raw text (split into "

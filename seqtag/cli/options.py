@@ -18,7 +18,7 @@ from seqtag.api import EXPORT_FORMATS
 from seqtag.runtime.choice import RUNTIMES
 from seqtag.data.labels import ENTITY_SCHEMES, Scheme
 from seqtag.data.reading import ON_INVALID, ReadOptions
-from seqtag.runtime.selection import STRATEGIES
+from seqtag.runtime.selection import DEFAULT_STRATEGY, STRATEGIES  # noqa: F401 (DEFAULT_STRATEGY: select's default)
 from seqtag.runtime.tagging import TEXT_INPUTS, VIEWS
 
 

@@ -15,8 +15,8 @@ if TYPE_CHECKING:
 
 
 class _Console:
-    """A Rich console made on first use: `seqtag tag` prints nothing through Rich, and importing Rich would add
-    about 20 ms to its start-up."""
+    """A Rich console made on first use: `seqtag tag` prints nothing through Rich, so it does not pay for importing
+    Rich at start-up (docs/benchmarks.md measures start-up)."""
 
     def __init__(self, **options):
         self.options, self.console = options, None

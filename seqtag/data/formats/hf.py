@@ -49,7 +49,7 @@ def stream_hf(name_or_path: str, split: str = "train") -> StreamedCorpus:
 
 def hub_reachable(timeout: float = 3.0) -> bool:
     """Whether the Hugging Face Hub's host name resolves, asked once with a short timeout: offline, the hub client
-    would otherwise retry for about 25 s with a warning each time before it gives up."""
+    would otherwise retry again and again, with a warning each time, before it gives up."""
     import socket
     import threading
     from urllib.parse import urlparse
