@@ -78,14 +78,15 @@ class Segmented(Format):
         return (SEGMENT_LAYER,), {SEGMENT_LAYER: L.Scheme.BMES}, one_per_line(lines, path, _segment)
 
     def cannot_hold(self, layers: Sequence[str], sentences: Sequence[Sentence]) -> str | None:
-        """One B/M/E/S layer over single characters. A corpus of words, a treebank say, is written as tokens, which
-        `--format segmented` reads as characters with their B/M/E/S layer: the refusal says how."""
+        """One B/M/E/S layer over single characters, or words without layers (a treebank's, say), written
+        space-separated, which `--format segmented` reads back as characters with their B/M/E/S layer."""
+        if not layers:
+            return cannot_hold_lines(sentences, lambda s: " ".join(s.tokens))
         words = next((s for s in sentences if any(len(token) != 1 for token in s.tokens)), None)
         if words is not None:
             return (f"holds characters with a B/M/E/S layer, and {' '.join(words.tokens)!r} are words: to train a "
-                    "segmenter on them, write the words alone as tokens (--keep-layers none --to-format tokens; "
-                    "seqtag.write: layers=[], format='tokens'), which --format segmented reads as characters with "
-                    "their B/M/E/S layer")
+                    "segmenter on them, write the words alone (--keep-layers none; seqtag.write: layers=[]), "
+                    "which --format segmented reads as characters with their B/M/E/S layer")
         if len(layers) != 1:
             return _layers_held(layers, "one B/M/E/S layer over characters")
         for sentence in sentences:
