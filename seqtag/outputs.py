@@ -40,6 +40,11 @@ def _inside(path: Path, folder: Path) -> bool:
 
 
 def _resolved(path: str | Path) -> Path:
+    try:
+        os.fsencode(path)
+    except UnicodeEncodeError:
+        raise DataError("cannot be a file name here: it has characters the file system's encoding cannot write",
+                        repr(str(path))) from None
     return Path(os.path.abspath(Path(path).expanduser())).resolve()
 
 
@@ -76,8 +81,13 @@ def check_apart(destinations: dict[str, str | Path | None]) -> None:
 
 
 def check_writable(destination: str | Path) -> None:
-    """Fail now, before any work, where the destination's folder cannot be created or written."""
+    """Fail now, before any work, where the destination's folder cannot be created or written, or its name cannot
+    be encoded or is too long for the temporary name it is written under."""
     path = _resolved(destination)
+    longest = len(os.fsencode(durable.staging_name(path.name)))
+    if longest > _name_max(path.parent):
+        raise DataError(f"the name is too long: seqtag writes it under a temporary name {longest - len(os.fsencode(path.name))}"
+                        f" bytes longer, and names here hold at most {_name_max(path.parent)} bytes", destination)
     ancestor = path.parent
     while not ancestor.exists():
         ancestor = ancestor.parent
@@ -85,6 +95,15 @@ def check_writable(destination: str | Path) -> None:
         raise DataError(f"cannot write here: {ancestor} is a file, not a folder", destination)
     if not os.access(ancestor, os.W_OK | os.X_OK):
         raise DataError(f"cannot write here: permission denied in {ancestor}", destination)
+
+
+def _name_max(folder: Path) -> int:
+    while not folder.exists():
+        folder = folder.parent
+    try:
+        return os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):
+        return 255
 
 
 def model_kind_at(path: Path) -> str | None:
@@ -124,15 +143,15 @@ def check_model_destination(destination: str | Path, kind: str, overwrite: bool 
             if foreign:
                 raise DataError(f"holds files that are not part of a model ({', '.join(foreign[:3])}), which "
                                 f"replacing the model would delete; {OVERWRITE_HINT}", path)
-    check_writable(path / "model.json")
+    check_writable(path)  # its staging folder is made beside it
 
 
 def write_whole(target: Path, write: Callable[[TextIO], Any]) -> Any:
-    """`write(file)` into `target` as a whole or not at all: through ".NAME.tmp-PID" beside it, renamed over it
-    when `write` returns. A kill leaves at most that temporary file, which own_leftover recognises and a later run
-    removes once its process is gone (remove_dead_leftovers)."""
-    target = final_path(target)
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    """`write(file)` into `target` as a whole or not at all: through ".NAME.seqtag-tmp-PID" beside it, renamed over
+    it when `write` returns. A kill leaves at most that temporary file, which own_leftover recognises and a later run
+    removes once its process is gone (remove_dead_leftovers). A link at `target` is replaced, never written through:
+    these are the outputs of many-file tagging, and a link there may point at anything, the inputs included."""
+    tmp = durable.temporary_path(target)
     try:
         with open(tmp, "w", encoding="utf-8", newline="\n") as f:
             result = write(f)
@@ -243,7 +262,7 @@ class atomic_output:
         try:
             directory.mkdir(parents=True, exist_ok=True)
             durable.remove_dead_leftovers(directory, {self.path.name})  # what a killed writer left
-            self.tmp = str(directory / f".{self.path.name}.tmp-{os.getpid()}")
+            self.tmp = str(durable.temporary_path(self.path))
             self.file = open(self.tmp, "w", encoding="utf-8", newline="\n")
         except OSError as e:
             raise DataError(f"cannot write: {e.strerror}", self.path) from None

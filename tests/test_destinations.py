@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 import seqtag
 
 from conftest import DATA
@@ -63,17 +65,35 @@ def test_a_model_saved_through_a_link_replaces_the_target_folder(tmp_path):
 def test_a_save_under_way_in_another_process_is_left_alone_and_a_dead_ones_leftover_removed(tmp_path):
     parent = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
-        live = tmp_path / f".m.tmp-{parent.pid}-abc"
+        live = tmp_path / f".m.seqtag-tmp-{parent.pid}-abc"
         live.mkdir()
+        (live / ".seqtag-staging").write_text(str(parent.pid))
         (live / "model.json").write_text("{}")
-        dead = tmp_path / ".m.tmp-999999999-abc"
+        dead = tmp_path / ".m.seqtag-tmp-999999999-abc"
         dead.mkdir()
+        (dead / ".seqtag-staging").write_text("999999999")
         seqtag.train(model="majority", output=tmp_path / "m")
         assert live.is_dir() and not dead.exists()
         assert seqtag.load(tmp_path / "m").kind == "majority"
+        assert not (tmp_path / "m" / ".seqtag-staging").exists()  # the marker is the staging folder's only
     finally:
         parent.kill()
         parent.wait()
+
+
+@pytest.mark.parametrize("name", [".m.tmp-anything", ".m.tmp-999999999-abc", ".m.seqtag-tmp-999999999-abc",
+                                  ".m.seqtag-old-abc"])
+def test_a_users_folder_named_like_a_leftover_is_never_removed(tmp_path, name):
+    """Only a folder whose marker proves seqtag made it, in a process now gone, is removed: a user's folder of
+    any name beside the model (here without the marker, or with a marker naming another process) stays."""
+    users = tmp_path / name
+    (users / "model").mkdir(parents=True)
+    (users / "model" / "model.json").write_text("{}")
+    if "seqtag-tmp" in name:
+        (users / ".seqtag-staging").write_text("12")  # not the process its name says
+    for _ in range(2):
+        seqtag.train(model="majority", output=tmp_path / "m")
+    assert (users / "model" / "model.json").read_text() == "{}"
 
 
 def test_outputs_of_one_command_that_collide_are_refused_before_any_work(tmp_path, capsys):
@@ -110,3 +130,12 @@ def test_concurrent_trainings_into_one_folder_end_with_one_complete_model(tmp_pa
     assert trained_on in (str((DATA / "ner" / "train.txt").resolve()), str((DATA / "ner" / "dev.txt").resolve()))
     assert seqtag.load(tmp_path / "m").tag("EU rejects German call").labels
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]
+
+
+@pytest.mark.parametrize("name", ["x" * 240, "bad\ud800name"])
+def test_a_name_too_long_for_its_staging_form_or_not_encodable_is_refused_before_training(tmp_path, name):
+    from seqtag.errors import DataError
+
+    with pytest.raises(DataError, match="too long|cannot be a file name"):
+        seqtag.train(model="majority", output=tmp_path / name)
+    assert list(tmp_path.iterdir()) == []

@@ -34,7 +34,7 @@ def seqtag_cli(cwd, *args, kill_at=None, stdin=TEXT):
 
 def hidden(folder) -> list[str]:
     """Temporary or moved-aside entries a write leaves while under way (none may stay once a run succeeds)."""
-    return sorted(p.name for p in folder.rglob(".*") if "tmp" in p.name or ".old-" in p.name or "quantiz" in p.name)
+    return sorted(p.name for p in folder.rglob(".*") if "tmp" in p.name or "-old-" in p.name or "quantiz" in p.name)
 
 
 def tags(cwd, model) -> str:

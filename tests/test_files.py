@@ -106,6 +106,69 @@ def test_refused_before_anything_is_written(hmm_model, tmp_path, case):
         assert not out.exists()
 
 
+def snapshot(*folders: Path) -> dict:
+    """Every entry under `folders`: a link's target, a file's bytes."""
+    return {str(p): (("link", str(p.readlink())) if p.is_symlink() else ("file", p.read_bytes()) if p.is_file()
+                     else ("other", None)) for folder in folders for p in sorted(folder.rglob("*"))}
+
+
+@pytest.mark.parametrize("overwrite", [[], ["--overwrite"]])
+def test_a_link_among_the_outputs_is_replaced_never_written_through(hmm_model, tmp_path, overwrite):
+    """An output name or the manifest that is a link to an input, to the model or to any file: what it points at
+    is never written. Without --overwrite the output link is refused; with it, the link itself is replaced."""
+    paths = write_inputs(tmp_path / "in", 2)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / paths[0].name).symlink_to(paths[1])
+    (out / MANIFEST).symlink_to(hmm_model / "model.json")
+    kept = snapshot(tmp_path / "in", hmm_model)
+    result = run_files(hmm_model, str(tmp_path / "in" / "*.txt"), out, *overwrite)
+    assert snapshot(tmp_path / "in", hmm_model) == kept
+    assert f"{out / MANIFEST}: it is a link" in result.output  # a damaged manifest is said once, as what it is
+    if not overwrite:
+        assert result.exit_code == 2 and "its manifest is damaged" in result.output
+        return
+    assert result.exit_code == 0, result.output
+    for path in paths:
+        assert not (out / path.name).is_symlink()
+        assert (out / path.name).read_text() == tagged_on_stdin(hmm_model, path)
+    assert not (out / MANIFEST).is_symlink() and json.loads((out / MANIFEST).read_text())["files"]
+
+
+@pytest.mark.parametrize("edit", [
+    lambda m: {**m, "files": []}, lambda m: {**m, "started": 5}, lambda m: {**m, "key": "x"},
+    lambda m: {**m, "files": {"part-000.txt": "done"}}, lambda m: {**m, "version": 99}, lambda m: [m],
+    lambda m: {**m, "files": {name: {**r, "size": "12"} for name, r in m["files"].items()}}])
+def test_a_hand_edited_manifest_counts_as_none_with_one_warning(hmm_model, tmp_path, edit):
+    paths = write_inputs(tmp_path / "in", 2)
+    out = tmp_path / "out"
+    assert run_files(hmm_model, str(tmp_path / "in" / "*.txt"), out).exit_code == 0
+    (out / MANIFEST).write_text(json.dumps(edit(json.loads((out / MANIFEST).read_text()))))
+    refused = run_files(hmm_model, str(tmp_path / "in" / "*.txt"), out)
+    assert refused.exit_code == 2 and "its manifest is damaged" in refused.output, refused.output
+    assert refused.output.count("counts as none") == 1
+    again = run_files(hmm_model, str(tmp_path / "in" / "*.txt"), out, "--overwrite")
+    assert again.exit_code == 0 and "tagged 2 file(s)" in again.output, again.output
+    for path in paths:
+        assert (out / path.name).read_text() == tagged_on_stdin(hmm_model, path)
+
+
+@pytest.mark.parametrize("case", ["manifest-name", "fifo", "missing"])
+def test_inputs_that_cannot_be_tagged_into_a_file_are_refused_before_any_work(hmm_model, tmp_path, case):
+    import os
+
+    source = tmp_path / {"manifest-name": MANIFEST, "fifo": "pipe.txt", "missing": "none.txt"}[case]
+    if case == "manifest-name":
+        source.write_text("EU rejects German call\n")
+    elif case == "fifo":
+        os.mkfifo(source)
+    result = run_files(hmm_model, str(source), tmp_path / "out")
+    expected = {"manifest-name": "its output would be the folder's manifest", "fifo": "is a FIFO, not a file",
+                "missing": "no such file"}[case]
+    assert result.exit_code == 2 and expected in result.output and str(source) in result.output, result.output
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.slow
 def test_killed_at_random_moments_a_rerun_finishes_with_every_output_complete_and_identical(hmm_model, tmp_path):
     """20 runs, each killed (SIGKILL) at a seeded random moment and started again: every output is then exactly

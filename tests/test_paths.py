@@ -339,7 +339,7 @@ def test_empty_input_gives_empty_output_in_every_input_format(ner_model, input_f
 
 
 def test_a_write_killed_mid_export_neither_blocks_the_folder_nor_stays(ner_model, tmp_path):
-    """A SIGKILL while the first `tag` exports the graph leaves `.model.onnx.tmp-PID`: the next export removes it,
+    """A SIGKILL while the first `tag` exports the graph leaves `.model.onnx.seqtag-tmp-PID`: the next export removes it,
     and `train -o` and `--resume` take the folder as the model it is (the file is seqtag's own), not as a user's."""
     import shutil
     import subprocess
@@ -349,7 +349,7 @@ def test_a_write_killed_mid_export_neither_blocks_the_folder_nor_stays(ner_model
     (model / "model.onnx").unlink(missing_ok=True)
     dead = subprocess.Popen(["true"])
     dead.wait()  # a process id that no longer runs
-    leftover = model / f".model.onnx.tmp-{dead.pid}"
+    leftover = model / f".model.onnx.seqtag-tmp-{dead.pid}"
     leftover.write_bytes(b"half a graph")
     assert run("train", "-o", model, "--resume", "--max-epochs", SMALL["max_epochs"] + 1) == 0
     assert not leftover.exists()  # replaced with the folder

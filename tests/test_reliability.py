@@ -177,8 +177,9 @@ def test_a_swap_interrupted_between_renames_is_recovered(tmp_path):
 
     read = reading.ReadOptions(columns=["word", "pos", "chunk", "ner"], layer="ner")
     fit.train_model("majority", DATA / "ner/train.txt", None, None, read, {}, tmp_path / "m")
-    aside = tmp_path / ".m.old-x"
+    aside = tmp_path / ".m.seqtag-old-x"
     aside.mkdir()
+    (aside / ".seqtag-staging").write_text("999999999")  # the marker of a process that is gone
     os.replace(tmp_path / "m", aside / "model")  # a crash after the first rename of the fallback swap
     assert read_model_json(tmp_path / "m")["kind"] == "majority"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]

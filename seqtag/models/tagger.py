@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -131,10 +130,7 @@ def save_model(tagger: Tagger, path: str | Path, info: dict, extra: dict[str, An
         path.parent.mkdir(parents=True, exist_ok=True)
         durable.recover_interrupted_swap(path)
         durable.remove_dead_staging(path.parent, path.name)  # left by a killed save, not another one under way
-        staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-{os.getpid()}-", dir=path.parent))
-        umask = os.umask(0)
-        os.umask(umask)
-        staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; a model directory is as shareable as any
+        staging = durable.staging_folder(path)
     except OSError as e:
         raise DataError(f"cannot write the model: {e.strerror}", path) from None
     try:

@@ -149,10 +149,8 @@ def _stamped(graph, stamp: str) -> bytes:
 
 def _replace(target: Path, write) -> None:
     """Write `target` through a temporary file beside it, renamed over it only once complete."""
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    for stale in target.parent.glob(f".{target.name}.tmp-*"):  # left by a process killed while writing it
-        if stale != tmp and not durable.process_alive(int(stale.name.rpartition("-")[2] or 0)):
-            stale.unlink(missing_ok=True)
+    tmp = durable.temporary_path(target)
+    durable.remove_dead_leftovers(target.parent, {target.name})  # left by a process killed while writing it
     try:
         with open(tmp, "wb") as file:
             write(file)
@@ -171,10 +169,8 @@ def quantize(model_dir: Path) -> Path:
 
     onnxruntime.set_default_logger_severity(3)  # errors only, as for the sessions
     target = model_dir / INT8_FILE
-    scratch = target.with_name(f".{target.name}.quantizing-{os.getpid()}")
-    for stale in model_dir.glob(f".{target.name}.quantizing-*"):  # a killed quantization's scratch file
-        if not durable.process_alive(int(stale.name.rpartition("-")[2] or 0)):
-            stale.unlink(missing_ok=True)
+    scratch = durable.temporary_path(target.with_name(f"{target.name}-quantizing"))
+    durable.remove_dead_leftovers(model_dir, {f"{target.name}-quantizing"})  # a killed quantization's scratch file
     try:
         logging.disable(logging.WARNING)  # its advice to pre-process the graph is for image models
         try:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import json
-import os
+import warnings
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +22,8 @@ from pathlib import Path
 
 from seqtag import durable, outputs
 from seqtag.data.formats.text import file_sha256
-from seqtag.errors import DataError, SeqtagError
+from seqtag.errors import DataError, SeqtagError, SeqtagWarning
+from seqtag.inputs import regular_file
 
 MANIFEST = ".seqtag-manifest.json"  # in the output folder
 MANIFEST_VERSION = 1
@@ -46,6 +47,7 @@ class Plan:
     key: dict  # the model's hash and the tagging settings: an output is finished only for the same key
     jobs: list[Job]
     done: set[str] = field(default_factory=set)  # names of finished outputs
+    manifest: dict = field(default_factory=dict)  # the folder's manifest as the run found it (read_manifest)
 
     @property
     def todo(self) -> list[Job]:
@@ -76,33 +78,37 @@ def model_hash(model_dir: Path, document: dict) -> str:
 
 def plan(inputs: Sequence[str], folder: str | Path, model_dir: Path, document: dict, settings: dict,
          overwrite: bool = False) -> Plan:
-    """Check everything before any file is tagged: the inputs exist and are readable, no two share an output name,
-    the output folder is not an input's, and it holds nothing this command did not write (unless `overwrite`)."""
+    """Check everything before any file is tagged: the inputs are readable files, no two share an output name (nor
+    the manifest's), the output folder is not an input's, and it holds nothing this command did not write (unless
+    `overwrite`)."""
     folder = Path(folder)
-    sources = expand_inputs(inputs)
+    sources = [regular_file(source) for source in expand_inputs(inputs)]
     names: dict[str, Path] = {}
     for source in sources:
         name = source.name.removesuffix(".gz")  # a gzipped input is read gunzipped, and its output is plain text
         if name in names:
             raise DataError(f"two inputs would be tagged into one output {folder / name} (the other is "
                             f"{names[name]}): tag them into separate --output-dir folders", source)
+        if name == MANIFEST:
+            raise DataError(f"its output would be the folder's manifest, {MANIFEST}: rename the input", source)
         names[name] = source
-        if not os.access(source, os.R_OK):
-            raise DataError("cannot read: permission denied", source)
     outputs.check_not_reading(folder, [*sources, model_dir], "--output-dir")
     if folder.exists() and not folder.is_dir():
         raise DataError("exists and is not a folder; --output-dir names a folder", folder)
     durable.remove_dead_leftovers(folder, {*names, MANIFEST})  # what a killed run was writing
     key = {"model": model_hash(model_dir, document), **settings}
-    manifest = read_manifest(folder)
+    manifest, damage = read_manifest(folder)
+    if damage:
+        warnings.warn(SeqtagWarning(f"{folder / MANIFEST}: {damage}; it counts as none: every input is tagged again"))
     finished = manifest.get("files", {}) if manifest.get("key") == key else {}
     written = set(manifest.get("files", {})) | set(manifest.get("started", []))
     if folder.is_dir() and not overwrite:
         foreign = sorted(p.name for p in folder.iterdir() if p.name in names and p.name not in written)
         if foreign:
+            why = f" (its manifest is damaged: {damage})" if damage else ""
             raise DataError(f"already holds {', '.join(foreign[:3])}{' ...' if len(foreign) > 3 else ''}, which "
-                            "seqtag tag did not write there: choose another --output-dir, or replace them with "
-                            "--overwrite", folder)
+                            f"seqtag tag did not write there{why}: choose another --output-dir, or replace them "
+                            "with --overwrite", folder)
     jobs = []
     done = set()
     for name, source in names.items():
@@ -112,16 +118,46 @@ def plan(inputs: Sequence[str], folder: str | Path, model_dir: Path, document: d
         if (record and record.get("size") == job.size and record.get("sha256") == job.sha256
                 and job.target.is_file() and job.target.stat().st_size == record.get("output_size")):
             done.add(name)
-    return Plan(folder, key, jobs, done)
+    return Plan(folder, key, jobs, done, manifest)
 
 
-def read_manifest(folder: Path) -> dict:
-    """The folder's manifest; an unreadable one counts as none (every output is then written again)."""
+def read_manifest(folder: Path) -> tuple[dict, str]:
+    """(the folder's manifest, "") where there is one that seqtag wrote; ({}, what is wrong) where it is damaged,
+    hand-edited, a link or not a file: it then counts as none (every output is written again); ({}, "") where
+    there is none."""
+    path = folder / MANIFEST
+    if not path.is_symlink() and not path.exists():
+        return {}, ""
+    if path.is_symlink() or not path.is_file():
+        return {}, "it is a link or not a file, so seqtag did not write it"
     try:
-        manifest = json.loads((folder / MANIFEST).read_text("utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return manifest if isinstance(manifest, dict) and manifest.get("version") == MANIFEST_VERSION else {}
+        document = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError) as error:
+        return {}, f"it cannot be read as JSON ({error})"
+    problem = _manifest_problem(document)
+    return (document, "") if problem is None else ({}, problem)
+
+
+def _manifest_problem(document) -> str | None:
+    """What makes `document` other than a manifest of this version as Manifest writes it, or None."""
+    if not isinstance(document, dict) or document.get(outputs.MARK) != outputs.mark("tag"):
+        return f"it is not a manifest that {outputs.mark('tag')} wrote"
+    if document.get("version") != MANIFEST_VERSION:
+        return f"its version is {document.get('version')!r}, this seqtag writes {MANIFEST_VERSION}"
+    files, started = document.get("files"), document.get("started")
+    if not isinstance(document.get("key"), dict):
+        return "its key is not an object"
+    if not isinstance(started, list) or not all(isinstance(name, str) for name in started):
+        return "its started is not a list of names"
+    if not isinstance(files, dict):
+        return "its files is not an object"
+    for name, record in files.items():
+        if not isinstance(record, dict) or not all(
+                isinstance(record.get(number), int) and not isinstance(record.get(number), bool)
+                for number in ("size", "output_size", "sentences", "tokens")) or not isinstance(
+                record.get("sha256"), str) or not isinstance(record.get("input"), str):
+            return f"its record of {name!r} is not what seqtag writes"
+    return None
 
 
 class Manifest:
@@ -130,7 +166,7 @@ class Manifest:
 
     def __init__(self, run: Plan):
         self.path = run.folder / MANIFEST
-        old = read_manifest(run.folder)
+        old = run.manifest
         kept = old.get("files", {}) if old.get("key") == run.key else {}
         self.document = {"version": MANIFEST_VERSION, outputs.MARK: outputs.mark("tag"), "key": run.key,
                          "files": {name: kept[name] for name in run.done if name in kept},

@@ -4,9 +4,7 @@ not write (its mark, outputs.DATASET_MARK, is inside)."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,7 +13,7 @@ from seqtag.errors import DataError
 
 def write_folder(path: str | Path, fill: Callable[[Path], None]) -> None:
     """Write a folder with `fill(staging)`, then mark it and swap it in for `path`."""
-    from seqtag.durable import recover_interrupted_swap, remove_dead_staging, replace_folder
+    from seqtag.durable import recover_interrupted_swap, remove_dead_staging, replace_folder, staging_folder
     from seqtag.outputs import DATASET_MARK, mark
 
     path = Path(path)
@@ -24,7 +22,7 @@ def write_folder(path: str | Path, fill: Callable[[Path], None]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     recover_interrupted_swap(path)
     remove_dead_staging(path.parent, path.name)
-    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-{os.getpid()}-", dir=path.parent))
+    staging = staging_folder(path)
     try:
         fill(staging)
         (staging / DATASET_MARK).write_text(f'{{"written_by": "{mark("preprocess")}"}}\n', "utf-8")
