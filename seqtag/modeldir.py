@@ -13,6 +13,7 @@ from pathlib import Path
 from seqtag.inputs import regular_file
 from seqtag import durable
 from seqtag.errors import ModelFormatError
+from seqtag.schema import List, Map, Maybe, Number, OneOf, Record, Whole, problem, where
 
 FORMAT = "seqtag-model"
 WEIGHTS_PT, WEIGHTS_NPZ = "weights.pt", "weights.npz"
@@ -74,7 +75,56 @@ def read_model_json(path: str | Path) -> dict:
             f"it was written by seqtag {document.get('seqtag_version', '?')}: upgrade seqtag",
             path,
         )
+    found = problem(document, MODEL_JSON)
+    if found:
+        raise ModelFormatError(f"{where('', found)}: not what seqtag writes; the model "
+                               "files were edited or damaged", path / "model.json")
     return upgrade(document)
+
+
+_SCORE = Number(0, 1)
+_FILE_RECORD = Record({"path": str, "bytes": Maybe(Whole()), "sha256": Maybe(str), "sentences": Whole(),
+                       "tokens": Whole()})
+_SCORES = Record({"metric": OneOf(("accuracy", "f1")), "sentences": Whole(), "tokens": Whole(), "oov_tokens": Whole(),
+                  **{name: Maybe(_SCORE) for name in ("accuracy", "oov_accuracy", "precision", "recall", "f1",
+                                                       "macro_f1")},
+                  "per_type": Map(Map(Number()))}, required=("metric",),
+                 also=lambda scores: None if scores.get(scores["metric"]) is not None else
+                 f".{scores['metric']} is missing, the metric this record names")
+# What model.json holds, as far as seqtag reads it back; each kind checks its own "tagger" part as it loads it
+# (a wrong size there is a ModelFormatError before its weights are read).
+_COUNTS = {"sentences": Whole(), "tokens": Whole()}
+
+
+def _unless_interrupted(*fields: str):
+    """A record that, unless it says the step was interrupted, holds `fields`."""
+    return lambda record: None if record.get("interrupted") else next(
+        (f"has no {name!r}" for name in fields if name not in record), None)
+
+
+_SHARE = Record({"with_vector": _SCORE, "unseen": _SCORE, "unseen_with_vector": _SCORE},
+                required=("with_vector", "unseen", "unseen_with_vector"))
+MODEL_JSON = Record({
+    "weights": str, "kind": str, "layer": str, "scheme": str, "labels": List(str, least=1), "features": List(str),
+    "train_words": List(str), "tagger": dict,
+    "config": Record({"model": dict, "training": dict, "features": List(str)}),
+    "training": Record({
+        "data": Map(_FILE_RECORD), "read": dict, "date": str, "best_epoch": Maybe(Whole()), "epochs": Whole(),
+        "best_dev_score": Maybe(Number()), "batch_tokens": Whole(1), "lr": Number(0), "ema": Maybe(Number(0, 1)),
+        "max_epochs": Whole(), "char_encoder": str, "stopped": str,
+        "context_layer": Record({"kept": bool, "held_out_dev_score": Record({"with": _SCORE, "without": _SCORE})},
+                                also=_unless_interrupted("kept", "held_out_dev_score")),
+        "vectors": Record({"source": str, "words": Whole(), "dim": Whole(), "fine_tuned": bool,
+                           "coverage": Map(_SHARE)}, required=("source", "words", "dim", "fine_tuned", "coverage")),
+        "selection": Record({"why": str, "dev": str}, required=("why", "dev")),
+        "held_out": Record({"dev": str, **_COUNTS}, required=("dev", *_COUNTS)),
+        "refit": Record(_COUNTS | {"epochs": Whole()}, also=_unless_interrupted("sentences", "epochs"))},
+        also=lambda training: None if "char_encoder" not in training or "batch_tokens" in training else
+        "has no 'batch_tokens'"),
+    "metrics": Map(_SCORES),
+    "compact": Record({"pretrained_words": Whole(), "pretrained_words_before": Whole(), "precision": str,
+                       "tables_in_graph": dict}),
+}, required=("kind", "labels"))
 
 
 # Settings added to BiLSTM models after some were saved without them: what those models were trained with.

@@ -20,6 +20,7 @@ import typer
 from seqtag.version import __version__
 from seqtag.cli import streams
 from seqtag.errors import Interrupted, SeqtagError, SeqtagWarning
+from seqtag.inputs import shown
 
 
 app = typer.Typer(
@@ -34,8 +35,9 @@ _state = {"debug": False, "signal": signal.SIGINT}  # the signal that interrupts
 
 
 def print_error(message: str) -> None:
-    """One plain line that scripts can grep, never wrapped."""
-    print("error: " + " ".join(message.split("\n")), file=sys.stderr)
+    """One plain line that scripts can grep, never wrapped; what it quotes from files cannot reach the terminal as
+    control sequences."""
+    print("error: " + shown(" ".join(message.split("\n"))), file=sys.stderr)
 
 
 def fail(message: str, code: int) -> NoReturn:
@@ -90,7 +92,7 @@ def reports_errors(command):
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """seqtag's warnings as one `warning:` line; a library's as Python shows them."""
     if issubclass(category, SeqtagWarning):
-        print(f"warning: {message}", file=sys.stderr)
+        print(f"warning: {shown(str(message))}", file=sys.stderr)
     else:
         sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
 

@@ -289,7 +289,8 @@ def model_card(model: Path, document: dict, runtime: str | None = None) -> None:
             _row(table, f"vectors cover {role}", text + (" (every pretrained word, before compacting)"
                                                            if document.get("compact") else ""))
     for role, record in training.get("data", {}).items():
-        file = f", {record['bytes']:,} bytes, sha256 {record['sha256'][:12]}" if record.get("sha256") else ""
+        file = (f", {record['bytes']:,} bytes, sha256 {record['sha256'][:12]}" if record.get("sha256")
+                and record.get("bytes") is not None else "")
         _row(table, f"{role} data", f"{_shown(record['path'])} ({record['sentences']:,} sentences, "
                       f"{record['tokens']:,} tokens{file})")
     selection = training.get("selection")

@@ -24,6 +24,7 @@ from seqtag import durable, outputs
 from seqtag.data.formats.text import file_sha256
 from seqtag.errors import DataError, SeqtagError, SeqtagWarning
 from seqtag.inputs import regular_file
+from seqtag.schema import List, Map, Record, Whole, problem, where
 
 MANIFEST = ".seqtag-manifest.json"  # in the output folder
 MANIFEST_VERSION = 1
@@ -138,26 +139,19 @@ def read_manifest(folder: Path) -> tuple[dict, str]:
     return (document, "") if problem is None else ({}, problem)
 
 
+_RECORD = Record({"input": str, "size": Whole(), "sha256": str, "sentences": Whole(), "tokens": Whole(),
+                  "output_size": Whole()}, required=("input", "size", "sha256", "sentences", "tokens", "output_size"))
+MANIFEST_SHAPE = Record({"key": dict, "files": Map(_RECORD), "started": List(str)}, required=("key", "files", "started"))
+
+
 def _manifest_problem(document) -> str | None:
     """What makes `document` other than a manifest of this version as Manifest writes it, or None."""
     if not isinstance(document, dict) or document.get(outputs.MARK) != outputs.mark("tag"):
         return f"it is not a manifest that {outputs.mark('tag')} wrote"
     if document.get("version") != MANIFEST_VERSION:
         return f"its version is {document.get('version')!r}, this seqtag writes {MANIFEST_VERSION}"
-    files, started = document.get("files"), document.get("started")
-    if not isinstance(document.get("key"), dict):
-        return "its key is not an object"
-    if not isinstance(started, list) or not all(isinstance(name, str) for name in started):
-        return "its started is not a list of names"
-    if not isinstance(files, dict):
-        return "its files is not an object"
-    for name, record in files.items():
-        if not isinstance(record, dict) or not all(
-                isinstance(record.get(number), int) and not isinstance(record.get(number), bool)
-                for number in ("size", "output_size", "sentences", "tokens")) or not isinstance(
-                record.get("sha256"), str) or not isinstance(record.get("input"), str):
-            return f"its record of {name!r} is not what seqtag writes"
-    return None
+    found = problem(document, MANIFEST_SHAPE)
+    return where("", found) if found else None
 
 
 class Manifest:

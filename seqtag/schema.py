@@ -1,0 +1,140 @@
+"""Shapes of the JSON files seqtag reads back and cannot trust (model.json, a many-file run's manifest): each field's
+type and range, checked at load so that a hand-edited or damaged field is refused with its name, before any code
+uses it.
+
+A shape is a small value: a Python type (`str`, `bool`), `Number`/`Whole` with bounds, `List(item)`, `Record`
+(named fields, each optional unless listed as required; other keys are passed over, for files written by a newer
+seqtag), `Map(value)` (any keys) or `OneOf(names)`. `problem(value, shape)` says what is wrong, or None.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Number:
+    """A finite int or float (never a bool) within [low, high]."""
+
+    low: float = -math.inf
+    high: float = math.inf
+    whole: bool = False
+
+    def problem(self, value: Any) -> str | None:
+        kinds = (int,) if self.whole else (int, float)
+        if isinstance(value, bool) or not isinstance(value, kinds):
+            return f"is {_shown(value)}, expected {'a whole number' if self.whole else 'a number'}"
+        if not math.isfinite(value) or not self.low <= value <= self.high:
+            return f"is {value}, expected a number from {self.low:g} to {self.high:g}"
+        return None
+
+
+def Whole(low: float = 0, high: float = 2 ** 53) -> Number:
+    return Number(low, high, whole=True)
+
+
+@dataclass(frozen=True)
+class List:
+    item: Any
+    least: int = 0  # items
+
+    def problem(self, value: Any) -> str | None:
+        if not isinstance(value, list):
+            return f"is {_shown(value)}, expected a list"
+        if len(value) < self.least:
+            return f"has {len(value)} items, expected at least {self.least}"
+        for index, item in enumerate(value):
+            found = problem(item, self.item)
+            if found:
+                return where(f"[{index}]", found)
+        return None
+
+
+@dataclass(frozen=True)
+class Record:
+    fields: dict
+    required: tuple = ()
+    also: Callable[[dict], str | None] | None = None  # a check across fields, once each field fits
+
+
+    def problem(self, value: Any) -> str | None:
+        if not isinstance(value, dict):
+            return f"is {_shown(value)}, expected an object"
+        missing = [name for name in self.required if name not in value]
+        if missing:
+            return f"has no {missing[0]!r}"
+        for name, shape in self.fields.items():
+            if name in value:
+                found = problem(value[name], shape)
+                if found:
+                    return where(f".{name}", found)
+        return self.also(value) if self.also else None
+
+
+@dataclass(frozen=True)
+class OneOf:
+    values: tuple
+
+    def problem(self, value: Any) -> str | None:
+        if isinstance(value, str) and value in self.values:
+            return None
+        return f"is {_shown(value)}, expected one of {', '.join(self.values)}"
+
+
+@dataclass(frozen=True)
+class Map:
+    value: Any
+    keys: Any = field(default=str)
+
+    def problem(self, value: Any) -> str | None:
+        if not isinstance(value, dict):
+            return f"is {_shown(value)}, expected an object"
+        for key, item in value.items():
+            found = problem(item, self.value)
+            if found:
+                return where(f"[{key!r}]", found)
+        return None
+
+
+@dataclass(frozen=True)
+class Maybe:
+    """The shape, or null."""
+
+    shape: Any
+
+    def problem(self, value: Any) -> str | None:
+        return None if value is None else problem(value, self.shape)
+
+
+def problem(value: Any, shape: Any) -> str | None:
+    """What is wrong with `value` as `shape`, starting with the path inside it (".training.lr is 'x', expected a
+    number"); None where it fits."""
+    if isinstance(shape, type):
+        if isinstance(value, shape) and not (shape is int and isinstance(value, bool)):
+            return None
+        return f"is {_shown(value)}, expected {_NAMES.get(shape, shape.__name__)}"
+    return shape.problem(value)
+
+
+def where(name: str, found: str) -> str:
+    """`found` (from problem) said of the field `name`: 'training.lr is ...'; of the document where `name` is ''."""
+    if not name:
+        return found.removeprefix(".")
+    return f"{name}{found}" if found.startswith(("[", ".")) else f"{name} {found}"
+
+
+_NAMES = {str: "a string", bool: "true or false", dict: "an object", list: "a list"}
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)[:40]
+    kind = {str: "a string", list: "a list", dict: "an object"}
+    return kind.get(type(value), type(value).__name__)

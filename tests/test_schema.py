@@ -1,0 +1,103 @@
+"""Untrusted JSON checked field by field (seqtag.schema): every field of a model's model.json replaced by a value of
+another type or range is either still a working model or refused with exit 3 naming the field; never an internal
+error (exit 4), never a non-seqtag exception from Python."""
+
+import contextlib
+import copy
+import io
+import json
+import os
+import shutil
+
+import pytest
+
+import seqtag
+from seqtag.cli import commands as cli
+from seqtag.errors import ModelFormatError, SeqtagError
+from seqtag.schema import List, Map, Maybe, Number, Record, Whole, problem
+
+from conftest import DATA
+
+WRONG = [None, "x", -1, 10 ** 9, [], {}, 1.5, True, float("nan"), "\x1b[31mred"]
+
+
+@pytest.mark.parametrize("value, shape, expected", [
+    (3, Whole(), None), (True, Whole(), "is true, expected a whole number"), (1.5, Whole(), "is 1.5, expected a whole number"),
+    (-1, Whole(), "is -1, expected a number from 0"), (float("inf"), Number(), "is inf, expected a number"),
+    ("x", Number(), "is a string, expected a number"), (None, Maybe(Number()), None),
+    ([], List(str, least=1), "has 0 items, expected at least 1"), (["a", 2], List(str), "[1] is 2, expected a string"),
+    ({"a": {"b": "x"}}, Record({"a": Record({"b": Number()})}), ".a.b is a string, expected a number"),
+    ({}, Record({}, required=("kind",)), "has no 'kind'"), ({"k": [1]}, Map(List(str)), "['k'][0] is 1, expected a string"),
+    ({"other": "kept"}, Record({"a": int}), None),  # fields a newer seqtag wrote are passed over
+])
+def test_a_shape_says_where_and_what(value, shape, expected):
+    found = problem(value, shape)
+    assert found == expected if expected is None else found.startswith(expected), found
+
+
+def leaves(document: dict, path=()):
+    for key, value in document.items():
+        if isinstance(value, dict) and value and key != "per_type":
+            yield from leaves(value, path + (key,))
+        else:
+            yield path + (key,)
+
+
+def edited(model, tmp_path, path, value):
+    folder = tmp_path / "edited"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    for name in os.listdir(model):
+        if name != "model.json":
+            os.link(model / name, folder / name)
+    document = copy.deepcopy(json.loads((model / "model.json").read_text()))
+    inner = document
+    for key in path[:-1]:
+        inner = inner[key]
+    inner[path[-1]] = value
+    (folder / "model.json").write_text(json.dumps(document))
+    return folder
+
+
+def check_every_field(model, tmp_path, fields):
+    """Load and tag (Python), and `seqtag info`, on the model with each of `fields` given each WRONG value."""
+    outcomes = {"ok": 0, "refused": 0}
+    for path in fields:
+        for value in WRONG:
+            folder = edited(model, tmp_path, path, value)
+            try:
+                seqtag.load(folder, runtime="torch").tag("EU rejects German call in Paris .")
+                outcomes["ok"] += 1
+            except SeqtagError:
+                outcomes["refused"] += 1
+            err = io.StringIO()
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+                code = cli.run(["info", str(folder)])
+            assert code in (0, 3), (path, value, err.getvalue())
+            assert "\x1b" not in err.getvalue()
+            if code == 3:
+                assert ".".join(path[1:] or path) in err.getvalue() or "model" in err.getvalue(), err.getvalue()
+    assert outcomes["refused"] > 0 and outcomes["ok"] > 0  # the edits do reach the checks, and not all refused
+    return outcomes
+
+
+def test_every_field_of_an_hmm_model_json_edited_works_or_is_refused_by_name(hmm_model, tmp_path):
+    document = json.loads((hmm_model / "model.json").read_text())
+    check_every_field(hmm_model, tmp_path, list(leaves(document)))
+
+
+@pytest.mark.slow
+def test_every_field_of_a_bilstm_model_json_edited_works_or_is_refused_by_name(tmp_path):
+    model = tmp_path / "bilstm"
+    seqtag.train(model="bilstm", train=DATA / "ner/train.txt", dev=DATA / "ner/dev.txt", output=model,
+                 columns=["word", "pos", "chunk", "ner"], layer="ner", max_epochs=1, hidden=16, layers=1)
+    document = json.loads((model / "model.json").read_text())
+    fields = [p for p in leaves(document) if p[0] in ("tagger", "training", "kind", "labels", "weights", "scheme",
+                                                      "layer", "features", "train_words", "format_version")]
+    check_every_field(model, tmp_path, fields)
+
+
+def test_a_wrong_field_names_itself(hmm_model, tmp_path):
+    folder = edited(hmm_model, tmp_path, ("training", "data", "train", "tokens"), "many")
+    with pytest.raises(ModelFormatError, match=r"training\.data\['train'\]\.tokens is a string, expected a whole"):
+        seqtag.load(folder)
