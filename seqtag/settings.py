@@ -338,6 +338,12 @@ def load_config(path: str | Path | None) -> dict:
     unknown = sorted(set(config) - {"model", "training", "features"})
     if unknown:
         raise DataError(f"unknown section(s) {', '.join(unknown)}; expected [model], [training], features", path)
+    for section in ("model", "training"):
+        if not isinstance(config.get(section, {}), dict):
+            raise DataError(f"{section} is {config[section]!r}; expected a table, [{section}], of settings", path)
+    features = config.get("features", [])
+    if not isinstance(features, list) or not all(isinstance(name, str) for name in features):
+        raise DataError(f"features is {features!r}; expected a list of feature names, such as [\"pos\"]", path)
     return config
 
 

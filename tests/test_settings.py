@@ -130,3 +130,18 @@ def test_the_reading_options_are_declared_once_and_reach_the_reader_under_their_
 
     assert set(shared.READING_OPTIONS) == {f.name for f in fields(ReadOptions)} - {"stream"}
     assert set(shared.READING_OPTIONS) <= set(inspect.signature(seqtag.train).parameters)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("model = 5", "model is 5; expected a table"), ("training = 'x'", "training is 'x'; expected a table"),
+    ("features = 5", "features is 5; expected a list of feature names"),
+    ("features = [5]", "features is [5]; expected a list of feature names"),
+])
+def test_a_toml_file_of_the_wrong_shape_is_refused_naming_the_file(tmp_path, text, expected):
+    from seqtag.errors import DataError
+
+    config = tmp_path / "config.toml"
+    config.write_text(text + "\n")
+    with pytest.raises(DataError, match=re.escape(expected)) as refusal:
+        settings.load_config(config)
+    assert str(config) in str(refusal.value)
