@@ -87,7 +87,7 @@ BAD = {  # file content -> (line named, words in the message)
     "nan": (b"the 1 2 3\nmr 1 2 3\nparis nan 2 3\n", 3, "NaN or infinite"),
     "inf": (b"the 1 2 inf\n", 1, "NaN or infinite"),
     "header-count": (b"3 2\nthe 1 2\nmr 1 2\n", 1, "the first line says 3 vectors, the file has 2"),
-    "header-ragged": (b"2 3\nthe 1 2 3\nmr 1 2\n", 3, "2 values where the vectors have 3"),
+    "header-ragged": (b"2 3\nthe 1 2 3\nmr 1 2\n", 3, "2 values where the first line says 3"),
     "latin-1": ("the 1 2\nmüller 1 2\n".encode("latin-1"), 2, "invalid UTF-8"),
     "no-values": (b"the\nmr\n", 1, "at least one value"),
 }
@@ -237,3 +237,65 @@ def test_the_glove_package_trains_a_model_that_knows_words_training_never_saw(tm
     tagger = load_model(tmp_path / "model")
     assert tagger.vocab["words"].id("ouagadougou") > 1 and not tagger.known("ouagadougou")
     assert json.loads((tmp_path / "model" / "model.json").read_text())["tagger"]["config"]["pretrained_words"] > 0
+
+
+HOSTILE = {  # file content -> (line named or None, words in the message)
+    "header-states-another-dim": (b"2 50\nthe 1 2 3\nmr 1 2 3\n", 2, "3 values where the first line says 50"),
+    "header-zero": (b"0 0\n", 1, "the first line says 0 vectors of 0 values"),
+    "header-huge-dim": (b"2 99999999999\nthe 1 2\n", 1, "expected at least one vector of 1 to 100,000 values"),
+    "header-huge-count": (b"99999999999 3\nthe 1 2 3\n", 1, "the first line says 99999999999 vectors, the file has 1"),
+    "header-huge-count-binary": (b"99999999999 2\nab " + struct.pack("<2f", 1, 2) + b"\n", None,
+                                 "the file ends in vector 2"),
+    "overflow": (b"the 1 2 3\nmr 1 1e39 3\n", 2, "beyond float32's range"),
+    "blank-line-between": (b"the 1 2 3\n\nmr 1 2 3\n", 2, "an empty line between vectors"),
+    "binary-word-without-space": (b"1 2\n" + b"x" * 70000, None, "no space after its word in 64 KiB"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_a_hostile_vectors_file_is_refused_with_what_is_wrong(tmp_path, case):
+    content, line, words = HOSTILE[case]
+    path = tmp_path / "vectors.txt"
+    path.write_bytes(content)
+    with pytest.raises(DataError) as error:
+        vectors.load(path)
+    assert str(error.value).startswith(f"{path}:{line}: " if line else f"{path}: ") and words in str(error.value)
+
+
+@pytest.mark.parametrize("name", ["glove.txt", "word2vec.txt", "wiki.vec"])
+def test_tabs_double_spaces_and_no_break_spaces_read_as_a_person_means_them(tmp_path, name):
+    words = [*WORDS[:-1], "new\u00a0york"]  # a no-break space is part of a word, as in fastText's vocabularies
+    values = matrix()
+    text = WRITERS[name](words, values).decode()
+    lines = text.split("\n")
+    lines[-2] = lines[-2].replace(" ", "\t", 1)  # a tab after the word
+    lines[-3] = lines[-3].replace(" ", "  ")  # double spaces
+    path = tmp_path / name
+    path.write_text("\n".join(lines) + "\n\n")  # and blank lines at the end
+    read = vectors.load(path)
+    assert read.words == words
+    np.testing.assert_array_equal(read.matrix, values)
+
+
+@pytest.mark.parametrize("gzipped", [False, True])
+def test_a_vectors_file_is_streamed_its_peak_about_twice_the_matrix(tmp_path, gzipped):
+    """The whole file is never held: the peak of Python's and numpy's allocations while reading is at most twice
+    the matrix, with the words and a parsing block beside it (the earlier reader held the file, its text and its
+    lines: about ten times the matrix)."""
+    import tracemalloc
+
+    rows, dim = 20_000, 100
+    values = np.random.default_rng(1).normal(size=(rows, dim)).astype(np.float32)
+    data = "".join(f"w{i} {' '.join(f'{v:.4f}' for v in row)}\n" for i, row in enumerate(values)).encode()
+    path = tmp_path / ("big.txt.gz" if gzipped else "big.txt")
+    path.write_bytes(gzip.compress(data, 1) if gzipped else data)
+    del data
+    tracemalloc.start()
+    try:
+        read = vectors.load(path)
+        kept, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert read.matrix.shape == (rows, dim)
+    words = kept - read.matrix.nbytes  # the word list, and what loading keeps besides the matrix
+    assert peak <= 2 * read.matrix.nbytes + words + 10e6, (peak / 1e6, read.matrix.nbytes / 1e6)

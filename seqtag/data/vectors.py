@@ -1,8 +1,9 @@
 """Pretrained word vectors, torch-free: read from a file (GloVe text, word2vec text or binary, fastText .vec,
 each gzipped or not) or from an installed vectors package named in PACKAGES (`--embeddings glove-6b-50d`).
 
-Every reader gives the same `Vectors`: words in the file's order and a float32 matrix. Vectors that fit no known
-format, with ragged rows, non-numbers or NaNs, are refused with the file and line.
+Every reader gives the same `Vectors`: words in the file's order and a float32 matrix. Files are streamed (the peak is
+about twice the matrix). Vectors that fit no known format, a header that states what the rows are not, ragged rows,
+non-numbers, NaNs or values beyond float32 are refused with the file and line.
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ import gzip
 import importlib
 import importlib.util
 import io
+import itertools
+import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,7 +41,7 @@ PACKAGES = {
                             "glove", "Stanford GloVe 6B, 50 dimensions, 400,000 lowercased words (PDDL 1.0)"),
 }
 
-READ_LINES = 20_000  # text rows parsed by numpy at once
+READ_VALUES = 200_000  # values parsed at once (a block of rows): bounds the memory that parsing takes beside the matrix
 
 
 @dataclass
@@ -102,110 +106,182 @@ def _load_package(name: str) -> Vectors:
     return Vectors(words, np.ascontiguousarray(matrix, dtype=np.float32), name)
 
 
+MAX_DIM = 100_000  # values per vector; published vectors have at most a few thousand
+
+
 def read_file(path: Path) -> Vectors:
-    raw = regular_file(path).read_bytes()
-    if raw[:2] == b"\x1f\x8b":
+    """A vectors file, streamed: it is never held whole, only the rows parsed so far (in blocks, joined at the end:
+    the peak is about twice the matrix). Binary only where the bytes after the header are not a text row."""
+    with open(regular_file(path), "rb") as raw:
+        stream = gzip.GzipFile(fileobj=raw) if raw.peek(2)[:2] == b"\x1f\x8b" else raw
         try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as error:
+            return _read(stream, path)
+        except (OSError, EOFError, zlib.error) as error:
             raise DataError(f"damaged gzip file ({error})", path) from None
-    if raw.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte order mark is not part of the first word (or header)
-        raw = raw[3:]
-    header = _header(raw)
-    if header is not None and not _text_row_follows(raw, header[1]):
-        return _read_binary(raw, header, path)
-    return _read_text(raw, header, path)
 
 
-def _header(raw: bytes) -> tuple[int, int] | None:
+def _read(stream, path: Path) -> Vectors:
+    first = stream.readline(1 << 20).removeprefix(b"\xef\xbb\xbf")  # a byte order mark is not part of a word
+    header = _header(first)
+    if header is None:
+        return _read_text(itertools.chain([first], stream), None, None, path)
+    count, dim = header
+    if count < 1 or not 1 <= dim <= MAX_DIM:
+        raise DataError(f"the first line says {count} vectors of {dim} values: expected at least one vector of 1 to "
+                        f"{MAX_DIM:,} values", path, 1)
+    second = stream.readline(1 << 20)
+    if _is_text_row(second):
+        return _read_text(itertools.chain([second], stream), header, dim, path)
+    return _read_binary(io.BufferedReader(_Prefixed(second, stream)), header, path)
+
+
+def _header(first: bytes) -> tuple[int, int] | None:
     """word2vec and fastText files open with a line "count dimension"; GloVe's do not."""
-    first = raw[: raw.find(b"\n") if b"\n" in raw else len(raw)].split()
-    if len(first) == 2 and all(part.isdigit() for part in first):
-        return int(first[0]), int(first[1])
+    parts = first.split()
+    if len(parts) == 2 and all(part.isdigit() and len(part) < 19 for part in parts):
+        return int(parts[0]), int(parts[1])
     return None
 
 
-def _text_row_follows(raw: bytes, dim: int) -> bool:
-    start = raw.find(b"\n") + 1
-    end = raw.find(b"\n", start)
-    row = raw[start: end if end >= 0 else len(raw)]
+def _is_text_row(line: bytes) -> bool:
+    """Whether `line` reads as a text row: a word, then numbers (of any count: a header that states another
+    dimension is then refused as such, not read as binary)."""
+    parts = line.split()
+    if len(parts) < 2:
+        return False
     try:
-        parts = row.decode("utf-8").split()
-        np.array(parts[1:], dtype=np.float32)
+        parts[0].decode("utf-8")
+        with np.errstate(over="ignore"):
+            np.array(parts[1:], dtype=np.float32)
     except (UnicodeDecodeError, ValueError):
         return False
-    return len(parts) == dim + 1
+    return True
 
 
-def _read_text(raw: bytes, header: tuple[int, int] | None, path: Path) -> Vectors:
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
-        raise DataError("not a vectors file: invalid UTF-8 (GloVe, word2vec or fastText text, or word2vec binary "
-                        "with a 'count dimension' first line)", path, line) from None
-    lines = text.split("\n")
-    first = 2 if header is not None else 1  # the line number of lines[0] after the header
-    if header is not None:
-        lines = lines[1:]
-    if lines and lines[-1].strip() == "":
-        lines.pop()
-    if not lines:
-        raise DataError("no vectors in the file", path)
-    dim = header[1] if header is not None else len(lines[0].split()) - 1
-    if dim < 1:
-        raise DataError("a vector needs at least one value after its word", path, first)
+class _Prefixed(io.RawIOBase):
+    """`head`, then the rest of `stream`: the bytes read to look for a text row, given back to the binary reader."""
+
+    def __init__(self, head: bytes, stream):
+        self.head, self.stream = head, stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self.head:
+            n = min(len(buffer), len(self.head))
+            buffer[:n], self.head = self.head[:n], self.head[n:]
+            return n
+        data = self.stream.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+
+def _read_text(lines: Iterable[bytes], header: tuple[int, int] | None, dim: int | None, path: Path) -> Vectors:
+    """Rows "word v1 v2 ...", split at ASCII spaces and tabs (a no-break space stays in its word); blank lines only
+    at the end."""
+    number = 1 if header is not None else 0  # the line number of the row last read
     words: list[str] = []
     blocks: list[np.ndarray] = []
-    for start in range(0, len(lines), READ_LINES):
-        chunk = [line.rstrip().split(" ") for line in lines[start: start + READ_LINES]]
-        for offset, parts in enumerate(chunk):
+    blank = None  # the first blank line, an error if a row follows it
+    stated = "the first line says" if header is not None else "the vectors have"
+    per_block = max(1, READ_VALUES // (dim or 300))
+    for chunk in iter(lambda: list(itertools.islice(lines, per_block)), []):
+        rows = []
+        for line in chunk:
+            number += 1
+            parts = line.split()
+            if not parts:
+                blank = blank or number
+                continue
+            if blank is not None:
+                raise DataError("an empty line between vectors", path, blank)
+            if dim is None:
+                dim = len(parts) - 1
+                if not 1 <= dim <= MAX_DIM:
+                    raise DataError(f"a vector needs at least one value after its word, and at most {MAX_DIM:,}",
+                                    path, number)
             if len(parts) != dim + 1:
-                raise DataError(f"{len(parts) - 1} values where the vectors have {dim}", path, first + start + offset)
+                raise DataError(f"{len(parts) - 1} values where {stated} {dim}", path, number)
+            try:
+                words.append(parts[0].decode("utf-8"))
+            except UnicodeDecodeError:
+                raise DataError("not a vectors file: invalid UTF-8 (GloVe, word2vec or fastText text, or word2vec "
+                                "binary with a 'count dimension' first line)", path, number) from None
+            rows.append((number, parts))
+        if rows:
+            blocks.append(_parse_block(rows, dim, path))
+    if not words:
+        raise DataError("no vectors in the file", path)
+    if header is not None and header[0] != len(words):
+        raise DataError(f"the first line says {header[0]} vectors, the file has {len(words)}", path, 1)
+    return Vectors(words, _joined(blocks), str(path.resolve()))
+
+
+def _parse_block(rows: list[tuple[int, list[bytes]]], dim: int, path: Path) -> np.ndarray:
+    with np.errstate(over="ignore"):
         try:
-            block = np.array([value for parts in chunk for value in parts[1:]], dtype=np.float32).reshape(-1, dim)
+            block = np.array([value for _, parts in rows for value in parts[1:]], dtype=np.float32).reshape(-1, dim)
         except ValueError:
-            for offset, parts in enumerate(chunk):
+            for number, parts in rows:
                 try:
                     np.array(parts[1:], dtype=np.float32)
                 except ValueError:
-                    raise DataError(f"not a number in the vector of {parts[0]!r}", path, first + start + offset) \
+                    raise DataError(f"not a number in the vector of {parts[0].decode('utf-8')!r}", path, number) \
                         from None
             raise
-        bad = ~np.isfinite(block).all(axis=1)
-        if bad.any():
-            raise DataError("NaN or infinite value in a vector", path, first + start + int(np.argmax(bad)))
-        words += [parts[0] for parts in chunk]
-        blocks.append(block)
-    if header is not None and header[0] != len(words):
-        raise DataError(f"the first line says {header[0]} vectors, the file has {len(words)}", path, 1)
-    return Vectors(words, np.concatenate(blocks), str(path.resolve()))
+    bad = ~np.isfinite(block).all(axis=1)
+    if bad.any():
+        raise DataError("NaN or infinite value in a vector (or one beyond float32's range, 3.4e38)", path,
+                        rows[int(np.argmax(bad))][0])
+    return block
 
 
-def _read_binary(raw: bytes, header: tuple[int, int], path: Path) -> Vectors:
-    """word2vec's binary format: after the header line, each word, a space, then `dim` little-endian float32."""
+def _joined(blocks: list[np.ndarray]) -> np.ndarray:
+    """One matrix from the blocks, freeing each as it is copied (so the peak stays near twice the matrix)."""
+    matrix = np.empty((sum(len(b) for b in blocks), blocks[0].shape[1]), dtype=np.float32)
+    row = 0
+    while blocks:
+        block = blocks.pop(0)
+        matrix[row: row + len(block)] = block
+        row += len(block)
+    return matrix
+
+
+def _read_binary(stream, header: tuple[int, int], path: Path) -> Vectors:
+    """word2vec's binary format: after the header line, each word, a space, then `dim` little-endian float32. Rows
+    are read as the file has them, so a header that states more than the file holds allocates nothing for them."""
     count, dim = header
-    stream = io.BytesIO(raw)
-    stream.readline()
-    words, matrix = [], np.empty((count, dim), dtype=np.float32)
+    words: list[str] = []
+    blocks: list[np.ndarray] = []
     width = 4 * dim
-    for row in range(count):
-        word = bytearray()
-        while (byte := stream.read(1)) not in (b" ", b""):
-            if byte != b"\n" or word:  # rows may end with a newline
-                word += byte
-        values = stream.read(width)
-        if len(values) < width:
-            raise DataError(f"the first line says {count} vectors of {dim} values; the file ends in vector "
-                            f"{row + 1}", path)
-        try:
-            words.append(word.decode("utf-8"))
-        except UnicodeDecodeError:
-            raise DataError(f"vector {row + 1}: its word is not UTF-8 (not a word2vec binary file?)", path) from None
-        matrix[row] = np.frombuffer(values, dtype="<f4")
-        if not np.isfinite(matrix[row]).all():
-            raise DataError(f"vector {row + 1} ({words[-1]!r}): NaN or infinite value", path)
-    return Vectors(words, matrix, str(path.resolve()))
+    per_block = max(1, READ_VALUES // dim)
+    for start in range(0, count, per_block):
+        block = np.empty((min(per_block, count - start), dim), dtype=np.float32)
+        for offset in range(len(block)):
+            row = start + offset
+            word = bytearray()
+            while (byte := stream.read(1)) not in (b" ", b""):
+                if byte != b"\n" or word:  # rows may end with a newline
+                    word += byte
+                if len(word) > 1 << 16:
+                    raise DataError(f"vector {row + 1}: no space after its word in 64 KiB (not a word2vec binary "
+                                    "file?)", path)
+            values = stream.read(width)
+            if len(values) < width:
+                raise DataError(f"the first line says {count} vectors of {dim} values; the file ends in vector "
+                                f"{row + 1}", path)
+            try:
+                words.append(word.decode("utf-8"))
+            except UnicodeDecodeError:
+                raise DataError(f"vector {row + 1}: its word is not UTF-8 (not a word2vec binary file?)", path) \
+                    from None
+            block[offset] = np.frombuffer(values, dtype="<f4")
+            if not np.isfinite(block[offset]).all():
+                raise DataError(f"vector {row + 1} ({words[-1]!r}): NaN or infinite value", path)
+        blocks.append(block)
+    return Vectors(words, _joined(blocks), str(path.resolve()))
+
 
 
 def coverage_lines(vectors: dict) -> list[tuple[str, str]]:
