@@ -18,6 +18,7 @@ from seqtag.training import fit
 from seqtag.data import reading
 from seqtag.data import labels as L
 from seqtag.data.corpus import Corpus, StreamedCorpus
+from seqtag.arguments import check_count, check_flag, check_name, check_path, checked_lines, optional_path
 from seqtag.errors import DataError
 from seqtag.package import package  # noqa: F401  (`seqtag package`: a model's wheel, found by name once installed)
 
@@ -113,10 +114,13 @@ class Model:
         from seqtag.runtime.tagging import check_output, render, tag_stream, tag_stream_parallel, units_from_lines
 
         _check_tagging(probs, nbest, window, None)
-        check_whole("workers", workers, 1)
-        _check_flag("split", split)
+        check_count("workers", workers)
+        check_flag("split", split)
         if isinstance(lines, (str, bytes)) or not isinstance(lines, Iterable):
             raise DataError(f"tag_lines takes lines (an iterable of str), not {type(lines).__name__}")
+        lines = checked_lines(lines)
+        if counts is not None and not isinstance(counts, dict) or not isinstance(source, str):
+            raise DataError(f"counts must be a dict or None and source a str, not {counts!r} and {source!r}")
         if columns is not None:
             columns = reading.ReadOptions(columns=columns).columns
         scheme = tagging.output_scheme(output_scheme, self.scheme)
@@ -171,12 +175,12 @@ class Model:
         patterns = [inputs] if isinstance(inputs, (str, Path)) else list(inputs) if isinstance(inputs, Iterable) else None
         if not patterns or not all(isinstance(p, (str, Path)) for p in patterns):
             raise DataError(f"inputs must be a path, a glob pattern or a list of them, not {inputs!r}")
-        _check_path("output_dir", output_dir)
+        check_path("output_dir", output_dir)
         for name, value in (("replace_invalid", replace_invalid), ("overwrite", overwrite)):
-            _check_flag(name, value)
+            check_flag(name, value)
         list(self.tag_lines([], input_format, output_format, window=window, columns=columns,  # the settings' checks
                             output_scheme=output_scheme, split=split))
-        check_whole("workers", workers, 1)
+        check_count("workers", workers)
         columns = reading.ReadOptions(columns=columns).columns if columns is not None else None
         settings = {"input_format": input_format, "output_format": output_format, "window": window,
                     "columns": columns, "output_scheme": output_scheme, "split": split}
@@ -209,7 +213,7 @@ class Model:
         from seqtag.data.bootstrap import check_samples
         from seqtag.data.evaluation import score_tagger
 
-        _check_flag("strict", strict)
+        check_flag("strict", strict)
         check_samples(bootstrap)
         if not isinstance(gold, Corpus):
             gold = self.read_gold(gold, **read_options)
@@ -229,8 +233,8 @@ class Model:
         same kind and nothing else, unless `overwrite`."""
         from seqtag.models.tagger import save_model
 
-        _check_path("path", path)
-        _check_flag("overwrite", overwrite)
+        check_path("path", path)
+        check_flag("overwrite", overwrite)
         path = Path(path)
         outputs.check_model_destination(path, self.kind, overwrite, [self.path] if self.path else [])
         info = {key: self.document[key] for key in ("config", "training", "metrics") if key in self.document}
@@ -273,14 +277,8 @@ def _check_tagging(probs, nbest, window, tokenized) -> None:
         raise DataError(f"probs must be True or False, not {probs!r}")
     if tokenized is not None and not isinstance(tokenized, bool):
         raise DataError(f"tokenized must be True, False or None, not {tokenized!r}")
-    check_whole("nbest", nbest, 0)
-    check_whole("window", window, 1)
-
-
-def check_whole(name: str, value, low: int) -> None:
-    """A count argument of the API (workers, actors, nbest, window, bootstrap): a whole number from `low` up."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise DataError(f"{name} must be a whole number from {low} up, not {value!r}")
+    check_count("nbest", nbest)
+    check_count("window", window)
 
 
 def load(path: str | Path, runtime: str = "auto", on_progress: Progress | None = None) -> Model:
@@ -324,7 +322,7 @@ def export(path: str | Path, format: str, output: str | Path | None = None, *, o
 
     path = _model_path(path)
     if output is not None:
-        _check_path("output", output)
+        check_path("output", output)
     if format not in EXPORT_FORMATS:
         raise DataError(f"format must be one of {', '.join(EXPORT_FORMATS)}, not {format!r}")
     outputs.check_folder_destination(Path(output or path), (*modeldir.EXPORT_FILES, "model.json"), path, overwrite)
@@ -337,7 +335,7 @@ def text_lines(stream, replace_invalid: bool = False) -> Iterator[str]:
     if isinstance(stream, (str, bytes)) or not isinstance(stream, Iterable):
         raise DataError(f"text_lines reads a binary stream (lines of bytes, such as sys.stdin.buffer), not "
                         f"{type(stream).__name__}")
-    _check_flag("replace_invalid", replace_invalid)
+    check_flag("replace_invalid", replace_invalid)
     return formats.decode_stdin(stream, replace=replace_invalid)
 
 
@@ -374,8 +372,8 @@ def read_corpus(path: str | Path, *, format: str | None = None, columns: list[st
                 to_scheme: L.Scheme | str | None = None, stream: bool = False) -> Corpus | StreamedCorpus:
     """A corpus file in any format (detected when `format` is None), its target `layer` checked (the last column
     by default) and, with `to_scheme`, converted. `stream=True` leaves it on disk, read again on every pass."""
-    _check_path("path", path)
-    _check_flag("stream", stream)
+    check_path("path", path)
+    check_flag("stream", stream)
     if to_scheme is not None and to_scheme not in reading.SCHEMES and not isinstance(to_scheme, L.Scheme):
         raise DataError(f"to_scheme must be one of {', '.join(reading.SCHEMES)}, not {to_scheme!r}")
     read = reading.ReadOptions(format, columns, layer, scheme, on_invalid)
@@ -385,18 +383,8 @@ def read_corpus(path: str | Path, *, format: str | None = None, columns: list[st
 
 def _model_path(value) -> Path:
     """A model argument: a folder's path, or the name of a bundled or installed model (seqtag.catalog)."""
-    _check_path("path", value)
+    check_path("path", value)
     return catalog.resolve(value)
-
-
-def _check_path(name: str, value) -> None:
-    if not isinstance(value, (str, Path)) or not str(value):
-        raise DataError(f"{name} must be a file path (str or pathlib.Path), not {value!r}")
-
-
-def _check_flag(name: str, value) -> None:
-    if not isinstance(value, bool):
-        raise DataError(f"{name} must be True or False, not {value!r}")
 
 
 read = read_corpus
@@ -409,8 +397,8 @@ def write(corpus: Corpus, path: str | Path, *, format: str = "canonical", overwr
     if seqtag wrote it as a canonical corpus, unless `overwrite`."""
     if not isinstance(corpus, (Corpus, StreamedCorpus)):
         raise DataError(f"write takes a corpus (from seqtag.read), not {type(corpus).__name__}")
-    _check_path("path", path)
-    _check_flag("overwrite", overwrite)
+    check_path("path", path)
+    check_flag("overwrite", overwrite)
     outputs.check_file_destination(path, "preprocess", overwrite, [corpus.source], "path")
     if layers is not None:
         if isinstance(corpus, StreamedCorpus):
@@ -436,7 +424,10 @@ def train(train: str | Path | None = None, dev: str | Path | None = None, test: 
     `model="auto"` trains each candidate kind and keeps the one with the best dev score (fit.fit_auto; within
     `time_budget` seconds where given); the model directory is written once, at the end."""
     read = reading.ReadOptions(format, columns, layer, scheme, on_invalid)
-    output = Path(output) if output is not None else None
+    for name, path in (("train", train), ("dev", dev), ("test", test)):
+        optional_path(name, path)
+    output = optional_path("output", output)
+    check_name("model", model)
     if train is None and not resume:
         train, dev, test = reading.SAMPLE["train"], reading.SAMPLE["dev"], reading.SAMPLE["test"]
         read = replace(read, columns=read.columns or reading.SAMPLE["columns"],

@@ -21,6 +21,8 @@ def regular_file(path: str | Path, error: type[SeqtagError] = DataError, folder_
         raise error("no such file (a part of the path is not a folder)", path) from None
     except OSError as e:
         raise error(f"cannot read: {e.strerror}", path) from None
+    except ValueError:  # a NUL character, which no file name holds
+        raise error("is not a file name: it holds a NUL character", repr(str(path))) from None
     if stat.S_ISDIR(mode):
         raise error(f"is a folder, expected a file{folder_hint}", path)
     if not stat.S_ISREG(mode):

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from seqtag import durable
+from seqtag.arguments import check_count
 from seqtag.errors import DataError
 from seqtag.runtime import files
 
@@ -79,7 +80,7 @@ def tag_files(model, inputs, output_dir, input_format: str = "raw", output_forma
 
     _ray()  # the extra, before any input is read
     model = api.load(model) if isinstance(model, (str, Path)) else model
-    api.check_whole("actors", actors, 1)
+    check_count("actors", actors)
     run, settings = model.plan_files(inputs, output_dir, input_format, output_format, window=window, columns=columns,
                                      output_scheme=output_scheme, replace_invalid=replace_invalid, overwrite=overwrite,
                                      split=split)
@@ -138,7 +139,7 @@ def tag_dataset(dataset: Any, model: Any, column: str = "text", *, runtime: str 
     api.load(model, runtime)  # a model that cannot be opened is refused here, not in every actor
     if not isinstance(column, str) or column not in dataset.columns():
         raise DataError(f"column must name a column of the dataset ({', '.join(dataset.columns())}), not {column!r}")
-    api.check_whole("actors", actors, 1)
-    api.check_whole("batch_size", batch_size, 1)
+    check_count("actors", actors)
+    check_count("batch_size", batch_size)
     return dataset.map_batches(_TextTagger, batch_size=batch_size, compute=ray.data.ActorPoolStrategy(size=actors),
                                num_cpus=1, fn_constructor_args=(str(model), runtime, column, tokenized))

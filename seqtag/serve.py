@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import time
 import types
@@ -26,6 +27,7 @@ from typing import Any
 
 from seqtag import api, catalog
 from seqtag.data import labels as L
+from seqtag.arguments import check_path
 from seqtag.errors import DataError, SeqtagError
 
 EXTRA = "seqtag serve needs the [serve] extra: pip install 'seqtag-nlp[serve]'"
@@ -87,10 +89,14 @@ class Served:
 
 def load_models(models) -> dict[str, Served]:
     """{name: Served} from model names or folders (a folder is named by its last part)."""
-    if not models:
-        raise DataError("give at least one model to serve (-m NAME or -m FOLDER)")
+    if isinstance(models, (str, os.PathLike)):
+        models = [models]
+    if not isinstance(models, (list, tuple)) or not models:
+        raise DataError(f"give at least one model to serve (-m NAME or -m FOLDER; in Python a list of names or "
+                        f"folders), not {models!r:.60}")
     served = {}
     for given in models:
+        check_path("a model", given)
         path = catalog.resolve(given)
         name = str(given) if path != Path(given) else Path(given).name
         if name in served:

@@ -12,7 +12,7 @@ PACKAGE = ROOT / "seqtag"
 
 # lowest first; a module may import its own layer and those below
 LAYERS = [
-    ("seqtag.errors", "seqtag.inputs", "seqtag.schema", "seqtag.version", "seqtag.schedule", "seqtag.settings", "seqtag.kinds", "seqtag.outputs",
+    ("seqtag.errors", "seqtag.inputs", "seqtag.schema", "seqtag.arguments", "seqtag.version", "seqtag.schedule", "seqtag.settings", "seqtag.kinds", "seqtag.outputs",
      "seqtag.durable", "seqtag.modeldir", "seqtag.bundled", "seqtag.catalog"),
     ("seqtag.data",),
     ("seqtag.models",),

@@ -14,6 +14,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from seqtag.arguments import COUNTS
 from seqtag.cli import options as shared
 from seqtag.cli.app import app, fail, main, reports_errors, run  # noqa: F401 (main, run: the entry points)
 from seqtag.cli.options import (AUTO, AUTO_CANDIDATES, COMPARABLE, COMPARED_BY_DEFAULT, DEFAULT_KIND, BootstrapOpt,
@@ -247,7 +248,7 @@ def tag(
     output_scheme: Annotated[Optional[EntityScheme], typer.Option("--output-scheme", help="Write entity labels in "
                              "this scheme (default: the model's, that of its training data).")] = None,
     window: Annotated[int, typer.Option(
-        "--window", min=1, help="Sentences read and tagged at a time (a model's context layer pools mentions "
+        "--window", min=COUNTS["window"][0], max=COUNTS["window"][1], help="Sentences read and tagged at a time (a model's context layer pools mentions "
         "within them; --batch-size in train is padded tokens per training batch)."
     )] = 2000,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", min=1, hidden=True)] = None,  # --window's old name
@@ -255,14 +256,14 @@ def tag(
                                "instead of stopping.")] = False,
     probs: Annotated[bool, typer.Option("--probs", help="Add each label's probability (CRF marginals or "
                      "softmax), and in jsonl each entity span's (BiLSTM models).")] = False,
-    nbest: Annotated[int, typer.Option("--nbest", min=0, max=1000, help="Add the N best label sequences with their "
+    nbest: Annotated[int, typer.Option("--nbest", min=COUNTS["nbest"][0], max=COUNTS["nbest"][1], help="Add the N best label sequences with their "
                      "scores (CRF and HMM models, jsonl output).")] = 0,
     min_prob: Annotated[Optional[float], typer.Option("--min-prob", min=0, max=1, help="Write as O the entity spans "
                         "with a token less probable than this (CRF marginals or softmax; BiLSTM models).")] = None,
     runtime: Annotated[Runtime, typer.Option("--runtime", help="auto: onnxruntime for a BiLSTM (the network is "
                        "exported into the model folder on first use), else PyTorch; or torch, onnx, or onnx-int8 "
                        "(int8 weights: faster, labels may differ slightly).")] = "auto",
-    workers: Annotated[int, typer.Option("--workers", min=1, max=256, help="Tagging processes (output stays in "
+    workers: Annotated[int, typer.Option("--workers", min=COUNTS["workers"][0], max=COUNTS["workers"][1], help="Tagging processes (output stays in "
                        "input order).")] = 1,
     inputs: Annotated[Optional[list[str]], typer.Option("--input", help="Tag these files (paths or quoted glob "
                       "patterns, repeatable) into --output-dir instead of stdin to stdout.")] = None,
@@ -276,7 +277,7 @@ def tag(
                      "sentence.")] = True,
     overwrite: OverwriteOpt = False,
     engine: Annotated[Engine, typer.Option("--engine", help="--input: tag here, or on Ray (the [ray] extra).")] = "local",
-    actors: Annotated[int, typer.Option("--actors", min=1, max=4096, help="--engine ray: Ray actors, each "
+    actors: Annotated[int, typer.Option("--actors", min=COUNTS["actors"][0], max=COUNTS["actors"][1], help="--engine ray: Ray actors, each "
                       "holding the model once.")] = 1,
     address: Annotated[Optional[str], typer.Option("--address", help="--engine ray: auto, ray://HOST:PORT.")] = None,
 ) -> None:
