@@ -207,6 +207,8 @@ async def _body(request, limit: int) -> dict:
         body = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as error:
         raise Refused(400, f"the body is not JSON: {error}") from None
+    except RecursionError:
+        raise Refused(400, "the body is not JSON seqtag reads: nested too deeply") from None
     if not isinstance(body, dict):
         raise Refused(400, "the body must be a JSON object such as {\"text\": \"...\"}")
     return body

@@ -266,3 +266,15 @@ def test_a_hub_dataset_offline_is_one_line_without_the_hub_clients_retries(tmp_p
     assert done.stderr.count("\n") == 1 and "Retry" not in done.stderr, done.stderr
     assert done.stderr.startswith("error: someone/no-such-corpus: cannot load dataset: the Hugging Face Hub cannot "
                                   "be reached")
+
+
+@pytest.mark.parametrize("fmt, text", [
+    ("jsonl", "[" * 100_000 + "]" * 100_000), ("jsonl", '{"tokens": ' + "[" * 100_000 + "]" * 100_000 + "}"),
+    ("doccano", '{"text": ' + "[" * 100_000 + "]" * 100_000 + "}"),
+    ("labelstudio", "[" + '{"data": ' * 50_000 + "1" + "}" * 50_000 + "]"),
+])
+def test_json_nested_too_deeply_is_an_error_at_its_line(tmp_path, fmt, text):
+    path = tmp_path / "deep.json"
+    path.write_text("\n" + text + "\n")
+    with pytest.raises(DataError, match=r"deep\.json:2: invalid JSON: nested too deeply"):
+        formats.read_corpus(path, fmt)

@@ -102,7 +102,7 @@ def test_texts_tokens_probs_and_nbest(server):
 
 
 @pytest.mark.parametrize("body, status, message", [
-    (b"{not json", 400, "the body is not JSON"),
+    (b"{not json", 400, "the body is not JSON"), (b"[" * 9_000 + b"]" * 9_000, 400, "nested too deeply"),
     (b"[1, 2]", 400, "must be a JSON object"),
     ({"model": "en-ner"}, 400, "give one of text"),
     ({"model": "en-ner", "text": "a", "tokens": [["a"]]}, 400, "give one of text"),

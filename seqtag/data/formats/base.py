@@ -123,3 +123,5 @@ def json_line(line: str, path: str, number: int):
         return json.loads(line)
     except json.JSONDecodeError as e:
         raise DataError(f"invalid JSON: {e.msg} (column {e.colno})", path, number) from None
+    except RecursionError:
+        raise DataError("invalid JSON: nested too deeply", path, number) from None

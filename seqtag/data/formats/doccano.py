@@ -27,7 +27,7 @@ def looks_like(line: str) -> bool:
     """Whether a JSON line is a doccano record (a text with spans) rather than seqtag's token lists."""
     try:
         record = json.loads(line)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         return False
     return isinstance(record, dict) and "text" in record
 
