@@ -9,6 +9,8 @@ import pytest
 import seqtag
 from seqtag.errors import SeqtagError
 
+import contract
+
 pytestmark = pytest.mark.slow  # trains models or runs the CLI many times: not in the fast set
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,13 +67,9 @@ def calls(models: Path, tmp: Path):
     yield "Model.save", "overwrite", lambda v: hmm.save(tmp / "saved", overwrite=v)
 
 
-def snapshot(folder: Path) -> dict:
-    return {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
-
-
 def test_every_public_function_refuses_every_wrong_value_with_a_seqtag_error(models, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # a relative path that is valid is written here
-    before = snapshot(models)
+    before = contract.snapshot(models)
     tried, failures = 0, []
     for name, argument, call in calls(models, tmp_path):
         for label, value in WRONG.items():
@@ -89,7 +87,7 @@ def test_every_public_function_refuses_every_wrong_value_with_a_seqtag_error(mod
                 failures.append(f"{name}({argument}={value!r}): accepted")
     assert tried >= 200
     assert not failures, "\n".join(failures)
-    assert snapshot(models) == before
+    contract.assert_kept(before, contract.snapshot(models))
 
 
 def test_a_model_loaded_by_any_runtime_saves_tags_and_evaluates(models, tmp_path):

@@ -11,6 +11,7 @@ import pytest
 import seqtag
 from seqtag.errors import SeqtagError
 
+import contract
 from conftest import DATA
 
 COLUMNS = ["word", "pos", "chunk", "ner"]
@@ -70,7 +71,7 @@ def models(tmp_path_factory):
 def test_every_parameter_of_every_public_call_given_any_wrong_value_raises_only_seqtag_errors(models, tmp_path,
                                                                                                monkeypatch):
     monkeypatch.chdir(tmp_path)  # where a value that is a valid relative path is written
-    before = {p: p.read_bytes() for p in [*models.rglob("*"), *DATA.rglob("*")] if p.is_file()}
+    before = contract.snapshot(models, DATA)
     tried, failures = 0, []
     for name, function, valid in public_calls(models, tmp_path):
         called(function, valid)  # the valid call works
@@ -88,4 +89,4 @@ def test_every_parameter_of_every_public_call_given_any_wrong_value_raises_only_
                     failures.append(f"{name}({parameter}={value!r}): {type(error).__name__}: {error}"[:300])
     assert tried >= 1000, tried
     assert not failures, f"{len(failures)} of {tried}:\n" + "\n".join(failures)
-    assert {p: p.read_bytes() for p in before} == before
+    contract.assert_kept(before, contract.snapshot(models, DATA))

@@ -16,6 +16,7 @@ import seqtag
 from seqtag.cli import commands as cli
 from seqtag.errors import DataError
 
+import contract
 from conftest import DATA, write_inputs
 
 RUNNER = CliRunner()
@@ -106,12 +107,6 @@ def test_refused_before_anything_is_written(hmm_model, tmp_path, case):
         assert not out.exists()
 
 
-def snapshot(*folders: Path) -> dict:
-    """Every entry under `folders`: a link's target, a file's bytes."""
-    return {str(p): (("link", str(p.readlink())) if p.is_symlink() else ("file", p.read_bytes()) if p.is_file()
-                     else ("other", None)) for folder in folders for p in sorted(folder.rglob("*"))}
-
-
 @pytest.mark.parametrize("overwrite", [[], ["--overwrite"]])
 def test_a_link_among_the_outputs_is_replaced_never_written_through(hmm_model, tmp_path, overwrite):
     """An output name or the manifest that is a link to an input, to the model or to any file: what it points at
@@ -121,9 +116,9 @@ def test_a_link_among_the_outputs_is_replaced_never_written_through(hmm_model, t
     out.mkdir()
     (out / paths[0].name).symlink_to(paths[1])
     (out / MANIFEST).symlink_to(hmm_model / "model.json")
-    kept = snapshot(tmp_path / "in", hmm_model)
+    kept = contract.snapshot(tmp_path / "in", hmm_model)
     result = run_files(hmm_model, str(tmp_path / "in" / "*.txt"), out, *overwrite)
-    assert snapshot(tmp_path / "in", hmm_model) == kept
+    assert contract.snapshot(tmp_path / "in", hmm_model) == kept
     assert f"{out / MANIFEST}: it is a link" in result.output  # a damaged manifest is said once, as what it is
     if not overwrite:
         assert result.exit_code == 2 and "its manifest is damaged" in result.output

@@ -8,7 +8,6 @@ the test's world (corpora, models, a user's own files) is hashed before and afte
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
@@ -25,6 +24,7 @@ from seqtag.cli import commands as cli
 from seqtag.training import fit
 from seqtag.data import reading
 
+import contract
 from conftest import DATA
 
 pytestmark = pytest.mark.slow  # trains models or runs the CLI many times: not in the fast set
@@ -126,19 +126,6 @@ def world(tmp_path_factory) -> Path:
     shutil.copytree(models / "hmm", mine / "compare" / "majority")  # a hmm where compare would put a majority model
     (mine / "read_only").mkdir()
     return w
-
-
-def snapshot(root: Path) -> dict[str, str]:
-    """Every file's and folder's path under root, with the file's hash: what a command must leave as it was."""
-    state = {}
-    for folder, dirs, files in os.walk(root):
-        for name in dirs:
-            state[os.path.relpath(os.path.join(folder, name), root) + "/"] = "dir"
-        for name in files:
-            path = os.path.join(folder, name)
-            with open(path, "rb") as f:
-                state[os.path.relpath(path, root)] = hashlib.sha256(f.read()).hexdigest()
-    return state
 
 
 def invoke(argv: list[str], stdin: bytes, monkeypatch, capfd) -> tuple[int, str]:
@@ -433,7 +420,7 @@ STDIN_CASES = {  # cases about what arrives on stdin
 
 
 def check(case, argv: str, stdin: bytes, code: int, message: str, world: Path, monkeypatch, capfd):
-    before = snapshot(world)
+    before = contract.snapshot(world)
     monkeypatch.chdir(world / "mine")
     got, err = invoke(shlex.split(argv.format(w=world)), stdin, monkeypatch, capfd)
     lines = err.strip().splitlines()
@@ -441,7 +428,7 @@ def check(case, argv: str, stdin: bytes, code: int, message: str, world: Path, m
     assert lines and lines[-1].startswith("error: ") and message in lines[-1], f"{case}: {err}"
     assert sum(line.startswith("error:") for line in lines) == 1, err
     assert "Traceback" not in err and "Warning" not in err, err
-    assert snapshot(world) == before, f"{case} changed the files it was given"
+    contract.assert_kept(before, contract.snapshot(world), what=case)  # a refused command changes nothing
     assert not (world / "mine" / "PWNED").exists() and not Path("PWNED").exists()
 
 
