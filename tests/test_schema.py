@@ -95,6 +95,15 @@ def test_every_field_of_a_bilstm_model_json_edited_works_or_is_refused_by_name(t
     fields = [p for p in leaves(document) if p[0] in ("tagger", "training", "kind", "labels", "weights", "scheme",
                                                       "layer", "features", "train_words", "format_version")]
     check_every_field(model, tmp_path, fields)
+    # sizes the weights do not have are refused before the network is built (it would take gigabytes)
+    import resource
+
+    for key, value in (("hidden", 8192), ("char_hidden", 4096), ("layers", 16)):
+        folder = edited(model, tmp_path, ("tagger", "config", key), value)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        with pytest.raises(ModelFormatError, match="model.json describes .* the weights hold"):
+            seqtag.load(folder, runtime="torch")
+        assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak < 200_000  # KB: nothing of their size
 
 
 def test_a_wrong_field_names_itself(hmm_model, tmp_path):
