@@ -84,6 +84,32 @@ def test_onnx_is_the_default_runtime_exported_once_and_stamped(ner_model, tmp_pa
     assert redone.stdout == first.stdout
 
 
+def test_a_graph_without_a_stamp_is_not_run_beside_weights_and_the_advice_works(ner_model, tmp_path):
+    """A model.onnx that no stamp ties to the weights beside it (an older export, or someone's file) is never run in
+    their place: auto tags with PyTorch and says why, --runtime onnx refuses, and the refusal's command fixes it."""
+    onnx = pytest.importorskip("onnx")
+    import shutil
+
+    model = tmp_path / "model"
+    shutil.copytree(ner_model, model, ignore=shutil.ignore_patterns("model.onnx", "decoder.npz", "context.npz"))
+    expected = _tag(model, "--runtime", "torch").stdout
+    assert run("export", "-m", model, "--format", "onnx") == 0
+    graph = onnx.load(str(model / "model.onnx"))
+    del graph.metadata_props[:]
+    onnx.save(graph, str(model / "model.onnx"))
+    unstamped = (model / "model.onnx").read_bytes()
+    auto = _tag(model)
+    assert auto.returncode == 0 and auto.stdout == expected and b"has no stamp" in auto.stderr, auto.stderr
+    refused = _tag(model, "--runtime", "onnx")
+    assert refused.returncode == 3 and b"has no stamp" in refused.stderr
+    assert (model / "model.onnx").read_bytes() == unstamped  # not seqtag's to replace unasked
+    advice = refused.stderr.decode().split("`")[1].split()
+    assert advice[:2] == ["seqtag", "export"]
+    assert run(*advice[1:]) == 0
+    again = _tag(model, "--runtime", "onnx")
+    assert again.returncode == 0 and again.stdout == expected
+
+
 def test_without_a_writable_folder_auto_runs_pytorch_and_onnx_says_why(ner_model, tmp_path, monkeypatch):
     pytest.importorskip("onnxruntime")
     import shutil

@@ -19,7 +19,8 @@ from seqtag.data import reading
 from seqtag.models.loading import load_model
 
 from conftest import DATA
-from test_hostile import NER, snapshot
+from contract import snapshot
+from test_hostile import NER
 
 pytestmark = pytest.mark.slow  # trains models or runs the CLI many times: not in the fast set
 

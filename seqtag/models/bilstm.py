@@ -26,7 +26,7 @@ from seqtag.models.encoding import NUM_CASES, Encoder, batched_windows, char_big
 from seqtag.errors import DataError
 from seqtag.schedule import NETWORK, network_for
 from seqtag.settings import BiLSTMConfig
-from seqtag.models.tagger import Tagger
+from seqtag.models.tagger import Tagger, check_shapes
 from seqtag.data.vocab import Vocabulary
 
 
@@ -386,9 +386,12 @@ class BiLSTMTagger(Tagger):
         unset = [key for key in (*NETWORK, "word_dim") if getattr(config, key) is None]
         if unset:  # a trained model records what its training resolved
             raise ValueError(f"model.json's tagger config lacks {', '.join(unset)}")
-        _check_shapes(cls, document, config, vocabularies, tensors)
-        tagger = cls(document["layer"], L.Scheme(document["scheme"]), document["labels"], document["features"],
-                     config, vocabularies, device)
+        def build(on: str) -> BiLSTMTagger:
+            return cls(document["layer"], L.Scheme(document["scheme"]), document["labels"], document["features"],
+                       config, vocabularies, on)
+        with torch.device("meta"):  # a size edited in model.json is refused before memory is taken for it
+            check_shapes(build("meta").network, tensors, optional={"has_vector"})
+        tagger = build(device)
         if tagger.network.has_vector is not None and "has_vector" not in tensors:  # saved before pretrained tables
             tensors = {**tensors, "has_vector": tagger.network.has_vector}
         tagger.network.load_state_dict(tensors)
@@ -495,18 +498,3 @@ def label_order(seen: set[str], internal: L.Scheme) -> list[str]:
         return ["B", "M", "E", "S"]
     types = sorted({tag[2:] for tag in seen if tag != "O"})  # every non-O tag of a checked layer is in a span
     return ["O"] + [f"{p}-{t}" for t in types for p in "BIES"]
-
-
-def _check_shapes(cls, document: dict, config: BiLSTMConfig, vocabularies: dict, tensors: dict) -> None:
-    """The network that model.json describes, built on the meta device (no memory), against the weights: a size
-    edited in model.json is refused before gigabytes are allocated for it."""
-    with torch.device("meta"):
-        shaped = cls(document["layer"], L.Scheme(document["scheme"]), document["labels"], document["features"],
-                     config, vocabularies, "meta")
-    for name, expected in shaped.network.state_dict().items():
-        found = tensors.get(name)
-        if found is None and name == "has_vector":  # saved before pretrained tables: made at load
-            continue
-        if found is None or tuple(found.shape) != tuple(expected.shape):
-            raise ValueError(f"model.json describes {name} as {tuple(expected.shape)}, the weights hold "
-                             f"{'none' if found is None else tuple(found.shape)}")

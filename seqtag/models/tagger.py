@@ -206,6 +206,18 @@ def load_weights(folder: Path, document: dict, name: str = WEIGHTS_PT, device: s
     return tensors
 
 
+def check_shapes(network, tensors: dict, optional: set[str] = frozenset()) -> None:
+    """That the weights hold every tensor of `network` (built as model.json describes it; on the meta device it
+    takes no memory) in its shape, `optional` ones aside; ValueError naming the first that differs."""
+    for name, expected in network.state_dict().items():
+        found = tensors.get(name)
+        if found is None and name in optional:
+            continue
+        if found is None or tuple(found.shape) != tuple(expected.shape):
+            raise ValueError(f"model.json describes {name} as {tuple(expected.shape)}, the weights hold "
+                             f"{'none' if found is None else tuple(found.shape)}")
+
+
 def load_tensors(path: Path, device: str = "cpu") -> dict:
     """A weights or checkpoint file as a dict of arrays/tensors. torch files are read with weights_only=True and
     numpy files without pickle, so a planted payload is refused unrun; any damage is a ModelFormatError."""

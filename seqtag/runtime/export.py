@@ -22,7 +22,7 @@ from seqtag.data.corpus import Sentence
 from seqtag.data.formats.text import file_sha256
 from seqtag import durable, kinds
 from seqtag.errors import DataError
-from seqtag.modeldir import CONTEXT_FILE, DECODER_FILE, INT8_FILE, ONNX_FILE, TORCHSCRIPT_FILE, WEIGHTS_PT
+from seqtag.modeldir import CONTEXT_FILE, DECODER_FILE, INT8_FILE, ONNX_FILE, TORCHSCRIPT_FILE, WEIGHTS_NPZ, WEIGHTS_PT
 
 STAMP = "seqtag_model_json_sha256"  # in model.onnx's metadata: the files the graph was exported with (see below)
 # What a graph is tied to: the model (model.json, weights.pt) it was exported from, and the decoder and context
@@ -52,6 +52,10 @@ def belongs(folder: Path, stamp: str | None) -> bool:
         if not path.exists() or file_sha256(path) != digest:
             return False
     return True
+
+
+def has_weights(folder: Path) -> bool:
+    return (folder / WEIGHTS_PT).exists() or (folder / WEIGHTS_NPZ).exists()
 
 
 def input_names(tagger) -> list[str]:

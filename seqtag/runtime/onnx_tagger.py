@@ -36,7 +36,8 @@ DECODE_TOKENS = 2048  # padded tokens per Viterbi batch: few numpy calls per tok
 def onnx_predictor(model_dir: Path, on_progress=lambda event: None, int8: bool = False,
                    document: dict | None = None) -> OnnxTagger:
     """The ONNX runtime for a BiLSTM model directory, exporting the network into it first where the graph is
-    missing or was exported from another model.json (a graph exported before stamps existed is run as it is).
+    missing or was exported from another model.json. A graph without a stamp runs only where no weights lie beside it
+    (a serving folder of an older export); beside weights it cannot be shown to be theirs, and is refused.
     `int8`: the graph with its weights quantized to int8 (made from the float one)."""
     model_dir = Path(model_dir)
     name = INT8_FILE if int8 else ONNX_FILE
@@ -44,6 +45,10 @@ def onnx_predictor(model_dir: Path, on_progress=lambda event: None, int8: bool =
     if predictor is not None and predictor.damaged and predictor.stamp is None:  # not seqtag's to rebuild
         raise ModelFormatError(f"{predictor.damaged}; `seqtag export -m {model_dir} --format onnx` writes them "
                                "again", model_dir)
+    if predictor is not None and predictor.stamp is None and exporting.has_weights(model_dir):
+        raise ModelFormatError(f"{name} has no stamp tying it to the weights beside it (an older export, or not "
+                               f"seqtag's), so it is not run in their place: `seqtag export -m {model_dir} --format "
+                               "onnx` writes a stamped one, or --runtime torch runs the weights", model_dir)
     if predictor is not None and not predictor.damaged and exporting.belongs(model_dir, predictor.stamp):
         if predictor.misfit:  # refused here, not at the first batch as onnxruntime's internal error
             raise ModelFormatError(f"{name} does not take the inputs this model gives it ({predictor.misfit}); "
