@@ -3,6 +3,12 @@ one-sentence and 20-sentence requests; latency percentiles, throughput, errors a
 `seqtag tag`'s throughput on the same sentences through stdin (in the same run).
 
     python benchmarks/serve_load.py [-m en-ner] [--requests 400] [--seconds 30] [--clients 1,8,32,128]
+    python benchmarks/serve_load.py --soak 100000   # the server's RSS over that many requests, then SIGTERM under load
+
+--soak N sends N one-sentence requests from 32 clients and prints the server's resident memory every tenth of them;
+then 32 clients send requests while the server gets SIGTERM, and each request's outcome is counted: answered (200),
+turned away (503), refused (no connection: the server had stopped accepting), or lost (sent on a connection, then
+no answer).
 
 Run it with nothing else running: it times processes on this machine's cores.
 """
@@ -77,6 +83,66 @@ def level(port: int, model: str, clients: int, per_request: int, requests: int, 
             "sentences_per_s": round(sentences[0] / wall, 1), "median_ms": round(1000 * statistics.median(ordered), 1)}
 
 
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def soak(server: subprocess.Popen, port: int, model: str, requests: int) -> None:
+    step = max(1, requests // 10)
+    print(json.dumps({"requests": 0, "server_rss_mb": round(rss_mb(server.pid), 1)}), flush=True)
+    for done in range(step, requests + 1, step):
+        result = level(port, model, 32, 1, step, 3600)
+        print(json.dumps({"requests": done, "errors": result["errors"], "p99_ms": result["p99_ms"],
+                          "server_rss_mb": round(rss_mb(server.pid), 1)}), flush=True)
+
+
+def shutdown_under_load(server: subprocess.Popen, port: int, model: str, clients: int = 32) -> dict:
+    """SIGTERM after 2 s of load from `clients` clients; every request's outcome, counted."""
+    import signal
+
+    outcomes = {"answered": 0, "turned_away": 0, "refused": 0, "lost": 0, "other": 0}
+    lock = threading.Lock()
+    stop = time.perf_counter() + 10
+
+    def client(i: int) -> None:
+        connection = None
+        while time.perf_counter() < stop:
+            if connection is None:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                try:
+                    connection.connect()
+                except ConnectionRefusedError:
+                    with lock:
+                        outcomes["refused"] += 1
+                    return
+            body = json.dumps({"model": model, "text": TEXTS[i % len(TEXTS)], "split": False}).encode()
+            try:
+                connection.request("POST", "/tag", body, {"Content-Type": "application/json"})
+            except OSError:  # the server closed this idle connection: the request never left
+                connection = None
+                continue
+            try:
+                response = connection.getresponse()
+                response.read()
+                key = {200: "answered", 503: "turned_away"}.get(response.status, "other")
+            except (OSError, http.client.HTTPException):
+                key, connection = "lost", None
+            with lock:
+                outcomes[key] += 1
+
+    with ThreadPoolExecutor(clients) as pool:
+        futures = [pool.submit(client, i) for i in range(clients)]
+        time.sleep(2)
+        server.send_signal(signal.SIGTERM)
+        for future in futures:
+            future.result()
+    outcomes["server_exit"] = server.wait(60)
+    return outcomes
+
+
 def tag_throughput(model: str, times: int = 40) -> float:
     text = "\n".join(TEXTS * times) + "\n"
     started = time.perf_counter()
@@ -91,12 +157,17 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--clients", default="1,8,32,128")
+    parser.add_argument("--soak", type=int, default=0, help="requests of the memory soak (then the SIGTERM run)")
     args = parser.parse_args()
     server = subprocess.Popen([sys.executable, "-m", "seqtag", "serve", "-m", args.model, "--port", "0"],
                               stderr=subprocess.PIPE, text=True)
     try:
         line = server.stderr.readline()
         port = int(line.rsplit(":", 1)[1].split()[0])
+        if args.soak:
+            soak(server, port, args.model, args.soak)
+            print(json.dumps({"shutdown under load": shutdown_under_load(server, port, args.model)}), flush=True)
+            return
         print(json.dumps({"seqtag tag, sentences per s (stdin, one process, start-up included)":
                           tag_throughput(args.model)}), flush=True)
         for per_request in (1, 20):
@@ -105,8 +176,9 @@ def main() -> None:
                 result["server_peak_rss_mb"] = round(peak_rss_mb(server.pid), 1)
                 print(json.dumps(result), flush=True)
     finally:
-        server.terminate()
-        server.wait(30)
+        if server.poll() is None:
+            server.terminate()
+            server.wait(30)
 
 
 if __name__ == "__main__":
