@@ -145,3 +145,20 @@ def test_a_toml_file_of_the_wrong_shape_is_refused_naming_the_file(tmp_path, tex
     with pytest.raises(DataError, match=re.escape(expected)) as refusal:
         settings.load_config(config)
     assert str(config) in str(refusal.value)
+
+
+def test_a_network_too_large_for_the_memory_is_refused_before_it_is_allocated(tmp_path, monkeypatch):
+    """Sizes within their bounds can still make a network larger than the machine: its size is estimated on the
+    meta device (no memory) and refused in one line, where allocating it would fail or end in the OOM killer."""
+    import resource
+
+    from seqtag.errors import DataError
+    from seqtag.training import devices
+
+    monkeypatch.setattr(devices, "free_memory", lambda device: 24e9)  # this machine's, on any machine
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(DataError, match=r"the network would have 98\.\d+ GB of weights.*lower --hidden or --layers"):
+        seqtag.train(hidden=8192, layers=16, max_epochs=1, output=tmp_path / "huge")
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 500_000  # KB
+    assert not (tmp_path / "huge").exists()

@@ -63,3 +63,45 @@ def score_sharded(tagger, dev: Corpus, rank: int, world: int) -> dict:
     for r, part in enumerate(gathered):
         predicted[r::world] = part
     return score_tagger(tagger, dev, predicted=predicted)
+
+
+def fitting(build, estimate_config, device: str):
+    """`build(device, config)` (a new tagger), refused in one line where its network cannot be trained in the memory
+    `device` has free. The network `estimate_config` describes (the settings, its sizes resolved, without pretrained
+    rows) is first built on the meta device, which takes no memory: its weights, gradients and Adam's two moments
+    are four copies of its parameters (activations come on top)."""
+    with torch.device("meta"):
+        weights = sum(p.numel() * p.element_size() for p in build("meta", estimate_config).network.parameters())
+    free = free_memory(device)
+    if free is not None and 4 * weights > free:
+        raise DataError(f"the network would have {weights / 1e9:.2f} GB of weights, and training keeps four times "
+                        f"that (weights, gradients, Adam's moments); {free / 1e9:.2f} GB is free on {device}: lower "
+                        "--hidden or --layers")
+    try:
+        return build(device, None)
+    except (RuntimeError, MemoryError) as error:
+        if not isinstance(error, MemoryError) and "alloc" not in str(error).lower():
+            raise
+        raise DataError("the network's weights do not fit in this machine's memory: lower --hidden or --layers") \
+            from None
+
+
+def free_memory(device: str) -> int | None:
+    """Bytes free for this process on `device` (None where it cannot be told): a GPU's free memory; on a CPU the
+    system's available memory, within an address-space limit where one is set."""
+    if device.startswith("cuda"):
+        return torch.cuda.mem_get_info(torch.device(device))[0]
+    free = None
+    try:
+        with open("/proc/meminfo") as info:
+            free = next(int(line.split()[1]) * 1024 for line in info if line.startswith("MemAvailable:"))
+        import resource
+
+        limit = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if limit != resource.RLIM_INFINITY:
+            with open("/proc/self/statm") as statm:
+                used = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+            free = min(free, limit - used)
+    except (OSError, StopIteration, ValueError, ImportError):
+        return free
+    return free

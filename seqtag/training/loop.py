@@ -18,11 +18,11 @@ import torch
 from seqtag.training import checkpoint, context_fit
 from seqtag.models.bilstm import BiLSTMConfig, BiLSTMTagger, TrainingCounts
 from seqtag.data.corpus import Corpus, Sentence, StreamedCorpus
-from seqtag.training.devices import resolve_device, score_sharded, start_distributed
+from seqtag.training.devices import fitting, resolve_device, score_sharded, start_distributed
 from seqtag.models.encoding import batched_windows
 from seqtag.errors import SeqtagError
 from seqtag.data.evaluation import BEFORE_REFIT, CROSS_FITTED, score_tagger
-from seqtag.schedule import RESOLVED, ema_for, lr_factor, schedule_for
+from seqtag.schedule import RESOLVED, ema_for, lr_factor, network_for, schedule_for
 from seqtag.settings import RunConfig, TrainConfig
 from seqtag.models.tagger import Trained, TrainRun
 from seqtag.modeldir import CHECKPOINT_FILE, TRAIN_LOG_FILE
@@ -168,7 +168,11 @@ def train_bilstm(
         tagger, started_from = init.adapted(config.init, counts, layer, train.schemes[layer], device,
                                             on_progress or (lambda event: None))
     else:
-        tagger = BiLSTMTagger.build(counts, layer, train.schemes[layer], model_config, features, device)
+        sizes = {k: v for k, v in network_for(sum(counts.words.values()), device).items()
+                 if getattr(model_config, k, None) is None}  # what build resolves: the estimate's network is it
+        tagger = fitting(lambda on, estimated: BiLSTMTagger.build(counts, layer, train.schemes[layer], estimated or
+                                                                  model_config, features, on),
+                         replace(model_config, embeddings=None, **sizes), device)
     network = tagger.network
     rare = counts.rare_words()
     if isinstance(train, StreamedCorpus):
