@@ -406,3 +406,14 @@ def test_resume_refuses_a_dev_or_train_file_that_changed_since_the_run(tmp_path)
         assert (tmp_path / "m" / "model.json").read_bytes() == before
         (tmp_path / name).write_text(original)
     assert run("train", "-o", tmp_path / "m", "--resume", "--max-epochs", "2").exit_code == 0  # the same data again
+
+
+def test_memory_running_out_is_one_line_saying_so_not_an_internal_error(monkeypatch, capsys):
+    from seqtag.cli import app
+
+    for error in (MemoryError(), RuntimeError("[enforce fail at alloc_cpu.cpp:127] DefaultCPUAllocator: can't "
+                                              "allocate memory: you tried to allocate 1073741824 bytes"),
+                  RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")):
+        message, code = app._described(error)
+        assert code == 2 and message.startswith("out of memory: ") and "--batch-size" in message
+    assert app._described(RuntimeError("a bug"))[1] == 4

@@ -58,6 +58,10 @@ def _described(error: BaseException) -> tuple[str, int]:
     if isinstance(error, OSError) and error.strerror:
         where = f"{error.filename}: " if error.filename else ""
         return f"{where}{error.strerror}", 2
+    if isinstance(error, MemoryError) or (isinstance(error, RuntimeError) and (
+            "can't allocate memory" in str(error) or "out of memory" in str(error).lower())):
+        return ("out of memory: this run asked for more than the machine (or the GPU) has free; lower --batch-size, "
+                "--hidden or --layers, or --window when tagging", 2)
     return (f"internal error, please report it: {type(error).__name__}: {error} (seqtag --debug COMMAND ... shows "
             "the traceback)", 4)
 
