@@ -119,7 +119,7 @@ class Model:
         if isinstance(lines, (str, bytes)) or not isinstance(lines, Iterable):
             raise DataError(f"tag_lines takes lines (an iterable of str), not {type(lines).__name__}")
         lines = checked_lines(lines)
-        if counts is not None and not isinstance(counts, dict) or not isinstance(source, str):
+        if (counts is not None and not isinstance(counts, dict)) or not isinstance(source, str):
             raise DataError(f"counts must be a dict or None and source a str, not {counts!r} and {source!r}")
         if columns is not None:
             columns = reading.ReadOptions(columns=columns).columns

@@ -5,8 +5,8 @@ under a temporary name that carries the writer's process id (".model.onnx.seqtag
 for a staged folder) and renamed over its place. A later run removes such a leftover only once that process is gone,
 so a kill never blocks a folder and a writer still under way in another process is never disturbed. The names are
 ones a user would not choose, and a folder is removed only where it proves seqtag made it: its marker (STAGING_MARK)
-holds the id of the process named in its name. Each moment at
-which a kill matters is named (WRITE_POINTS), so tests can kill a command at every one of them.
+holds the id of the process named in its name. Each moment at which a kill matters is named (WRITE_POINTS), so
+tests can kill a command at every one of them.
 """
 
 from __future__ import annotations

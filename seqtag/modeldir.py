@@ -64,7 +64,7 @@ def read_model_json(path: str | Path) -> dict:
         document = json.loads((path / "model.json").read_text("utf-8"))
     except FileNotFoundError:
         raise ModelFormatError("not a seqtag model: model.json is missing", path) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+    except (ValueError, RecursionError) as e:  # invalid JSON or UTF-8, an integer of thousands of digits, nesting
         raise ModelFormatError(f"model.json is not valid JSON: {e}", path / "model.json") from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise ModelFormatError("not a seqtag model (model.json has no \"format\": \"seqtag-model\")", path)
@@ -85,14 +85,13 @@ def read_model_json(path: str | Path) -> dict:
 _SCORE = Number(0, 1)
 _FILE_RECORD = Record({"path": str, "bytes": Maybe(Whole()), "sha256": Maybe(str), "sentences": Whole(),
                        "tokens": Whole()})
-_SCORES = Record({"metric": OneOf(("accuracy", "f1")), "sentences": Whole(), "tokens": Whole(), "oov_tokens": Whole(),
+_SCORES = Record({"metric": OneOf(("accuracy", "f1")), "sentences": Whole(), "tokens": Whole(),
+                  "oov_tokens": Whole(),
                   **{name: Maybe(_SCORE) for name in ("accuracy", "oov_accuracy", "precision", "recall", "f1",
                                                        "macro_f1")},
                   "per_type": Map(Map(Number()))}, required=("metric",),
                  also=lambda scores: None if scores.get(scores["metric"]) is not None else
                  f".{scores['metric']} is missing, the metric this record names")
-# What model.json holds, as far as seqtag reads it back; each kind checks its own "tagger" part as it loads it
-# (a wrong size there is a ModelFormatError before its weights are read).
 _COUNTS = {"sentences": Whole(), "tokens": Whole()}
 
 
@@ -104,6 +103,8 @@ def _unless_interrupted(*fields: str):
 
 _SHARE = Record({"with_vector": _SCORE, "unseen": _SCORE, "unseen_with_vector": _SCORE},
                 required=("with_vector", "unseen", "unseen_with_vector"))
+# What model.json holds, as far as seqtag reads it back; each kind checks its own "tagger" part as it loads it
+# (a size there that the weights do not have is a ModelFormatError before the network is built).
 MODEL_JSON = Record({
     "weights": str, "kind": str, "layer": str, "scheme": str, "labels": List(str, least=1), "features": List(str),
     "train_words": List(str), "tagger": dict,

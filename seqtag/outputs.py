@@ -84,10 +84,11 @@ def check_writable(destination: str | Path) -> None:
     """Fail now, before any work, where the destination's folder cannot be created or written, or its name cannot
     be encoded or is too long for the temporary name it is written under."""
     path = _resolved(destination)
-    longest = len(os.fsencode(durable.staging_name(path.name)))
-    if longest > _name_max(path.parent):
-        raise DataError(f"the name is too long: seqtag writes it under a temporary name {longest - len(os.fsencode(path.name))}"
-                        f" bytes longer, and names here hold at most {_name_max(path.parent)} bytes", destination)
+    longest, most = len(os.fsencode(durable.staging_name(path.name))), _name_max(path.parent)
+    if longest > most:
+        extra = longest - len(os.fsencode(path.name))
+        raise DataError(f"the name is too long: seqtag writes it under a temporary name {extra} bytes longer, and "
+                        f"names here hold at most {most} bytes", destination)
     ancestor = path.parent
     while not ancestor.exists():
         ancestor = ancestor.parent

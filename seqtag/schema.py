@@ -10,6 +10,7 @@ seqtag), `Map(value)` (any keys) or `OneOf(names)`. `problem(value, shape)` says
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,18 +18,20 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Number:
-    """A finite int or float (never a bool) within [low, high]."""
+    """A finite int or float (never a bool) within [low, high] (by default, what a float can hold)."""
 
-    low: float = -math.inf
-    high: float = math.inf
+    low: float = -sys.float_info.max
+    high: float = sys.float_info.max
     whole: bool = False
 
     def problem(self, value: Any) -> str | None:
         kinds = (int,) if self.whole else (int, float)
         if isinstance(value, bool) or not isinstance(value, kinds):
             return f"is {_shown(value)}, expected {'a whole number' if self.whole else 'a number'}"
-        if not math.isfinite(value) or not self.low <= value <= self.high:
-            return f"is {value}, expected a number from {self.low:g} to {self.high:g}"
+        if (isinstance(value, float) and not math.isfinite(value)) or not self.low <= value <= self.high:
+            if (self.low, self.high) == (-sys.float_info.max, sys.float_info.max):
+                return f"is {_shown(value)}, expected a finite number"
+            return f"is {_shown(value)}, expected a number from {self.low:g} to {self.high:g}"
         return None
 
 
@@ -134,7 +137,9 @@ def _shown(value: Any) -> str:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)[:40]
+    if isinstance(value, float) or (isinstance(value, int) and abs(value) < 10 ** 40):
+        return repr(value)
+    if isinstance(value, int):
+        return "a number of more than 40 digits"
     kind = {str: "a string", list: "a list", dict: "an object"}
     return kind.get(type(value), type(value).__name__)

@@ -148,7 +148,8 @@ def test_resuming_a_run_whose_saved_record_is_damaged_names_model_json_and_chang
     path.write_text(json.dumps(document))
     before = {p.name: p.read_bytes() for p in (tmp_path / "model").iterdir()}
     # a field of the wrong type is named by the schema check at load; a record missing its parts, by resume
-    expected = "training.lr is a string, expected a number" if damage == "lr" else "cannot be resumed: its record is damaged"
+    expected = ("training.lr is a string, expected a number" if damage == "lr"
+                else "cannot be resumed: its record is damaged")
     with pytest.raises(ModelFormatError, match=expected) as error:
         seqtag.train(output=tmp_path / "model", resume=True, max_epochs=2)
     assert error.value.path == str(path)

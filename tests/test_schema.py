@@ -22,12 +22,14 @@ WRONG = [None, "x", -1, 10 ** 9, [], {}, 1.5, True, float("nan"), "\x1b[31mred"]
 
 
 @pytest.mark.parametrize("value, shape, expected", [
-    (3, Whole(), None), (True, Whole(), "is true, expected a whole number"), (1.5, Whole(), "is 1.5, expected a whole number"),
-    (-1, Whole(), "is -1, expected a number from 0"), (float("inf"), Number(), "is inf, expected a number"),
+    (3, Whole(), None), (True, Whole(), "is true, expected a whole number"),
+    (1.5, Whole(), "is 1.5, expected a whole number"),
+    (-1, Whole(), "is -1, expected a number from 0"), (float("inf"), Number(), "is inf, expected a finite number"),
     ("x", Number(), "is a string, expected a number"), (None, Maybe(Number()), None),
     ([], List(str, least=1), "has 0 items, expected at least 1"), (["a", 2], List(str), "[1] is 2, expected a string"),
     ({"a": {"b": "x"}}, Record({"a": Record({"b": Number()})}), ".a.b is a string, expected a number"),
-    ({}, Record({}, required=("kind",)), "has no 'kind'"), ({"k": [1]}, Map(List(str)), "['k'][0] is 1, expected a string"),
+    ({}, Record({}, required=("kind",)), "has no 'kind'"),
+    ({"k": [1]}, Map(List(str)), "['k'][0] is 1, expected a string"),
     ({"other": "kept"}, Record({"a": int}), None),  # fields a newer seqtag wrote are passed over
 ])
 def test_a_shape_says_where_and_what(value, shape, expected):
@@ -110,3 +112,20 @@ def test_a_wrong_field_names_itself(hmm_model, tmp_path):
     folder = edited(hmm_model, tmp_path, ("training", "data", "train", "tokens"), "many")
     with pytest.raises(ModelFormatError, match=r"training\.data\['train'\]\.tokens is a string, expected a whole"):
         seqtag.load(folder)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('{"format": "seqtag-model", "format_version": 2, "x": ' + "9" * 5000 + "}", "not valid JSON"),
+    ("[" * 100_000 + "]" * 100_000, "not valid JSON"),
+])
+def test_json_no_reader_can_hold_is_a_damaged_model_not_a_crash(tmp_path, text, expected):
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "model.json").write_text(text)
+    with pytest.raises(ModelFormatError, match=expected):
+        seqtag.load(folder)
+
+
+def test_numbers_beyond_a_float_are_named_not_formatted():
+    assert problem(10 ** 400, Number()) == "is a number of more than 40 digits, expected a finite number"
+    assert problem(10 ** 400, Whole()).startswith("is a number of more than 40 digits")

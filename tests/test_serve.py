@@ -127,7 +127,8 @@ def test_the_other_endpoints(server):
     assert status == 200 and [m["name"] for m in answer["models"]] == ["en-ner", "hmm"]
     assert answer["models"][0]["labels"][0] == "B-LOC"
     assert server.call("/healthz")[:1] == (200,) and server.call("/readyz")[2] == {"status": "ready"}
-    assert server.call("/tag", {"model": "hmm", "text": "Peter went to Paris ."})[0] == 200  # counted below, whatever ran before
+    # a request counted below, whatever ran before
+    assert server.call("/tag", {"model": "hmm", "text": "Peter went to Paris ."})[0] == 200
     status, headers, metrics = server.call("/metrics")
     assert status == 200 and headers["Content-Type"].startswith("text/plain")
     assert 'seqtag_requests_total{endpoint="/tag",status="200"}' in metrics and "seqtag_queue_depth" in metrics

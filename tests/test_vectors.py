@@ -277,7 +277,7 @@ def test_tabs_double_spaces_and_no_break_spaces_read_as_a_person_means_them(tmp_
     np.testing.assert_array_equal(read.matrix, values)
 
 
-@pytest.mark.parametrize("gzipped", [False, True])
+@pytest.mark.parametrize("gzipped", [False, pytest.param(True, marks=pytest.mark.slow)])
 def test_a_vectors_file_is_streamed_its_peak_about_twice_the_matrix(tmp_path, gzipped):
     """The whole file is never held: the peak of Python's and numpy's allocations while reading is at most twice
     the matrix, with the words and a parsing block beside it (the earlier reader held the file, its text and its

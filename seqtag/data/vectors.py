@@ -113,11 +113,11 @@ def read_file(path: Path) -> Vectors:
     """A vectors file, streamed: it is never held whole, only the rows parsed so far (in blocks, joined at the end:
     the peak is about twice the matrix). Binary only where the bytes after the header are not a text row."""
     with open(regular_file(path), "rb") as raw:
-        stream = gzip.GzipFile(fileobj=raw) if raw.peek(2)[:2] == b"\x1f\x8b" else raw
+        gzipped = raw.peek(2)[:2] == b"\x1f\x8b"
         try:
-            return _read(stream, path)
+            return _read(gzip.GzipFile(fileobj=raw) if gzipped else raw, path)
         except (OSError, EOFError, zlib.error) as error:
-            raise DataError(f"damaged gzip file ({error})", path) from None
+            raise DataError(f"damaged gzip file ({error})" if gzipped else f"cannot read: {error}", path) from None
 
 
 def _read(stream, path: Path) -> Vectors:

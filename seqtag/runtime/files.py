@@ -135,13 +135,14 @@ def read_manifest(folder: Path) -> tuple[dict, str]:
         document = json.loads(path.read_text("utf-8"))
     except (OSError, ValueError) as error:
         return {}, f"it cannot be read as JSON ({error})"
-    problem = _manifest_problem(document)
-    return (document, "") if problem is None else ({}, problem)
+    found = _manifest_problem(document)
+    return (document, "") if found is None else ({}, found)
 
 
 _RECORD = Record({"input": str, "size": Whole(), "sha256": str, "sentences": Whole(), "tokens": Whole(),
                   "output_size": Whole()}, required=("input", "size", "sha256", "sentences", "tokens", "output_size"))
-MANIFEST_SHAPE = Record({"key": dict, "files": Map(_RECORD), "started": List(str)}, required=("key", "files", "started"))
+MANIFEST_SHAPE = Record({"key": dict, "files": Map(_RECORD), "started": List(str)},
+                        required=("key", "files", "started"))
 
 
 def _manifest_problem(document) -> str | None:
