@@ -73,3 +73,43 @@ def test_closed_streams(model, tmp_path, name, closed):
     if 2 in closed:
         assert done.stderr == b""
     assert snapshot(model) == before  # nothing written into the model's files, messages included
+
+
+@pytest.mark.slow
+def test_one_long_line_of_raw_text_is_tagged_within_a_fixed_address_space(hmm_model, tmp_path):
+    """A 5 MB line of raw text, tagged with its sentences split (the default), within the same address-space limit
+    as one short line: memory does not grow with the line beyond the line itself (seqtag.data.tokens splits it a
+    window at a time; the model sees a sentence at a time)."""
+    import random
+    import resource
+
+    limit = 300_000_000  # start-up takes about 180 MB of address space here
+
+    def limited():
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    def tag(path, *options):
+        with open(path, "rb") as stdin:
+            return subprocess.run([sys.executable, "-m", "seqtag", "tag", "-m", str(hmm_model), *options],
+                                  stdin=stdin, capture_output=True, preexec_fn=limited, timeout=300)
+
+    short = tmp_path / "short.txt"
+    short.write_text("EU rejects German call .\n")
+    if tag(short).returncode != 0:
+        pytest.skip(f"start-up alone needs more than {limit:,} bytes of address space here")
+    words = [line.split()[0] for line in (DATA / "ner/train.txt").read_text().splitlines()
+             if line.strip() and not line.startswith("-DOCSTART-")]
+    rng = random.Random(1)
+    line = " ".join(rng.choice(words) for _ in range(900_000))
+    long = tmp_path / "long.txt"
+    long.write_text(line + "\n")
+    assert long.stat().st_size > 5_000_000
+    done = tag(long)
+    assert done.returncode == 0, done.stderr[-300:]
+    tokens = [row.split(b"\t")[0] for row in done.stdout.splitlines() if row]
+    assert b"".join(tokens).decode() == line.replace(" ", "")  # every character tagged, once, in order
+    # the line as one sentence of 900,000 tokens is still held whole (docs/benchmarks.md); where it does not fit,
+    # it ends in the one-line out-of-memory error, never a traceback
+    whole = tag(long, "--no-split")
+    assert whole.returncode == 0 or (whole.returncode == 2 and whole.stderr.startswith(b"error: out of memory")), \
+        whole.stderr[-300:]
