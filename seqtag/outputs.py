@@ -186,6 +186,8 @@ def final_path(path: str | Path) -> Path:
 def check_file_destination(destination: str | Path, command: str, overwrite: bool = False,
                            reading: Iterable[str | Path | None] = (), option: str = "--json") -> None:
     """A report or corpus file may be new, or replace what this command wrote there before."""
+    if str(destination) == "-":  # would be a file named "-", which no one means
+        raise DataError(f"{option} - would write a file named '-': to write to stdout, give {option} /dev/stdout")
     path = Path(destination)
     check_not_reading(path, reading, option)
     if is_stream(path):
