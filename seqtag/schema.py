@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -49,11 +49,7 @@ class List:
             return f"is {_shown(value)}, expected a list"
         if len(value) < self.least:
             return f"has {len(value)} items, expected at least {self.least}"
-        for index, item in enumerate(value):
-            found = problem(item, self.item)
-            if found:
-                return where(f"[{index}]", found)
-        return None
+        return _first(((f"[{index}]", item) for index, item in enumerate(value)), self.item)
 
 
 @dataclass(frozen=True)
@@ -61,7 +57,6 @@ class Record:
     fields: dict
     required: tuple = ()
     also: Callable[[dict], str | None] | None = None  # a check across fields, once each field fits
-
 
     def problem(self, value: Any) -> str | None:
         if not isinstance(value, dict):
@@ -90,16 +85,11 @@ class OneOf:
 @dataclass(frozen=True)
 class Map:
     value: Any
-    keys: Any = field(default=str)
 
     def problem(self, value: Any) -> str | None:
         if not isinstance(value, dict):
             return f"is {_shown(value)}, expected an object"
-        for key, item in value.items():
-            found = problem(item, self.value)
-            if found:
-                return where(f"[{key!r}]", found)
-        return None
+        return _first(((f"[{key!r}]", item) for key, item in value.items()), self.value)
 
 
 @dataclass(frozen=True)
@@ -120,6 +110,15 @@ def problem(value: Any, shape: Any) -> str | None:
             return None
         return f"is {_shown(value)}, expected {_NAMES.get(shape, shape.__name__)}"
     return shape.problem(value)
+
+
+def _first(items, shape: Any) -> str | None:
+    """The first problem among (name, value) `items`, each as `shape`, said of its name."""
+    for name, item in items:
+        found = problem(item, shape)
+        if found:
+            return where(name, found)
+    return None
 
 
 def where(name: str, found: str) -> str:

@@ -83,7 +83,7 @@ def test_one_long_line_of_raw_text_is_tagged_within_a_fixed_address_space(hmm_mo
     import random
     import resource
 
-    limit = 300_000_000  # start-up takes about 180 MB of address space here
+    limit = 300_000_000  # room for start-up and a window of sentences, not for the line's tokens all at once
 
     def limited():
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))

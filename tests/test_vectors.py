@@ -93,14 +93,18 @@ BAD = {  # file content -> (line named, words in the message)
 }
 
 
-@pytest.mark.parametrize("case", sorted(BAD))
-def test_a_bad_vectors_file_is_refused_with_its_line(tmp_path, case):
-    content, line, words = BAD[case]
+def check_refused(tmp_path, content: bytes, line: int | None, words: str) -> None:
+    """Reading `content` is refused naming the file (and `line`, where given) with `words` in the message."""
     path = tmp_path / "vectors.txt"
     path.write_bytes(content)
     with pytest.raises(DataError) as error:
         vectors.load(path)
-    assert str(error.value).startswith(f"{path}:{line}: ") and words in str(error.value)
+    assert str(error.value).startswith(f"{path}:{line}: " if line else f"{path}: ") and words in str(error.value)
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_a_bad_vectors_file_is_refused_with_its_line(tmp_path, case):
+    check_refused(tmp_path, *BAD[case])
 
 
 @pytest.mark.parametrize("content, words", [(b"", "no vectors"), (b"2 3\nab", "the file ends in vector 1"),
@@ -254,12 +258,7 @@ HOSTILE = {  # file content -> (line named or None, words in the message)
 
 @pytest.mark.parametrize("case", sorted(HOSTILE))
 def test_a_hostile_vectors_file_is_refused_with_what_is_wrong(tmp_path, case):
-    content, line, words = HOSTILE[case]
-    path = tmp_path / "vectors.txt"
-    path.write_bytes(content)
-    with pytest.raises(DataError) as error:
-        vectors.load(path)
-    assert str(error.value).startswith(f"{path}:{line}: " if line else f"{path}: ") and words in str(error.value)
+    check_refused(tmp_path, *HOSTILE[case])
 
 
 @pytest.mark.parametrize("name", ["glove.txt", "word2vec.txt", "wiki.vec"])
@@ -280,8 +279,8 @@ def test_tabs_double_spaces_and_no_break_spaces_read_as_a_person_means_them(tmp_
 @pytest.mark.parametrize("gzipped", [False, pytest.param(True, marks=pytest.mark.slow)])
 def test_a_vectors_file_is_streamed_its_peak_about_twice_the_matrix(tmp_path, gzipped):
     """The whole file is never held: the peak of Python's and numpy's allocations while reading is at most twice
-    the matrix, with the words and a parsing block beside it (the earlier reader held the file, its text and its
-    lines: about ten times the matrix)."""
+    the matrix, with the words and a parsing block beside it (a reader that holds the file, its text and its lines
+    would not be)."""
     import tracemalloc
 
     rows, dim = 20_000, 100

@@ -40,7 +40,8 @@ def model_stamp(model_dir: Path, output: Path | None = None) -> str:
 
 def belongs(folder: Path, stamp: str | None) -> bool:
     """Whether a graph still belongs to the files beside it in `folder`. A graph without a stamp came from an older
-    `seqtag export`: run as it is, never replaced, like any file seqtag cannot tell it wrote. A stamp of one hash
+    `seqtag export` (or not from seqtag): never replaced, and run only where no weights lie beside it
+    (onnx_tagger.onnx_predictor refuses it there). A stamp of one hash
     (the first stamps) covers model.json only. An exported serving folder holds no weights: they are not asked for."""
     if stamp is None:
         return True
