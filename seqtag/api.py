@@ -124,14 +124,7 @@ class Model:
         if columns is not None:
             columns = reading.ReadOptions(columns=columns).columns
         scheme = tagging.output_scheme(output_scheme, self.scheme)
-        if min_prob is not None:
-            if isinstance(min_prob, bool) or not isinstance(min_prob, (int, float)) or not 0 <= min_prob <= 1:
-                raise DataError(f"min_prob must be a probability from 0 to 1, not {min_prob!r}")
-            if self.scheme not in L.ENTITY_SCHEMES:
-                raise DataError(f"--min-prob drops entity spans; this model's labels are {self.scheme.value}")
-            if "probs" not in kinds.KINDS[self.kind].capabilities:
-                raise DataError(f"--min-prob needs a model that gives probabilities (BiLSTM); this is a {self.kind} "
-                                "model")
+        tagging.check_min_prob(min_prob, self.scheme, self.kind, "probs" in kinds.KINDS[self.kind].capabilities)
         asked_probs, probs = probs, probs or min_prob is not None
         predictor = self._able(probs, nbest)
         check_output(predictor, output_format, nbest)

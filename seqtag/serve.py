@@ -4,8 +4,9 @@
     seqtag.serve(["en-ner"], port=8080)          # or serve it here (loopback unless told otherwise; = serve.run)
 
 Endpoints: POST /tag (raw texts, split into sentences as `seqtag tag` splits a line, or token lists; the records of
-`tag --output-format jsonl`, or the `html` view), GET /models, GET /healthz and /readyz, GET /metrics (Prometheus
-text format), GET /openapi.json, and GET / (a page to paste text into and see the entities highlighted).
+`tag --output-format jsonl`, or the `html` view; probs, nbest, output_scheme and min_prob as `tag` has them),
+GET /models, GET /healthz and /readyz, GET /metrics (Prometheus text format), GET /openapi.json, and GET / (a page
+to paste text into and see the entities highlighted).
 
 Requests that arrive together are tagged in one runtime call: each model has one bounded queue and one batcher that
 takes what is waiting, up to `max_batch_tokens`, waiting at most `max_wait_ms` for more. Past the limits a request
@@ -29,6 +30,7 @@ from seqtag import api, catalog
 from seqtag.data import labels as L
 from seqtag.arguments import check_path
 from seqtag.errors import DataError, SeqtagError
+from seqtag.runtime import tagging
 
 EXTRA = "seqtag serve needs the [serve] extra: pip install 'seqtag-nlp[serve]'"
 
@@ -59,10 +61,21 @@ class Refused(Exception):
         self.status, self.message, self.headers = status, message, headers or {}
 
 
+@dataclass(frozen=True)
+class Asked:
+    """What a /tag request asks for beyond its text: the options of `seqtag tag`."""
+
+    probs: bool = False  # each label's probability, and each span's
+    nbest: int = 0
+    html: bool = False  # the `tag --output-format html` view instead of records
+    scheme: L.Scheme | None = None  # labels written in this entity scheme (`--output-scheme`)
+    min_prob: float | None = None  # spans with a token less probable than this written as O (`--min-prob`)
+
+
 @dataclass
 class Job:
     units: list
-    probs: bool
+    probs: bool  # probabilities computed: asked for, or needed by min_prob
     nbest: int
     done: asyncio.Future
     tokens: int
@@ -148,19 +161,23 @@ def app(models, limits: Limits = Limits()):
         started = time.perf_counter()
         try:
             body = await _body(request, limits.max_body)
-            one, units, probs, nbest, html = _parse(body, served, limits.max_tokens)
+            one, units, asked = _parse(body, served, limits.max_tokens)
             if one.queue.full():
                 raise Refused(503, f"the queue of {one.name} is full ({limits.max_queue} requests); try again",
                               {"Retry-After": "1"})
-            job = Job(units, probs, nbest, asyncio.get_running_loop().create_future(),
-                      sum(len(unit[0]) for unit in units))
+            job = Job(units, asked.probs or asked.min_prob is not None, asked.nbest,
+                      asyncio.get_running_loop().create_future(), sum(len(unit[0]) for unit in units))
             one.queue.put_nowait(job)
             depth.labels(one.name).set(one.queue.qsize())
             results = await job.done
         except Refused as refused:
             return answer("/tag", {"error": refused.message}, refused.status, refused.headers)
         latency.observe(time.perf_counter() - started)
-        if html:
+        if asked.min_prob is not None:
+            results = tagging.above(results, asked.min_prob, asked.probs)
+        if asked.scheme is not None:
+            results = tagging.in_scheme(results, asked.scheme)
+        if asked.html:
             from seqtag.runtime import display
 
             return answer("/tag", {"model": one.name, "html": display.fragment(results)})
@@ -214,9 +231,9 @@ async def _body(request, limit: int) -> dict:
     return body
 
 
-def _parse(body: dict, served: dict[str, Served], max_tokens: int):
-    """(the model, the units to tag, probs, nbest, html) of a /tag body, or Refused."""
-    from seqtag.runtime.tagging import units_from_texts
+def _parse(body: dict, served: dict[str, Served], max_tokens: int) -> tuple[Served, list, Asked]:
+    """(the model, the units to tag, what else is asked) of a /tag body, or Refused."""
+    from seqtag import kinds
 
     fields = TAG_FIELDS["properties"]
     unknown = sorted(set(body) - set(fields))
@@ -235,6 +252,18 @@ def _parse(body: dict, served: dict[str, Served], max_tokens: int):
         raise Refused(400, f"nbest must be a whole number from 0 to 1000, not {nbest!r}")
     if body.get("format", "json") not in ("json", "html"):
         raise Refused(400, "format must be json or html")
+    scheme, min_prob, model = body.get("output_scheme"), body.get("min_prob"), one.model
+    schemes = [s.value for s in L.ENTITY_SCHEMES]
+    if scheme is not None and scheme not in schemes:
+        raise Refused(400, f"output_scheme must be one of {', '.join(schemes)}, not {scheme!r:.60}")
+    if min_prob is not None and (isinstance(min_prob, bool) or not isinstance(min_prob, (int, float)) or
+                                 not 0 <= min_prob <= 1):
+        raise Refused(400, f"min_prob must be a probability from 0 to 1, not {min_prob!r:.60}")
+    try:  # well formed, but this model may not have what they ask for
+        scheme = tagging.output_scheme(scheme, model.scheme)
+        tagging.check_min_prob(min_prob, model.scheme, model.kind, "probs" in kinds.KINDS[model.kind].capabilities)
+    except DataError as error:
+        raise Refused(422, error.message) from None
     given = [key for key in ("text", "texts", "tokens") if key in body]
     if len(given) != 1:
         raise Refused(400, "give one of text (a string), texts (a list of strings) or tokens (a list of token lists)")
@@ -244,15 +273,17 @@ def _parse(body: dict, served: dict[str, Served], max_tokens: int):
                                                                               not w.isspace() for w in t)
                                                   for t in value):
             raise Refused(400, "tokens must be a list of token lists, each token a non-blank string")
-        units = [(list(tokens), None, None, None, {}, (i + 1, 0)) for i, tokens in enumerate(value) if tokens]
+        # as `seqtag tag --input-format tokens` reads lines: an empty list ends a paragraph (a document)
+        paragraphs = [sum(not tokens for tokens in value[:i]) for i in range(len(value))]
+        units = [(list(tokens), None, None, paragraphs[i], {}, (i + 1, 0)) for i, tokens in enumerate(value) if tokens]
     else:
         texts = [value] if given[0] == "text" else value
         if not isinstance(texts, list) or not all(isinstance(text, str) for text in texts):
             raise Refused(400, f"{given[0]} must be {'a string' if given[0] == 'text' else 'a list of strings'}")
         segmentation = one.model.scheme is L.Scheme.BMES
-        try:  # a line break is a space here (the same length: offsets hold for the text as sent)
-            units = list(units_from_texts([t.replace("\r", " ").replace("\n", " ") for t in texts], segmentation,
-                                          sentences=split))
+        try:  # as `seqtag tag` reads lines; a line break is a space here (offsets hold for the text as sent)
+            units = list(tagging.units_from_texts([t.replace("\r", " ").replace("\n", " ") for t in texts],
+                                                  segmentation, paragraphs=True, sentences=split))
         except SeqtagError as error:
             raise Refused(400, str(error)) from None
         if not split or segmentation:  # one unit per text: numbered as the split ones are
@@ -260,13 +291,11 @@ def _parse(body: dict, served: dict[str, Served], max_tokens: int):
     tokens = sum(len(unit[0]) for unit in units)
     if tokens > max_tokens:
         raise Refused(413, f"{tokens:,} tokens in one request; the limit is {max_tokens:,}")
-    return one, units, probs, nbest, body.get("format") == "html"
+    return one, units, Asked(probs, nbest, body.get("format") == "html", scheme, min_prob)
 
 
 async def _batcher(one: Served, limits: Limits, batch_sizes) -> None:
     """Take the jobs waiting for `one`, as many as fit in a batch, and tag each group of like options in one call."""
-    from seqtag.runtime.tagging import tag_units
-
     while True:
         jobs = [await one.queue.get()]
         tokens, deadline = jobs[0].tokens, time.perf_counter() + limits.max_wait_ms / 1000
@@ -283,9 +312,10 @@ async def _batcher(one: Served, limits: Limits, batch_sizes) -> None:
             groups.setdefault((job.probs, job.nbest), []).append(job)
         for (probs, nbest), group in groups.items():
             units = [unit for job in group for unit in job.units]
+            scopes = [number for number, job in enumerate(group) for _ in job.units]  # each request as if alone
             try:  # in a worker thread, opening PyTorch too when it is first asked for: the loop keeps accepting
                 results = await asyncio.to_thread(
-                    lambda: tag_units(one.predictor(probs, nbest), units, probs, nbest))
+                    lambda: tagging.tag_units(one.predictor(probs, nbest), units, probs, nbest, scopes))
             except DataError as error:  # an option this model cannot honour (nbest of a softmax network...)
                 for job in group:
                     if not job.done.done():
@@ -347,7 +377,9 @@ TAG_FIELDS = {
                    "texts": {"type": "array", "items": {"type": "string"}},
                    "tokens": {"type": "array", "items": {"type": "array", "items": {"type": "string"}}},
                    "probs": {"type": "boolean"}, "nbest": {"type": "integer", "minimum": 0, "maximum": 1000},
-                   "split": {"type": "boolean"}, "format": {"enum": ["json", "html"]}}}
+                   "split": {"type": "boolean"}, "format": {"enum": ["json", "html"]},
+                   "output_scheme": {"enum": ["iob1", "iob2", "bioes"]},
+                   "min_prob": {"type": "number", "minimum": 0, "maximum": 1}}}
 
 OPENAPI = {
     "openapi": "3.1.0",

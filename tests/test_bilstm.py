@@ -298,6 +298,10 @@ def test_document_windows_keep_documents_whole_within_the_budget():
     assert document_windows(sentences, 12) == [[0, 1, 3], [4, 5], [6], [7], [8]]
     assert document_windows(sentences, 7) == [[0, 1], [3], [4], [5], [6], [7], [8]]
     assert document_windows(sentences, 0) == [[i] for i in (0, 1, 3, 4, 5, 6, 7, 8)]
+    # document 0 of two independent inputs tagged together (`seqtag serve`'s requests): never one window
+    two = [Sentence(("w",) * 3, {}, document=0, scope=0), Sentence(("w",) * 3, {}, document=0, scope=1),
+           Sentence(("w",) * 3, {}, document=0, scope=1)]
+    assert document_windows(two, 12) == [[0], [1, 2]]
 
 
 def test_a_document_window_lets_the_network_read_the_neighbouring_sentences(tmp_path):

@@ -49,6 +49,23 @@ def test_features_pool_the_other_mentions_by_document_and_by_corpus():
         np.testing.assert_allclose(row[:, :9], with_count[:, :9], atol=1e-6)
 
 
+def test_independent_inputs_tagged_together_are_not_pooled():
+    """`seqtag serve` tags several requests in one call, each its own scope: no document or corpus pool spans two."""
+    types = np.array([0, 1, 2])  # O, S-PER, S-LOC
+    big = 20.0
+    emissions = [np.array([[0, big, 0], [big, 0, 0]]), np.array([[0, 0, big]])]
+    together = [Sentence(("Ann", "x"), {}, document=0, scope=0), Sentence(("ann",), {}, document=0, scope=1)]
+    rows = context.features(together, emissions, types, corpus_count=True)
+    np.testing.assert_allclose(rows[0][0], np.zeros(10), atol=1e-6)  # Ann: no other mention in its own request
+    np.testing.assert_allclose(rows[1][0], np.zeros(10), atol=1e-6)
+    one = [Sentence(s.tokens, {}, document=0) for s in together]  # one input: each sees the other
+    one_hot_loc, one_hot_per, log2 = [0, 0, 1], [0, 1, 0], np.log(2)
+    np.testing.assert_allclose(context.features(one, emissions, types, True)[0][0],
+                               [*one_hot_loc, 1, log2, *one_hot_loc, 1, log2], atol=1e-6)
+    np.testing.assert_allclose(context.features(one, emissions, types, True)[1][0],
+                               [*one_hot_per, 1, log2, *one_hot_per, 1, log2], atol=1e-6)
+
+
 def test_the_corpus_level_features_do_not_grow_with_the_sentences_tagged_together():
     """A layer fitted on a small dev set must not meet larger values in a large file (docs/experiments.md: it went
     from 69.84 F1 to 28.48 when the corpus-level count was read)."""

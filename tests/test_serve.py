@@ -62,9 +62,9 @@ def server(hmm_model, tmp_path_factory):
     running.stop()
 
 
-def tag_cli(text: str) -> list[dict]:
-    done = subprocess.run([sys.executable, "-m", "seqtag", "tag", "-m", "en-ner", "--output-format", "jsonl"],
-                          input=text + "\n", capture_output=True, text=True, check=True)
+def tag_cli(text: str, *options) -> list[dict]:
+    done = subprocess.run([sys.executable, "-m", "seqtag", "tag", "-m", "en-ner", "--output-format", "jsonl",
+                           *options], input=text + "\n", capture_output=True, text=True, check=True)
     return [json.loads(line) for line in done.stdout.splitlines()]
 
 
@@ -79,14 +79,22 @@ def test_tag_answers_what_seqtag_tag_writes(server):
         {"Christine Lagarde", "Frankfurt", "Siemens"}
 
 
-def test_concurrent_requests_each_get_their_own_answer(server):
+@pytest.mark.parametrize("probs", [False, True])
+def test_concurrent_requests_each_get_their_own_answer(server, probs):
+    """Requests tagged in one runtime call answer as each does alone: en-ner's context layer pools the mentions of
+    the sentences tagged together, and a request's pool is its own (the probabilities would show a shared one)."""
     texts = [f"Angela Merkel met {name} in Berlin." for name in ("Emmanuel Macron", "Boris Johnson", "Joe Biden",
                                                                  "Xi Jinping")] * 6
-    alone = {text: server.call("/tag", {"model": "en-ner", "text": text})[2] for text in set(texts)}
+    ask = {"model": "en-ner", "probs": probs}
+    alone = {text: server.call("/tag", {**ask, "text": text})[2] for text in set(texts)}
     with ThreadPoolExecutor(16) as pool:
-        together = list(pool.map(lambda text: server.call("/tag", {"model": "en-ner", "text": text}), texts))
+        together = list(pool.map(lambda text: server.call("/tag", {**ask, "text": text}), texts))
     assert all(status == 200 for status, _, _ in together)
     assert [answer for _, _, answer in together] == [alone[text] for text in texts]
+    _, _, metrics = server.call("/metrics")
+    assert "seqtag_batch_sentences_bucket{le=\"1.0\"}" in metrics
+    batched = float(metrics.split('seqtag_batch_sentences_count ')[1].split()[0])
+    assert batched < float(metrics.split('seqtag_requests_total{endpoint="/tag",status="200"} ')[1].split()[0])
 
 
 def test_texts_tokens_probs_and_nbest(server):
@@ -99,6 +107,21 @@ def test_texts_tokens_probs_and_nbest(server):
     assert record["spans"][0]["text"] == "Peter" and 0 < record["spans"][0]["prob"] <= 1
     status, _, answer = server.call("/tag", {"model": "en-ner", "text": "<b>Paris</b>", "format": "html"})
     assert status == 200 and "&lt;b&gt;" in answer["html"] and "<b>" not in answer["html"]
+
+
+@pytest.mark.parametrize("options, cli", [
+    ({"output_scheme": "bioes"}, ["--output-scheme", "bioes"]),
+    ({"min_prob": 0.9, "probs": True}, ["--min-prob", "0.9", "--probs"]),
+    ({"min_prob": 0.99, "output_scheme": "iob1"}, ["--min-prob", "0.99", "--output-scheme", "iob1"]),
+])
+def test_output_scheme_and_min_prob_answer_what_seqtag_tag_writes(server, options, cli):
+    text = TEXT + " Mr. Smithers of Acme Corp. visited the Lake District."
+    status, _, answer = server.call("/tag", {"model": "en-ner", "text": text, **options})
+    expected = tag_cli(text, *cli)
+    for record in expected:
+        record["text"] = record.pop("line")
+    assert status == 200 and answer["results"] == expected
+    assert expected != [{**r, "text": r.pop("line")} for r in tag_cli(text)]  # the options changed something
 
 
 @pytest.mark.parametrize("body, status, message", [
@@ -116,6 +139,11 @@ def test_texts_tokens_probs_and_nbest(server):
     ({"model": "en-ner", "text": "word " * 400}, 413, "400 tokens in one request; the limit is 300"),
     ({"model": "en-ner", "texts": ["x" * 30_000]}, 413, "the request body is over 20,000 bytes"),
     ({"model": "hmm", "text": "Paris", "probs": True}, 422, ""),
+    ({"model": "en-ner", "text": "a", "output_scheme": "bilou"}, 400, "output_scheme must be one of iob1, iob2"),
+    ({"model": "en-ner", "text": "a", "output_scheme": 5}, 400, "output_scheme must be one of"),
+    ({"model": "en-ner", "text": "a", "min_prob": 1.5}, 400, "min_prob must be a probability from 0 to 1"),
+    ({"model": "en-ner", "text": "a", "min_prob": True}, 400, "min_prob must be a probability"),
+    ({"model": "hmm", "text": "Paris", "min_prob": 0.5}, 422, "needs a model that gives probabilities"),
 ])
 def test_a_bad_request_is_a_4xx_with_its_reason(server, body, status, message):
     found, _, answer = server.call("/tag", raw=body if isinstance(body, bytes) else json.dumps(body).encode())

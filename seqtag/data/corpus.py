@@ -31,6 +31,9 @@ class Sentence:
     labels: dict[str, tuple[str, ...]]  # layer -> one label per token, e.g. {"pos": ..., "ner": ...}
     origin: Origin | None = field(default=None, compare=False)
     document: int | None = None  # which document of its file (CoNLL `-DOCSTART-` blocks), where the file marks them
+    # which of several independent inputs tagged together it belongs to (a request to `seqtag serve`): a model reads
+    # a sentence with others of its own input only (document windows, the context layer's pools)
+    scope: int | None = field(default=None, compare=False)
 
     def __len__(self) -> int:
         return len(self.tokens)

@@ -67,15 +67,20 @@ def token_features(sentences: Sequence[Sentence], scores: np.ndarray, types: np.
     word_of = {t: ids.setdefault(normalize_word(t), len(ids)) for t in set(tokens)}
     words = np.fromiter(map(word_of.__getitem__, tokens), dtype=np.int64, count=len(tokens))
     # Unmarked sentences are one document beside marked ones (the block before a file's first -DOCSTART-);
-    # where no sentence is marked (plain text), each is a document of its own.
+    # where no sentence is marked (plain text), each is a document of its own. The corpus is the sentences of one
+    # scope (independent inputs tagged together are not pooled).
+    lengths = [len(s) for s in sentences]
+    marks: dict = {}
     if any(s.document is not None for s in sentences):
-        marks: dict = {}
-        document = [marks.setdefault(s.document, len(marks)) for s in sentences]
+        document = [marks.setdefault((s.scope, s.document), len(marks)) for s in sentences]
     else:
         document = range(len(sentences))
-    documents = np.repeat(np.array(document, dtype=np.int64), [len(s) for s in sentences])
+    scopes: dict = {}
+    scope = np.repeat(np.array([scopes.setdefault(s.scope, len(scopes)) for s in sentences], dtype=np.int64), lengths)
+    documents = np.repeat(np.array(document, dtype=np.int64), lengths)
     in_document = np.unique(documents * len(ids) + words, return_inverse=True)[1].reshape(-1)
-    pooled = [_others_mean(probs, group) for group in (in_document, words)]
+    in_corpus = np.unique(scope * len(ids) + words, return_inverse=True)[1].reshape(-1) if len(scopes) > 1 else words
+    pooled = [_others_mean(probs, group) for group in (in_document, in_corpus)]
     if not corpus_count:
         pooled[1][2][:] = 0.0  # (mean, has, log count) by corpus: its count
     return np.concatenate([part for parts in pooled for part in parts], axis=1)

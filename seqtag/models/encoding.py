@@ -132,22 +132,22 @@ def batches_by_tokens(order: Sequence[int], lengths: Sequence[int], budget: int)
 
 def document_windows(sentences: Sequence[Sentence], budget: int) -> list[list[int]]:
     """Indices of the non-empty `sentences`, in the spans the network reads at once: runs of consecutive sentences
-    of one document (`Sentence.document`) of at most `budget` tokens, so a sentence is read beside its neighbours at
-    little extra cost per token. A sentence longer than the budget, one without a document mark, and every sentence
-    when the budget is 0, is a span of its own."""
+    of one document (`Sentence.document`, within one `scope`) of at most `budget` tokens, so a sentence is read
+    beside its neighbours at little extra cost per token. A sentence longer than the budget, one without a document
+    mark, and every sentence when the budget is 0, is a span of its own."""
     windows: list[list[int]] = []
     size, document = 0, None
     for i, sentence in enumerate(sentences):
         if not len(sentence):
             continue
-        if (budget and windows and sentence.document is not None and sentence.document == document
+        if (budget and windows and sentence.document is not None and (sentence.scope, sentence.document) == document
                 and size + len(sentence) <= budget):
             windows[-1].append(i)
             size += len(sentence)
         else:
             windows.append([i])
             size = len(sentence)
-        document = sentence.document
+        document = sentence.scope, sentence.document
     return windows
 
 

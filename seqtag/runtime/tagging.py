@@ -199,6 +199,19 @@ def above(results: Iterable[Tagged], threshold: float, keep_probs: bool) -> Iter
         yield result
 
 
+def check_min_prob(min_prob, model_scheme: L.Scheme, kind: str, gives_probs: bool) -> None:
+    """`--min-prob` (and the API's and the server's min_prob): a probability, for a model whose labels are entity
+    spans and that gives probabilities."""
+    if min_prob is None:
+        return
+    if isinstance(min_prob, bool) or not isinstance(min_prob, (int, float)) or not 0 <= min_prob <= 1:
+        raise DataError(f"min_prob must be a probability from 0 to 1, not {min_prob!r}")
+    if model_scheme not in L.ENTITY_SCHEMES:
+        raise DataError(f"--min-prob drops entity spans; this model's labels are {model_scheme.value}")
+    if not gives_probs:
+        raise DataError(f"--min-prob needs a model that gives probabilities (BiLSTM); this is a {kind} model")
+
+
 def output_scheme(name: str | None, model_scheme: L.Scheme) -> L.Scheme | None:
     """The scheme `--output-scheme NAME` asks for, checked against the model's: entity schemes convert among
     themselves; POS tags and segmentation labels have no other scheme."""
@@ -212,13 +225,16 @@ def output_scheme(name: str | None, model_scheme: L.Scheme) -> L.Scheme | None:
     return L.Scheme(name)
 
 
-def tag_units(predictor, units: Sequence[Unit], probs: bool = False, nbest: int = 0) -> list[Tagged]:
-    """Tag one window of units; long sentences go through the model in pieces."""
+def tag_units(predictor, units: Sequence[Unit], probs: bool = False, nbest: int = 0,
+              scopes: Sequence[int] | None = None) -> list[Tagged]:
+    """Tag one window of units; long sentences go through the model in pieces. `scopes`, one per unit, tells
+    independent inputs apart (`seqtag serve`'s requests): each is tagged as if alone, in the same runtime call."""
     pieces, owners = [], []
     for index, (tokens, _, _, document, layers, _) in enumerate(units):
+        scope = None if scopes is None else scopes[index]
         for start in range(0, len(tokens), MAX_TOKENS):
             cut = {name: values[start : start + MAX_TOKENS] for name, values in layers.items()}
-            pieces.append(Sentence(tuple(tokens[start : start + MAX_TOKENS]), cut, document=document))
+            pieces.append(Sentence(tuple(tokens[start : start + MAX_TOKENS]), cut, document=document, scope=scope))
             owners.append(index)
     predicted: list = [None] * len(pieces)
     with_spans = probs and hasattr(predictor, "predict_span_confidence")  # each entity's probability too
@@ -244,7 +260,8 @@ def tag_units(predictor, units: Sequence[Unit], probs: bool = False, nbest: int 
         if probs:
             results[owner].probs.extend(scores)
     if nbest:  # whole sentences (n-best is for inspection)
-        whole = [Sentence(tuple(tokens), layers, document=document) for tokens, _, _, document, layers, _ in units]
+        whole = [Sentence(tuple(unit[0]), unit[4], document=unit[3], scope=None if scopes is None else scopes[i])
+                 for i, unit in enumerate(units)]
         for result, best in zip(results, predictor.predict_nbest(whole, nbest)):
             result.nbest = best
     return results
