@@ -62,6 +62,24 @@ def test_entities_are_marked_with_their_type_over_the_text_as_given():
     assert [c for *_, c in page.marks] == [display.COLOURS["PER"], display.COLOURS["LOC"], display.COLOURS["ORG"]]
 
 
+def test_each_sentence_of_a_line_shows_its_own_part_of_the_line():
+    """Raw text is split into sentences, each with offsets into the whole line: a sentence's paragraph holds its own
+    words, not the line again (it did: every sentence of a line repeated the whole line)."""
+    from seqtag.runtime.tagging import tag_units, units_from_texts
+
+    class Capitalized:  # a stand-in predictor: a capitalized word is a one-word PER
+        scheme, nbest_score = L.Scheme.IOB2, "score"
+
+        def predict(self, sentences):
+            return [["B-PER" if t[0].isupper() else "O" for t in s.tokens] for s in sentences]
+
+    line = "  Anna met  Bob. Then  they left!  Carl <stayed>. "
+    results = tag_units(Capitalized(), list(units_from_texts([line], False, sentences=True)))
+    pages = [marks_of(display.sentence_html(result)) for result in results]
+    assert ["".join(page.text) for page in pages] == ["Anna met  Bob.", "Then  they left!", "Carl <stayed>."]
+    assert [[t for t, *_ in page.marks] for page in pages] == [["Anna", "Bob"], ["Then"], ["Carl"]]
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(["a", "<b>", "&", "x\"y", "Zoë"]),
                           st.sampled_from(["O", "B-PER", "I-PER", "B-WEIRD", "I-WEIRD"])), max_size=12))

@@ -21,6 +21,12 @@ def test_a_paragraph_is_split_where_its_sentences_start():
     assert [PARAGRAPH[a:b].strip() for a, b in zip(starts, [*starts[1:], None])] == SENTENCES
 
 
+@pytest.mark.parametrize("text", ["  " + PARAGRAPH, "\t \u00a0" + PARAGRAPH + "  "])
+def test_spaces_before_the_first_sentence_are_not_a_sentence(text):
+    starts = sentence_starts(text)  # they made an empty first sentence: an empty record, a blank line in CoNLL
+    assert starts[0] == 0 and [text[a:b].strip() for a, b in zip(starts, [*starts[1:], None])] == SENTENCES
+
+
 def test_a_long_line_is_split_a_window_at_a_time_as_it_would_be_whole(monkeypatch):
     from seqtag.data import tokens
 

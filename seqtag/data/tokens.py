@@ -81,7 +81,10 @@ def sentence_starts(text: str) -> list[int]:
         end = min(len(text), at + SPLIT_WINDOW)
         last = end == len(text)
         found = [at + offset for offset in _starts(text[at:end]) if last or at + offset < end - SPLIT_MARGIN]
-        new = [start for start in found if start > starts[-1]]
+        new = []
+        for start in found:  # spaces before the first sentence belong to it: not a sentence of their own
+            if start > (new or starts)[-1] and text[(new or starts)[-1]:start].strip():
+                new.append(start)
         starts += new
         if last:
             return starts

@@ -51,11 +51,12 @@ def sentence_html(result) -> str:
                  f'{escape("".join(result.tokens[s["start"]:s["end"]]))}</span>' for s in spans)
         return f'<p class="sentence">{"".join(words)}</p>'
     parts, done = [], 0
-    if result.offsets is not None:  # the text as given, spaces and all
+    if result.offsets is not None:  # the sentence's part of the text as given (a line holds several), spaces and all
+        done, end = (result.offsets[0][0], result.offsets[-1][1]) if result.offsets else (0, 0)
         for span in spans:
             parts += [escape(result.text[done:span["char_start"]]), _mark(span["text"], span["label"], span.prob)]
             done = span["char_end"]
-        parts.append(escape(result.text[done:]))
+        parts.append(escape(result.text[done:end]))
     else:
         for span in spans:
             parts += [escape(" ".join(result.tokens[done:span["start"]])),
