@@ -214,7 +214,12 @@ def write_corpus(corpus: Corpus | StreamedCorpus, path: str | Path, fmt: str = "
 
 
 def write_text(corpus: Corpus | StreamedCorpus, out: TextIO, fmt: str) -> None:
+    started = False
     for piece in write_sentences(corpus, corpus.layers, corpus.schemes, fmt):
+        if not started and piece.startswith("\ufeff"):  # read back, it would be dropped as a byte order mark
+            raise DataError(f"the {get(fmt).name} format cannot begin a file with U+FEFF (the first token starts "
+                            "with it, and readers drop it as a byte order mark)", corpus.source)
+        started = started or bool(piece)
         out.write(piece)
 
 
