@@ -12,7 +12,7 @@ from seqtag.errors import DataError
 
 # (least, most) of each count argument and its flag: a bound on what one call may ask for
 COUNTS = {"window": (1, 1_000_000), "nbest": (0, 1000), "workers": (1, 256), "actors": (1, 4096),
-          "batch_size": (1, 1_000_000)}
+          "replicas": (1, 4096), "batch_size": (1, 1_000_000)}
 
 
 def check_count(name: str, value) -> None:

@@ -1,4 +1,5 @@
-"""Tagging on a Ray cluster (the `[ray]` extra): `seqtag tag --engine ray` and `seqtag.ray.tag_dataset`.
+"""Tagging and serving on a Ray cluster (the `[ray]` extra): `seqtag tag --engine ray`, `seqtag.ray.tag_dataset` and
+`seqtag serve --engine ray`.
 
 Ray Data runs the work: `map_batches` with a pool of actors, each opening the model once (with the ONNX runtime
 where the model allows: no torch in the actors). `--engine ray` tags each input file in one call, with the same code
@@ -6,11 +7,15 @@ as the local engine (seqtag.runtime.files), so its outputs are the local engine'
 the manifest, so a run started again skips what is finished. Ray Data restarts an actor that dies and retries its call
 (its default for actor pools; an output is written whole or not at all, so a retry writes it again). Inputs and the output folder must be on a
 filesystem every node sees: one machine, or a shared disk.
+
+`serve` deploys seqtag.serve's app on Ray Serve: the same API, one copy of the models in each replica, Ray Serve's
+proxy on the head node spreading requests among the replicas, and a replica that dies replaced (docs/serving.md).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -143,3 +148,69 @@ def tag_dataset(dataset: Any, model: Any, column: str = "text", *, runtime: str 
     check_count("batch_size", batch_size)
     return dataset.map_batches(_TextTagger, batch_size=batch_size, compute=ray.data.ActorPoolStrategy(size=actors),
                                num_cpus=1, fn_constructor_args=(str(model), runtime, column, tokenized))
+
+
+# Ray Serve's application and deployment name for `seqtag serve --engine ray`
+SERVED = "seqtag"
+
+
+def serve(models, replicas: int = 1, host: str = "127.0.0.1", port: int = 8080, limits=None,
+          address: str | None = None, on_ready: Callable[[str], None] | None = None) -> None:
+    """`seqtag serve --engine ray`: seqtag.serve.app(models, limits) as a Ray Serve deployment of `replicas`
+    copies (one CPU each), on the cluster at `address` or a local Ray. Ray Serve's proxy listens on host:port on the
+    head node; past `limits.max_queue` requests waiting for a replica it answers 503. Runs until SIGTERM or Ctrl-C,
+    then shuts Serve down (each replica finishes the requests it holds). `on_ready(url)` is told the address once
+    every replica is up."""
+    import signal
+    import socket
+    import threading
+    import time
+
+    from seqtag import serve as serving
+
+    check_count("replicas", replicas)
+    limits = serving.Limits() if limits is None else limits
+    if not isinstance(limits, serving.Limits):
+        raise DataError(f"limits must be a seqtag.serve.Limits, not {type(limits).__name__}")
+    try:
+        from ray import serve as ray_serve
+    except ImportError:
+        raise DataError(f"--engine ray serving needs Ray Serve, the project's [ray] extra: {EXTRA}") from None
+    serving.load_models(models)  # refused here, in one line, before Ray starts (and a graph exported once)
+    # folders made absolute, for replicas that start elsewhere: a folder is named by its last part either way
+    given = [str(Path(m).resolve()) if Path(m).exists() else str(m)
+             for m in ([models] if isinstance(models, (str, os.PathLike)) else models)]
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:  # the proxy's port: free, and a number for port 0
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise DataError(f"cannot listen on {host}:{port}: {error.strerror}") from None
+        port = probe.getsockname()[1]
+    on_terminate = signal.getsignal(signal.SIGTERM)
+    # Ray's driver would answer SIGTERM with a stack dump and an abort 3 s later (abseil's failure handler), or a
+    # plain exit: seqtag's handler stays, so SIGTERM drains the replicas and exits 143 as Ctrl-C exits 130
+    os.environ.setdefault("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", "1")
+    connect(address)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, on_terminate)
+    logging.getLogger("ray.serve").setLevel(logging.ERROR)
+    try:
+        ray_serve.start(proxy_location="HeadOnly", http_options={"host": host, "port": port})
+
+        def build():  # on each replica: the app, its models loaded there once (imported there: no module pickled)
+            from seqtag.serve import app
+
+            return app(given, limits)
+
+        deployment = ray_serve.deployment(ray_serve.ingress(build)(), name=SERVED, num_replicas=replicas,
+                                          ray_actor_options={"num_cpus": 1},
+                                          max_ongoing_requests=limits.max_queue, max_queued_requests=limits.max_queue)
+        ray_serve.run(deployment.bind(), name=SERVED, route_prefix="/")
+        if on_ready is not None:
+            on_ready(f"http://{host if family == socket.AF_INET else f'[{host}]'}:{port}")
+        while True:
+            time.sleep(3600)
+    finally:  # Ctrl-C or SIGTERM (a KeyboardInterrupt here): the replicas drain, then Serve and Ray stop
+        ray_serve.shutdown()
+        _ray().shutdown()

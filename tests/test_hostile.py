@@ -366,6 +366,14 @@ CASES = {
     "serve/host-not-local": ("serve -m {w}/models/hmm --host 203.0.113.7 --port 0", 2, "cannot listen on"),
     "serve/same-name-twice": ("serve -m {w}/models/hmm -m {w}/mine/../models/hmm --port 0", 2,
                               "two models are named 'hmm'"),
+    "serve/replicas-on-the-local-engine": ("serve -m {w}/models/hmm --replicas 2 --port 0", 2,
+                                           "--replicas and --address are for --engine ray"),
+    "serve/no-replicas": ("serve -m {w}/models/hmm --engine ray --replicas 0 --port 0", 2,
+                          "greater than or equal to 1"),
+    "serve/ray-damaged-model": ("serve -m {w}/models/badjson --engine ray --port 0", 3,
+                                "model.json is not valid JSON"),  # before Ray starts
+    "serve/ray-host-not-local": ("serve -m {w}/models/hmm --engine ray --host 203.0.113.7 --port 0", 2,
+                                 "cannot listen on"),
     # ------------------------------------------------------------------ report
     "report/missing-model": ("report {w}/models/nope -o {w}/r.html", 3, "no such model directory"),
     "report/damaged-model": ("report {w}/models/truncated -o {w}/r.html", 3, "weights.pt is corrupt"),

@@ -210,14 +210,31 @@ def serve(
     1_000_000,
     max_tokens: Annotated[int, typer.Option("--max-tokens", min=1, help="Tokens of one request; past it, 413.")] =
     20_000,
+    engine: Annotated[Engine, typer.Option("--engine", help="Serve here (uvicorn), or on Ray Serve (the [ray] "
+                      "extra too).")] = "local",
+    replicas: Annotated[int, typer.Option("--replicas", min=COUNTS["replicas"][0], max=COUNTS["replicas"][1],
+                        help="--engine ray: Ray Serve replicas, each holding the models once (one CPU each).")] = 1,
+    address: Annotated[Optional[str], typer.Option("--address", help="--engine ray: auto, ray://HOST:PORT (default: "
+                       "a local Ray).")] = None,
 ) -> None:
     """Serve models over HTTP: POST /tag, GET /models, /healthz, /readyz, /metrics, and a page at / (the [serve]
     extra)."""
     from seqtag import serve as serving
 
     limits = serving.Limits(max_batch_tokens, max_wait_ms, max_queue, max_body, max_tokens)
-    serving.run(models, host, port, limits, on_ready=lambda url: err.print(f"serving {', '.join(models)} on {url} "
-                                                                           "(Ctrl-C stops)", highlight=False))
+    if Engine(engine).value == "local" and (replicas != 1 or address is not None):
+        raise DataError("--replicas and --address are for --engine ray")
+
+    def ready(url: str) -> None:
+        copies = f" ({replicas} Ray Serve replica{'s' if replicas > 1 else ''})" if Engine(engine).value == "ray" else ""
+        err.print(f"serving {', '.join(models)} on {url}{copies} (Ctrl-C stops)", highlight=False)
+
+    if Engine(engine).value == "ray":
+        from seqtag import ray as on_ray
+
+        on_ray.serve(models, replicas, host, port, limits, address, on_ready=ready)
+    else:
+        serving.run(models, host, port, limits, on_ready=ready)
 
 
 @app.command(name="package")
