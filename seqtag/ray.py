@@ -44,8 +44,9 @@ def connect(address: str | None = None):
     to a local Ray started for this process when none is given."""
     ray = _ray()
     if not ray.is_initialized():
-        try:
-            ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+        try:  # "local" when none is given: Ray would otherwise join the last cluster started on this machine
+            ray.init(address=address or "local", include_dashboard=False, log_to_driver=False,
+                     logging_level=logging.ERROR)
         except (ConnectionError, RuntimeError, ValueError) as error:  # no cluster there, or a malformed address
             where = f"at {address}" if address else "started here"
             raise DataError(f"cannot reach a Ray cluster {where}: {str(error).splitlines()[0]}") from None
