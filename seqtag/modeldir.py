@@ -150,15 +150,49 @@ def upgrade(document: dict) -> dict:
     return document
 
 
+def _names_its_score(dev: dict) -> str | None:
+    return None if isinstance(dev.get(dev["metric"]), (int, float)) else f".metric names {dev['metric']!r}, " \
+        "which the record does not hold as a number"
+
+
+# a training log's record, as far as seqtag reads it back (the report's curves, train's dev sparkline)
+TRAIN_LOG_RECORD = {"epoch": Whole(1), "loss": Number(), "dev_score": Number(), "best_epoch": Whole(0),
+                    "dev": Record({"metric": str}, required=("metric",), also=_names_its_score)}
+MAX_TRAIN_LOG = 64 * 2 ** 20  # bytes: far more than any number of epochs writes; a larger file is not a log
+
+
 def read_train_log(path: str | Path, required: tuple[str, ...] = ("epoch", "dev_score", "best_epoch")) -> list[dict]:
-    """A model directory's training log, one record per epoch; empty where there is none, or it is damaged, or a
-    record lacks a `required` key (a damaged log costs a figure, never the model)."""
+    """A model directory's training log, one record per epoch; empty where there is none, and where it is damaged
+    (not a regular file, over MAX_TRAIN_LOG bytes, not JSON Lines, or a record that lacks a `required` key or does
+    not fit TRAIN_LOG_RECORD), with a warning naming the file and what is wrong: a damaged log costs a figure, never
+    the model."""
+    import stat
+    import warnings
+
+    from seqtag.errors import SeqtagWarning
+
     log = Path(path) / TRAIN_LOG_FILE
+    shape = Record(TRAIN_LOG_RECORD, required=required)
     try:
-        records = [json.loads(line) for line in log.read_text("utf-8").splitlines() if line.strip()]
-    except (ValueError, OSError):
+        status = log.stat()
+        if not stat.S_ISREG(status.st_mode):  # a FIFO would block the read
+            found = "it is not a regular file"
+        elif status.st_size > MAX_TRAIN_LOG:
+            found = f"it is over {MAX_TRAIN_LOG:,} bytes"
+        else:
+            numbered = [(number, json.loads(line))
+                        for number, line in enumerate(log.read_text("utf-8").splitlines(), 1) if line.strip()]
+            records = [record for _, record in numbered]
+            found = next((f"line {number}: {where('the record', problem(record, shape))}"
+                          for number, record in numbered if problem(record, shape)), None)
+    except FileNotFoundError:
         return []
-    return records if all(isinstance(r, dict) and set(required) <= set(r) for r in records) else []
+    except (ValueError, OSError, RecursionError) as error:
+        found = f"it cannot be read as JSON Lines ({type(error).__name__})"
+    if found is None:
+        return records
+    warnings.warn(SeqtagWarning(f"{log}: {found}; the training curve is left out"))
+    return []
 
 
 def in_sample_warning(document: dict, gold: str | Path) -> str | None:

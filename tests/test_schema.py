@@ -14,7 +14,7 @@ import pytest
 import seqtag
 from seqtag.cli import commands as cli
 from seqtag.errors import ModelFormatError, SeqtagError
-from seqtag.schema import List, Map, Maybe, Number, Record, Whole, problem
+from seqtag.schema import List, Map, Maybe, Number, OneOf, Record, Whole, problem
 
 from conftest import DATA
 
@@ -129,3 +129,51 @@ def test_json_no_reader_can_hold_is_a_damaged_model_not_a_crash(tmp_path, text, 
 def test_numbers_beyond_a_float_are_named_not_formatted():
     assert problem(10 ** 400, Number()) == "is a number of more than 40 digits, expected a finite number"
     assert problem(10 ** 400, Whole()).startswith("is a number of more than 40 digits")
+
+
+LOG_RECORD = {"epoch": 2, "loss": 0.41, "seconds": 1.5, "dev": {"metric": "f1", "f1": 0.62, "precision": 0.6},
+              "dev_score": 0.62, "best_epoch": 2}  # as training writes one (tests/test_bilstm.py reads real ones)
+
+
+@pytest.mark.parametrize("field", ["epoch", "loss", "dev_score", "best_epoch", "dev", "dev.metric"])
+@pytest.mark.parametrize("value", WRONG)
+def test_a_train_log_field_edited_is_read_or_left_out_with_a_warning_naming_it(tmp_path, field, value):
+    """A damaged training log costs the training curve, never the model: the report and train's sparkline read
+    records that fit, and a record that does not is named in one warning."""
+    from seqtag.errors import SeqtagWarning
+    from seqtag.modeldir import read_train_log
+
+    record = copy.deepcopy(LOG_RECORD)
+    parent, _, name = field.rpartition(".")
+    (record[parent] if parent else record)[name] = value
+    (tmp_path / "train_log.jsonl").write_text(json.dumps(LOG_RECORD) + "\n" + json.dumps(record) + "\n")
+    with pytest.warns(SeqtagWarning) if problem(value, _expected_shape(field)) else contextlib.nullcontext() as seen:
+        records = read_train_log(tmp_path, ("epoch", "loss", "dev_score", "best_epoch"))
+    if seen is None:
+        assert records == [LOG_RECORD, record]
+    else:
+        assert records == [] and len(seen) == 1
+        assert f"{tmp_path / 'train_log.jsonl'}: line 2: the record" in str(seen[0].message)
+        assert field.split(".")[-1] in str(seen[0].message)
+
+
+def _expected_shape(field: str):
+    """What a reader of the report needs of each field, written here apart from seqtag.modeldir."""
+    return {"epoch": Whole(1), "loss": Number(), "dev_score": Number(), "best_epoch": Whole(0),
+            "dev": Record({"metric": str}, required=("metric",)),
+            "dev.metric": OneOf(("f1", "precision"))}[field]  # a score the dev record holds
+
+
+def test_a_train_log_that_is_not_a_file_or_too_large_is_left_out_without_blocking(tmp_path, monkeypatch):
+    from seqtag import modeldir
+
+    os.mkfifo(tmp_path / "train_log.jsonl")  # opened for reading, it would block until a writer came
+    with pytest.warns(UserWarning, match="not a regular file"):
+        assert modeldir.read_train_log(tmp_path) == []
+    os.remove(tmp_path / "train_log.jsonl")
+    (tmp_path / "train_log.jsonl").write_text(json.dumps(LOG_RECORD) + "\n")
+    assert modeldir.read_train_log(tmp_path) == [LOG_RECORD]
+    monkeypatch.setattr(modeldir, "MAX_TRAIN_LOG", 50)
+    with pytest.warns(UserWarning, match="over 50 bytes"):
+        assert modeldir.read_train_log(tmp_path) == []
+    assert modeldir.read_train_log(tmp_path / "none") == []  # no log: no curve, no warning
