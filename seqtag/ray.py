@@ -160,8 +160,8 @@ def serve(models, replicas: int = 1, host: str = "127.0.0.1", port: int = 8080, 
     """`seqtag serve --engine ray`: seqtag.serve.app(models, limits) as a Ray Serve deployment of `replicas`
     copies (one CPU each), on the cluster at `address` or a local Ray. Ray Serve's proxy listens on host:port on the
     head node; past `limits.max_queue` requests waiting for a replica it answers 503. Runs until SIGTERM or Ctrl-C,
-    then shuts Serve down (each replica finishes the requests it holds). `on_ready(url)` is told the address once
-    every replica is up."""
+    then removes its application (each replica finishes the requests it holds), and on a local Ray stops Serve and
+    Ray. `on_ready(url)` is told the address once every replica is up."""
     import signal
     import socket
     import threading
@@ -196,8 +196,13 @@ def serve(models, replicas: int = 1, host: str = "127.0.0.1", port: int = 8080, 
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, on_terminate)
     logging.getLogger("ray.serve").setLevel(logging.ERROR)
+    started = False
     try:
         ray_serve.start(proxy_location="HeadOnly", http_options={"host": host, "port": port})
+        if SERVED in ray_serve.status().applications:  # another seqtag serve on this cluster: never replaced
+            raise DataError(f"an application named {SERVED!r} already runs on Ray Serve at {address}; stop it first "
+                            "(serve.delete) or serve on another cluster")
+        started = True
 
         def build():  # on each replica: the app, its models loaded there once (imported there: no module pickled)
             from seqtag.serve import app
@@ -213,5 +218,8 @@ def serve(models, replicas: int = 1, host: str = "127.0.0.1", port: int = 8080, 
         while True:
             time.sleep(3600)
     finally:  # Ctrl-C or SIGTERM (a KeyboardInterrupt here): the replicas drain, then Serve and Ray stop
-        ray_serve.shutdown()
+        if address is None:  # the local Ray started for this server: all of it goes
+            ray_serve.shutdown()
+        elif started:  # a cluster others may use: only this application goes
+            ray_serve.delete(SERVED)
         _ray().shutdown()

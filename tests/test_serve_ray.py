@@ -149,6 +149,12 @@ def test_two_nodes_each_run_a_replica(hmm_model):
             with ThreadPoolExecutor(4) as pool:
                 answers = list(pool.map(lambda _: running.call("/tag", {"text": TEXT}), range(12)))
             assert all(status == 200 and answer["results"] == want for status, _, answer in answers)
+            # a second server on the same cluster would replace this one's application: refused, this one goes on
+            second = subprocess.run([sys.executable, "-m", "seqtag", "serve", "--engine", "ray", "--port", "0", "-m",
+                                     str(hmm_model), "--address", cluster.address], capture_output=True, text=True,
+                                    timeout=300)
+            assert second.returncode == 2 and "an application named 'seqtag' already runs" in second.stderr
+            assert running.call("/tag", {"text": TEXT})[2]["results"] == want
         finally:
             assert running.stop() == 128 + signal.SIGTERM
     finally:

@@ -226,7 +226,8 @@ def serve(
         raise DataError("--replicas and --address are for --engine ray")
 
     def ready(url: str) -> None:
-        copies = f" ({replicas} Ray Serve replica{'s' if replicas > 1 else ''})" if Engine(engine).value == "ray" else ""
+        on_ray = Engine(engine).value == "ray"
+        copies = f" ({replicas} Ray Serve replica{'s' if replicas > 1 else ''})" if on_ray else ""
         err.print(f"serving {', '.join(models)} on {url}{copies} (Ctrl-C stops)", highlight=False)
 
     if Engine(engine).value == "ray":
