@@ -96,7 +96,8 @@ class Model:
 
         if isinstance(item, str):
             segmentation = self.scheme is L.Scheme.BMES
-            return list(units_from_texts([item], segmentation, bool(tokenized), sentences=not tokenized))
+            return list(units_from_texts([item], segmentation, bool(tokenized), sentences=not tokenized,
+                                         longest=None))  # one result a text, however long: it is in memory already
         if not _is_tokens(item, None):
             raise DataError(f"expected a text (str) or a list of tokens (str), got {type(item).__name__}")
         return [(list(item), None, None, None, {}, None)]

@@ -283,7 +283,8 @@ def _parse(body: dict, served: dict[str, Served], max_tokens: int) -> tuple[Serv
         segmentation = one.model.scheme is L.Scheme.BMES
         try:  # as `seqtag tag` reads lines; a line break is a space here (offsets hold for the text as sent)
             units = list(tagging.units_from_texts([t.replace("\r", " ").replace("\n", " ") for t in texts],
-                                                  segmentation, paragraphs=True, sentences=split))
+                                                  segmentation, paragraphs=True, sentences=split,
+                                                  longest=None))  # a request's size is bounded: --max-tokens
         except SeqtagError as error:
             raise Refused(400, str(error)) from None
         if not split or segmentation:  # one unit per text: numbered as the split ones are

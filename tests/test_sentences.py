@@ -108,3 +108,25 @@ def test_the_splitter_finds_the_sentences_of_ewt_paragraphs(shared_corpora):
         gold, predicted, correct = gold + len(truth), predicted + len(found), correct + len(found & truth)
     precision, recall = correct / predicted, correct / gold
     assert 2 * precision * recall / (precision + recall) >= 0.84
+
+
+@pytest.mark.parametrize("how", [{"sentences": False}, {"sentences": True}, {"tokenized": True}])
+def test_a_sentence_over_the_longest_is_cut_into_sentences_of_the_longest(how):
+    """A line is read a piece of `longest` tokens at a time (memory bounded on a line of any length): each piece a
+    unit with its offsets into the line, one warning for the line; a text that fits is one unit as before."""
+    from seqtag.errors import SeqtagWarning
+    from seqtag.runtime.tagging import units_from_texts
+
+    line = " ".join(f"w{i}" for i in range(23)) + " ."
+    with pytest.warns(SeqtagWarning, match="line 1: a sentence of more than 10 tokens is tagged and written as "
+                                           "sentences of 10") as seen:
+        units = list(units_from_texts([line], False, longest=10, **how))
+    assert len(seen) == 1
+    assert [len(unit[0]) for unit in units] == [10, 10, 4]
+    assert [token for unit in units for token in unit[0]] == line.split()
+    assert all([line[a:b] for a, b in unit[1]] == unit[0] for unit in units)
+    assert [unit[5] for unit in units] == ([(1, 0), (1, 1), (1, 2)] if how.get("sentences") else [None] * 3)
+    whole = list(units_from_texts([line], False, longest=None, **how))
+    assert len(whole) == 1 and whole[0][0] == line.split()
+    exactly = " ".join(["w"] * 10)  # as many as the longest: one unit, no warning
+    assert [len(unit[0]) for unit in units_from_texts([exactly], False, longest=10, **how)] == [10]

@@ -77,9 +77,10 @@ def test_closed_streams(model, tmp_path, name, closed):
 
 @pytest.mark.slow
 def test_one_long_line_of_raw_text_is_tagged_within_a_fixed_address_space(hmm_model, tmp_path):
-    """A 5 MB line of raw text, tagged with its sentences split (the default), within the same address-space limit
-    as one short line: memory does not grow with the line beyond the line itself (seqtag.data.tokens splits it a
-    window at a time; the model sees a sentence at a time)."""
+    """A 5 MB line of raw text, tagged with its sentences split (the default), as one sentence, or as whitespace
+    tokens, within the same address-space limit as one short line: memory does not grow with the line beyond the
+    line itself (seqtag.data.tokens splits it a window at a time, a sentence is read LONG_SENTENCE tokens at a
+    time, and the model sees a sentence at a time)."""
     import random
     import resource
 
@@ -108,8 +109,14 @@ def test_one_long_line_of_raw_text_is_tagged_within_a_fixed_address_space(hmm_mo
     assert done.returncode == 0, done.stderr[-300:]
     tokens = [row.split(b"\t")[0] for row in done.stdout.splitlines() if row]
     assert b"".join(tokens).decode() == line.replace(" ", "")  # every character tagged, once, in order
-    # the line as one sentence of 900,000 tokens is still held whole (docs/benchmarks.md); where it does not fit,
-    # it ends in the one-line out-of-memory error, never a traceback
-    whole = tag(long, "--no-split")
-    assert whole.returncode == 0 or (whole.returncode == 2 and whole.stderr.startswith(b"error: out of memory")), \
-        whole.stderr[-300:]
+    # the line as one sentence (--no-split), or as whitespace tokens: read, tagged and written 96,000 tokens at a
+    # time, each piece a sentence, with one warning; it used to be held whole and ran out of this address space
+    for options in (["--no-split"], ["--input-format", "tokens"]):
+        whole = tag(long, *options)
+        assert whole.returncode == 0, (options, whole.stderr[-300:])
+        assert whole.stderr.decode().count("more than 96,000 tokens is tagged and written as sentences") == 1
+        sentences = [block.split("\n") for block in whole.stdout.decode().strip("\n").split("\n\n")]
+        tokens = [row.split("\t")[0] for rows in sentences for row in rows]
+        assert "".join(tokens) == line.replace(" ", "")  # every character tagged, once, in order
+        assert options[0] == "--no-split" or tokens == line.split()
+        assert len(sentences) == -(-len(tokens) // 96_000) and {len(rows) for rows in sentences[:-1]} == {96_000}

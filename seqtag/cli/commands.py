@@ -266,8 +266,8 @@ def tag(
     output_scheme: Annotated[Optional[EntityScheme], typer.Option("--output-scheme", help="Write entity labels in "
                              "this scheme (default: the model's, that of its training data).")] = None,
     window: Annotated[int, typer.Option(
-        "--window", min=COUNTS["window"][0], max=COUNTS["window"][1], help="Sentences read and tagged at a time (a model's context layer pools mentions "
-        "within them; --batch-size in train is padded tokens per training batch)."
+        "--window", min=COUNTS["window"][0], max=COUNTS["window"][1], help="Sentences read and tagged at a time, at most 96,000 tokens (a model's "
+        "context layer pools mentions within them; --batch-size in train is padded tokens per training batch)."
     )] = 2000,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", min=1, hidden=True)] = None,  # --window's old name
     replace_invalid: Annotated[bool, typer.Option("--replace-invalid", help="Replace invalid UTF-8 bytes "

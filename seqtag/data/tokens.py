@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 
 # PTB-style tokens, as in the CoNLL corpora and the Penn Treebank: clitics split off ("do n't", "John 's", "I 'm"),
 # punctuation alone, numbers, dates, hyphenated words, URLs and e-mail addresses kept whole, abbreviations such as
@@ -35,14 +36,23 @@ _TOKEN = re.compile(
 def tokenize(text: str) -> tuple[list[str], list[tuple[int, int]]]:
     """Tokens and their (start, end) character offsets in the text. A character is never split from the marks
     that make one symbol with it: combining accents (decomposed "é"), emoji modifiers and joiners, flag pairs."""
-    spans: list[tuple[int, int]] = []
+    spans = list(token_spans(text))
+    return [text[a:b] for a, b in spans], spans
+
+
+def token_spans(text: str) -> Iterator[tuple[int, int]]:
+    """tokenize's offsets, found as they are read (a text of any length, a token at a time)."""
+    last = None
     for match in _TOKEN.finditer(text):
         start, end = match.span()
-        if spans and spans[-1][1] == start and _joins(text[spans[-1][0]:start], text[start]):
-            spans[-1] = (spans[-1][0], end)
-        else:
-            spans.append((start, end))
-    return [text[a:b] for a, b in spans], spans
+        if last and last[1] == start and _joins(text[last[0]:start], text[start]):
+            last = (last[0], end)
+            continue
+        if last:
+            yield last
+        last = (start, end)
+    if last:
+        yield last
 
 
 def _joins(before: str, first: str) -> bool:
@@ -58,13 +68,21 @@ def _joins(before: str, first: str) -> bool:
 
 def characters(text: str) -> tuple[list[str], list[tuple[int, int]]]:
     """A segmentation model's tokens: every non-space character."""
-    spans = [(i, i + 1) for i, c in enumerate(text) if not c.isspace()]
+    spans = list(character_spans(text))
     return [text[a] for a, _ in spans], spans
+
+
+def character_spans(text: str) -> Iterator[tuple[int, int]]:
+    return ((i, i + 1) for i, c in enumerate(text) if not c.isspace())
 
 
 def whitespace_tokens(text: str) -> tuple[list[str], list[tuple[int, int]]]:
     matches = list(re.finditer(r"\S+", text))
     return [m.group() for m in matches], [m.span() for m in matches]
+
+
+def whitespace_spans(text: str) -> Iterator[tuple[int, int]]:
+    return (m.span() for m in re.finditer(r"\S+", text))
 
 
 SPLIT_WINDOW = 100_000  # characters the splitter reads at a time: memory stays bounded on a line of any length

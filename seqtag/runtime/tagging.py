@@ -18,11 +18,16 @@ from seqtag.data import formats
 from seqtag.data import labels as L
 from seqtag.data.corpus import Sentence
 from seqtag.data.formats.spans import joined
-from seqtag.data.tokens import characters, sentence_starts, tokenize, whitespace_tokens
-from seqtag.errors import DataError
+from seqtag.data.tokens import (character_spans, characters, sentence_starts, token_spans, tokenize,
+                                whitespace_spans, whitespace_tokens)
+from seqtag.errors import DataError, SeqtagWarning
 
 MAX_TOKENS = 1000  # longer sentences are tagged in pieces of this many tokens and stitched back
 LONG_PIECES = 8  # pieces of an over-long sentence tagged at a time: memory stays bounded on a line of any length
+# a text with more tokens is read, tagged and written as several sentences of this many (memory stays bounded on a
+# line of any length, split or not); a multiple of LONG_PIECES pieces, so each is tagged as in the whole
+LONG_SENTENCE = 12 * LONG_PIECES * MAX_TOKENS
+WINDOW_TOKENS = LONG_SENTENCE  # a window of sentences read and tagged together ends at --window sentences or this many
 TEXT_INPUTS = ("raw", "tokens")  # tag's inputs besides the formats: raw text is tokenized here
 
 
@@ -106,31 +111,59 @@ Unit = tuple[list[str], list | None, str | None, int | None, dict, tuple[int, in
 
 
 def units_from_texts(texts: Iterable[str], segmentation: bool, tokenized: bool = False, paragraphs: bool = False,
-                     offsets: bool = True, sentences: bool = False) -> Iterator[Unit]:
+                     offsets: bool = True, sentences: bool = False, longest: int | None = LONG_SENTENCE
+                     ) -> Iterator[Unit]:
     """Units from texts, each its own document; with `paragraphs`, texts are lines, and the lines between blank
     lines are one document (a BiLSTM with a document window reads them together). With `sentences`, raw text is
     split into sentences (not whitespace tokens, nor characters for a segmenter), each a unit with its offsets into
     the whole text and its (line, sentence) numbers. Without `offsets`, whitespace tokens come without their
-    character offsets (only jsonl output writes them; finding them is most of the time spent reading tokens)."""
+    character offsets (only jsonl output writes them; finding them is most of the time spent reading tokens).
+    A sentence (or unsplit text) of more than `longest` tokens is cut into units of `longest`, with a warning:
+    its tokens are found as they are needed, so memory does not grow with a line's length."""
     if tokenized:
-        split = whitespace_tokens if offsets else _tokens_alone
+        split, spans_of = (whitespace_tokens if offsets else _tokens_alone), whitespace_spans
     else:
-        split = characters if segmentation else tokenize
+        split, spans_of = (characters, character_spans) if segmentation else (tokenize, token_spans)
     sentences = sentences and not tokenized and not segmentation
     paragraph = 0
     for number, text in enumerate(texts, 1):
         if not sentences or not text.strip():
-            tokens, spans = split(text)
-            paragraph += paragraphs and not tokens
-            yield tokens, spans if offsets else None, text, paragraph if paragraphs else None, {}, \
-                (number, 0) if sentences else None
+            for index, (tokens, spans) in enumerate(_cut(text, 0, len(text), split, spans_of, longest, number)):
+                paragraph += paragraphs and not tokens
+                yield tokens, spans if offsets else None, text, paragraph if paragraphs else None, {}, \
+                    (number, index) if sentences else None
             continue
         document = paragraph if paragraphs else None
         starts = sentence_starts(text)
-        for index, (start, end) in enumerate(zip(starts, [*starts[1:], len(text)])):
-            tokens, spans = split(text[start:end])
-            yield tokens, [(a + start, b + start) for a, b in spans] if offsets else None, text, document, {}, \
-                (number, index)
+        index = 0
+        for start, end in zip(starts, [*starts[1:], len(text)]):
+            for tokens, spans in _cut(text, start, end, split, spans_of, longest, number):
+                yield tokens, spans if offsets else None, text, document, {}, (number, index)
+                index += 1
+
+
+def _cut(text: str, start: int, end: int, split, spans_of, longest: int | None, number: int):
+    """The (tokens, offsets into `text`) of text[start:end], `longest` tokens at a time (one piece, perhaps empty,
+    where there are no more); a text too short to hold more is split at once, the usual way."""
+    if longest is None or end - start <= longest:
+        tokens, spans = split(text[start:end])
+        yield tokens, spans if not start or spans is None else [(a + start, b + start) for a, b in spans]
+        return
+    found = iter(spans_of(text[start:end]) if start or end < len(text) else spans_of(text))
+    pieces = 0
+    while True:
+        spans = [(a + start, b + start) for a, b in islice(found, longest)]
+        if pieces and not spans:
+            return
+        if pieces == 1:
+            import warnings
+
+            warnings.warn(SeqtagWarning(f"line {number}: a sentence of more than {longest:,} tokens is tagged and "
+                                        f"written as sentences of {longest:,}"))
+        yield [text[a:b] for a, b in spans], spans
+        pieces += 1
+        if len(spans) < longest:
+            return
 
 
 def texts_joined(results: Iterable[Tagged]) -> Iterator[Tagged]:
@@ -281,9 +314,21 @@ def _groups(pieces: list[Sentence], owners: list[int], units: Sequence[Unit]) ->
 def tag_stream(predictor, units: Iterable[Unit], window: int = 2000, probs: bool = False, nbest: int = 0
                ) -> Iterator[Tagged]:
     """Tagged results in input order, `window` sentences read and tagged at a time."""
-    units = iter(units)
-    while chunk := list(islice(units, window)):
+    for chunk in windows(units, window):
         yield from tag_units(predictor, chunk, probs, nbest)
+
+
+def windows(units: Iterable[Unit], window: int) -> Iterator[list[Unit]]:
+    """The units, `window` at a time, a window ending sooner where it holds WINDOW_TOKENS tokens."""
+    chunk, tokens = [], 0
+    for unit in units:
+        chunk.append(unit)
+        tokens += len(unit[0])
+        if len(chunk) >= window or tokens >= WINDOW_TOKENS:
+            yield chunk
+            chunk, tokens = [], 0
+    if chunk:
+        yield chunk
 
 
 def tag_stream_parallel(predictor, units: Iterable[Unit], window: int = 2000, probs: bool = False, nbest: int = 0,
@@ -299,8 +344,9 @@ def tag_stream_parallel(predictor, units: Iterable[Unit], window: int = 2000, pr
     with _quiet_children():
         pool = multiprocessing.get_context("fork").Pool(workers, _one_thread_each)
     with pool:
-        while windows := [w for w in (list(islice(units, window)) for _ in range(workers)) if w]:
-            for results in pool.map(_worker_window, windows):
+        chunks = windows(units, window)
+        while group := list(islice(chunks, workers)):
+            for results in pool.map(_worker_window, group):
                 yield from results
 
 
