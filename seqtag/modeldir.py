@@ -30,6 +30,8 @@ TRAIN_LOG_FILE, METRICS_FILE = "train_log.jsonl", "metrics.json"
 RECIPE_FILE = "recipe.json"  # how a bundled model was built, its data's terms and scores (benchmarks/build_models.py)
 MODEL_FILES = frozenset({"model.json", WEIGHTS_PT, WEIGHTS_NPZ, CHECKPOINT_FILE, TRAIN_LOG_FILE, METRICS_FILE,
                          RECIPE_FILE, *EXPORT_FILES})
+# what loading, tagging, exporting and resuming read (the log and the rest cost only a figure where damaged)
+LOADED_FILES = ("model.json", WEIGHTS_PT, WEIGHTS_NPZ, CHECKPOINT_FILE, *EXPORT_FILES)
 
 
 def dumps(document: dict) -> str:
@@ -58,8 +60,9 @@ def read_model_json(path: str | Path) -> dict:
     durable.recover_interrupted_swap(path)
     if not path.is_dir():
         raise ModelFormatError("no such model directory", path)
-    if (path / "model.json").exists() or (path / "model.json").is_symlink():  # a FIFO there must not block
-        regular_file(path / "model.json", ModelFormatError)
+    for name in LOADED_FILES:  # a FIFO or a device among them would block whatever reads it: refused before
+        if (path / name).exists() or (path / name).is_symlink():
+            regular_file(path / name, ModelFormatError)
     try:
         document = json.loads((path / "model.json").read_text("utf-8"))
     except FileNotFoundError:

@@ -50,6 +50,27 @@ def test_a_fifo_as_model_json_is_a_damaged_model_not_a_hang(tmp_path):
         assert result.returncode == 3 and "model.json: is a FIFO" in result.stderr.decode()
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["weights.pt", "model.onnx", "decoder.npz", "checkpoint.pt", "context.npz"])
+@pytest.mark.parametrize("command", [["tag", "-m", "{m}"], ["export", "-m", "{m}", "--format", "onnx", "-o", "{x}"],
+                                     ["train", "--resume", "-o", "{m}"]])
+def test_a_fifo_or_device_among_a_model_s_files_is_a_damaged_model_not_a_hang(tmp_path, name, command):
+    """Each file a load, an export or a resume reads (they blocked on a FIFO: tag on weights.pt, model.onnx and
+    decoder.npz, seen before the check)."""
+    from seqtag.catalog import resolve
+
+    model = tmp_path / "m"
+    shutil.copytree(resolve("en-ner"), model)
+    (model / name).unlink(missing_ok=True)
+    if name == "context.npz":
+        os.symlink("/dev/zero", model / name)
+    else:
+        os.mkfifo(model / name)
+    result = run(*(arg.format(m=model, x=tmp_path / "x") for arg in command))
+    kind = "a device" if name == "context.npz" else "a FIFO"
+    assert result.returncode == 3 and f"{name}: is {kind}, not a file" in result.stderr.decode(), result.stderr
+
+
 def test_info_escapes_the_terminal_s_control_sequences_from_a_model_folder(tmp_path):
     from seqtag.catalog import resolve
 
