@@ -49,6 +49,27 @@ def test_export_and_tag_with_the_onnx_runtime_through_the_cli(ner_model, tmp_pat
     assert (tmp_path / "serving" / "model.torchscript.pt").is_file()
 
 
+def test_a_serving_folder_whose_decoder_scores_changed_is_refused_with_what_to_do(ner_model, tmp_path):
+    """A serving folder holds no weights: a graph whose decoder scores were edited or deleted cannot be exported
+    again there, and the refusal says so (it said "weights.pt is missing", from the PyTorch fallback)."""
+    pytest.importorskip("onnxruntime")
+    import numpy as np
+
+    assert run("export", "-m", ner_model, "--format", "onnx", "-o", tmp_path / "serving") == 0
+    assert _tag(tmp_path / "serving").returncode == 0
+    graph = (tmp_path / "serving" / "model.onnx").read_bytes()
+    scores = dict(np.load(tmp_path / "serving" / "decoder.npz"))
+    scores["transitions"][:] = np.nan
+    np.savez(tmp_path / "serving" / "decoder.npz", **scores)
+    for damage in ("edited", "deleted"):
+        if damage == "deleted":
+            (tmp_path / "serving" / "decoder.npz").unlink()
+        done = _tag(tmp_path / "serving")
+        assert done.returncode == 3 and done.stdout == b"", damage
+        assert b"holds no weights to export it again from: export the model again" in done.stderr, done.stderr
+        assert (tmp_path / "serving" / "model.onnx").read_bytes() == graph  # left as it was
+
+
 def _tag(model, *options, text="Peter Blackburn went to Paris .\nEU rejects German call .\n"):
     return subprocess.run([sys.executable, "-m", "seqtag", "tag", "-m", str(model), "--input-format", "tokens",
                            *options], input=text.encode(), capture_output=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from seqtag import kinds
-from seqtag.errors import DataError
+from seqtag.errors import DataError, SeqtagError
 from seqtag.models.loading import load_model
 
 # auto: onnxruntime for a kind that exports to ONNX (the graph written into the model folder on first use), PyTorch
@@ -80,7 +80,12 @@ def open_predictor(path: Path, document: dict, choice: Choice, on_progress=lambd
     except Exception as error:  # the fallback: PyTorch runs every model, and gives the same labels
         if choice.asked != "auto":
             raise
-        predictor = load_model(path, document=document)  # a model PyTorch cannot load either is reported by it
+        try:  # a model PyTorch cannot load either is reported by it, or by onnxruntime's reason where it had one
+            predictor = load_model(path, document=document)
+        except SeqtagError:
+            if isinstance(error, SeqtagError):  # a serving folder's graph out of date: no weights to fall back on
+                raise error from None
+            raise
         if not isinstance(error, (ImportError, DataError)):  # not an expected absence: worth a line
             on_progress({"event": "note", "message": f"tagging with PyTorch: {error}"})
         return predictor, Choice("torch", f"PyTorch: {error}", choice.asked)

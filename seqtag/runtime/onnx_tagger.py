@@ -54,9 +54,12 @@ def onnx_predictor(model_dir: Path, on_progress=lambda event: None, int8: bool =
             raise ModelFormatError(f"{name} does not take the inputs this model gives it ({predictor.misfit}); "
                                    f"`seqtag export -m {model_dir} --format onnx` writes it again", model_dir)
         return predictor
+    what = "is missing" if predictor is None else "does not match the model files beside it (exported from " \
+        "other weights, or its decoder scores are missing or damaged)"
+    if predictor is not None and not exporting.has_weights(model_dir):  # a serving folder: nothing to export from
+        raise ModelFormatError(f"{name} {what}, and this folder holds no weights to export it again from: export "
+                               f"the model again (`seqtag export -m MODEL --format onnx -o {model_dir}`)", model_dir)
     if not exporting.writable(model_dir):
-        what = "is missing" if predictor is None else "does not match the model files beside it (exported from " \
-            "other weights, or its decoder scores are missing or damaged)"
         raise DataError(f"{name} {what}, and this folder cannot be written: run `seqtag export -m {model_dir} "
                         f"--format onnx -o FOLDER` and tag with -m FOLDER, or use --runtime torch", model_dir)
     if int8:
