@@ -237,7 +237,7 @@ def corpora(draw):
     sentences = []
     for _ in range(draw(st.integers(1, 4))):
         words = draw(st.lists(tokens.filter(lambda t: not any(c.isspace() for c in t)), min_size=1, max_size=6))
-        if words[0] == formats.DOCSTART:
+        if words[0] == formats.DOCSTART or words[0].startswith("\ufeff"):  # a mark; a BOM (refused: test_roundtrip)
             words[0] = "x"
         labels = draw(st.lists(tags, min_size=len(words), max_size=len(words)))
         sentences.append(Sentence(tuple(words), {"pos": tuple(labels), "ner": tuple(reversed(labels))}))

@@ -70,7 +70,8 @@ def fit_model(
         config = init.configured(config, kind)  # the network's settings are the --init model's
     hold_out = config.training.hold_out
     if read.stream and dev_path is None and hold_out:
-        raise DataError(f"--hold-out {hold_out} needs the training data in memory; with --stream, give --dev")
+        raise DataError(f"--hold-out {hold_out} needs the training data in memory, which --stream does not keep: "
+                        "give --dev")
     if config.training.refit and (read.stream or (dev_path is None and not hold_out)):
         raise DataError("--refit trains again on train + dev held in memory for the epochs dev chose: give --dev "
                         "(or --hold-out N)" + (", without --stream" if read.stream else ""))

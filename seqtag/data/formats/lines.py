@@ -63,8 +63,10 @@ def _write_tokens(sentence: Sentence, items: Iterable[str], new_document: bool) 
 
 
 def _layers_held(layers: Sequence[str], wanted: str) -> str:
-    names = f"{len(layers)} ({', '.join(layers)})" if layers else "none"
-    return f"holds {wanted}; this corpus has {names}: keep what it holds with --keep-layers (seqtag.write: layers=)"
+    if not layers:
+        return f"holds {wanted}; this corpus has none"
+    return (f"holds {wanted}; this corpus has {len(layers)} ({', '.join(layers)}): keep one with --keep-layers "
+            f"{layers[-1]} (or another of them; seqtag.write: layers=[{layers[-1]!r}])")
 
 
 BMES_SENTENCE = re.compile(r"(?:S|BM*E)+")  # words: a single character, or begin, middle..., end

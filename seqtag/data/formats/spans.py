@@ -63,8 +63,10 @@ def char_spans(labels: Sequence[str], offsets: Sequence[tuple[int, int]]) -> lis
 def cannot_hold(layers: Sequence[str], sentences: Sequence[Sentence]) -> str | None:
     """What of a corpus a span format cannot write: it holds one IOB2 entity layer of tokens without spaces."""
     if list(layers) != [LAYER]:
+        keep = f"keep it with --keep-layers {LAYER}" if LAYER in layers else \
+            f"name the entity layer {LAYER} with --columns, and keep it with --keep-layers {LAYER}"
         return (f"holds one entity layer, read back as {LAYER}; this corpus has {', '.join(layers) or 'none'} "
-                f"(keep one with --keep-layers; name it {LAYER} with --columns)")
+                f"({keep})")
     found = bad_tokens(sentences)
     if found:
         return f"cannot hold {found} (the tokens are joined by spaces into the text)"
