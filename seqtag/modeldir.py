@@ -153,14 +153,9 @@ def upgrade(document: dict) -> dict:
     return document
 
 
-def _names_its_score(dev: dict) -> str | None:
-    return None if isinstance(dev.get(dev["metric"]), (int, float)) else f".metric names {dev['metric']!r}, " \
-        "which the record does not hold as a number"
-
-
 # a training log's record, as far as seqtag reads it back (the report's curves, train's dev sparkline)
 TRAIN_LOG_RECORD = {"epoch": Whole(1), "loss": Number(), "dev_score": Number(), "best_epoch": Whole(0),
-                    "dev": Record({"metric": str}, required=("metric",), also=_names_its_score)}
+                    "dev": Record({"metric": str}, required=("metric",))}
 MAX_TRAIN_LOG = 64 * 2 ** 20  # bytes: far more than any number of epochs writes; a larger file is not a log
 
 

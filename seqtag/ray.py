@@ -44,6 +44,9 @@ def connect(address: str | None = None):
     to a local Ray started for this process when none is given."""
     ray = _ray()
     if not ray.is_initialized():
+        silent = _silent(address)
+        if silent:  # Ray would retry for many minutes before saying so
+            raise DataError(f"cannot reach a Ray cluster at {address}: {silent}")
         try:  # "local" when none is given: Ray would otherwise join the last cluster started on this machine
             ray.init(address=address or "local", include_dashboard=False, log_to_driver=False,
                      logging_level=logging.ERROR)
@@ -56,6 +59,21 @@ def connect(address: str | None = None):
     context.enable_progress_bars = False  # seqtag reports files and tokens itself
     context.print_on_execution_start = False
     return ray
+
+
+def _silent(address: str | None, seconds: float = 10) -> str | None:
+    """Why nothing answers at a HOST:PORT or ray://HOST:PORT address (no TCP connection within `seconds`), or None:
+    where something answers, or the address is not of that form (auto, local, none)."""
+    import socket
+
+    host, _, port = (address or "").removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return None
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=seconds):
+            return None
+    except OSError as error:  # refused, unreachable, a name that does not resolve, or the time out
+        return f"nothing answers there ({error.strerror or error})"
 
 
 class _FileTagger:

@@ -372,6 +372,9 @@ CASES = {
                           "greater than or equal to 1"),
     "serve/ray-damaged-model": ("serve -m {w}/models/badjson --engine ray --port 0", 3,
                                 "model.json is not valid JSON"),  # before Ray starts
+    "serve/ray-address-silent": ("serve -m {w}/models/hmm --engine ray --address ray://no-such-host.invalid:10001 "
+                                 "--port 0", 2, "cannot reach a Ray cluster at ray://no-such-host.invalid:10001: "
+                                 "nothing answers there"),
     "serve/ray-host-not-local": ("serve -m {w}/models/hmm --engine ray --host 203.0.113.7 --port 0", 2,
                                  "cannot listen on"),
     # ------------------------------------------------------------------ report

@@ -93,11 +93,14 @@ def test_tag_into_a_closed_pipe_ends_quietly_and_long_lines_are_stitched(tmp_pat
     command = f"{sys.executable} -m seqtag tag -m {tmp_path / 'hmm'} --output-format inline | head -1"
     result = subprocess.run(command, shell=True, input=many.encode(), capture_output=True)
     assert result.stdout.startswith(b"EU/") and b"Traceback" not in result.stderr and result.stderr == b""
-    long_line = " ".join(["word"] * 100_000) + "\n"
-    tagged = seqtag("tag", "-m", tmp_path / "hmm", "--input-format", "tokens", "--output-format", "inline",
-                    input=long_line.encode())
-    assert tagged.returncode == 0
-    assert len(tagged.stdout.decode().split()) == 100_000 and tagged.stdout.count(b"\n") == 1
+    # a line tagged in pieces of 1,000 tokens is written back as one sentence; past 96,000 tokens, as sentences of
+    # 96,000 (memory bounded on a line of any length), with a warning
+    for words, lines in ((90_000, 1), (100_000, 2)):
+        tagged = seqtag("tag", "-m", tmp_path / "hmm", "--input-format", "tokens", "--output-format", "inline",
+                        input=(" ".join(["word"] * words) + "\n").encode())
+        assert tagged.returncode == 0
+        assert len(tagged.stdout.decode().split()) == words and tagged.stdout.count(b"\n") == lines
+        assert (b"written as sentences of 96,000" in tagged.stderr) == (lines == 2)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU to train the model on")

@@ -14,7 +14,7 @@ import pytest
 import seqtag
 from seqtag.cli import commands as cli
 from seqtag.errors import ModelFormatError, SeqtagError
-from seqtag.schema import List, Map, Maybe, Number, OneOf, Record, Whole, problem
+from seqtag.schema import List, Map, Maybe, Number, Record, Whole, problem
 
 from conftest import DATA
 
@@ -161,7 +161,7 @@ def _expected_shape(field: str):
     """What a reader of the report needs of each field, written here apart from seqtag.modeldir."""
     return {"epoch": Whole(1), "loss": Number(), "dev_score": Number(), "best_epoch": Whole(0),
             "dev": Record({"metric": str}, required=("metric",)),
-            "dev.metric": OneOf(("f1", "precision"))}[field]  # a score the dev record holds
+            "dev.metric": str}[field]
 
 
 def test_a_train_log_that_is_not_a_file_or_too_large_is_left_out_without_blocking(tmp_path, monkeypatch):
