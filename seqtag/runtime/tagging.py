@@ -128,26 +128,30 @@ def units_from_texts(texts: Iterable[str], segmentation: bool, tokenized: bool =
     paragraph = 0
     for number, text in enumerate(texts, 1):
         if not sentences or not text.strip():
-            for index, (tokens, spans) in enumerate(_cut(text, 0, len(text), split, spans_of, longest, number)):
+            for index, (tokens, spans) in enumerate(_cut(text, 0, len(text), split, spans_of, longest, number,
+                                                         offsets)):
                 paragraph += paragraphs and not tokens
-                yield tokens, spans if offsets else None, text, paragraph if paragraphs else None, {}, \
-                    (number, index) if sentences else None
+                yield tokens, spans, text, paragraph if paragraphs else None, {}, (number, index) if sentences else None
             continue
         document = paragraph if paragraphs else None
         starts = sentence_starts(text)
         index = 0
         for start, end in zip(starts, [*starts[1:], len(text)]):
-            for tokens, spans in _cut(text, start, end, split, spans_of, longest, number):
-                yield tokens, spans if offsets else None, text, document, {}, (number, index)
+            for tokens, spans in _cut(text, start, end, split, spans_of, longest, number, offsets):
+                yield tokens, spans, text, document, {}, (number, index)
                 index += 1
 
 
-def _cut(text: str, start: int, end: int, split, spans_of, longest: int | None, number: int):
-    """The (tokens, offsets into `text`) of text[start:end], `longest` tokens at a time (one piece, perhaps empty,
-    where there are no more); a text too short to hold more is split at once, the usual way."""
+def _cut(text: str, start: int, end: int, split, spans_of, longest: int | None, number: int, offsets: bool):
+    """The (tokens, offsets into `text` or None) of text[start:end], `longest` tokens at a time (one piece, perhaps
+    empty, where there are no more); a text too short to hold more is split at once, the usual way."""
     if longest is None or end - start <= longest:
         tokens, spans = split(text[start:end])
-        yield tokens, spans if not start or spans is None else [(a + start, b + start) for a, b in spans]
+        if not offsets or spans is None:
+            spans = None
+        elif start:
+            spans = [(a + start, b + start) for a, b in spans]
+        yield tokens, spans
         return
     found = iter(spans_of(text[start:end]) if start or end < len(text) else spans_of(text))
     pieces = 0
@@ -160,7 +164,7 @@ def _cut(text: str, start: int, end: int, split, spans_of, longest: int | None, 
 
             warnings.warn(SeqtagWarning(f"line {number}: a sentence of more than {longest:,} tokens is tagged and "
                                         f"written as sentences of {longest:,}"))
-        yield [text[a:b] for a, b in spans], spans
+        yield [text[a:b] for a, b in spans], spans if offsets else None
         pieces += 1
         if len(spans) < longest:
             return
