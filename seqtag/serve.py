@@ -23,6 +23,7 @@ import sys
 import time
 import types
 from dataclasses import dataclass, field
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -274,8 +275,8 @@ def _parse(body: dict, served: dict[str, Served], max_tokens: int) -> tuple[Serv
                                                   for t in value):
             raise Refused(400, "tokens must be a list of token lists, each token a non-blank string")
         # as `seqtag tag --input-format tokens` reads lines: an empty list ends a paragraph (a document)
-        paragraphs = [sum(not tokens for tokens in value[:i]) for i in range(len(value))]
-        units = [(list(tokens), None, None, paragraphs[i], {}, (i + 1, 0)) for i, tokens in enumerate(value) if tokens]
+        ended = list(accumulate(int(not tokens) for tokens in value))  # empty lists up to each, itself included
+        units = [(list(tokens), None, None, ended[i], {}, (i + 1, 0)) for i, tokens in enumerate(value) if tokens]
     else:
         texts = [value] if given[0] == "text" else value
         if not isinstance(texts, list) or not all(isinstance(text, str) for text in texts):

@@ -124,6 +124,18 @@ def test_output_scheme_and_min_prob_answer_what_seqtag_tag_writes(server, option
     assert expected != [{**r, "text": r.pop("line")} for r in tag_cli(text)]  # the options changed something
 
 
+def test_token_lists_are_documents_as_tag_reads_token_lines(server):
+    """An empty list ends a document, as an empty line does for `seqtag tag --input-format tokens` (en-ner reads a
+    document's sentences together: the probabilities show it)."""
+    lists = [["Merkel", "met", "Macron", "."], ["Merkel", "left", "."], [], ["Macron", "stayed", "."]]
+    status, _, answer = server.call("/tag", {"model": "en-ner", "tokens": lists, "probs": True})
+    expected = [r for r in tag_cli("\n".join(" ".join(t) for t in lists), "--input-format", "tokens", "--probs")
+                if r["tokens"]]
+    assert status == 200 and [r["text"] for r in answer["results"]] == [1, 2, 4]
+    assert [{k: r[k] for k in ("tokens", "labels", "probs")} for r in answer["results"]] == \
+        [{k: r[k] for k in ("tokens", "labels", "probs")} for r in expected]
+
+
 @pytest.mark.parametrize("body, status, message", [
     (b"{not json", 400, "the body is not JSON"), (b"[" * 9_000 + b"]" * 9_000, 400, "nested too deeply"),
     (b"[1, 2]", 400, "must be a JSON object"),
