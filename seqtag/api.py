@@ -125,7 +125,7 @@ class Model:
         if columns is not None:
             columns = reading.ReadOptions(columns=columns).columns
         scheme = tagging.output_scheme(output_scheme, self.scheme)
-        tagging.check_min_prob(min_prob, self.scheme, self.kind, "probs" in kinds.KINDS[self.kind].capabilities)
+        tagging.check_min_prob(min_prob, self.scheme, self.kind)
         asked_probs, probs = probs, probs or min_prob is not None
         predictor = self._able(probs, nbest)
         check_output(predictor, output_format, nbest)

@@ -181,8 +181,8 @@ def read_train_log(path: str | Path, required: tuple[str, ...] = ("epoch", "dev_
             numbered = [(number, json.loads(line))
                         for number, line in enumerate(log.read_text("utf-8").splitlines(), 1) if line.strip()]
             records = [record for _, record in numbered]
-            found = next((f"line {number}: {where('the record', problem(record, shape))}"
-                          for number, record in numbered if problem(record, shape)), None)
+            found = next((f"line {number}: {where('the record', wrong)}" for number, record in numbered
+                          if (wrong := problem(record, shape))), None)
     except FileNotFoundError:
         return []
     except (ValueError, OSError, RecursionError) as error:

@@ -43,11 +43,13 @@ def connect(address: str | None = None):
     """Ray, connected to the cluster at `address` ("auto": the one `ray start` began here; "ray://HOST:PORT"), or
     to a local Ray started for this process when none is given."""
     ray = _ray()
+    if address is not None and not isinstance(address, str):
+        raise DataError(f"address must be a str (auto, HOST:PORT or ray://HOST:PORT) or None, not {address!r:.60}")
     if not ray.is_initialized():
         silent = _silent(address)
-        if silent:  # Ray would retry for many minutes before saying so
+        if silent:  # Ray would retry for a long time before saying so
             raise DataError(f"cannot reach a Ray cluster at {address}: {silent}")
-        try:  # "local" when none is given: Ray would otherwise join the last cluster started on this machine
+        try:  # "local" when none is given: Ray would otherwise join the last cluster started on the host
             ray.init(address=address or "local", include_dashboard=False, log_to_driver=False,
                      logging_level=logging.ERROR)
         except (ConnectionError, RuntimeError, ValueError) as error:  # no cluster there, or a malformed address
@@ -152,7 +154,8 @@ class _TextTagger:
 def tag_dataset(dataset: Any, model: Any, column: str = "text", *, runtime: str = "auto", actors: int = 1,
                 batch_size: int = 256, tokenized: bool | None = None) -> Any:
     """A Ray Dataset with `tokens`, `labels` and `spans` beside the columns of `dataset`, whose `column` holds texts
-    (tokenized here) or token lists; `model`: a model folder (opened with `runtime`) or a seqtag.api.Model. Lazy, as Ray Datasets are: nothing runs until it is read or written."""
+    (tokenized here) or token lists; `model`: a model folder (opened with `runtime`) or a seqtag.api.Model. Lazy,
+    as Ray Datasets are: nothing runs until it is read or written."""
     from seqtag import api
 
     ray = _ray()
@@ -181,7 +184,6 @@ def serve(models, replicas: int = 1, host: str = "127.0.0.1", port: int = 8080, 
     then removes its application (each replica finishes the requests it holds), and on a local Ray stops Serve and
     Ray. `on_ready(url)` is told the address once every replica is up."""
     import signal
-    import socket
     import threading
     import time
 
@@ -199,15 +201,10 @@ def serve(models, replicas: int = 1, host: str = "127.0.0.1", port: int = 8080, 
     # folders made absolute, for replicas that start elsewhere: a folder is named by its last part either way
     given = [str(Path(m).resolve()) if Path(m).exists() else str(m)
              for m in ([models] if isinstance(models, (str, os.PathLike)) else models)]
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:  # the proxy's port: free, and a number for port 0
-        try:
-            probe.bind((host, port))
-        except OSError as error:
-            raise DataError(f"cannot listen on {host}:{port}: {error.strerror}") from None
+    with serving.bind(host, port) as probe:  # the proxy's port: free, and a number for port 0
         port = probe.getsockname()[1]
     on_terminate = signal.getsignal(signal.SIGTERM)
-    # Ray's driver would answer SIGTERM with a stack dump and an abort 3 s later (abseil's failure handler), or a
+    # Ray's driver would answer SIGTERM with a stack dump and an abort soon after (abseil's failure handler), or a
     # plain exit: seqtag's handler stays, so SIGTERM drains the replicas and exits 143 as Ctrl-C exits 130
     os.environ.setdefault("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", "1")
     connect(address)
@@ -232,7 +229,7 @@ def serve(models, replicas: int = 1, host: str = "127.0.0.1", port: int = 8080, 
                                           max_ongoing_requests=limits.max_queue, max_queued_requests=limits.max_queue)
         ray_serve.run(deployment.bind(), name=SERVED, route_prefix="/")
         if on_ready is not None:
-            on_ready(f"http://{host if family == socket.AF_INET else f'[{host}]'}:{port}")
+            on_ready(serving.url(host, port))
         while True:
             time.sleep(3600)
     finally:  # Ctrl-C or SIGTERM (a KeyboardInterrupt here): the replicas drain, then Serve and Ray stop

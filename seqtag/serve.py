@@ -234,8 +234,6 @@ async def _body(request, limit: int) -> dict:
 
 def _parse(body: dict, served: dict[str, Served], max_tokens: int) -> tuple[Served, list, Asked]:
     """(the model, the units to tag, what else is asked) of a /tag body, or Refused."""
-    from seqtag import kinds
-
     fields = TAG_FIELDS["properties"]
     unknown = sorted(set(body) - set(fields))
     if unknown:
@@ -254,15 +252,14 @@ def _parse(body: dict, served: dict[str, Served], max_tokens: int) -> tuple[Serv
     if body.get("format", "json") not in ("json", "html"):
         raise Refused(400, "format must be json or html")
     scheme, min_prob, model = body.get("output_scheme"), body.get("min_prob"), one.model
-    schemes = [s.value for s in L.ENTITY_SCHEMES]
-    if scheme is not None and scheme not in schemes:
-        raise Refused(400, f"output_scheme must be one of {', '.join(schemes)}, not {scheme!r:.60}")
-    if min_prob is not None and (isinstance(min_prob, bool) or not isinstance(min_prob, (int, float)) or
-                                 not 0 <= min_prob <= 1):
-        raise Refused(400, f"min_prob must be a probability from 0 to 1, not {min_prob!r:.60}")
+    try:
+        tagging.scheme_named(scheme, "output_scheme")
+        tagging.check_probability(min_prob)
+    except DataError as error:
+        raise Refused(400, error.message) from None
     try:  # well formed, but this model may not have what they ask for
         scheme = tagging.output_scheme(scheme, model.scheme)
-        tagging.check_min_prob(min_prob, model.scheme, model.kind, "probs" in kinds.KINDS[model.kind].capabilities)
+        tagging.check_min_prob(min_prob, model.scheme, model.kind)
     except DataError as error:
         raise Refused(422, error.message) from None
     given = [key for key in ("text", "texts", "tokens") if key in body]
@@ -343,31 +340,42 @@ def _record(result) -> dict:
     return record
 
 
-def run(models, host: str = "127.0.0.1", port: int = 8080, limits: Limits = Limits(), on_ready=None) -> None:
-    """Serve `models` until SIGTERM or Ctrl-C (in-flight requests finish first). Port 0 takes a free port;
-    `on_ready(url)` is told the address once the socket is bound."""
+def bind(host: str, port: int):
+    """A TCP socket bound to host:port (port 0: a free one), or the reason it cannot be, in one line."""
     import socket
 
-    try:
-        import uvicorn
-    except ImportError:
-        raise DataError(EXTRA) from None
-    asgi = app(models, limits)
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    if not isinstance(host, str) or isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise DataError(f"host must be a str and port a whole number from 0 to 65535, not {host!r:.60} and "
+                        f"{port!r:.60}")
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     # answers go out at once: without it, a response's second segment waits for a kept-alive client's delayed ACK
     # (docs/serving.md); accepted connections inherit it
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         sock.bind((host, port))
-    except OSError as error:
+    except (OSError, UnicodeError) as error:  # in use, not an address of this host, a name that does not resolve
         sock.close()
-        raise DataError(f"cannot listen on {host}:{port}: {error.strerror}") from None
+        raise DataError(f"cannot listen on {host}:{port}: {getattr(error, 'strerror', None) or error}") from None
+    return sock
+
+
+def url(host: str, port: int) -> str:
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}"
+
+
+def run(models, host: str = "127.0.0.1", port: int = 8080, limits: Limits = Limits(), on_ready=None) -> None:
+    """Serve `models` until SIGTERM or Ctrl-C (in-flight requests finish first). Port 0 takes a free port;
+    `on_ready(url)` is told the address once the socket is bound."""
+    try:
+        import uvicorn
+    except ImportError:
+        raise DataError(EXTRA) from None
+    asgi = app(models, limits)
+    sock = bind(host, port)
     sock.listen(2048)
-    bound = sock.getsockname()[1]
     if on_ready is not None:
-        on_ready(f"http://{host if family == socket.AF_INET else f'[{host}]'}:{bound}")
+        on_ready(url(host, sock.getsockname()[1]))
     server = uvicorn.Server(uvicorn.Config(asgi, log_level="warning", timeout_graceful_shutdown=30))
     server.run(sockets=[sock])
 

@@ -1,5 +1,5 @@
 """Every refusal that advises an option leads to a command that works: each case is refused, the option its message
-names is taken from the message (not written here), added to the command, and the command is run again, until it
+names is taken from the message (not written tmp_path), added to the command, and the command is run again, until it
 succeeds (a refusal may lead to another, each with its own advice)."""
 
 import re
@@ -50,22 +50,17 @@ def follow(args: list[str], cwd, stdin: bytes | None = None, values: dict | None
     raise AssertionError(f"still refused after {taken}")
 
 
-@pytest.fixture
-def here(tmp_path):
-    return tmp_path
+def test_overwrite_a_users_file(tmp_path):
+    (tmp_path / "out.tsv").write_text("mine\n")
+    assert follow(["preprocess", str(NER / "test.txt"), *COLUMNS, "-o", "out.tsv"], tmp_path) == ["--overwrite"]
+    assert (tmp_path / "out.tsv").read_text().startswith("#seqtag canonical")
 
 
-def test_overwrite_a_users_file(here):
-    (here / "out.tsv").write_text("mine\n")
-    assert follow(["preprocess", str(NER / "test.txt"), *COLUMNS, "-o", "out.tsv"], here) == ["--overwrite"]
-    assert (here / "out.tsv").read_text().startswith("#seqtag canonical")
-
-
-def test_overwrite_a_users_file_among_tagged_outputs(here, hmm_model):
-    (here / "o").mkdir()
-    (here / "o" / "test.txt").write_text("mine\n")
+def test_overwrite_a_users_file_among_tagged_outputs(tmp_path, hmm_model):
+    (tmp_path / "o").mkdir()
+    (tmp_path / "o" / "test.txt").write_text("mine\n")
     assert follow(["tag", "-m", str(hmm_model), "--input", str(NER / "test.txt"), "--output-dir", "o",
-                   "--input-format", "conll", *COLUMNS], here) == ["--overwrite"]
+                   "--input-format", "conll", *COLUMNS], tmp_path) == ["--overwrite"]
 
 
 @pytest.mark.parametrize("to_format, advice", [
@@ -74,37 +69,38 @@ def test_overwrite_a_users_file_among_tagged_outputs(here, hmm_model):
     ("doccano", ["--keep-layers ner", "--to-scheme iob2"]),  # one refusal, then the next
     ("labelstudio", ["--keep-layers ner", "--to-scheme iob2"]),
 ])
-def test_a_format_that_holds_less_keeps_what_it_holds(here, to_format, advice):
+def test_a_format_that_holds_less_keeps_what_it_holds(tmp_path, to_format, advice):
     output = "x.json" if to_format == "labelstudio" else "x.txt"
     assert follow(["preprocess", str(NER / "test.txt"), *COLUMNS, "--to-format", to_format, "-o", output],
-                  here) == advice
-    assert (here / output).stat().st_size > 0
+                  tmp_path) == advice
+    assert (tmp_path / output).stat().st_size > 0
 
 
-def test_nbest_asks_for_jsonl(here, hmm_model):
-    assert follow(["tag", "-m", str(hmm_model), "--nbest", "2"], here, b"Peter went to Paris .\n") == \
+def test_nbest_asks_for_jsonl(tmp_path, hmm_model):
+    assert follow(["tag", "-m", str(hmm_model), "--nbest", "2"], tmp_path, b"Peter went to Paris .\n") == \
         ["--output-format jsonl"]
 
 
-def test_invalid_bytes_on_stdin_are_replaced_when_asked(here, hmm_model):
-    assert follow(["tag", "-m", str(hmm_model)], here, b"\xff\xfePeter went to Paris .\n") == ["--replace-invalid"]
+def test_invalid_bytes_on_stdin_are_replaced_when_asked(tmp_path, hmm_model):
+    assert follow(["tag", "-m", str(hmm_model)], tmp_path, b"\xff\xfePeter went to Paris .\n") == ["--replace-invalid"]
 
 
-def test_an_invalid_sequence_is_repaired_when_asked(here):
-    (here / "bad.txt").write_text("Peter\tB-PER\nwent\tO\n\n")  # BIOES: a one-word entity is S-
+def test_an_invalid_sequence_is_repaired_when_asked(tmp_path):
+    (tmp_path / "bad.txt").write_text("Peter\tB-PER\nwent\tO\n\n")  # BIOES: a one-word entity is S-
     assert follow(["preprocess", "bad.txt", "--columns", "word,ner", "--scheme", "bioes", "--on-invalid", "error",
-                   "-o", "out.tsv"], here) == ["--on-invalid repair"]
+                   "-o", "out.tsv"], tmp_path) == ["--on-invalid repair"]
 
 
-def test_a_report_of_a_model_without_dev_or_test_data_is_given_gold(here):
+def test_a_report_of_a_model_without_dev_or_test_data_is_given_gold(tmp_path):
     assert run(["train", "--model", "hmm", "--train", str(NER / "train.txt"), *COLUMNS, "--layer", "ner", "-o", "h"],
-               here).returncode == 0
-    assert follow(["report", "h", "-o", "r.html"], here, values={"--data": str(NER / "test.txt")}) == \
+               tmp_path).returncode == 0
+    assert follow(["report", "h", "-o", "r.html"], tmp_path, values={"--data": str(NER / "test.txt")}) == \
         [f"--data {NER / 'test.txt'}"]
 
 
-def test_streamed_training_is_given_dev_data(here):
-    shutil.copy(NER / "train.txt", here / "train.txt")
+def test_streamed_training_is_given_dev_data(tmp_path):
+    shutil.copy(NER / "train.txt", tmp_path / "train.txt")
+    dev = str(NER / "dev.txt")
     assert follow(["train", "--train", "train.txt", *COLUMNS, "--layer", "ner", "--stream", "--model", "bilstm",
-                   "--max-epochs", "1", "--hold-out", "5", "-o", "m"], here, values={"--dev": str(NER / "dev.txt")}) \
-        == [f"--dev {NER / 'dev.txt'}"]
+                   "--max-epochs", "1", "--hold-out", "5", "-o", "m"], tmp_path, values={"--dev": dev}) == \
+        [f"--dev {dev}"]

@@ -55,8 +55,7 @@ def test_a_fifo_as_model_json_is_a_damaged_model_not_a_hang(tmp_path):
 @pytest.mark.parametrize("command", [["tag", "-m", "{m}"], ["export", "-m", "{m}", "--format", "onnx", "-o", "{x}"],
                                      ["train", "--resume", "-o", "{m}"]])
 def test_a_fifo_or_device_among_a_model_s_files_is_a_damaged_model_not_a_hang(tmp_path, name, command):
-    """Each file a load, an export or a resume reads (they blocked on a FIFO: tag on weights.pt, model.onnx and
-    decoder.npz, seen before the check)."""
+    """Each file a load, an export or a resume reads: opened, a FIFO would block the command until a writer came."""
     from seqtag.catalog import resolve
 
     model = tmp_path / "m"

@@ -10,13 +10,13 @@ import threading
 import time
 import urllib.error
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 
 pytest.importorskip("ray.serve")
 
-from test_serve import TEXT, Server, tag_cli  # noqa: E402  (after the skip)
+from test_ray import process_titles  # noqa: E402  (after the skip)
+from test_serve import TEXT, Server, tag_cli  # noqa: E402
 
 pytestmark = pytest.mark.slow
 REPLICA = "ServeReplica:seqtag:seqtag"  # a replica's process title, as Ray sets it
@@ -24,15 +24,7 @@ REPLICA = "ServeReplica:seqtag:seqtag"  # a replica's process title, as Ray sets
 
 def replicas() -> list[int]:
     """The process ids of this machine's seqtag replicas (their titles in /proc)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if REPLICA in (entry / "cmdline").read_bytes().decode(errors="replace"):
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
+    return [int(pid) for pid, title in process_titles() if REPLICA in title]
 
 
 class RayServer(Server):

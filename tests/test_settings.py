@@ -155,7 +155,7 @@ def test_a_network_too_large_for_the_memory_is_refused_before_it_is_allocated(tm
     from seqtag.errors import DataError
     from seqtag.training import devices
 
-    monkeypatch.setattr(devices, "free_memory", lambda device: 24e9)  # this machine's, on any machine
+    monkeypatch.setattr(devices, "free_memory", lambda device: 24e9)  # fixed: the check alike on every machine
 
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with pytest.raises(DataError, match=r"the network would have 98\.\d+ GB of weights.*lower --hidden or --layers"):

@@ -95,14 +95,12 @@ def sentence_starts(text: str) -> list[int]:
     is read SPLIT_WINDOW characters at a time, each window from the last start found; a sentence longer than a
     window is cut at the window's end."""
     starts, at = [0], 0
+    spaces = re.match(r"\s*", text).end()  # before the first sentence, they belong to it: not a sentence of their own
     while True:
         end = min(len(text), at + SPLIT_WINDOW)
         last = end == len(text)
         found = [at + offset for offset in _starts(text[at:end]) if last or at + offset < end - SPLIT_MARGIN]
-        new = []
-        for start in found:  # spaces before the first sentence belong to it: not a sentence of their own
-            if start > (new or starts)[-1] and text[(new or starts)[-1]:start].strip():
-                new.append(start)
+        new = [start for start in found if start > max(starts[-1], spaces)]
         starts += new
         if last:
             return starts

@@ -236,30 +236,42 @@ def above(results: Iterable[Tagged], threshold: float, keep_probs: bool) -> Iter
         yield result
 
 
-def check_min_prob(min_prob, model_scheme: L.Scheme, kind: str, gives_probs: bool) -> None:
+def check_probability(min_prob) -> None:
+    """A `min_prob`: None, or a probability."""
+    if min_prob is not None and (isinstance(min_prob, bool) or not isinstance(min_prob, (int, float))
+                                 or not 0 <= min_prob <= 1):
+        raise DataError(f"min_prob must be a probability from 0 to 1, not {min_prob!r:.60}")
+
+
+def check_min_prob(min_prob, model_scheme: L.Scheme, kind: str) -> None:
     """`--min-prob` (and the API's and the server's min_prob): a probability, for a model whose labels are entity
     spans and that gives probabilities."""
+    from seqtag import kinds
+
+    check_probability(min_prob)
     if min_prob is None:
         return
-    if isinstance(min_prob, bool) or not isinstance(min_prob, (int, float)) or not 0 <= min_prob <= 1:
-        raise DataError(f"min_prob must be a probability from 0 to 1, not {min_prob!r}")
     if model_scheme not in L.ENTITY_SCHEMES:
         raise DataError(f"--min-prob drops entity spans; this model's labels are {model_scheme.value}")
-    if not gives_probs:
+    if "probs" not in kinds.KINDS[kind].capabilities:
         raise DataError(f"--min-prob needs a model that gives probabilities (BiLSTM); this is a {kind} model")
+
+
+def scheme_named(name, option: str = "output scheme") -> L.Scheme | None:
+    """The entity scheme an `--output-scheme NAME` names (None for None); `option` is what errors call it."""
+    choices = [s.value for s in L.ENTITY_SCHEMES]
+    if name is not None and name not in choices:
+        raise DataError(f"{option} must be one of {', '.join(choices)}, not {name!r:.60}")
+    return None if name is None else L.Scheme(name)
 
 
 def output_scheme(name: str | None, model_scheme: L.Scheme) -> L.Scheme | None:
     """The scheme `--output-scheme NAME` asks for, checked against the model's: entity schemes convert among
     themselves; POS tags and segmentation labels have no other scheme."""
-    if name is None:
-        return None
-    choices = [s.value for s in L.ENTITY_SCHEMES]
-    if name not in choices:
-        raise DataError(f"output scheme must be one of {', '.join(choices)}, not {name!r}")
-    if model_scheme not in L.ENTITY_SCHEMES:
+    scheme = scheme_named(name)
+    if scheme is not None and model_scheme not in L.ENTITY_SCHEMES:
         raise DataError(f"--output-scheme converts entity labels; this model's labels are {model_scheme.value}")
-    return L.Scheme(name)
+    return scheme
 
 
 def tag_units(predictor, units: Sequence[Unit], probs: bool = False, nbest: int = 0,
