@@ -194,6 +194,7 @@ def serve(models, replicas: int = 1, host: str = "127.0.0.1", port: int = 8080, 
     if not isinstance(limits, serving.Limits):
         raise DataError(f"limits must be a seqtag.serve.Limits, not {type(limits).__name__}")
     try:
+        from ray import exceptions as ray_exceptions
         from ray import serve as ray_serve
     except ImportError:
         raise DataError(f"--engine ray serving needs Ray Serve, the project's [ray] extra: {EXTRA}") from None
@@ -232,6 +233,8 @@ def serve(models, replicas: int = 1, host: str = "127.0.0.1", port: int = 8080, 
             on_ready(serving.url(host, port))
         while True:
             time.sleep(3600)
+    except ray_exceptions.RayError as error:  # its proxy or a replica died while starting (a loaded machine)
+        raise DataError(f"Ray Serve did not start: {str(error).splitlines()[0][:300]}") from None
     finally:  # Ctrl-C or SIGTERM (a KeyboardInterrupt here): the replicas drain, then Serve and Ray stop
         if address is None:  # the local Ray started for this server: all of it goes
             ray_serve.shutdown()

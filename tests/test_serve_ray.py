@@ -28,9 +28,18 @@ def replicas() -> list[int]:
 
 
 class RayServer(Server):
-    """`seqtag serve --engine ray` as a process; Ray's own lines on stderr before the ready one are skipped."""
+    """`seqtag serve --engine ray` as a process; Ray's own lines on stderr before the ready one are skipped. On a
+    loaded machine Ray Serve's proxy may die while starting (the command then says so, exit 2): started again once."""
 
     def __init__(self, *args):
+        try:
+            self.start(*args)
+        except AssertionError as error:
+            if "Ray Serve did not start" not in str(error):
+                raise
+            self.start(*args)
+
+    def start(self, *args):
         self.process = subprocess.Popen([sys.executable, "-m", "seqtag", "serve", "--engine", "ray", "--port", "0",
                                          *map(str, args)], stderr=subprocess.PIPE, text=True)
         seen = []
