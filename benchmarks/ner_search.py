@@ -65,7 +65,8 @@ def train(corpora: Path, folder: Path, extra: list[str], seed: int, refit: bool)
               started), "best_dev_score": round(100 * training["best_dev_score"], 2),
               "best_epoch": training["best_epoch"], "epochs": training["epochs"],
               "context_layer": training.get("context_layer")}
-    for name, model in [("test", folder)] + ([("test_before_refit", first)] if refit else []):
+    # test is scored only for the refit runs (both networks), never for a search run
+    for name, model in [("test", folder), ("test_before_refit", first)] if refit else []:
         scores = folder.with_name(f"{model.name}.test.json")
         seqtag("evaluate", "-m", str(model), str(corpora / "eng.testb"), "--json", str(scores), log=log)
         record[name] = round(100 * json.loads(scores.read_text())["f1"], 2)
