@@ -10,6 +10,26 @@ if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
     _workers = int(os.environ["PYTEST_XDIST_WORKER_COUNT"])
     os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // _workers)))
 
+# test_ray.py starts Ray clusters and test_serve_ray.py Ray Serve; two Rays at once on one machine compete for Ray's
+# fixed ports (the dashboard's 8265 was seen taken) and Serve's proxy then refused connections in full runs. Under
+# `--dist loadfile` both files go to one worker, one after the other.
+RAY_FILES = {"tests/test_ray.py", "tests/test_serve_ray.py"}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class RayFilesTogether(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            scope = super()._split_scope(nodeid)
+            return "ray" if scope in RAY_FILES else scope
+
+    return RayFilesTogether(config, log)
+
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
 SHARED = ROOT.parent / "shared" / "corpora"
