@@ -36,11 +36,9 @@ QUALIFY = statistics.mean(REFERENCE) + statistics.stdev(REFERENCE)
 CONFIRM = statistics.mean(REFERENCE) + 0.15
 
 
-def seqtag(*args: str, log: Path) -> float:
-    started = time.monotonic()
+def seqtag(*args: str, log: Path) -> None:
     with open(log, "a") as out:
         subprocess.run([sys.executable, "-m", "seqtag", *args], stdout=out, stderr=subprocess.STDOUT, check=True)
-    return time.monotonic() - started
 
 
 def train(corpora: Path, folder: Path, extra: list[str], seed: int, refit: bool) -> dict:
