@@ -10,9 +10,9 @@ if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
     _workers = int(os.environ["PYTEST_XDIST_WORKER_COUNT"])
     os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // _workers)))
 
-# test_ray.py starts Ray clusters and test_serve_ray.py Ray Serve; two Rays at once on one machine compete for Ray's
-# fixed ports (the dashboard's 8265 was seen taken) and Serve's proxy then refused connections in full runs. Under
-# `--dist loadfile` both files go to one worker, one after the other.
+# test_ray.py starts Ray clusters and test_serve_ray.py Ray Serve; two Rays at once on one host compete for Ray's
+# fixed ports (the dashboard's among them), and Serve's proxy may then refuse connections. Under `--dist loadfile`
+# both files go to one worker, one after the other.
 RAY_FILES = {"tests/test_ray.py", "tests/test_serve_ray.py"}
 
 

@@ -30,8 +30,8 @@ def replicas() -> list[int]:
 class RayServer(Server):
     """`seqtag serve --engine ray` as a process; Ray's own lines on stderr before the ready one are skipped. On a
     loaded machine Ray Serve's proxy may die while starting (the command then says so, exit 2): started again once.
-    A request that gets no answer at all (the connection dropped or timed out, as under the full suite's load on two
-    cores) is sent again, twice at most: these tests check what is answered, the kill test counts such failures."""
+    A request that gets no answer at all (the connection dropped or timed out while the host is busy) is sent again,
+    twice at most: these tests check what is answered, the kill test counts such failures."""
 
     def __init__(self, *args):
         try:
