@@ -77,8 +77,12 @@ def main() -> None:
     parser.add_argument("output", type=Path)
     parser.add_argument("--extra", default="", help="more train options for every run (a smoke test: --max-epochs 2)")
     args = parser.parse_args()
-    args.output.mkdir(parents=True, exist_ok=True)
     runs_file = args.output / "runs.jsonl"
+    # a run not finished is cleared before it starts again: only in a folder this script made
+    if args.output.exists() and any(args.output.iterdir()) and not runs_file.exists():
+        raise SystemExit(f"{args.output} holds other files: give a new or empty folder")
+    args.output.mkdir(parents=True, exist_ok=True)
+    runs_file.touch()  # marks the folder as this script's, before its first run
     done = {json.loads(line)["run"]: json.loads(line) for line in runs_file.read_text().splitlines()} \
         if runs_file.exists() else {}
 
