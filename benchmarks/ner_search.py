@@ -83,8 +83,7 @@ def main() -> None:
         raise SystemExit(f"{args.output} holds other files: give a new or empty folder")
     args.output.mkdir(parents=True, exist_ok=True)
     runs_file.touch()  # marks the folder as this script's, before its first run
-    done = {json.loads(line)["run"]: json.loads(line) for line in runs_file.read_text().splitlines()} \
-        if runs_file.exists() else {}
+    done = {json.loads(line)["run"]: json.loads(line) for line in runs_file.read_text().splitlines()}
 
     def run(name: str, extra: list[str], seed: int, refit: bool) -> dict:
         if name not in done:  # a finished run is not run again when the script is
